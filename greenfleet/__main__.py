@@ -1,0 +1,3 @@
+from greenfleet.cli.main import main
+
+main()

@@ -1,0 +1,174 @@
+"""Instances as local OS processes: ``python -m greenfleet.workers`` (the SageMaker hosting contract),
+each in its own session so a control-plane crash does not take the fleet down with it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from greenfleet.instances.backend import Exit, InstanceHandle, InstanceSpec
+
+FAILURE_FILE = "failure"
+TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalProcessBackend:
+    def __init__(self, home: Path, python: str | None = None, orphan_grace_s: float = 60.0,
+                 artifact_max_bytes: int | None = None, s3_endpoint_url: str | None = None,
+                 stop_grace_s: float = 10.0) -> None:
+        self.root = home / "instances"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.python = python or sys.executable
+        self.orphan_grace_s = orphan_grace_s
+        self.artifact_max_bytes = artifact_max_bytes
+        self.s3_endpoint_url = s3_endpoint_url
+        self.stop_grace_s = stop_grace_s
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._handles: dict[str, InstanceHandle] = {}
+        self._lock = threading.Lock()
+
+    def directory(self, instance_id: str) -> Path:
+        return self.root / instance_id
+
+    def log_path(self, instance_id: str) -> Path:
+        return self.directory(instance_id) / "log"
+
+    def start(self, spec: InstanceSpec, now: float) -> InstanceHandle:
+        directory = self.directory(spec.instance_id)
+        shutil.rmtree(directory, ignore_errors=True)
+        (directory / "model").mkdir(parents=True)
+        port, token = free_port(), secrets.token_hex(8)
+        container = spec.container
+        env = dict(os.environ)  # the child inherits the server's environment, as a container its image's
+        env.update({str(k): str(v) for k, v in (container.get("Environment") or {}).items()})
+        env.update({
+            "SAGEMAKER_BIND_TO_PORT": str(port),
+            "SM_MODEL_DIR": str(directory / "model"),
+            "GREENFLEET_IMAGE": str(container.get("Image", "")),
+            "GREENFLEET_FAILURE_FILE": str(directory / FAILURE_FILE),
+            "GREENFLEET_ORPHAN_GRACE_S": str(self.orphan_grace_s),
+            TOKEN_VARIABLE: token,
+        })
+        if container.get("ModelDataUrl"):
+            env["GREENFLEET_MODEL_DATA_URL"] = str(container["ModelDataUrl"])
+        if self.artifact_max_bytes:
+            env["GREENFLEET_ARTIFACT_MAX_BYTES"] = str(self.artifact_max_bytes)
+        if self.s3_endpoint_url:
+            env["GREENFLEET_S3_ENDPOINT_URL"] = self.s3_endpoint_url
+        with open(self.log_path(spec.instance_id), "ab") as log:
+            child = subprocess.Popen(
+                [self.python, "-m", "greenfleet.workers"], env=env, cwd=directory, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        handle = InstanceHandle(spec.instance_id, "127.0.0.1", port, child.pid, token, now)
+        with self._lock:
+            self._children[spec.instance_id] = child
+            self._handles[spec.instance_id] = handle
+        return handle
+
+    def exited(self, handle: InstanceHandle) -> Exit | None:
+        child = self._children.get(handle.instance_id)
+        if child is not None:
+            code = child.poll()
+            if code is None:
+                return None
+        else:
+            if _alive(handle.pid, handle.token):
+                return None
+            code = None
+        return Exit(code, self._reason(handle.instance_id, code))
+
+    def _reason(self, instance_id: str, code: int | None) -> str | None:
+        failure = self.directory(instance_id) / FAILURE_FILE
+        if failure.exists():
+            text = failure.read_text(errors="replace").strip()
+            if text:
+                return text
+        tail = _tail(self.log_path(instance_id))
+        if code is not None and code < 0:
+            return f"the instance process was killed by signal {-code}"
+        return f"the instance process exited with status {code}" + (f": {tail}" if tail else "")
+
+    def stop(self, handle: InstanceHandle) -> None:
+        _signal_group(handle.pid, signal.SIGTERM)
+        child = self._children.get(handle.instance_id)
+        threading.Thread(target=self._reap, args=(handle, child), daemon=True).start()
+
+    def _reap(self, handle: InstanceHandle, child: subprocess.Popen[bytes] | None) -> None:
+        deadline = time.monotonic() + self.stop_grace_s
+        while time.monotonic() < deadline:
+            if (child.poll() is not None) if child else not _alive(handle.pid, handle.token):
+                break
+            time.sleep(0.05)
+        else:
+            _signal_group(handle.pid, signal.SIGKILL)
+            if child is not None:
+                child.wait(5)
+        with self._lock:
+            self._children.pop(handle.instance_id, None)
+            self._handles.pop(handle.instance_id, None)
+        shutil.rmtree(self.directory(handle.instance_id), ignore_errors=True)
+
+    def adopt(self, handle: InstanceHandle) -> bool:
+        if not _alive(handle.pid, handle.token):
+            return False
+        with self._lock:
+            self._handles[handle.instance_id] = handle
+        return True
+
+    def close(self, stop_instances: bool) -> None:
+        if not stop_instances:
+            return
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            _signal_group(handle.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_grace_s
+        for handle in handles:
+            child = self._children.get(handle.instance_id)
+            while time.monotonic() < deadline and (
+                (child.poll() is None) if child else _alive(handle.pid, handle.token)
+            ):
+                time.sleep(0.05)
+            _signal_group(handle.pid, signal.SIGKILL)
+
+
+def _alive(pid: int, token: str) -> bool:
+    """True if ``pid`` runs and is the instance that holds ``token`` (pids get reused)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return False
+    return f"{TOKEN_VARIABLE}={token}".encode() in environ.split(b"\0")
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(path: Path, limit: int = 600) -> str:
+    try:
+        data = path.read_bytes()[-limit:]
+    except OSError:
+        return ""
+    return data.decode("utf-8", "replace").strip().replace("\n", " | ")

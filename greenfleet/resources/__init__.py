@@ -1,0 +1,1 @@
+"""SageMaker's hosting resources: request validation, names and ARNs, stored documents."""

@@ -1,0 +1,174 @@
+"""InvokeEndpoint, exactly as sagemaker-runtime answers it: a raw ASGI handler (no framework on the
+hot path) that picks a variant and an instance from the current RoutingTable and forwards the body."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from random import Random
+from typing import Any
+
+from greenfleet.router.balancer import Outstanding, pick_instance
+from greenfleet.router.recorder import InvocationRecorder, NullRecorder
+from greenfleet.router.table import EMPTY_TABLE, RoutingTable
+from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
+from greenfleet.types import Receive, Scope, Send
+
+FORWARDED = {
+    b"content-type": "Content-Type",
+    b"accept": "Accept",
+    b"x-amzn-sagemaker-custom-attributes": "X-Amzn-SageMaker-Custom-Attributes",
+    b"x-amzn-sagemaker-inference-id": "X-Amzn-SageMaker-Inference-Id",
+    b"x-amzn-sagemaker-target-model": "X-Amzn-SageMaker-Target-Model",
+}
+TARGET_VARIANT = b"x-amzn-sagemaker-target-variant"
+MAX_ATTEMPTS = 3
+
+
+class Router:
+    def __init__(self, account_id: str, max_payload_bytes: int, timeout_s: float,
+                 recorder: InvocationRecorder | None = None, rng: Random | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.table: RoutingTable = EMPTY_TABLE
+        self.outstanding = Outstanding()
+        self.account_id = account_id
+        self.max_payload_bytes = max_payload_bytes
+        self.upstream = Upstream(timeout_s)
+        self.recorder: InvocationRecorder = recorder or NullRecorder()
+        self.rng = rng or Random()
+        self.clock = clock
+
+    def publish(self, table: RoutingTable) -> None:
+        """Swap in a new table (one reference assignment: atomic for readers)."""
+        if table.revision > self.table.revision:
+            self.table = table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        name = scope["path"].split("/")[2]
+        if scope["method"] != "POST":
+            await _error(send, 405, "ValidationError", "InvokeEndpoint takes POST")
+            return
+        body = await _read_body(scope, receive, self.max_payload_bytes)
+        if body is None:
+            await _error(send, 413, "ValidationError",
+                         f"Request payload is larger than the {self.max_payload_bytes}-byte limit.")
+            return
+        # Read the table after the body: from here to acquiring an instance there is no await, so a
+        # drained instance is never picked from a stale table.
+        route = self.table.get(name)
+        if route is None:
+            await _error(send, 400, "ValidationError",
+                         f"Endpoint {name} of account {self.account_id} not found.")
+            return
+        headers: dict[str, str] = {}
+        target_variant: str | None = None
+        for key, value in scope["headers"]:
+            forwarded = FORWARDED.get(key)
+            if forwarded is not None:
+                headers[forwarded] = value.decode("latin-1")
+            elif key == TARGET_VARIANT:
+                target_variant = value.decode("latin-1")
+        if target_variant is not None and not route.has_variant(target_variant):
+            await _error(send, 400, "ValidationError",
+                         f"Variant {target_variant} not found for endpoint {name}.")
+            return
+        target = route.choose(self.rng, target_variant)
+        if target is None:
+            await _error(send, 503, "ServiceUnavailable",
+                         f"Endpoint {name} has no instance ready to serve; retry shortly.")
+            return
+        await self._forward(send, name, target, body, headers, started)
+
+    async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
+                       started: float) -> None:
+        tried: frozenset[str] = frozenset()
+        for _ in range(MAX_ATTEMPTS):
+            instance = pick_instance(target, self.outstanding, self.rng, tried)
+            if instance is None:
+                break
+            tried = tried | {instance.instance_id}
+            self.outstanding.acquire(instance.instance_id)
+            sent = time.perf_counter()
+            try:
+                response = await self.upstream.invoke(instance, body, headers)
+            except InstanceUnreachable:
+                continue
+            except InstanceTimeout:
+                model_us = (time.perf_counter() - sent) * 1e6
+                self._record(name, target, instance.instance_id, "model_error_5xx", model_us, started)
+                await _model_error(send, 424, "ModelError", "Your invocation timed out while waiting for a "
+                                   f"response from container primary of variant {target.variant_name}.")
+                return
+            finally:
+                self.outstanding.release(instance.instance_id)
+            model_us = (time.perf_counter() - sent) * 1e6
+            if 200 <= response.status < 300:
+                extra = [(b"x-amzn-invoked-production-variant", target.variant_name.encode())]
+                if response.custom_attributes is not None:
+                    extra.append((b"x-amzn-sagemaker-custom-attributes", response.custom_attributes.encode()))
+                await _respond(send, 200, response.body,
+                               (response.content_type or "application/octet-stream").encode(), extra)
+                self._record(name, target, instance.instance_id, "ok", model_us, started)
+                return
+            outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
+            self._record(name, target, instance.instance_id, outcome, model_us, started)
+            await _model_failure(send, target.variant_name, response.status, response.body)
+            return
+        self._record(name, target, "", "server_5xx", None, started)
+        await _error(send, 503, "ServiceUnavailable",
+                     f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
+
+    def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
+                started: float) -> None:
+        total_us = (time.perf_counter() - started) * 1e6
+        overhead = max(total_us - (model_us or 0.0), 0.0)
+        self.recorder.record_invocation(name, target.variant_name, target.config_name, instance_id, outcome,
+                                        model_us, overhead, self.clock())
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == b"content-length" and int(value) > limit:
+            return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+async def _respond(send: Send, status: int, body: bytes, content_type: bytes,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"message": message, "Message": message}).encode()
+    await _respond(send, status, body, b"application/json", [(b"x-amzn-errortype", code.encode())])
+
+
+async def _model_error(send: Send, status: int, code: str, message: str) -> None:
+    await _error(send, status, code, message)
+
+
+async def _model_failure(send: Send, variant: str, status: int, body: bytes) -> None:
+    original = body.decode("utf-8", "replace")
+    kind = "client" if status < 500 else "server"
+    message = (f'Received {kind} error ({status}) from primary with message "{original}". '
+               f"See the instance log of variant {variant} for more information.")
+    payload = json.dumps({"ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL", "message": message,
+                          "Message": message, "OriginalStatusCode": status, "OriginalMessage": original,
+                          "LogStreamArn": f"greenfleet/{variant}"}).encode()
+    await _respond(send, 424, payload, b"application/json", [(b"x-amzn-errortype", b"ModelError")])

@@ -1,0 +1,21 @@
+"""What the router reports per invocation, for the metric store to aggregate."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class InvocationRecorder(Protocol):
+    def record_invocation(
+        self, endpoint: str, variant: str, config: str, instance_id: str, outcome: str,
+        model_latency_us: float | None, overhead_latency_us: float, now: float,
+    ) -> None:
+        """outcome: ok | model_error_4xx | model_error_5xx | client_4xx | server_5xx."""
+
+
+class NullRecorder:
+    def record_invocation(
+        self, endpoint: str, variant: str, config: str, instance_id: str, outcome: str,
+        model_latency_us: float | None, overhead_latency_us: float, now: float,
+    ) -> None:
+        return None

@@ -1,0 +1,71 @@
+"""The immutable routing table the data plane serves from."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass, field
+from random import Random
+
+
+@dataclass(frozen=True)
+class InstanceAddress:
+    instance_id: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """One variant of one fleet (endpoint config) with its ready instances."""
+
+    variant_name: str
+    config_name: str
+    weight: float
+    strategy: str  # LEAST_OUTSTANDING_REQUESTS | RANDOM
+    instances: tuple[InstanceAddress, ...]
+
+
+@dataclass(frozen=True)
+class EndpointRoute:
+    name: str
+    targets: tuple[Target, ...]
+    _serving: tuple[Target, ...] = field(init=False, repr=False, compare=False)
+    _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        serving = tuple(t for t in self.targets if t.weight > 0 and t.instances)
+        object.__setattr__(self, "_serving", serving)
+        object.__setattr__(self, "_cumulative", tuple(itertools.accumulate(t.weight for t in serving)))
+
+    def has_variant(self, variant_name: str) -> bool:
+        return any(t.variant_name == variant_name for t in self.targets)
+
+    def choose(self, rng: Random, variant_name: str | None = None) -> Target | None:
+        """Weighted choice by current weight among targets that have ready instances; with
+        ``variant_name`` (X-Amzn-SageMaker-Target-Variant) only that variant's targets count."""
+        if variant_name is not None:
+            named = [t for t in self.targets if t.variant_name == variant_name and t.instances]
+            if not named:
+                return None
+            if len(named) == 1:
+                return named[0]
+            weights = [max(t.weight, 1e-9) for t in named]
+            return rng.choices(named, weights=weights)[0]
+        if not self._serving:
+            return None
+        point = rng.random() * self._cumulative[-1]
+        index = bisect.bisect_right(self._cumulative, point)
+        return self._serving[min(index, len(self._serving) - 1)]
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    revision: int
+    endpoints: dict[str, EndpointRoute]
+
+    def get(self, name: str) -> EndpointRoute | None:
+        return self.endpoints.get(name)
+
+
+EMPTY_TABLE = RoutingTable(revision=0, endpoints={})

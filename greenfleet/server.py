@@ -1,0 +1,115 @@
+"""Assembly: settings → store → services → reconciler → one ASGI app on one base URL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from greenfleet.api.app import create_app
+from greenfleet.api.gateway import Gateway
+from greenfleet.clock import Clock, SystemClock
+from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.instances.backend import InstanceBackend
+from greenfleet.instances.local import LocalProcessBackend
+from greenfleet.resources.names import ArnFactory
+from greenfleet.router.proxy import Router
+from greenfleet.services.endpoints import EndpointService
+from greenfleet.services.models import ModelService
+from greenfleet.services.tags import TagService
+from greenfleet.settings import Settings
+from greenfleet.store.database import create_store_engine, migrate
+from greenfleet.store.repository import Repository
+
+log = logging.getLogger("greenfleet")
+
+
+@dataclass
+class Services:
+    """What the faces (REST, SageMaker protocol, CLI through REST) call."""
+
+    models: ModelService
+    endpoints: EndpointService
+    tags: TagService
+    router: Router
+    settings: Settings
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["extras"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Server:
+    def __init__(self, settings: Settings, clock: Clock | None = None,
+                 backend: InstanceBackend | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.engine = create_store_engine(settings.resolved_database_url())
+        migrate(self.engine)
+        self.repo = Repository(self.engine)
+        arns = ArnFactory(settings.region, settings.account_id)
+        tags = TagService(self.repo)
+        models = ModelService(self.repo, arns, self.clock, tags)
+        endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
+        self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
+                             clock=self.clock.now)
+        self.backend = backend or LocalProcessBackend(
+            settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
+            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
+        self.services = Services(models, endpoints, tags, self.router, settings)
+        self.hooks: list[Hooks] = []
+        self.reconciler = Reconciler(
+            self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
+            startup_timeout_s=settings.startup_health_check_timeout_s,
+            restart_backoff_s=settings.instance_restart_backoff_s, drain_timeout_s=settings.drain_timeout_s,
+            hooks=self.hooks)
+        self.app = Gateway(self.router, create_app(self.services))
+        self._uvicorn: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start_controllers(self) -> None:
+        self.reconciler.start()
+
+    def stop_controllers(self, stop_instances: bool = True) -> None:
+        self.reconciler.stop()
+        self.backend.close(stop_instances=stop_instances)
+        self.engine.dispose()
+
+    def _config(self) -> uvicorn.Config:
+        return uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, loop="uvloop",
+                              http="httptools", access_log=False, log_level="warning", lifespan="off",
+                              timeout_keep_alive=30)
+
+    def serve_forever(self) -> None:
+        """Run until SIGINT/SIGTERM; then stop the controllers and the instances."""
+        self.start_controllers()
+        log.warning("greenfleet listening on %s", self.settings.base_url)
+        try:
+            uvicorn.Server(self._config()).run()
+        finally:
+            self.stop_controllers(stop_instances=True)
+
+    # --- in-process use (tests, demo) ------------------------------------------------------------
+    def start_in_thread(self) -> None:
+        self.start_controllers()
+        self._uvicorn = uvicorn.Server(self._config())
+        self._thread = threading.Thread(target=self._uvicorn.run, daemon=True)
+        self._thread.start()
+        while not self._uvicorn.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the server could not listen on {self.settings.base_url}")
+            threading.Event().wait(0.02)
+
+    def stop_thread(self, stop_instances: bool = True) -> None:
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.stop_controllers(stop_instances=stop_instances)

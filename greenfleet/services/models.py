@@ -1,0 +1,171 @@
+"""Models and endpoint configurations: create, describe, list, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from greenfleet.clock import Clock
+from greenfleet.errors import ResourceInUse, ValidationError
+from greenfleet.resources.names import ArnFactory
+from greenfleet.resources.servicemodel import validate_input
+from greenfleet.services.listing import page
+from greenfleet.services.tags import TagService
+from greenfleet.store.repository import Repository
+
+Doc = dict[str, Any]
+SORT_NAME_TIME = {
+    "Name": lambda i: i["_name"],
+    "CreationTime": lambda i: i["CreationTime"],
+}
+
+
+def _variant_names(params: Doc) -> list[str]:
+    return [v["VariantName"] for v in params.get("ProductionVariants", [])] + [
+        v["VariantName"] for v in params.get("ShadowProductionVariants", []) or []
+    ]
+
+
+class ModelService:
+    def __init__(self, repo: Repository, arns: ArnFactory, clock: Clock, tags: TagService) -> None:
+        self.repo, self.arns, self.clock, self.tags = repo, arns, clock, tags
+
+    # --- models ---------------------------------------------------------------------------------
+    def create_model(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "CreateModel", params)
+        has_primary, containers = "PrimaryContainer" in params, params.get("Containers")
+        if has_primary == bool(containers):
+            raise ValidationError("Exactly one of PrimaryContainer or Containers must be given")
+        listed: list[Doc] = [params["PrimaryContainer"]] if has_primary else list(containers or [])
+        for index, container in enumerate(listed):
+            where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
+            if not container.get("Image"):
+                raise ValidationError(f"{where}.Image: an image is required (model packages are not supported)")
+        name = params["ModelName"]
+        arn = self.arns.arn("model", name)
+        spec = {k: v for k, v in params.items() if k != "Tags"}
+        self.repo.insert_model({"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()})
+        self.tags.put(arn, params.get("Tags", []))
+        return {"ModelArn": arn}
+
+    def _model(self, name: str) -> Doc:
+        row = self.repo.get_model(name)
+        if row is None:
+            raise ValidationError(f'Could not find model "{self.arns.arn("model", name)}".')
+        return row
+
+    def describe_model(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "DescribeModel", params)
+        row = self._model(params["ModelName"])
+        return {**row["spec"], "CreationTime": row["created_at"], "ModelArn": row["arn"]}
+
+    def list_models(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "ListModels", params)
+        items = [
+            {"ModelName": r["name"], "ModelArn": r["arn"], "CreationTime": r["created_at"], "_name": r["name"]}
+            for r in self.repo.list_models()
+        ]
+        chunk, token = page(items, params, "ModelName", SORT_NAME_TIME)
+        return _with_token({"Models": [_public(i) for i in chunk]}, token)
+
+    def delete_model(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "DeleteModel", params)
+        row = self._model(params["ModelName"])
+        self.repo.delete_model(row["name"])
+        self.tags.delete_all(row["arn"])
+        return {}
+
+    # --- endpoint configurations -----------------------------------------------------------------
+    def create_endpoint_config(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "CreateEndpointConfig", params)
+        names = _variant_names(params)
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)}")
+        variants = [dict(v) for v in params["ProductionVariants"]]
+        shadows = [dict(v) for v in params.get("ShadowProductionVariants", []) or []]
+        for kind, group in (("ProductionVariants", variants), ("ShadowProductionVariants", shadows)):
+            for index, variant in enumerate(group, start=1):
+                self._check_variant(variant, f"{kind}.{index}")
+        if all(v["InitialVariantWeight"] == 0 for v in variants):
+            raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
+        if params.get("AsyncInferenceConfig"):
+            raise ValidationError("AsyncInferenceConfig: asynchronous inference is not supported by greenfleet yet")
+        capture = params.get("DataCaptureConfig")
+        if capture is not None:
+            capture = {"EnableCapture": True, **capture}
+        name = params["EndpointConfigName"]
+        arn = self.arns.arn("endpoint_config", name)
+        spec = {k: v for k, v in params.items() if k != "Tags"}
+        spec["ProductionVariants"] = variants
+        if shadows:
+            spec["ShadowProductionVariants"] = shadows
+        if capture is not None:
+            spec["DataCaptureConfig"] = capture
+        row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
+        self.repo.insert_endpoint_config(row)
+        self.tags.put(arn, params.get("Tags", []))
+        return {"EndpointConfigArn": arn}
+
+    def _check_variant(self, variant: Doc, where: str) -> None:
+        if not variant.get("ModelName"):
+            raise ValidationError(f"{where}.ModelName: a model name is required")
+        self._model(variant["ModelName"])
+        serverless = variant.get("ServerlessConfig")
+        if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
+            raise ValidationError(f"{where}: ServerlessConfig cannot be combined with InstanceType or "
+                                  "InitialInstanceCount")
+        if not serverless:
+            for member in ("InstanceType", "InitialInstanceCount"):
+                if variant.get(member) is None:
+                    raise ValidationError(f"{where}.{member}: required for an instance-based variant")
+        variant.setdefault("InitialVariantWeight", 1.0)
+        variant["InitialVariantWeight"] = float(variant["InitialVariantWeight"])
+        variant.setdefault("RoutingConfig", {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"})
+
+    def endpoint_config(self, name: str) -> Doc:
+        row = self.repo.get_endpoint_config(name)
+        if row is None:
+            raise ValidationError(f'Could not find endpoint configuration "{self.arns.arn("endpoint_config", name)}".')
+        return row
+
+    def describe_endpoint_config(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "DescribeEndpointConfig", params)
+        row = self.endpoint_config(params["EndpointConfigName"])
+        return {**row["spec"], "EndpointConfigArn": row["arn"], "CreationTime": row["created_at"]}
+
+    def list_endpoint_configs(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "ListEndpointConfigs", params)
+        items = [
+            {"EndpointConfigName": r["name"], "EndpointConfigArn": r["arn"], "CreationTime": r["created_at"],
+             "_name": r["name"]}
+            for r in self.repo.list_endpoint_configs()
+        ]
+        chunk, token = page(items, params, "EndpointConfigName", SORT_NAME_TIME)
+        return _with_token({"EndpointConfigs": [_public(i) for i in chunk]}, token)
+
+    def delete_endpoint_config(self, params: Doc) -> Doc:
+        validate_input("sagemaker", "DeleteEndpointConfig", params)
+        row = self.endpoint_config(params["EndpointConfigName"])
+        self.repo.delete_endpoint_config(row["name"])
+        self.tags.delete_all(row["arn"])
+        return {}
+
+    def model_container(self, model_name: str) -> Doc:
+        """The container an instance of ``model_name`` runs (a snapshot, as SageMaker takes)."""
+        spec = self._model(model_name)["spec"]
+        containers = spec.get("Containers") or [spec["PrimaryContainer"]]
+        if len(containers) > 1:
+            raise ResourceInUse(
+                f"Model {model_name} has {len(containers)} containers: serial inference pipelines are not served yet"
+            )
+        return dict(containers[0])
+
+
+def _public(item: Doc) -> Doc:
+    return {k: v for k, v in item.items() if not k.startswith("_")}
+
+
+def _with_token(result: Doc, token: str | None) -> Doc:
+    if token:
+        result["NextToken"] = token
+    return result

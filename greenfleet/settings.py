@@ -1,0 +1,78 @@
+"""The one settings object. Every knob is an environment variable with the ``GREENFLEET_`` prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".greenfleet"
+
+
+class Settings(BaseSettings):
+    """greenfleet's configuration; built once in ``main()`` and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="GREENFLEET_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    """Directory holding the SQLite store, instance directories and logs."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL of the store; default ``sqlite:///{home}/greenfleet.db`` (WAL mode)."""
+
+    host: str = "127.0.0.1"
+    """Address the server listens on."""
+
+    port: int = 8080
+    """Port of the one base URL (native API, invocations, SageMaker protocol)."""
+
+    account_id: str = "000000000000"
+    """Account id used in ARNs."""
+
+    region: str = "us-east-1"
+    """Region used in ARNs."""
+
+    reconcile_interval_s: float = 0.5
+    """Seconds between two passes of the endpoint reconciler."""
+
+    health_check_interval_s: float = 1.0
+    """Seconds between two health checks of a running instance."""
+
+    startup_health_check_timeout_s: float = 600.0
+    """Default ContainerStartupHealthCheckTimeoutInSeconds: how long an instance may take to answer /ping."""
+
+    instance_restart_backoff_s: float = 1.0
+    """Delay before a dead instance is replaced."""
+
+    drain_timeout_s: float = 30.0
+    """Longest wait for in-flight requests before a removed instance is stopped anyway."""
+
+    worker_orphan_grace_s: float = 60.0
+    """A worker whose server died exits after this many seconds without a health check."""
+
+    artifact_max_bytes: int = 4 * 1024**3
+    """Largest unpacked model artifact accepted."""
+
+    s3_endpoint_url: str | None = None
+    """Endpoint of an S3-compatible store (MinIO, ...) for s3:// model data."""
+
+    invocation_timeout_s: float = 60.0
+    """How long the router waits for a model's answer (SageMaker: 60 s)."""
+
+    max_payload_bytes: int = 6 * 1024 * 1024
+    """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
+
+    worker_python: str | None = None
+    """Python interpreter for built-in runtimes; default: the server's own."""
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'greenfleet.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
