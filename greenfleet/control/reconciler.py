@@ -145,6 +145,7 @@ class Reconciler:
 
     def _mark_ready(self, managed: Managed, now: float) -> None:
         managed.phase, managed.ready_at = "ready", now
+        self.repo.mark_instance_ready(managed.instance_id, now)
         setup = now - managed.handle.started_at
         self._group_health(managed.group_key).failure = None
         for hook in self.hooks:

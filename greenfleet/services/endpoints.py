@@ -142,6 +142,16 @@ class EndpointService:
                                   {"state": state, "status": "Updating", "modified_at": self.clock.now()})
         return {"EndpointArn": row["arn"]}
 
+    def list_instances(self, name: str) -> Doc:
+        """greenfleet's own view of an endpoint's instance processes (not a SageMaker operation)."""
+        self.endpoint(name)
+        instances = [
+            {"InstanceId": r["id"], "Group": r["group_key"].split("/", 1)[1], "Pid": r["pid"], "Port": r["port"],
+             "StartedAt": r["started_at"], "ReadyAt": r["ready_at"]}
+            for r in self.repo.list_instances() if r["endpoint_name"] == name
+        ]
+        return {"Instances": sorted(instances, key=lambda i: i["InstanceId"])}
+
     def require_stable(self, row: Doc) -> None:
         if row["status"] not in STABLE:
             raise ResourceInUse(f'Endpoint "{row["name"]}" is {row["status"]}; wait until it is InService.')

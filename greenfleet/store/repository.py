@@ -130,6 +130,11 @@ class Repository:
             tx.execute(delete(table).where(table.c.id == row["id"]))
             tx.execute(insert(table).values(**row))
 
+    def mark_instance_ready(self, instance_id: str, ready_at: float) -> None:
+        table = schema.instances
+        with self.transaction() as tx:
+            tx.execute(update(table).where(table.c.id == instance_id).values(ready_at=ready_at))
+
     def delete_instance(self, instance_id: str) -> None:
         with self.transaction() as tx:
             tx.execute(delete(schema.instances).where(schema.instances.c.id == instance_id))

@@ -83,6 +83,11 @@ def delete_endpoint(request: Request, name: str) -> Doc:
     return _svc(request).endpoints.delete_endpoint({"EndpointName": name})  # type: ignore[no-any-return]
 
 
+@router.get("/endpoints/{name}/instances", summary="List the instance processes of an endpoint")
+def list_instances(request: Request, name: str) -> Doc:
+    return _svc(request).endpoints.list_instances(name)  # type: ignore[no-any-return]
+
+
 @router.post("/endpoints/{name}/weights-and-capacities", summary="UpdateEndpointWeightsAndCapacities")
 def update_weights(request: Request, name: str, body: Doc = Body(...)) -> Doc:
     return _svc(request).endpoints.update_weights_and_capacities(  # type: ignore[no-any-return]

@@ -1,0 +1,57 @@
+"""The routing table's weighted choice and the balancer's instance pick."""
+
+from __future__ import annotations
+
+from random import Random
+
+from scipy.stats import binomtest
+
+from greenfleet.router.balancer import Outstanding, pick_instance
+from greenfleet.router.table import EndpointRoute, InstanceAddress, Target
+
+
+def target(variant: str, weight: float, *ids: str, strategy: str = "LEAST_OUTSTANDING_REQUESTS") -> Target:
+    return Target(variant, "cfg", weight, strategy, tuple(InstanceAddress(i, "127.0.0.1", 1) for i in ids))
+
+
+def test_weighted_choice_follows_weights() -> None:
+    route = EndpointRoute("e", (target("a", 0.7, "a1"), target("b", 0.3, "b1")))
+    rng = Random(7)
+    picks = [route.choose(rng) for _ in range(20_000)]
+    share_a = sum(1 for p in picks if p is not None and p.variant_name == "a")
+    assert binomtest(share_a, len(picks), 0.7).pvalue > 0.001
+
+
+def test_zero_weight_and_empty_variants_get_no_traffic_but_can_be_targeted() -> None:
+    route = EndpointRoute("e", (target("a", 1, "a1"), target("b", 0, "b1"), target("c", 5)))
+    rng = Random(1)
+    assert {route.choose(rng).variant_name for _ in range(200)} == {"a"}  # type: ignore[union-attr]
+    chosen = route.choose(rng, "b")
+    assert chosen is not None and chosen.variant_name == "b"
+    assert route.choose(rng, "c") is None  # exists but no instance ready
+    assert route.has_variant("c") and not route.has_variant("zzz")
+
+
+def test_no_ready_instance_anywhere() -> None:
+    assert EndpointRoute("e", (target("a", 1),)).choose(Random(0)) is None
+
+
+def test_least_outstanding_prefers_idle_instance() -> None:
+    outstanding = Outstanding()
+    t = target("a", 1, "i1", "i2", "i3")
+    outstanding.acquire("i1")
+    outstanding.acquire("i2")
+    rng = Random(0)
+    assert {pick_instance(t, outstanding, rng).instance_id for _ in range(50)} == {"i3"}  # type: ignore[union-attr]
+    outstanding.release("i1")
+    outstanding.release("i2")
+    assert outstanding.counts == {}
+
+
+def test_random_strategy_spreads_and_exclusion_skips_tried_instances() -> None:
+    t = target("a", 1, "i1", "i2", strategy="RANDOM")
+    rng = Random(3)
+    seen = {pick_instance(t, Outstanding(), rng).instance_id for _ in range(100)}  # type: ignore[union-attr]
+    assert seen == {"i1", "i2"}
+    assert pick_instance(t, Outstanding(), rng, frozenset({"i1"})).instance_id == "i2"  # type: ignore[union-attr]
+    assert pick_instance(t, Outstanding(), rng, frozenset({"i1", "i2"})) is None
