@@ -137,9 +137,7 @@ def _cross_checks(config: DeploymentConfig, strict_minimums: bool) -> list[str]:
     problems: list[str] = []
     bg, ru = config.BlueGreenUpdatePolicy, config.RollingUpdatePolicy
     if bg is not None and ru is not None:
-        problems.append(
-            "DeploymentConfig: specify either BlueGreenUpdatePolicy or RollingUpdatePolicy, not both"
-        )
+        problems.append("DeploymentConfig: specify either BlueGreenUpdatePolicy or RollingUpdatePolicy, not both")
     minimum = SAGEMAKER_MIN_TIMEOUT_S if strict_minimums else 1
     if bg is not None:
         problems += _routing_checks(bg.TrafficRoutingConfiguration)
@@ -221,7 +219,6 @@ def _count_check(path: str, size: CapacitySize, low: int, high: int, total: int,
         return []
     # Exact rational comparison: low% * total <= Value <= high% * total.
     if 100 * size.Value > high * total or 100 * size.Value < low * total:
-        return [
-            f"{path}.Value: {size.Value} instance(s) must be {low}-{high}% of the {of}'s {total} instance(s)"
-        ]
+        bounds = f"{low}-{high}%" if low else f"at most {high}%"
+        return [f"{path}.Value: {size.Value} instance(s) must be {bounds} of the {of}'s {total} instance(s)"]
     return []

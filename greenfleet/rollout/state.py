@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from greenfleet.rollout.fleet import FleetSpec
+from greenfleet.rollout.policy import CapacitySize
 
 __all__ = [
     "ACTIVE_PHASES",
@@ -50,9 +51,7 @@ class Phase(StrEnum):
     ROLLBACK_FAILED = "ROLLBACK_FAILED"  # terminal: blue could not be restored (UpdateRollbackFailed)
 
 
-ACTIVE_PHASES = frozenset(
-    {Phase.PROVISIONING, Phase.BAKING, Phase.TERMINATION_WAIT, Phase.DRAINING}
-)
+ACTIVE_PHASES = frozenset({Phase.PROVISIONING, Phase.BAKING, Phase.TERMINATION_WAIT, Phase.DRAINING})
 """Phases in which alarms, green failures, commands and the deadline can start a rollback."""
 
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.ROLLBACK_FAILED})
@@ -127,6 +126,8 @@ class RolloutState(_Record):
     limits: Limits = Field(default_factory=Limits)
     deployment_config: dict[str, Any] | None = None
     """The DeploymentConfig JSON this deployment runs (for LastDeploymentConfig)."""
+    rollback_batch: CapacitySize | None = None
+    """RollbackMaximumBatchSize (rolling); None: restore blue at once."""
     rollback_plan: tuple[Stage, ...] = ()
     rollback_index: int = 0
     """Index in ``rollback_plan`` of the stage whose capacity is awaited; len(plan) once all applied."""
@@ -144,6 +145,9 @@ class RolloutState(_Record):
         return cls.model_validate_json(text)
 
     def evolve(self, **changes: Any) -> RolloutState:
+        unknown = changes.keys() - type(self).model_fields.keys()
+        if unknown:
+            raise TypeError(f"RolloutState has no field(s) {sorted(unknown)}")
         return self.model_copy(update=changes)
 
     def enter(self, phase: Phase, now: float, message: str, **changes: Any) -> RolloutState:

@@ -1,0 +1,77 @@
+"""What starts a rollback: alarms, failed green instances, the deadline. Pure reads of state and
+observations, each returning the cause with a SageMaker-like FailureReason, or None."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from greenfleet.rollout.observations import AlarmState, Observations
+from greenfleet.rollout.state import CauseKind, Phase, RollbackCause, RolloutState
+
+__all__ = ["alarm_cause", "fleet_failure", "iso", "timeout", "where"]
+
+
+def alarm_cause(state: RolloutState, obs: Observations, now: float) -> RollbackCause | None:
+    fired: list[tuple[str, float]] = []
+    for name in state.alarm_names:
+        alarm = obs.alarms.get(name)
+        if alarm is None:
+            continue
+        if alarm.state is AlarmState.ALARM:
+            fired.append((name, alarm.entered_alarm_at if alarm.entered_alarm_at is not None else now))
+        elif alarm.entered_alarm_at is not None and alarm.entered_alarm_at >= state.started_at:
+            fired.append((name, alarm.entered_alarm_at))
+    if not fired:
+        return None
+    names = ", ".join(f"'{name}' (in ALARM at {iso(at)})" for name, at in fired)
+    plural = "s" if len(fired) > 1 else ""
+    return RollbackCause(
+        kind=CauseKind.ALARM,
+        at=now,
+        message=f"Deployment rolled back because CloudWatch alarm{plural} {names} tripped during {where(state)}.",
+    )
+
+
+def fleet_failure(state: RolloutState, obs: Observations, now: float) -> RollbackCause | None:
+    fleet = obs.fleet(state.green.fleet_id)
+    failures = [
+        f"variant '{name}': {v.failed} instance(s) failed" + (f" ({v.failure_reason})" if v.failure_reason else "")
+        for name, v in sorted(fleet.variants.items())
+        if v.failed > 0
+    ]
+    if not failures:
+        return None
+    return RollbackCause(
+        kind=CauseKind.FLEET_FAILED,
+        at=now,
+        message=f"Deployment rolled back because the new fleet failed during {where(state)}: "
+        + "; ".join(failures)
+        + ".",
+    )
+
+
+def timeout(state: RolloutState, now: float) -> RollbackCause | None:
+    if now < state.deadline_at:
+        return None
+    limit = state.deadline_at - state.started_at
+    return RollbackCause(
+        kind=CauseKind.TIMEOUT,
+        at=now,
+        message=f"Deployment rolled back because it exceeded MaximumExecutionTimeoutInSeconds ({limit:g} s) "
+        f"during {where(state)}.",
+    )
+
+
+def where(state: RolloutState) -> str:
+    stage = state.stage
+    if state.phase is Phase.PROVISIONING and stage is not None:
+        return f"provisioning ({stage.label})"
+    if state.phase is Phase.BAKING and stage is not None:
+        return f"the bake of {stage.label}"
+    if state.phase is Phase.TERMINATION_WAIT:
+        return "the termination wait"
+    return "the drain of the old fleet"
+
+
+def iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,160 @@
+"""What DescribeEndpoint and the CLI show of a deployment, rendered from its state alone.
+
+``describe`` returns the deployment's part of DescribeEndpoint in SageMaker's member names (timestamps
+as epoch seconds, as the JSON protocol sends them). The server merges in what the rollout does not
+know (EndpointArn, CreationTime, InstanceType, DeployedImages, ...). Weights: DesiredWeight is the
+variant's weight in its config; CurrentWeight is that weight times its fleet's current traffic share,
+so a canary at 10 % shows CurrentWeight 0.1 for a variant of weight 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from greenfleet.rollout.fleet import FleetSpec
+from greenfleet.rollout.observations import Observations
+from greenfleet.rollout.state import ACTIVE_PHASES, Phase, RolloutState, Strategy
+
+__all__ = ["Progress", "describe", "endpoint_status", "progress", "timeline"]
+
+_STATUS = {
+    Phase.ROLLING_BACK: "RollingBack",
+    Phase.SUCCEEDED: "InService",
+    Phase.ROLLED_BACK: "InService",
+    Phase.ROLLBACK_FAILED: "UpdateRollbackFailed",
+}
+
+
+def endpoint_status(state: RolloutState) -> str:
+    return _STATUS.get(state.phase, "Updating")
+
+
+def describe(state: RolloutState, obs: Observations | None = None) -> dict[str, Any]:
+    """EndpointStatus, EndpointConfigName, ProductionVariants, PendingDeploymentSummary (while the
+    deployment runs), FailureReason and LastDeploymentConfig."""
+    current = state.green if state.phase is Phase.SUCCEEDED else state.blue
+    out: dict[str, Any] = {
+        "EndpointStatus": endpoint_status(state),
+        "EndpointConfigName": current.config_name,
+        "ProductionVariants": _variants(state, current, obs),
+    }
+    if not state.is_terminal:
+        out["PendingDeploymentSummary"] = {
+            "EndpointConfigName": state.green.config_name,
+            "ProductionVariants": _variants(state, state.green, obs),
+            "StartTime": state.started_at,
+        }
+    if state.failure_reason and state.phase is not Phase.SUCCEEDED:
+        out["FailureReason"] = state.failure_reason
+    if state.deployment_config is not None:
+        out["LastDeploymentConfig"] = state.deployment_config
+    return out
+
+
+def _variants(state: RolloutState, fleet: FleetSpec, obs: Observations | None) -> list[dict[str, Any]]:
+    share = state.traffic.get(fleet.fleet_id, 0)
+    targets = state.fleets.get(fleet.fleet_id, {})
+    observed = obs.fleet(fleet.fleet_id) if obs is not None else None
+    statuses = _statuses(state, fleet)
+    return [
+        {
+            "VariantName": v.name,
+            "CurrentWeight": v.weight * share / 100,
+            "DesiredWeight": v.weight,
+            "CurrentInstanceCount": observed.ready(v.name) if observed else targets.get(v.name, 0),
+            "DesiredInstanceCount": v.instance_count,
+            "VariantStatus": statuses,
+        }
+        for v in fleet.variants
+    ]
+
+
+def _statuses(state: RolloutState, fleet: FleetSpec) -> list[dict[str, Any]]:
+    green = fleet.fleet_id == state.green.fleet_id
+    phase, stage = state.phase, state.stage
+    if phase is Phase.ROLLING_BACK:
+        if green:
+            return [_status("Deleting", "Rolling back: stopping once traffic is back on the old fleet", state)]
+        return [_status("ActivatingTraffic", "Rolling back: moving traffic back to this fleet", state)]
+    if phase not in ACTIVE_PHASES:
+        return []
+    if not green:
+        if phase is Phase.DRAINING:
+            return [_status("Deleting", "Draining in-flight requests before stopping", state)]
+        if state.strategy is Strategy.ROLLING:
+            left = sum(state.fleets.get(fleet.fleet_id, {}).values())
+            return [_status("Updating", f"Replacing instances: {left} of {fleet.total} old instance(s) left", state)]
+        return []
+    if phase is Phase.PROVISIONING and stage is not None:
+        kind = "Updating" if state.strategy is Strategy.ROLLING else "Creating"
+        return [_status(kind, f"Launching instances for {stage.label}", state)]
+    if phase is Phase.BAKING and stage is not None:
+        share = state.green_share
+        if stage.bake_s <= 0:
+            return [_status("ActivatingTraffic", f"{share}% of traffic ({stage.label})", state)]
+        return [
+            _status(
+                "Baking",
+                f"Baking for {stage.bake_s:g} seconds (WaitIntervalInSeconds) with {share}% of traffic ({stage.label})",
+                state,
+                state.bake_started_at,
+            )
+        ]
+    if phase is Phase.TERMINATION_WAIT:
+        return [
+            _status(
+                "Baking",
+                f"Baking for {state.termination_wait_s:g} seconds (TerminationWaitInSeconds) with all traffic",
+                state,
+                state.bake_started_at,
+            )
+        ]
+    return []
+
+
+def _status(kind: str, message: str, state: RolloutState, start: float | None = None) -> dict[str, Any]:
+    return {
+        "Status": kind,
+        "StatusMessage": message,
+        "StartTime": start if start is not None else state.phase_started_at,
+    }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What ``endpoint update --wait`` prints on each refresh."""
+
+    phase: Phase
+    strategy: Strategy
+    stage: str | None
+    stage_number: int
+    stage_count: int
+    traffic: dict[str, int]
+    bake_remaining_s: float | None
+    deadline_in_s: float
+    failure_reason: str | None
+
+
+def progress(state: RolloutState, now: float) -> Progress:
+    stage = state.stage
+    bake: float | None = None
+    if state.bake_started_at is not None:
+        length = state.termination_wait_s if state.phase is Phase.TERMINATION_WAIT else (stage.bake_s if stage else 0)
+        bake = max(0.0, state.bake_started_at + length - now)
+    return Progress(
+        phase=state.phase,
+        strategy=state.strategy,
+        stage=stage.label if stage else None,
+        stage_number=min(state.stage_index + 1, len(state.plan)),
+        stage_count=len(state.plan),
+        traffic=dict(state.traffic),
+        bake_remaining_s=bake if state.phase in ACTIVE_PHASES else None,
+        deadline_in_s=max(0.0, state.deadline_at - now),
+        failure_reason=state.failure_reason,
+    )
+
+
+def timeline(state: RolloutState) -> list[dict[str, Any]]:
+    """The deployment's history for ``greenfleet deployment describe``."""
+    return [{"Seq": e.seq, "At": e.at, "Phase": str(e.phase), "Message": e.message} for e in state.timeline]
