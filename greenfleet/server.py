@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,23 @@ from greenfleet.store.database import create_store_engine, migrate
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet")
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill the process before the
+    fleet is stopped; greenfleet handles the signal and returns normally instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @dataclass
@@ -92,14 +112,14 @@ class Server:
         self.start_controllers()
         log.warning("greenfleet listening on %s", self.settings.base_url)
         try:
-            uvicorn.Server(self._config()).run()
+            _Uvicorn(self._config()).run()
         finally:
             self.stop_controllers(stop_instances=True)
 
     # --- in-process use (tests, demo) ------------------------------------------------------------
     def start_in_thread(self) -> None:
         self.start_controllers()
-        self._uvicorn = uvicorn.Server(self._config())
+        self._uvicorn = _Uvicorn(self._config())
         self._thread = threading.Thread(target=self._uvicorn.run, daemon=True)
         self._thread.start()
         while not self._uvicorn.started:

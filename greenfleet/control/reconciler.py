@@ -6,6 +6,7 @@ guarded, and a failed pass is retried on the next tick."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import uuid
@@ -57,6 +58,7 @@ class Reconciler:
     # --- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
         self.adopt()
+        self.mark_recovering()
         self._thread = threading.Thread(target=self._run, name="greenfleet-reconciler", daemon=True)
         self._thread.start()
 
@@ -91,6 +93,20 @@ class Reconciler:
             spec = InstanceSpec(record["id"], endpoint, row["config_name"] if row else "", variant, {})
             self.instances[record["id"]] = Managed(spec, handle, record["group_key"], self.startup_timeout_s)
 
+    def mark_recovering(self) -> None:
+        """After a restart, an endpoint whose instances did not survive is SystemUpdating (SageMaker's
+        status for maintenance it did not ask for) until its fleet is back, then InService again."""
+        for row in self.repo.list_endpoints():
+            if row["status"] != "InService":
+                continue
+            present: dict[str, int] = {}
+            for managed in self.instances.values():
+                present[managed.group_key] = present.get(managed.group_key, 0) + 1
+            if any(present.get(g.key, 0) < g.count for g in desired_groups(row)):
+                with contextlib.suppress(ConflictError):
+                    self.repo.update_endpoint(row["name"], row["revision"],
+                                              {"status": "SystemUpdating", "modified_at": self.clock.now()})
+
     # --- one pass ----------------------------------------------------------------------------------
     async def reconcile_once(self) -> None:
         now = self.clock.now()
@@ -107,10 +123,9 @@ class Reconciler:
         for managed in list(self.instances.values()):
             if managed.group_key not in wanted and managed.phase in ("starting", "ready"):
                 self._drain(managed, now)
-        self._publish(rows)
+        observed = [self._observe(row, now) for row in rows]
+        self._publish([row for row in observed if row is not None])
         self._finish_drains(now)
-        for row in rows:
-            self._observe(row, now)
         for hook in self.hooks:
             try:
                 hook.tick(now)
@@ -214,21 +229,25 @@ class Reconciler:
             self.instances.pop(managed.instance_id, None)
             self.repo.delete_instance(managed.instance_id)
 
-    def _observe(self, row: dict[str, Any], now: float) -> None:
+    def _observe(self, row: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """Record what was observed; returns the row as it now stands (None once deleted)."""
         members = [m for m in self.instances.values() if m.spec.endpoint_name == row["name"]]
         changes = observe_endpoint(row, members, self.health, now)
         if changes is None:
-            return
+            return row
         if changes.get("_delete"):
             self.repo.delete_endpoint(row["name"])
+            for key in [k for k in self.health if k.startswith(f"{row['name']}/")]:
+                del self.health[key]
             self._notify(row, {**row, "status": "Deleted"}, now)
-            return
+            return None
         try:
             after = self.repo.update_endpoint(row["name"], row["revision"], changes)
         except ConflictError:
-            return  # someone else wrote first; the next pass sees their version
+            return row  # someone else wrote first; the next pass sees their version
         if after["status"] != row["status"]:
             self._notify(row, after, now)
+        return after
 
     def _notify(self, before: dict[str, Any], after: dict[str, Any], now: float) -> None:
         for hook in self.hooks:

@@ -28,7 +28,7 @@ def observe_endpoint(row: dict[str, Any], members: list[Managed], health: dict[s
             changes.update(status="Failed", failure_reason=failure)
         elif all(ready.get(g.key, 0) >= g.count for g in groups):
             changes.update(status="InService", failure_reason=None)
-    elif status == "Updating" and state.get("deployment") is None:
+    elif status in ("Updating", "SystemUpdating") and state.get("deployment") is None:
         settled = all(ready.get(g.key, 0) == g.count for g in groups)
         draining = any(m.phase in ("draining", "starting") for m in members)
         if settled and not draining:
