@@ -15,11 +15,14 @@ import uvicorn
 from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.clock import Clock, SystemClock
+from greenfleet.control.deployments import DeploymentDriver
 from greenfleet.control.reconciler import Hooks, Reconciler
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.resources.names import ArnFactory
+from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
+from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
 from greenfleet.services.models import ModelService
 from greenfleet.services.tags import TagService
@@ -78,6 +81,7 @@ class Server:
         tags = TagService(self.repo)
         models = ModelService(self.repo, arns, self.clock, tags)
         endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
+        endpoints.strict_minimums = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              clock=self.clock.now)
         self.backend = backend or LocalProcessBackend(
@@ -90,6 +94,12 @@ class Server:
             startup_timeout_s=settings.startup_health_check_timeout_s,
             restart_backoff_s=settings.instance_restart_backoff_s, drain_timeout_s=settings.drain_timeout_s,
             hooks=self.hooks)
+        limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
+                        rollback_timeout_s=settings.rollback_timeout_s)
+        self.services.extras["deployments"] = DeploymentService(
+            self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        self.deployments = DeploymentDriver(self.repo, self.reconciler)
+        self.hooks.append(self.deployments)
         self.app = Gateway(self.router, create_app(self.services))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     max_payload_bytes: int = 6 * 1024 * 1024
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 
+    strict_deployment_minimums: bool = True
+    """Enforce SageMaker's lower bounds on deployment durations (MaximumExecutionTimeoutInSeconds ≥ 600);
+    turn off for fast local experiments and tests."""
+
+    deployment_timeout_s: float = 28800.0
+    """MaximumExecutionTimeoutInSeconds when a DeploymentConfig gives none."""
+
+    rollback_timeout_s: float = 600.0
+    """How long a rollback may take to bring the old fleet back before the endpoint is UpdateRollbackFailed."""
+
     worker_python: str | None = None
     """Python interpreter for built-in runtimes; default: the server's own."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,7 +18,7 @@ from greenfleet.settings import Settings
 @click.option("--database-url", help="SQLAlchemy URL of the store (GREENFLEET_DATABASE_URL); default SQLite.")
 def server(host: str | None, port: int | None, home: Path | None, database_url: str | None) -> None:
     """Run the greenfleet server (REST API, invocations, controllers) until interrupted."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "home": home,
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "home": home,
                                    "database_url": database_url}.items() if v is not None}
     Server(Settings(**overrides)).serve_forever()
 

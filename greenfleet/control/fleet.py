@@ -6,7 +6,7 @@ percent of the traffic. A group is one variant of one fleet."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from greenfleet.instances.backend import InstanceHandle, InstanceSpec
@@ -81,4 +81,6 @@ class GroupHealth:
     failure_at: float | None = None
     next_start_at: float = 0.0
     restarts: int = 0
-    events: list[str] = field(default_factory=list)
+    startup_failures: int = 0
+    """Instances that could not start or pass their first health check (not later crashes)."""
+    startup_failure_at: float | None = None

@@ -11,7 +11,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -29,12 +29,17 @@ log = logging.getLogger("greenfleet.reconciler")
 UNHEALTHY_AFTER = 3
 
 
-class Hooks(Protocol):
-    def instance_ready(self, spec: InstanceSpec, setup_time_s: float, now: float) -> None: ...
+class Hooks:
+    """What other controllers learn from the reconciler; override the ones you need."""
 
-    def endpoint_changed(self, before: dict[str, Any], after: dict[str, Any], now: float) -> None: ...
+    def instance_ready(self, spec: InstanceSpec, setup_time_s: float, now: float) -> None:
+        """An instance passed its first health check after ``setup_time_s`` (ModelSetupTime)."""
 
-    def tick(self, now: float) -> None: ...
+    def endpoint_changed(self, before: dict[str, Any], after: dict[str, Any], now: float) -> None:
+        """The reconciler changed an endpoint's status (``after["status"]`` may be "Deleted")."""
+
+    def tick(self, now: float) -> None:
+        """Once per pass, after instances, routing and statuses are up to date."""
 
 
 class Reconciler:
@@ -46,7 +51,7 @@ class Reconciler:
         self.startup_timeout_s = startup_timeout_s
         self.restart_backoff_s = restart_backoff_s
         self.drain_timeout_s = drain_timeout_s
-        self.hooks = hooks or []
+        self.hooks = hooks if hooks is not None else []
         self.instances: dict[str, Managed] = {}
         self.health: dict[str, GroupHealth] = {}
         self._stop = threading.Event()
@@ -88,7 +93,7 @@ class Reconciler:
             if not self.backend.adopt(handle):
                 self.repo.delete_instance(record["id"])
                 continue
-            endpoint, fleet, variant = record["group_key"].split("/")
+            endpoint, _fleet, variant = record["group_key"].split("/")
             row = self.repo.get_endpoint(endpoint)
             spec = InstanceSpec(record["id"], endpoint, row["config_name"] if row else "", variant, {})
             self.instances[record["id"]] = Managed(spec, handle, record["group_key"], self.startup_timeout_s)
@@ -177,6 +182,9 @@ class Reconciler:
         self.repo.delete_instance(managed.instance_id)
         health = self._group_health(managed.group_key)
         health.failure, health.failure_at = reason, now
+        if managed.phase == "starting":
+            health.startup_failures += 1
+            health.startup_failure_at = now
         health.restarts += 1
         health.next_start_at = now + min(self.restart_backoff_s * 2 ** min(health.restarts - 1, 5), 30.0)
 

@@ -18,6 +18,7 @@ from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
+from greenfleet.rollout.policy import parse_deployment_config
 from greenfleet.services.listing import page
 from greenfleet.services.models import ModelService
 from greenfleet.services.tags import TagService
@@ -55,6 +56,7 @@ class EndpointService:
         self, repo: Repository, arns: ArnFactory, clock: Clock, models: ModelService, tags: TagService
     ) -> None:
         self.repo, self.arns, self.clock, self.models, self.tags = repo, arns, clock, models, tags
+        self.strict_minimums = True
 
     def build_state(self, config_name: str) -> Doc:
         """The state document for serving ``config_name``: variants with their model snapshots."""
@@ -67,7 +69,9 @@ class EndpointService:
                 "deployment": None, "last_deployment_config": None}
 
     def create_endpoint(self, params: Doc) -> Doc:
-        validate_input("sagemaker", "CreateEndpoint", params)
+        validate_input("sagemaker", "CreateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
+        if params.get("DeploymentConfig") is not None:
+            parse_deployment_config(params["DeploymentConfig"], strict_minimums=self.strict_minimums)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
         state = self.build_state(config_name)
         if params.get("DeploymentConfig"):
@@ -183,9 +187,26 @@ def describe(row: Doc) -> Doc:
         }
     if state.get("last_deployment_config"):
         result["LastDeploymentConfig"] = state["last_deployment_config"]
-    if state.get("pending_summary"):
-        result["PendingDeploymentSummary"] = state["pending_summary"]
+    view = state.get("deployment_view")
+    if view and (state.get("deployment") or row["status"] == "UpdateRollbackFailed"):
+        _merge_view(result, view, state)
     return result
+
+
+def _merge_view(result: Doc, view: Doc, state: Doc) -> None:
+    """While a deployment runs, weights, counts and VariantStatus come from the rollout's view."""
+    ours = {v["VariantName"]: v for v in result["ProductionVariants"]}
+    result["ProductionVariants"] = [{**ours.get(v["VariantName"], {}), **v} for v in view["ProductionVariants"]]
+    pending = view.get("PendingDeploymentSummary")
+    if pending:
+        images = {v["VariantName"]: _summary(v, {}) for v in (state.get("pending") or {}).get("variants", [])}
+        pending = {**pending, "ProductionVariants": [
+            {**{k: images.get(v["VariantName"], {}).get(k) for k in ("DeployedImages", "RoutingConfig")
+                if images.get(v["VariantName"])}, **v}
+            for v in pending.get("ProductionVariants", [])]}
+        result["PendingDeploymentSummary"] = pending
+    if view.get("FailureReason"):
+        result["FailureReason"] = view["FailureReason"]
 
 
 def _summary(variant: Doc, state: Doc) -> Doc:

@@ -101,6 +101,43 @@ class Repository:
             found = tx.execute(select(table).where(table.c.name == name)).mappings().one()
         return dict(found)
 
+    # --- deployments ----------------------------------------------------------------------------------
+    def save_deployment(self, name: str, expected_revision: int, changes: Mapping[str, Any],
+                        deployment: Row) -> Row:
+        """One transaction: the endpoint's new desired state (compare-and-set) and the deployment row."""
+        table, history = schema.endpoints, schema.deployments
+        with self.transaction() as tx:
+            result = tx.execute(
+                update(table)
+                .where(table.c.name == name, table.c.revision == expected_revision)
+                .values(**changes, revision=expected_revision + 1)
+            )
+            if result.rowcount != 1:
+                raise ConflictError(f"Endpoint \"{name}\" was changed concurrently; retry")
+            values = {k: v for k, v in deployment.items() if k != "id"}
+            if tx.execute(update(history).where(history.c.id == deployment["id"]).values(**values)).rowcount != 1:
+                tx.execute(insert(history).values(**deployment))
+            found = tx.execute(select(table).where(table.c.name == name)).mappings().one()
+        return dict(found)
+
+    def set_emitted_seq(self, deployment_id: str, seq: int) -> None:
+        history = schema.deployments
+        with self.transaction() as tx:
+            tx.execute(update(history).where(history.c.id == deployment_id).values(emitted_seq=seq))
+
+    def get_deployment(self, deployment_id: str) -> Row | None:
+        history = schema.deployments
+        with self.engine.connect() as connection:
+            found = connection.execute(select(history).where(history.c.id == deployment_id)).mappings().first()
+        return dict(found) if found else None
+
+    def list_deployments(self, endpoint_name: str) -> list[Row]:
+        history = schema.deployments
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(history).where(history.c.endpoint_name == endpoint_name)
+                                      .order_by(history.c.started_at.desc())).mappings()
+            return [dict(r) for r in rows]
+
     # --- tags -------------------------------------------------------------------------------------
     def put_tags(self, arn: str, tags: Mapping[str, str]) -> None:
         table = schema.tags

@@ -48,6 +48,18 @@ tags = Table(
     Column("value", String(256), nullable=False),
 )
 
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("endpoint_name", String(63), nullable=False, index=True),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("emitted_seq", Integer, nullable=False, default=-1),
+    Column("state", JSON, nullable=False),
+)
+
 instances = Table(
     "instances",
     metadata,

@@ -25,7 +25,8 @@ from greenfleet.settings import Settings
 from tests.conftest import free_port
 
 FAST = {"reconcile_interval_s": 0.1, "health_check_interval_s": 0.2, "instance_restart_backoff_s": 0.2,
-        "startup_health_check_timeout_s": 30.0, "drain_timeout_s": 5.0, "worker_orphan_grace_s": 30.0}
+        "startup_health_check_timeout_s": 30.0, "drain_timeout_s": 5.0, "worker_orphan_grace_s": 30.0,
+        "strict_deployment_minimums": False}
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = {
     "DescribeEndpoint": ("endpoints", "describe_endpoint"),
     "ListEndpoints": ("endpoints", "list_endpoints"),
     "DeleteEndpoint": ("endpoints", "delete_endpoint"),
-    "UpdateEndpoint": ("endpoints", "update_endpoint"),
+    "UpdateEndpoint": ("deployments", "update_endpoint"),
     "UpdateEndpointWeightsAndCapacities": ("endpoints", "update_weights_and_capacities"),
     "AddTags": ("tags", "add_tags"),
     "ListTags": ("tags", "list_tags"),

@@ -1,0 +1,55 @@
+"""``greenfleet invoke``: one InvokeEndpoint call; the model's answer on stdout, the variant on stderr."""
+
+from __future__ import annotations
+
+import base64
+from typing import BinaryIO
+
+import click
+
+from greenfleet.cli.output import Doc, client_options, connect, print_json
+from greenfleet.client import InvokeResult
+
+
+def as_doc(result: InvokeResult) -> Doc:
+    """InvokeEndpoint's answer in boto3's shape; a body that is not UTF-8 is base64-encoded."""
+    doc: Doc = {"ContentType": result.content_type, "InvokedProductionVariant": result.invoked_variant}
+    try:
+        doc["Body"] = result.body.decode("utf-8")
+    except UnicodeDecodeError:
+        doc["Body"], doc["BodyEncoding"] = base64.b64encode(result.body).decode(), "base64"
+    if result.custom_attributes is not None:
+        doc["CustomAttributes"] = result.custom_attributes
+    return doc
+
+
+@click.command()
+@click.argument("endpoint_name", metavar="ENDPOINT")
+@click.option("--body", help="Request body, as text.")
+@click.option("--file", "file", type=click.File("rb"), help="Read the request body from PATH ('-': stdin).")
+@click.option("--content-type", default="text/csv", show_default=True, help="Content-Type of the body.")
+@click.option("--accept", help="Accept: the content type wanted back.")
+@click.option("--target-variant", help="Send to this production variant instead of a weighted choice.")
+@click.option("--custom-attributes", help="X-Amzn-SageMaker-Custom-Attributes, passed to the model.")
+@click.option("--inference-id", help="X-Amzn-SageMaker-Inference-Id.")
+@client_options
+def invoke(endpoint_name: str, body: str | None, file: BinaryIO | None, content_type: str, accept: str | None,
+           target_variant: str | None, custom_attributes: str | None, inference_id: str | None, url: str,
+           as_json: bool) -> None:
+    """Invoke ENDPOINT with --body TEXT or --file PATH."""
+    if (body is None) == (file is None):
+        raise click.UsageError("give exactly one of --body or --file")
+    payload = body.encode("utf-8") if body is not None else file.read()  # type: ignore[union-attr]
+    with connect(url) as client:
+        result = client.invoke_endpoint(endpoint_name, payload, content_type=content_type, accept=accept,
+                                        target_variant=target_variant, custom_attributes=custom_attributes,
+                                        inference_id=inference_id)
+    if as_json:
+        print_json(as_doc(result))
+        return
+    click.echo(result.body, nl=not result.body.endswith(b"\n"))
+    click.echo(f"variant: {result.invoked_variant}", err=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(invoke)

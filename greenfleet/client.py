@@ -1,0 +1,264 @@
+"""A synchronous Python client of greenfleet's native REST API and of InvokeEndpoint.
+
+Methods are SageMaker's operations in snake_case; they take SageMaker's members as keyword arguments
+and return SageMaker's response shapes, so code written against boto3's ``sagemaker`` client reads the
+same::
+
+    client = Client("http://127.0.0.1:8080")
+    client.create_model(ModelName="m", PrimaryContainer={"Image": "greenfleet/sklearn"})
+    client.describe_model(ModelName="m")["CreationTime"]
+
+Errors::
+
+    ClientError
+     ├── ApiError            the server answered with an error: status, code, message (e.g. ValidationException)
+     ├── ServerUnreachable   no answer from the base URL (connection refused, timeout)
+     └── WaiterError         wait_for_*: the endpoint Failed, or the wait timed out
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+__all__ = ["ApiError", "Client", "ClientError", "InvokeResult", "ServerUnreachable", "WaiterError"]
+
+Doc = dict[str, Any]
+DEFAULT_URL = "http://127.0.0.1:8080"
+NOT_FOUND_CODES = {"ValidationException", "ValidationError", "ResourceNotFound"}
+
+
+class ClientError(Exception):
+    """Base of every error the client raises."""
+
+
+class ApiError(ClientError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, code: str, message: str, details: Doc | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details: Doc = details or {}
+
+    @property
+    def not_found(self) -> bool:
+        """SageMaker answers a missing resource with a ValidationException "Could not find ..."."""
+        message = self.message.lower()
+        return self.code in NOT_FOUND_CODES and ("could not find" in message or "not found" in message)
+
+
+class ServerUnreachable(ClientError):
+    """Nothing answered at the base URL."""
+
+
+class WaiterError(ClientError):
+    """A wait ended without reaching the wanted state; ``last`` is the last DescribeEndpoint answer."""
+
+    def __init__(self, message: str, last: Doc | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.last: Doc = last or {}
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """InvokeEndpoint's answer."""
+
+    body: bytes
+    content_type: str
+    invoked_variant: str | None = None
+    custom_attributes: str | None = None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+def _path(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return str(value.timestamp())
+    return str(value)
+
+
+def _error(response: httpx.Response) -> ApiError:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    details: Doc = payload if isinstance(payload, dict) else {}
+    header = response.headers.get("x-amzn-ErrorType", "")
+    code = header.split(":", 1)[0] or str(details.get("code") or details.get("__type") or "")
+    code = code.rsplit("#", 1)[-1] or f"HTTP{response.status_code}"
+    message = details.get("message") or details.get("Message") or response.text or response.reason_phrase
+    return ApiError(response.status_code, code, str(message), details)
+
+
+class Client:
+    """greenfleet's REST API at ``base_url``; usable as a context manager."""
+
+    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    # --- transport ---------------------------------------------------------------------------------
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(f"cannot reach greenfleet at {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    def _call(self, method: str, url: str, body: Doc | None = None, query: Doc | None = None) -> Doc:
+        params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
+        response = self._send(method, url, json=body, params=params or None)
+        result: Doc = response.json() if response.content else {}
+        return result
+
+    # --- models ------------------------------------------------------------------------------------
+    def create_model(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/models", params)
+
+    def describe_model(self, ModelName: str) -> Doc:
+        return self._call("GET", f"/api/models/{_path(ModelName)}")
+
+    def list_models(self, **params: Any) -> Doc:
+        return self._call("GET", "/api/models", query=params)
+
+    def delete_model(self, ModelName: str) -> Doc:
+        return self._call("DELETE", f"/api/models/{_path(ModelName)}")
+
+    # --- endpoint configurations -------------------------------------------------------------------
+    def create_endpoint_config(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/endpoint-configs", params)
+
+    def describe_endpoint_config(self, EndpointConfigName: str) -> Doc:
+        return self._call("GET", f"/api/endpoint-configs/{_path(EndpointConfigName)}")
+
+    def list_endpoint_configs(self, **params: Any) -> Doc:
+        return self._call("GET", "/api/endpoint-configs", query=params)
+
+    def delete_endpoint_config(self, EndpointConfigName: str) -> Doc:
+        return self._call("DELETE", f"/api/endpoint-configs/{_path(EndpointConfigName)}")
+
+    # --- endpoints ---------------------------------------------------------------------------------
+    def create_endpoint(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/endpoints", params)
+
+    def describe_endpoint(self, EndpointName: str) -> Doc:
+        return self._call("GET", f"/api/endpoints/{_path(EndpointName)}")
+
+    def list_endpoints(self, **params: Any) -> Doc:
+        return self._call("GET", "/api/endpoints", query=params)
+
+    def delete_endpoint(self, EndpointName: str) -> Doc:
+        return self._call("DELETE", f"/api/endpoints/{_path(EndpointName)}")
+
+    def update_endpoint_weights_and_capacities(self, EndpointName: str,
+                                               DesiredWeightsAndCapacities: list[Doc]) -> Doc:
+        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/weights-and-capacities",
+                          {"DesiredWeightsAndCapacities": DesiredWeightsAndCapacities})
+
+    # --- tags --------------------------------------------------------------------------------------
+    def add_tags(self, ResourceArn: str, Tags: list[Doc]) -> Doc:
+        return self._call("POST", "/api/tags", {"ResourceArn": ResourceArn, "Tags": Tags})
+
+    def list_tags(self, ResourceArn: str, **params: Any) -> Doc:
+        return self._call("GET", "/api/tags", query={"ResourceArn": ResourceArn, **params})
+
+    def delete_tags(self, ResourceArn: str, TagKeys: list[str]) -> Doc:
+        return self._call("POST", "/api/tags/delete", {"ResourceArn": ResourceArn, "TagKeys": TagKeys})
+
+    # --- pagination --------------------------------------------------------------------------------
+    def paginate(self, operation: Callable[..., Doc], key: str, **params: Any) -> Iterator[Doc]:
+        """Every item of a List* operation, following NextToken: ``paginate(c.list_models, "Models")``."""
+        while True:
+            page = operation(**params)
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+            params = {**params, "NextToken": token}
+
+    # --- data plane --------------------------------------------------------------------------------
+    def invoke_endpoint(self, endpoint_name: str, body: bytes | str, content_type: str = "text/csv",
+                        accept: str | None = None, target_variant: str | None = None,
+                        custom_attributes: str | None = None, inference_id: str | None = None) -> InvokeResult:
+        """InvokeEndpoint: ``POST /endpoints/{name}/invocations`` with SageMaker's headers."""
+        headers = {"Content-Type": content_type}
+        optional = {"Accept": accept, "X-Amzn-SageMaker-Target-Variant": target_variant,
+                    "X-Amzn-SageMaker-Custom-Attributes": custom_attributes,
+                    "X-Amzn-SageMaker-Inference-Id": inference_id}
+        headers.update({k: v for k, v in optional.items() if v is not None})
+        payload = body.encode("utf-8") if isinstance(body, str) else body
+        response = self._send("POST", f"/endpoints/{_path(endpoint_name)}/invocations", content=payload,
+                              headers=headers)
+        return InvokeResult(
+            body=response.content,
+            content_type=response.headers.get("content-type", "application/octet-stream"),
+            invoked_variant=response.headers.get("x-amzn-invoked-production-variant"),
+            custom_attributes=response.headers.get("x-amzn-sagemaker-custom-attributes"),
+            headers=dict(response.headers),
+        )
+
+    # --- waiters -----------------------------------------------------------------------------------
+    def wait_for_endpoint(self, name: str, status: str = "InService", timeout_s: float = 600.0,
+                          poll_s: float = 0.5) -> Doc:
+        """Poll DescribeEndpoint until the endpoint's status is ``status``; return that description.
+        Raises WaiterError if it turns Failed (with its FailureReason) or ``timeout_s`` passes."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = self.describe_endpoint(EndpointName=name)
+            current = described["EndpointStatus"]
+            if current == status:
+                return described
+            if current == "Failed":
+                reason = described.get("FailureReason", "no reason given")
+                raise WaiterError(f"endpoint {name} failed: {reason}", described)
+            if time.monotonic() >= deadline:
+                raise WaiterError(f"endpoint {name} is still {current} after {timeout_s:g} s "
+                                  f"(waiting for {status})", described)
+            time.sleep(poll_s)
+
+    def wait_for_deletion(self, name: str, timeout_s: float = 300.0, poll_s: float = 0.5) -> None:
+        """Poll DescribeEndpoint until the endpoint no longer exists."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                described = self.describe_endpoint(EndpointName=name)
+            except ApiError as exc:
+                if exc.not_found:
+                    return
+                raise
+            if described["EndpointStatus"] == "Failed":
+                raise WaiterError(f"endpoint {name} failed while deleting: "
+                                  f"{described.get('FailureReason', 'no reason given')}", described)
+            if time.monotonic() >= deadline:
+                raise WaiterError(f"endpoint {name} still exists ({described['EndpointStatus']}) after "
+                                  f"{timeout_s:g} s", described)
+            time.sleep(poll_s)

@@ -1,0 +1,127 @@
+"""UpdateEndpoint: record a deployment (desired state); the deployment driver carries it out.
+
+Variant properties follow SageMaker: by default the new config's InitialInstanceCount and
+InitialVariantWeight apply; with RetainAllVariantProperties the current DesiredInstanceCount and
+DesiredWeight (and DataCaptureConfig) of same-named variants are kept, except those listed in
+ExcludeRetainedVariantProperties. RetainDeploymentConfig reuses the endpoint's LastDeploymentConfig."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+from greenfleet.clock import Clock
+from greenfleet.errors import ValidationError
+from greenfleet.resources.servicemodel import validate_input
+from greenfleet.rollout import FleetSpec, Limits, RolloutState, VariantSpec, begin, parse_deployment_config
+from greenfleet.rollout.view import describe as describe_rollout
+from greenfleet.rollout.view import timeline
+from greenfleet.services.endpoints import EndpointService
+from greenfleet.store.repository import Repository
+
+Doc = dict[str, Any]
+UPDATABLE = {"InService", "UpdateRollbackFailed"}
+
+
+def dump_rollout(rollout: RolloutState) -> Doc:
+    return json.loads(rollout.to_json())  # type: ignore[no-any-return]
+
+
+def load_rollout(document: Doc) -> RolloutState:
+    return RolloutState.from_json(json.dumps(document))
+
+
+def fleet_spec(fleet_id: int, config_name: str, variants: list[Doc]) -> FleetSpec:
+    return FleetSpec(fleet_id=str(fleet_id), config_name=config_name, variants=tuple(
+        VariantSpec(name=v["VariantName"], instance_count=int(v["DesiredInstanceCount"]),
+                    weight=float(v["DesiredWeight"])) for v in variants))
+
+
+class DeploymentService:
+    def __init__(self, repo: Repository, endpoints: EndpointService, clock: Clock, limits: Limits,
+                 strict_minimums: bool) -> None:
+        self.repo, self.endpoints, self.clock = repo, endpoints, clock
+        self.limits, self.strict_minimums = limits, strict_minimums
+
+    def update_endpoint(self, params: Doc) -> Doc:
+        # DeploymentConfig is checked by the rollout policy (which knows strict_deployment_minimums).
+        validate_input("sagemaker", "UpdateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
+        row = self.endpoints.endpoint(params["EndpointName"])
+        if row["status"] not in UPDATABLE:
+            raise ValidationError(f'Cannot update in-progress endpoint "{row["arn"]}": its status is {row["status"]}.')
+        state = copy.deepcopy(row["state"])
+        raw = params.get("DeploymentConfig")
+        if params.get("RetainDeploymentConfig"):
+            if raw is not None:
+                raise ValidationError("Give DeploymentConfig or RetainDeploymentConfig=true, not both")
+            raw = state.get("last_deployment_config")
+        config = parse_deployment_config(raw, strict_minimums=self.strict_minimums) if raw else None
+        target = self.endpoints.build_state(params["EndpointConfigName"])
+        self._retain(state, target, params)
+        blue_id = int(state.get("fleet_id", 1))
+        green_id = max(blue_id, int((state.get("pending") or {}).get("fleet_id", 0))) + 1
+        for variant in target["variants"]:
+            variant["CurrentInstanceCount"], variant["CurrentWeight"] = 0, 0.0
+        blue = fleet_spec(blue_id, row["config_name"], state["variants"])
+        green = fleet_spec(green_id, params["EndpointConfigName"], target["variants"])
+        now = self.clock.now()
+        deployment_id = uuid.uuid4().hex[:12]
+        rollout, _actions = begin(deployment_id=deployment_id, endpoint_name=row["name"], blue=blue, green=green,
+                                  config=config, now=now, limits=self.limits)
+        # The actions are applied by the driver's first tick (it renders the whole desired world).
+        state["pending"] = {"fleet_id": green_id, "config_name": params["EndpointConfigName"],
+                            "variants": [{**v, "DesiredInstanceCount": 0} for v in target["variants"]],
+                            "target_counts": green.counts(), "traffic": 0,
+                            "data_capture": target.get("data_capture"),
+                            "shadow_variants": target.get("shadow_variants")}
+        state["deployment"] = {"id": deployment_id, "rollout": dump_rollout(rollout)}
+        if raw:
+            state["last_deployment_config"] = raw
+        self.repo.save_deployment(row["name"], row["revision"], {
+            "state": state, "status": "Updating", "failure_reason": None, "modified_at": now,
+        }, {"id": deployment_id, "endpoint_name": row["name"], "started_at": now, "finished_at": None,
+            "outcome": None, "emitted_seq": -1, "state": dump_rollout(rollout)})
+        return {"EndpointArn": row["arn"]}
+
+    @staticmethod
+    def _retain(state: Doc, target: Doc, params: Doc) -> None:
+        if not params.get("RetainAllVariantProperties"):
+            return
+        excluded = {e["VariantPropertyType"] for e in params.get("ExcludeRetainedVariantProperties") or []}
+        current = {v["VariantName"]: v for v in state["variants"]}
+        for variant in target["variants"]:
+            old = current.get(variant["VariantName"])
+            if old is None:
+                continue
+            if "DesiredInstanceCount" not in excluded:
+                variant["DesiredInstanceCount"] = old["DesiredInstanceCount"]
+            if "DesiredWeight" not in excluded:
+                variant["DesiredWeight"] = old["DesiredWeight"]
+        if "DataCaptureConfig" not in excluded:
+            target["data_capture"] = state.get("data_capture")
+
+    # --- history ---------------------------------------------------------------------------------
+    def list_deployments(self, endpoint_name: str) -> Doc:
+        self.endpoints.endpoint(endpoint_name)
+        return {"Deployments": [_summary(r) for r in self.repo.list_deployments(endpoint_name)]}
+
+    def describe_deployment(self, endpoint_name: str, deployment_id: str | None = None) -> Doc:
+        rows = self.repo.list_deployments(endpoint_name)
+        if deployment_id is not None:
+            rows = [r for r in rows if r["id"] == deployment_id]
+        if not rows:
+            raise ValidationError(f"Endpoint {endpoint_name} has no deployment"
+                                  + (f" {deployment_id}" if deployment_id else ""))
+        row = rows[0]
+        rollout = load_rollout(row["state"])
+        return {**_summary(row), "View": describe_rollout(rollout), "Timeline": timeline(rollout)}
+
+
+def _summary(row: Doc) -> Doc:
+    rollout = load_rollout(row["state"])
+    return {"DeploymentId": row["id"], "EndpointName": row["endpoint_name"], "StartTime": row["started_at"],
+            "EndTime": row["finished_at"], "Outcome": row["outcome"], "Phase": str(rollout.phase),
+            "Strategy": str(rollout.strategy), "FromConfig": rollout.blue.config_name,
+            "ToConfig": rollout.green.config_name, "FailureReason": rollout.failure_reason}
