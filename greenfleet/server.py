@@ -114,7 +114,7 @@ class Server:
 
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, loop="uvloop",
-                              http="httptools", access_log=False, log_level="warning", lifespan="off",
+                              http="httptools", access_log=False, log_level="warning", lifespan="on",
                               timeout_keep_alive=30)
 
     def serve_forever(self) -> None:

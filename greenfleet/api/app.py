@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,7 +18,12 @@ OPTIONAL_ROUTES = ("metrics", "alarms", "events", "prometheus", "deployments", "
 
 
 def create_app(services: Any) -> FastAPI:
-    app = FastAPI(title="greenfleet", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.router.upstream.close()  # the data plane's pooled connections to instances
+
+    app = FastAPI(title="greenfleet", version=__version__, lifespan=lifespan,
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
