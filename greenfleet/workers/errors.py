@@ -1,0 +1,54 @@
+"""The errors of a worker process.
+
+    WorkerError
+     ├── StartupError            fetch/choose/load failed: the message goes to the failure file, exit 3
+     │    └── MissingDependency  an optional extra or a framework package is not installed
+     └── RequestError            one invocation failed; the worker keeps serving
+          ├── ModelInputError        400  the body does not fit the model (bad JSON, wrong feature count)
+          ├── NotAcceptable          406  no answer in a media type the Accept header allows
+          └── UnsupportedContentType 415  the runtime cannot read this Content-Type
+
+Any other exception raised by a model while answering is a 500 with its message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MissingDependency",
+    "ModelInputError",
+    "NotAcceptable",
+    "RequestError",
+    "StartupError",
+    "UnsupportedContentType",
+    "WorkerError",
+]
+
+
+class WorkerError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StartupError(WorkerError):
+    """The worker cannot serve; ``message`` becomes the endpoint's FailureReason."""
+
+
+class MissingDependency(StartupError):
+    """A Python package the image needs is not importable."""
+
+
+class RequestError(WorkerError):
+    status_code = 500
+
+
+class ModelInputError(RequestError):
+    status_code = 400
+
+
+class NotAcceptable(RequestError):
+    status_code = 406
+
+
+class UnsupportedContentType(RequestError):
+    status_code = 415

@@ -1,0 +1,108 @@
+"""The worker's ASGI app, in-process with a fake runtime: routing, status codes, the model thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from greenfleet.workers.errors import ModelInputError, UnsupportedContentType
+from greenfleet.workers.server import InvocationApp
+from greenfleet.workers.watchdog import Heartbeat, is_orphaned
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def load(self, model_dir: Path) -> None:
+        pass
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        self.threads.append(threading.current_thread().name)
+        if body == b"bad":
+            raise ModelInputError("bad input")
+        if body == b"boom":
+            raise RuntimeError("the model broke")
+        if content_type == "image/png":
+            raise UnsupportedContentType("no images")
+        return body.upper() + f"|{content_type}|{accept}".encode(), "text/plain"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def exchange(app: InvocationApp, method: str, path: str, **kwargs: object) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
+            return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+    return asyncio.run(go())
+
+
+def make_app(runtime: FakeRuntime, heartbeat: Heartbeat | None = None, inline_max_bytes: int = 100) -> InvocationApp:
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+    return InvocationApp(runtime, heartbeat or Heartbeat(), inline_max_bytes=inline_max_bytes, executor=executor)
+
+
+def test_ping_beats_the_heartbeat() -> None:
+    clock = FakeClock()
+    heartbeat = Heartbeat(clock)
+    clock.now = 160.0
+    assert heartbeat.silence_s() == 60.0
+    assert exchange(make_app(FakeRuntime(), heartbeat), "GET", "/ping").status_code == 200
+    assert heartbeat.silence_s() == 0.0
+
+
+def test_invocations_pass_content_type_and_accept() -> None:
+    response = exchange(
+        make_app(FakeRuntime()),
+        "POST",
+        "/invocations",
+        content=b"abc",
+        headers={"Content-Type": "text/csv", "Accept": "text/csv"},
+    )
+    assert response.status_code == 200
+    assert response.content == b"ABC|text/csv|text/csv"
+    assert response.headers["content-type"] == "text/plain"
+
+
+def test_errors_map_to_statuses_with_their_message() -> None:
+    app = make_app(FakeRuntime())
+    bad = exchange(app, "POST", "/invocations", content=b"bad")
+    assert (bad.status_code, bad.text) == (400, "bad input")
+    boom = exchange(app, "POST", "/invocations", content=b"boom")
+    assert (boom.status_code, boom.text) == (500, "RuntimeError: the model broke")
+    png = exchange(app, "POST", "/invocations", content=b"x", headers={"Content-Type": "image/png"})
+    assert png.status_code == 415
+
+
+def test_routes_and_methods() -> None:
+    app = make_app(FakeRuntime())
+    assert exchange(app, "GET", "/invocations").status_code == 405
+    assert exchange(app, "POST", "/ping").status_code == 405
+    assert exchange(app, "GET", "/").status_code == 404
+
+
+def test_small_bodies_run_inline_and_large_ones_on_the_model_thread() -> None:
+    runtime = FakeRuntime()
+    app = make_app(runtime, inline_max_bytes=10)
+    exchange(app, "POST", "/invocations", content=b"small")
+    exchange(app, "POST", "/invocations", content=b"x" * 11)
+    assert not runtime.threads[0].startswith("model")
+    assert runtime.threads[1].startswith("model")
+
+
+def test_is_orphaned_needs_both_a_new_parent_and_silence() -> None:
+    assert not is_orphaned(10, 10, silence_s=999, grace_s=60)
+    assert not is_orphaned(10, 1, silence_s=59, grace_s=60)
+    assert is_orphaned(10, 1, silence_s=60, grace_s=60)
