@@ -18,16 +18,13 @@ from typing import IO
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-import httpx
-
 from greenfleet.artifacts.archive import compression_of, extract_tar
 from greenfleet.artifacts.budget import SizeBudget
 from greenfleet.artifacts.errors import ArtifactError
-from greenfleet.artifacts.s3 import install_s3
 
 __all__ = ["describe_url", "install_model_data"]
 
-_HTTP_TIMEOUT = httpx.Timeout(30.0, read=300.0)
+_HTTP_CONNECT_TIMEOUT_S, _HTTP_READ_TIMEOUT_S = 30.0, 300.0
 
 
 def install_model_data(
@@ -46,6 +43,8 @@ def install_model_data(
         if scheme in ("http", "https"):
             _install_http(url, placer)
         elif scheme == "s3":
+            from greenfleet.artifacts.s3 import install_s3  # boto3 is slow to import: only when needed
+
             install_s3(url, s3_endpoint_url, placer.place)
         elif scheme in ("", "file"):
             _install_local(_local_path(url), placer)
@@ -122,8 +121,11 @@ def _install_http(url: str, placer: _Placer) -> None:
     name = PurePosixPath(unquote(urlsplit(url).path)).name
     if not name:
         raise ArtifactError("URL path names no file")
+    import httpx  # imported here: a worker without http(s) model data does not pay for it
+
+    timeout = httpx.Timeout(_HTTP_CONNECT_TIMEOUT_S, read=_HTTP_READ_TIMEOUT_S)
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=_HTTP_TIMEOUT) as response:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
             if response.status_code != 200:
                 raise ArtifactError(f"HTTP {response.status_code} {response.reason_phrase}")
             stream = io.BufferedReader(_IteratorReader(response.iter_bytes()), buffer_size=1024 * 1024)
