@@ -88,3 +88,13 @@ async def aws_json(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(handler, request.app.state.services, operation, body)
+
+
+@router.post("/endpoints/{name}/async-invocations", include_in_schema=False)
+@router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)
+async def not_yet(request: Request, name: str) -> Response:
+    """InvokeEndpointAsync and InvokeEndpointWithResponseStream: a clear error until they exist."""
+    operation = "InvokeEndpointAsync" if request.url.path.endswith("async-invocations") else \
+        "InvokeEndpointWithResponseStream"
+    message = f"{operation} is not supported by greenfleet yet; use InvokeEndpoint (endpoint {name})."
+    return _json(400, {"message": message, "Message": message}, "application/json", "ValidationError")
