@@ -17,6 +17,7 @@ from tests.live.test_endpoints_live import csv_row
 
 pytestmark = pytest.mark.slow
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 60}
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
 
 def client(server: Server, service: str) -> Any:
@@ -32,8 +33,8 @@ def sm(server: Server) -> Iterator[Any]:
 
 def create_endpoint(sm: Any, name: str, model_url: Path, variants: dict[str, float]) -> None:
     for variant in variants:
-        sm.create_model(ModelName=f"{name}-{variant}", PrimaryContainer={
-            "Image": "greenfleet/sklearn", "ModelDataUrl": str(model_url)}, ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole")
+        sm.create_model(ModelName=f"{name}-{variant}", ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": "greenfleet/sklearn", "ModelDataUrl": str(model_url)})
     sm.create_endpoint_config(EndpointConfigName=f"{name}-cfg", ProductionVariants=[
         {"VariantName": v, "ModelName": f"{name}-{v}", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large",
          "InitialVariantWeight": w} for v, w in variants.items()])
