@@ -33,6 +33,8 @@ __all__ = ["ApiError", "Client", "ClientError", "InvokeResult", "ServerUnreachab
 Doc = dict[str, Any]
 DEFAULT_URL = "http://127.0.0.1:8080"
 NOT_FOUND_CODES = {"ValidationException", "ValidationError", "ResourceNotFound"}
+DEPLOYMENT_ENDED = {"InService", "UpdateRollbackFailed"}
+"""Endpoint statuses in which no deployment runs any more (wait_for_deployment)."""
 
 
 class ClientError(Exception):
@@ -184,6 +186,36 @@ class Client:
         return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/weights-and-capacities",
                           {"DesiredWeightsAndCapacities": DesiredWeightsAndCapacities})
 
+    # --- deployments (UpdateEndpoint and its history) ----------------------------------------------
+    def update_endpoint(self, EndpointName: str, EndpointConfigName: str, DeploymentConfig: Doc | None = None,
+                        RetainAllVariantProperties: bool | None = None,
+                        ExcludeRetainedVariantProperties: list[Doc] | None = None,
+                        RetainDeploymentConfig: bool | None = None) -> Doc:
+        """UpdateEndpoint: start a blue/green or rolling deployment; returns ``{"EndpointArn": ...}`` at once."""
+        optional = {"DeploymentConfig": DeploymentConfig, "RetainAllVariantProperties": RetainAllVariantProperties,
+                    "ExcludeRetainedVariantProperties": ExcludeRetainedVariantProperties,
+                    "RetainDeploymentConfig": RetainDeploymentConfig}
+        body: Doc = {"EndpointConfigName": EndpointConfigName, **{k: v for k, v in optional.items() if v is not None}}
+        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/update", body)
+
+    def list_deployments(self, endpoint_name: str) -> Doc:
+        """``{"Deployments": [...]}``, newest first: id, strategy, from/to config, phase, outcome, times."""
+        return self._call("GET", f"/api/endpoints/{_path(endpoint_name)}/deployments")
+
+    def describe_deployment(self, endpoint_name: str, deployment_id: str | None = None) -> Doc:
+        """One deployment (the newest when ``deployment_id`` is None) with its View and Timeline."""
+        which = _path(deployment_id) if deployment_id is not None else "latest"
+        return self._call("GET", f"/api/endpoints/{_path(endpoint_name)}/deployments/{which}")
+
+    # --- alarms (CloudWatch's DescribeAlarms) ------------------------------------------------------
+    def describe_alarms(self, AlarmNames: list[str] | None = None, AlarmNamePrefix: str | None = None,
+                        StateValue: str | None = None) -> Doc:
+        """``{"MetricAlarms": [...]}`` with each alarm's StateValue, StateReason and definition."""
+        query: dict[str, Any] = {"name": AlarmNames, "prefix": AlarmNamePrefix, "state": StateValue}
+        response = self._send("GET", "/api/alarms", params={k: v for k, v in query.items() if v is not None})
+        result: Doc = response.json()
+        return result
+
     # --- tags --------------------------------------------------------------------------------------
     def add_tags(self, ResourceArn: str, Tags: list[Doc]) -> Doc:
         return self._call("POST", "/api/tags", {"ResourceArn": ResourceArn, "Tags": Tags})
@@ -243,6 +275,37 @@ class Client:
             if time.monotonic() >= deadline:
                 raise WaiterError(f"endpoint {name} is still {current} after {timeout_s:g} s "
                                   f"(waiting for {status})", described)
+            time.sleep(poll_s)
+
+    def wait_for_deployment(self, endpoint_name: str, timeout_s: float = 30000.0, poll_s: float = 1.0,
+                            on_progress: Callable[[Doc], None] | None = None) -> Doc:
+        """Poll DescribeEndpoint until the endpoint's deployment has ended; return that last description.
+
+        The deployment has ended when the endpoint is InService (on the new config, or on the old one
+        after a rollback: then FailureReason says why) or UpdateRollbackFailed. ``on_progress`` gets
+        every DescribeEndpoint answer, the last one included. The server being briefly unreachable (a
+        restart resumes the deployment) is retried until ``timeout_s``. Raises WaiterError if the
+        endpoint turns Failed or ``timeout_s`` passes."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                described = self.describe_endpoint(EndpointName=endpoint_name)
+            except ServerUnreachable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(poll_s)
+                continue
+            if on_progress is not None:
+                on_progress(described)
+            current = described["EndpointStatus"]
+            if current in DEPLOYMENT_ENDED:
+                return described
+            if current == "Failed":
+                reason = described.get("FailureReason", "no reason given")
+                raise WaiterError(f"endpoint {endpoint_name} failed: {reason}", described)
+            if time.monotonic() >= deadline:
+                raise WaiterError(f"the deployment of endpoint {endpoint_name} has not ended after {timeout_s:g} s "
+                                  f"(the endpoint is {current})", described)
             time.sleep(poll_s)
 
     def wait_for_deletion(self, name: str, timeout_s: float = 300.0, poll_s: float = 0.5) -> None:

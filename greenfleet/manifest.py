@@ -85,7 +85,7 @@ class Change:
     kind: str
     name: str
     action: str
-    """``created``, ``unchanged``, ``updated`` or ``update-needed`` (the endpoint still serves another config)."""
+    """``created``, ``unchanged`` or ``updated`` (UpdateEndpoint was called to switch the config)."""
     detail: str = ""
 
 
@@ -344,14 +344,9 @@ def _plan(manifest: Manifest, client: Client) -> list[tuple[Resource, str, Doc |
 
 def _switch(client: Client, resource: Resource, current: Doc) -> Change:
     wanted = resource.params["EndpointConfigName"]
-    update = getattr(client, "update_endpoint", None)
-    if callable(update):
-        extra = {k: v for k, v in resource.params.items() if k == "DeploymentConfig"}
-        update(EndpointName=resource.name, EndpointConfigName=wanted, **extra)
-        return Change("endpoint", resource.name, "updated", f"{current.get('EndpointConfigName')} -> {wanted}")
-    return Change("endpoint", resource.name, "update-needed",
-                  f"serves '{current.get('EndpointConfigName')}', the manifest asks for '{wanted}': switching "
-                  "takes UpdateEndpoint (deployment guardrails), which this client does not offer yet")
+    extra = {k: v for k, v in resource.params.items() if k == "DeploymentConfig"}
+    client.update_endpoint(EndpointName=resource.name, EndpointConfigName=wanted, **extra)
+    return Change("endpoint", resource.name, "updated", f"{current.get('EndpointConfigName')} -> {wanted}")
 
 
 def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: float = 600.0) -> list[Change]:
@@ -371,6 +366,11 @@ def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: flo
             changes.append(Change(resource.kind, resource.name, "unchanged", status))
     if wait:
         for change in changes:
-            if change.kind == "endpoint" and change.action in ("created", "updated"):
+            if change.kind == "endpoint" and change.action == "created":
                 client.wait_for_endpoint(change.name, timeout_s=timeout_s)
+            elif change.kind == "endpoint" and change.action == "updated":
+                final = client.wait_for_deployment(change.name, timeout_s=timeout_s)
+                if final.get("EndpointStatus") != "InService" or final.get("FailureReason"):
+                    raise ManifestError([f"endpoints: the update of {change.name} did not complete: "
+                                         f"{final.get('EndpointStatus')}: {final.get('FailureReason')}"])
     return changes

@@ -1,11 +1,27 @@
-"""``greenfleet endpoint create|describe|list|delete|set-weights``."""
+"""``greenfleet endpoint create|describe|list|update|delete|set-weights``."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from rich.console import Console
 
-from greenfleet.cli.output import Doc, client_options, connect, done, emit, fields, number, table, tag_list, when
+from greenfleet.cli.deployments import UpdateOptions, report_outcome, update_options
+from greenfleet.cli.output import (
+    Doc,
+    client_options,
+    connect,
+    console,
+    done,
+    emit,
+    fields,
+    number,
+    table,
+    tag_list,
+    when,
+)
+from greenfleet.cli.progress import watch
 
 wait_option = click.option("--wait", is_flag=True, help="Wait until the change is complete.")
 timeout_option = click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
@@ -96,6 +112,32 @@ def list_(name_contains: str | None, status: str | None, url: str, as_json: bool
             for e in items]
     emit({"Endpoints": items}, as_json,
          lambda out: out.print(table(["Name", "Status", "Created", "Modified"], rows)))
+
+
+@endpoint.command("update")
+@click.argument("name")
+@click.option("--config", "config_name", required=True, help="Endpoint configuration to deploy.")
+@update_options
+@click.option("--wait", is_flag=True,
+              help="Show live progress until the deployment ends; exit 3 if it rolls back.")
+@client_options
+def update(name: str, config_name: str, wait: bool, url: str, as_json: bool, **options: Any) -> None:
+    """Deploy configuration --config to endpoint NAME (UpdateEndpoint) with SageMaker's guardrails:
+    blue/green (all at once, canary, linear) or rolling, with auto-rollback on alarms.
+
+    With --wait, progress is shown until the deployment ends (on stderr with --json, which then prints
+    the deployment with its timeline); the exit status is 3 if it rolled back."""
+    params = UpdateOptions(**options).params(name, config_name)
+    with connect(url) as client:
+        answer = client.update_endpoint(**params)
+        if not wait:
+            done(f"Updating endpoint {name} to {config_name}; follow it with: greenfleet deployment describe "
+                 f"{name}", answer, as_json)
+            return
+        deployment = watch(client, name, console(stderr=as_json))
+    status = report_outcome(deployment, as_json)
+    if status:
+        raise click.exceptions.Exit(status)
 
 
 @endpoint.command("delete")

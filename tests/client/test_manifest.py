@@ -11,6 +11,7 @@ import yaml
 from greenfleet import manifest
 from greenfleet.client import Client
 from tests.client.live import unique
+from tests.live.conftest import sklearn_model  # noqa: F401 - fixture
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "endpoint.yaml"
 
@@ -119,30 +120,18 @@ def test_a_missing_reference_names_its_path(client: Client) -> None:
         "endpoints[0].config: endpoint-config 'ghost' is neither in the manifest nor on the server"]
 
 
-class UpdatingClient(Client):
-    """A client that offers UpdateEndpoint (as a later feature will)."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(base_url)
-        self.updates: list[dict[str, Any]] = []
-
-    def update_endpoint(self, **params: Any) -> dict[str, Any]:
-        self.updates.append(params)
-        return {}
-
-
-def test_a_new_config_for_an_existing_endpoint(client: Client, server_url: str) -> None:
+def test_a_new_config_for_an_existing_endpoint_is_an_update_endpoint(client: Client, sklearn_model: Path) -> None:
     suffix = unique("switch")
-    manifest.apply(manifest.parse(declaration(suffix), Path("/m")), client)
+    first = declaration(suffix)
+    first["models"][0]["modelDataUrl"] = str(sklearn_model)
+    manifest.apply(manifest.parse(first, Path("/m")), client, wait=True, timeout_s=60)
     moved = declaration(suffix, config=f"c2-{suffix}")
+    moved["models"][0]["modelDataUrl"] = str(sklearn_model)
     moved["endpointConfigs"].append({"name": f"c2-{suffix}", "variants": [{"name": "blue", "model": f"m-{suffix}"}]})
-    changes = manifest.apply(manifest.parse(moved, Path("/m")), client)
-    assert [(c.name, c.action) for c in changes][-2:] == [(f"c2-{suffix}", "created"), (f"e-{suffix}", "update-needed")]
-    assert "UpdateEndpoint" in changes[-1].detail
-    with UpdatingClient(server_url) as updating:
-        changes = manifest.apply(manifest.parse(moved, Path("/m")), updating)
-        assert changes[-1].action == "updated"
-        assert updating.updates == [{"EndpointName": f"e-{suffix}", "EndpointConfigName": f"c2-{suffix}"}]
+    changes = manifest.apply(manifest.parse(moved, Path("/m")), client, wait=True, timeout_s=60)
+    assert [(c.name, c.action) for c in changes][-2:] == [(f"c2-{suffix}", "created"), (f"e-{suffix}", "updated")]
+    assert client.describe_endpoint(f"e-{suffix}")["EndpointConfigName"] == f"c2-{suffix}"
+    assert manifest.apply(manifest.parse(moved, Path("/m")), client)[-1].action == "unchanged"
     client.delete_endpoint(EndpointName=f"e-{suffix}")
 
 
