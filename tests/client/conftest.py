@@ -24,3 +24,4 @@ def client(server_url: str) -> Iterator[Client]:
 def model_urls(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """The two trained scikit-learn model archives of the demo (LogisticRegression, C=1.0 and C=0.1)."""
     return [str(p) for p in sklearn_models(tmp_path_factory.mktemp("models")).values()]
+from tests.live.conftest import sklearn_model  # noqa: F401,E402 - a shared fixture

@@ -11,7 +11,6 @@ import yaml
 from greenfleet import manifest
 from greenfleet.client import Client
 from tests.client.live import unique
-from tests.live.conftest import sklearn_model  # noqa: F401 - fixture
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "endpoint.yaml"
 
