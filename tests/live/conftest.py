@@ -3,6 +3,7 @@ real worker processes, real models trained here."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -165,7 +166,5 @@ def _kill_leftover_workers(home: Path) -> None:
         except OSError:
             continue
         if f"SM_MODEL_DIR={home}".encode() in environ:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(proc.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass

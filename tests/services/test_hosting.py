@@ -34,8 +34,7 @@ def hosting(database_url: str) -> Hosting:
 
 
 def model(name: str = "m1", **extra: object) -> dict[str, object]:
-    return {"ModelName": name, "PrimaryContainer": {"Image": "greenfleet/sklearn", "ModelDataUrl": "/tmp/x"},
-            **extra}
+    return {"ModelName": name, "PrimaryContainer": {"Image": "greenfleet/sklearn", "ModelDataUrl": "/tmp/x"}, **extra}
 
 
 def config(name: str = "c1", *variants: dict[str, object]) -> dict[str, object]:
@@ -43,8 +42,13 @@ def config(name: str = "c1", *variants: dict[str, object]) -> dict[str, object]:
 
 
 def variant(name: str = "v1", model_name: str = "m1", weight: float = 1.0, count: int = 1) -> dict[str, object]:
-    return {"VariantName": name, "ModelName": model_name, "InitialInstanceCount": count,
-            "InstanceType": "ml.m5.large", "InitialVariantWeight": weight}
+    return {
+        "VariantName": name,
+        "ModelName": model_name,
+        "InitialInstanceCount": count,
+        "InstanceType": "ml.m5.large",
+        "InitialVariantWeight": weight,
+    }
 
 
 def test_model_round_trip_and_tags(hosting: Hosting) -> None:
@@ -55,7 +59,9 @@ def test_model_round_trip_and_tags(hosting: Hosting) -> None:
     assert described["CreationTime"] == hosting.clock.now()
     assert hosting.tags.list_tags({"ResourceArn": arn})["Tags"] == [{"Key": "team", "Value": "risk"}]
     hosting.models.delete_model({"ModelName": "m1"})
-    with pytest.raises(ValidationError, match='Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/m1"'):
+    with pytest.raises(
+        ValidationError, match='Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/m1"'
+    ):
         hosting.models.describe_model({"ModelName": "m1"})
     assert hosting.tags.list_tags({"ResourceArn": arn})["Tags"] == []
 
@@ -68,8 +74,10 @@ def test_model_round_trip_and_tags(hosting: Hosting) -> None:
         ({"ModelName": "m", "PrimaryContainer": {"Image": "x", "Bogus": 1}}, "Unknown member 'primaryContainer.bogus'"),
         ({"ModelName": "m"}, "Exactly one of PrimaryContainer or Containers"),
         ({"ModelName": "m", "PrimaryContainer": {"ModelDataUrl": "s3://b/k"}}, "PrimaryContainer.Image"),
-        ({"ModelName": "m", "PrimaryContainer": {"Image": "x", "Environment": {"1BAD": "v"}}},
-         "primaryContainer.environment.key"),
+        (
+            {"ModelName": "m", "PrimaryContainer": {"Image": "x", "Environment": {"1BAD": "v"}}},
+            "primaryContainer.environment.key",
+        ),
     ],
 )
 def test_model_validation_names_the_field(hosting: Hosting, params: dict[str, object], message: str) -> None:
@@ -93,9 +101,15 @@ def test_duplicate_model_is_rejected_and_the_first_is_kept(hosting: Hosting) -> 
         ([variant("a"), variant("a")], "Variant names must be unique; duplicated: a"),
         ([variant(weight=-1)], "initialVariantWeight' failed to satisfy constraint: Member must have value greater"),
         ([variant(weight=0), variant("v2", weight=0)], "at least one InitialVariantWeight must be greater than 0"),
-        ([variant(model_name="missing")], 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/missing"'),
+        (
+            [variant(model_name="missing")],
+            'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/missing"',
+        ),
         ([variant(count=0)], "initialInstanceCount' failed to satisfy constraint"),
-        ([{**variant(), "InstanceType": "ml.bogus"}], "instanceType' failed to satisfy constraint: Member must satisfy enum"),
+        (
+            [{**variant(), "InstanceType": "ml.bogus"}],
+            "instanceType' failed to satisfy constraint: Member must satisfy enum",
+        ),
         ([{**variant(), "RoutingConfig": {"RoutingStrategy": "ROUND_ROBIN"}}], "routingStrategy"),
     ],
 )
@@ -110,14 +124,20 @@ def test_endpoint_config_validation(hosting: Hosting, variants: list[dict[str, o
 def test_endpoint_config_defaults_and_shadow_and_capture_are_stored(hosting: Hosting) -> None:
     hosting.models.create_model(model())
     hosting.models.create_model(model("m2"))
-    hosting.models.create_endpoint_config({
-        "EndpointConfigName": "c1",
-        "ProductionVariants": [{"VariantName": "v1", "ModelName": "m1", "InitialInstanceCount": 1,
-                                "InstanceType": "ml.m5.large"}],
-        "ShadowProductionVariants": [variant("shadow", "m2")],
-        "DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
-                              "CaptureOptions": [{"CaptureMode": "Input"}]},
-    })
+    hosting.models.create_endpoint_config(
+        {
+            "EndpointConfigName": "c1",
+            "ProductionVariants": [
+                {"VariantName": "v1", "ModelName": "m1", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+            ],
+            "ShadowProductionVariants": [variant("shadow", "m2")],
+            "DataCaptureConfig": {
+                "InitialSamplingPercentage": 20,
+                "DestinationS3Uri": "s3://bucket/capture",
+                "CaptureOptions": [{"CaptureMode": "Input"}],
+            },
+        }
+    )
     described = hosting.models.describe_endpoint_config({"EndpointConfigName": "c1"})
     assert described["ProductionVariants"][0]["InitialVariantWeight"] == 1.0
     assert described["ProductionVariants"][0]["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
@@ -127,7 +147,9 @@ def test_endpoint_config_defaults_and_shadow_and_capture_are_stored(hosting: Hos
 
 def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
     hosting.models.create_model(model())
-    hosting.models.create_endpoint_config(config("c1", variant("blue", weight=0.7), variant("green", weight=0.3, count=2)))
+    hosting.models.create_endpoint_config(
+        config("c1", variant("blue", weight=0.7), variant("green", weight=0.3, count=2))
+    )
     hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "c1"})
     described = hosting.endpoints.describe_endpoint({"EndpointName": "e1"})
     assert described["EndpointStatus"] == "Creating"
@@ -136,7 +158,8 @@ def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
     assert (green["DesiredWeight"], green["DesiredInstanceCount"]) == (0.3, 2)
     with pytest.raises(ValidationError, match="Cannot update in-progress endpoint"):
         hosting.endpoints.update_weights_and_capacities(
-            {"EndpointName": "e1", "DesiredWeightsAndCapacities": [{"VariantName": "blue", "DesiredWeight": 1}]})
+            {"EndpointName": "e1", "DesiredWeightsAndCapacities": [{"VariantName": "blue", "DesiredWeight": 1}]}
+        )
     with pytest.raises(ValidationError, match="Cannot create already existing endpoint"):
         hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "c1"})
     with pytest.raises(ValidationError, match="Could not find endpoint configuration"):
@@ -154,7 +177,9 @@ def test_update_weights_validation(hosting: Hosting) -> None:
     hosting.repo.update_endpoint("e1", row["revision"], {"status": "InService"})
 
     def update(*entries: dict[str, object]) -> None:
-        hosting.endpoints.update_weights_and_capacities({"EndpointName": "e1", "DesiredWeightsAndCapacities": list(entries)})
+        hosting.endpoints.update_weights_and_capacities(
+            {"EndpointName": "e1", "DesiredWeightsAndCapacities": list(entries)}
+        )
 
     with pytest.raises(ValidationError, match="has no variant 'zzz'"):
         update({"VariantName": "zzz", "DesiredWeight": 1})
@@ -175,8 +200,9 @@ def test_list_filters_sorting_and_pagination(hosting: Hosting) -> None:
         hosting.clock.advance(10)
     first = hosting.models.list_models({"MaxResults": 3, "SortBy": "Name", "SortOrder": "Ascending"})
     assert [m["ModelName"] for m in first["Models"]] == ["model-0", "model-1", "model-2"]
-    second = hosting.models.list_models({"MaxResults": 3, "SortBy": "Name", "SortOrder": "Ascending",
-                                         "NextToken": first["NextToken"]})
+    second = hosting.models.list_models(
+        {"MaxResults": 3, "SortBy": "Name", "SortOrder": "Ascending", "NextToken": first["NextToken"]}
+    )
     assert [m["ModelName"] for m in second["Models"]] == ["model-3", "model-4", "model-5"]
     newest = hosting.models.list_models({"MaxResults": 2})
     assert [m["ModelName"] for m in newest["Models"]] == ["model-6", "model-5"]
