@@ -3,6 +3,7 @@ each in its own session so a control-plane crash does not take the fleet down wi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -160,10 +161,8 @@ def _alive(pid: int, token: str) -> bool:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _tail(path: Path, limit: int = 600) -> str:
