@@ -98,6 +98,7 @@ class Server:
                         rollback_timeout_s=settings.rollback_timeout_s)
         self.services.extras["deployments"] = DeploymentService(
             self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler)
         self.hooks.append(self.deployments)
         self.app = Gateway(self.router, create_app(self.services))
@@ -115,7 +116,7 @@ class Server:
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, loop="uvloop",
                               http="httptools", access_log=False, log_level="warning", lifespan="on",
-                              timeout_keep_alive=30)
+                              timeout_keep_alive=30, proxy_headers=False)
 
     def serve_forever(self) -> None:
         """Run until SIGINT/SIGTERM; then stop the controllers and the instances."""

@@ -27,6 +27,7 @@ from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.reconciler")
 UNHEALTHY_AFTER = 3
+STARTING_POLL_S = 0.05
 
 
 class Hooks:
@@ -55,6 +56,8 @@ class Reconciler:
         self.instances: dict[str, Managed] = {}
         self.health: dict[str, GroupHealth] = {}
         self._stop = threading.Event()
+        self._wakeup: asyncio.Event | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._client: httpx.AsyncClient | None = None
         self.passes = 0
@@ -75,7 +78,14 @@ class Reconciler:
     def _run(self) -> None:
         asyncio.run(self._loop())
 
+    def wake(self) -> None:
+        """Run a pass now (called by services after they record new desired state); thread-safe."""
+        loop, event = self._event_loop, self._wakeup
+        if loop is not None and event is not None:
+            loop.call_soon_threadsafe(event.set)
+
     async def _loop(self) -> None:
+        self._event_loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
         async with httpx.AsyncClient(timeout=2.0) as client:
             self._client = client
             while not self._stop.is_set():
@@ -83,7 +93,11 @@ class Reconciler:
                     await self.reconcile_once()
                 except Exception:  # the loop must never die
                     log.exception("reconcile pass failed; retrying next tick")
-                await asyncio.sleep(self.interval_s)
+                # While instances start, look again soon: readiness is seen at the next pass.
+                starting = any(m.phase == "starting" for m in self.instances.values())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), STARTING_POLL_S if starting else self.interval_s)
+                self._wakeup.clear()
 
     def adopt(self) -> None:
         """Take back the instances a previous server process left running."""

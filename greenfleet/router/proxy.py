@@ -4,6 +4,7 @@ hot path) that picks a variant and an instance from the current RoutingTable and
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from random import Random
@@ -15,6 +16,7 @@ from greenfleet.router.table import EMPTY_TABLE, RoutingTable
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
 
+log = logging.getLogger("greenfleet.router")
 FORWARDED = {
     b"content-type": "Content-Type",
     b"accept": "Accept",
@@ -79,7 +81,11 @@ class Router:
             await _error(send, 503, "ServiceUnavailable",
                          f"Endpoint {name} has no instance ready to serve; retry shortly.")
             return
-        await self._forward(send, name, target, body, headers, started)
+        try:
+            await self._forward(send, name, target, body, headers, started)
+        except Exception:  # a bug must not take the data plane down; answer as SageMaker would
+            log.exception("invocation of %s failed", name)
+            await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
                        started: float) -> None:

@@ -83,6 +83,7 @@ class DeploymentService:
             "state": state, "status": "Updating", "failure_reason": None, "modified_at": now,
         }, {"id": deployment_id, "endpoint_name": row["name"], "started_at": now, "finished_at": None,
             "outcome": None, "emitted_seq": -1, "state": dump_rollout(rollout)})
+        self.endpoints.changed()
         return {"EndpointArn": row["arn"]}
 
     @staticmethod

@@ -12,6 +12,7 @@ plus ``shadow_variants``, ``data_capture``, ``deployment`` (a rollout in progres
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
@@ -57,6 +58,8 @@ class EndpointService:
     ) -> None:
         self.repo, self.arns, self.clock, self.models, self.tags = repo, arns, clock, models, tags
         self.strict_minimums = True
+        self.changed: Callable[[], None] = lambda: None
+        """Called after desired state was recorded (the server wakes the reconciler with it)."""
 
     def build_state(self, config_name: str) -> Doc:
         """The state document for serving ``config_name``: variants with their model snapshots."""
@@ -83,6 +86,7 @@ class EndpointService:
             "failure_reason": None, "created_at": now, "modified_at": now, "state": state,
         })
         self.tags.put(arn, params.get("Tags", []))
+        self.changed()
         return {"EndpointArn": arn}
 
     def endpoint(self, name: str) -> Doc:
@@ -117,6 +121,7 @@ class EndpointService:
             self.repo.update_endpoint(row["name"], row["revision"],
                                       {"status": "Deleting", "modified_at": self.clock.now()})
             self.tags.delete_all(row["arn"])
+            self.changed()
         return {}
 
     def update_weights_and_capacities(self, params: Doc) -> Doc:
@@ -144,6 +149,7 @@ class EndpointService:
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
         self.repo.update_endpoint(row["name"], row["revision"],
                                   {"state": state, "status": "Updating", "modified_at": self.clock.now()})
+        self.changed()
         return {"EndpointArn": row["arn"]}
 
     def list_instances(self, name: str) -> Doc:

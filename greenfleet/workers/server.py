@@ -122,6 +122,7 @@ def serve(app: InvocationApp, port: int) -> None:
         port=port,
         loop="uvloop",
         http="httptools",
+        proxy_headers=False,
         lifespan="off",
         access_log=False,
         log_level="warning",
