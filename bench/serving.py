@@ -148,7 +148,7 @@ def _versions() -> dict[str, Any]:
     wanted = {"mlflow": ["mlflow", "scikit-learn", "numpy", "uvicorn", "fastapi", "pandas"],
               "bentoml": ["bentoml", "scikit-learn", "numpy"], "ray": ["ray", "scikit-learn", "numpy", "uvicorn"],
               "bare": ["uvicorn", "starlette", "uvloop", "httptools", "scikit-learn", "numpy"],
-              GF_VENV: ["greenfleet", "uvicorn", "uvloop", "httptools", "aiohttp", "scikit-learn", "numpy"]}
+              GF_VENV: ["greenfleet", "uvicorn", "uvloop", "httptools", "scikit-learn", "numpy"]}
     v: dict[str, Any] = {}
     for vname, pkgs in wanted.items():
         python = os.path.join(harness.venv(vname), "bin", "python")
