@@ -12,13 +12,17 @@ from typing import Any
 
 import uvicorn
 
+from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.deployments import DeploymentDriver
+from greenfleet.control.observability import Observability
 from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.events import EventService
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.local import LocalProcessBackend
+from greenfleet.metrics import MetricService
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
@@ -82,12 +86,18 @@ class Server:
         models = ModelService(self.repo, arns, self.clock, tags)
         endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
         endpoints.strict_minimums = settings.strict_deployment_minimums
+        self.events = EventService(self.engine, self.clock, account_id=settings.account_id, region=settings.region)
+        self.metrics = MetricService(self.engine, self.clock, raw_retention_s=settings.metrics_raw_retention_s,
+                                     rollup_retention_s=settings.metrics_rollup_retention_s)
+        self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
+                                   account_id=settings.account_id)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
-                             clock=self.clock.now)
+                             recorder=self.metrics.recorder, clock=self.clock.now)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
-        self.services = Services(models, endpoints, tags, self.router, settings)
+        self.services = Services(models, endpoints, tags, self.router, settings,
+                                 extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
         self.hooks: list[Hooks] = []
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
@@ -99,18 +109,24 @@ class Server:
         self.services.extras["deployments"] = DeploymentService(
             self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
         endpoints.changed = self.reconciler.wake
-        self.deployments = DeploymentDriver(self.repo, self.reconciler)
-        self.hooks.append(self.deployments)
+        self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events)
+        # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
+        self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
         self.app = Gateway(self.router, create_app(self.services))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start_controllers(self) -> None:
+        self.events.start()
+        self.alarms.start()
         self.reconciler.start()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.reconciler.stop()
         self.backend.close(stop_instances=stop_instances)
+        self.alarms.stop()
+        self.events.stop()
+        self.metrics.close()
         self.engine.dispose()
 
     def _config(self) -> uvicorn.Config:

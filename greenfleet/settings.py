@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     rollback_timeout_s: float = 600.0
     """How long a rollback may take to bring the old fleet back before the endpoint is UpdateRollbackFailed."""
 
+    metrics_raw_retention_s: int = 3 * 3600
+    """How long 1-second metric points are kept."""
+
+    metrics_rollup_retention_s: int = 15 * 24 * 3600
+    """How long 1-minute rollups are kept."""
+
     worker_python: str | None = None
     """Python interpreter for built-in runtimes; default: the server's own."""
 

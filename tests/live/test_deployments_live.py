@@ -111,3 +111,63 @@ def test_guarded_update_to_a_good_model_completes_with_zero_failed_requests(
     assert load.failures == []
     instances = api.call("GET", "/api/endpoints/guard/instances")["Instances"]
     assert len(instances) == 2
+
+
+FAILING_SCRIPT = '''
+def model_fn(model_dir):
+    return None
+
+
+def predict_fn(data, model):
+    raise RuntimeError("this model version is broken")
+'''
+
+
+def failing_model(tmp_path: Path) -> Path:
+    root = tmp_path / "broken-model"
+    (root / "code").mkdir(parents=True)
+    (root / "code" / "inference.py").write_text(FAILING_SCRIPT)
+    return root
+
+
+def test_canary_to_a_failing_model_rolls_back_on_the_alarm(api: Api, sklearn_model: Path, features: np.ndarray,
+                                                           tmp_path: Path) -> None:
+    new_config(api, "canary", "good", sklearn_model, count=2)
+    api.call("POST", "/api/endpoints", {"EndpointName": "canary", "EndpointConfigName": "good"})
+    api.wait_status("canary", "InService")
+    api.call("POST", "/api/models", {"ModelName": "bad", "PrimaryContainer": {
+        "Image": "greenfleet/script", "ModelDataUrl": str(failing_model(tmp_path))}})
+    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "bad", "ProductionVariants": [
+        {"VariantName": "main", "ModelName": "bad", "InitialInstanceCount": 2, "InstanceType": "ml.m5.large"}]})
+    # Seed 003's alarm, with a 1-second period: the 5xx rate of the whole variant (both fleets).
+    api.call("PUT", "/api/alarms/canary-5xx", {
+        "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
+        "Dimensions": [{"Name": "EndpointName", "Value": "canary"}, {"Name": "VariantName", "Value": "main"}],
+        "Period": 1, "EvaluationPeriods": 2, "DatapointsToAlarm": 1, "Threshold": 0.01,
+        "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"})
+    policy = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "CANARY", "WaitIntervalInSeconds": 30, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}},
+        "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 300},
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "canary-5xx"}]}}
+    with Load(api, "canary", csv_row(features)) as load:
+        time.sleep(0.5)
+        api.call("POST", "/api/endpoints/canary/update", {"EndpointConfigName": "bad", "DeploymentConfig": policy})
+        described = wait_done(api, "canary")
+        rolled_back_at = time.monotonic()
+        time.sleep(2)
+    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "good", described
+    assert "canary-5xx" in described["FailureReason"], described["FailureReason"]
+    assert load.failures, "the canary served no request"
+    assert {status for _, status, _ in load.failures} == {424}  # only the broken model's answers
+    total = sum(load.served.values()) + len(load.failures)
+    assert len(load.failures) / total < 0.5  # confined to the canary's share (1 of 3 instances)
+    late = [f for f in load.failures if f[0] > rolled_back_at + 0.5]
+    assert late == []  # none once all traffic is back on blue
+    history = api.call("GET", "/api/endpoints/canary/deployments")["Deployments"]
+    assert history[0]["Outcome"] == "ROLLED_BACK"
+    first_failure = min(f[0] for f in load.failures)
+    assert max(f[0] for f in load.failures) - first_failure < 5  # the alarm's window (2 x 1 s) plus a tick
+    summaries = [i["HistorySummary"] for i in api.call("GET", "/api/alarms/canary-5xx/history")["AlarmHistoryItems"]]
+    assert "Alarm updated from OK to ALARM" in summaries
+    kinds = {e["detail-type"] for e in api.call("GET", "/api/events")["Events"]}
+    assert {"CloudWatch Alarm State Change", "SageMaker Endpoint Deployment State Change"} <= kinds
