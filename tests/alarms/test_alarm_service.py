@@ -9,12 +9,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from observability_support import tick
 from sqlalchemy import Engine
 
 from greenfleet.alarms import ALARM, INSUFFICIENT_DATA, OK
 from greenfleet.clock import FakeClock
 from greenfleet.errors import ResourceNotFound, ValidationError
-from observability_support import tick
 
 BASE = {"Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
         "Dimensions": [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}],
@@ -103,7 +103,10 @@ def test_describe_filters_and_delete(services: SimpleNamespace) -> None:
     for name in ("web-errors", "web-latency", "batch-errors"):
         services.alarms.put_alarm({**BASE, "AlarmName": name, "AlarmActions": [f"http://hooks/{name}"]})
     services.alarms.set_alarm_state("web-latency", ALARM, "testing")
-    names = lambda alarms: [a["AlarmName"] for a in alarms]  # noqa: E731
+
+    def names(alarms: list[dict[str, Any]]) -> list[str]:
+        return [a["AlarmName"] for a in alarms]
+
     assert names(services.alarms.describe_alarms(prefix="web-")) == ["web-errors", "web-latency"]
     assert names(services.alarms.describe_alarms(state=ALARM)) == ["web-latency"]
     assert names(services.alarms.describe_alarms(["batch-errors", "nope"])) == ["batch-errors"]

@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
+from observability_support import Receiver, dead_url, tick
 from sqlalchemy import Engine
 
 from greenfleet.alarms import ALARM, OK
 from greenfleet.clock import FakeClock
 from greenfleet.metrics.timestamps import iso
-from observability_support import Receiver, dead_url, tick
 
 SPEC = {"Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
         "Dimensions": [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}],
@@ -20,12 +21,13 @@ SPEC = {"Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Stat
         "TreatMissingData": "notBreaching"}
 
 
-def _second_of(services: SimpleNamespace, outcome: str) -> list[object]:
+def _second_of(services: SimpleNamespace, outcome: str) -> list[Any]:
     now = services.clock.now()
     for i in range(3):
         services.metrics.recorder.record_invocation("ep", "AllTraffic", "cfg", "i-1", outcome, 100.0, 10.0,
                                                     now + i / 4)
-    return tick(services)
+    transitions: list[Any] = tick(services)
+    return transitions
 
 
 def test_the_webhook_receives_alarm_then_ok(sqlite_engine: Engine, receiver: Receiver,

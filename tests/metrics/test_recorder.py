@@ -47,8 +47,8 @@ def test_each_outcome_counts_as_sagemaker_defines(svc: MetricService, clock: Fak
             (point,) = _stats(svc, metric, dims, t0, t0 + 60)
             assert point["Sum"] == total and point["SampleCount"] == 15
             assert point["Average"] == pytest.approx(rate)
-        (latency,) = _stats(svc, "ModelLatency", dims, t0, t0 + 60)
-        assert latency["SampleCount"] == 8 and latency["Average"] == 1000.0  # no model answer → no sample
+        (model,) = _stats(svc, "ModelLatency", dims, t0, t0 + 60)
+        assert model["SampleCount"] == 8 and model["Average"] == 1000.0  # no model answer → no sample
         (overhead,) = _stats(svc, "OverheadLatency", dims, t0, t0 + 60)
         assert overhead["SampleCount"] == 15
 

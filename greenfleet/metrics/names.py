@@ -1,0 +1,80 @@
+"""The names SageMaker publishes: namespace, metrics, dimensions, units, and what each invocation outcome counts as.
+
+Every invocation the router reports contributes one sample to each of Invocations, Invocation4XXErrors,
+Invocation5XXErrors and InvocationModelErrors: 1 when the outcome counts as that error, else 0, so Sum is the
+count and Average the rate (SageMaker's definition). ``OUTCOMES`` maps each outcome onto those samples:
+
+    outcome           Invocations  4XXErrors  5XXErrors  ModelErrors  ModelLatency sample
+    ok                     1           0          0           0        yes
+    model_error_4xx        1           1          0           1        yes (the model answered 4xx)
+    model_error_5xx        1           0          1           1        yes (the model answered 5xx)
+    client_4xx             1           1          0           0        only if measured (rejected before
+                                                                        the model: validation, size, ...)
+    server_5xx             1           0          1           1        only if measured (no answer from the
+                                                                        model: timeout, reset, malformed,
+                                                                        no healthy instance)
+
+InvocationModelErrors counts "model invocation requests which did not result in 2XX", including socket
+errors, malformed responses and timeouts (SageMaker's wording), hence server_5xx counts as a model error.
+OverheadLatency gets a sample for every outcome. Latencies are in microseconds.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final, NamedTuple
+
+NAMESPACE: Final = "AWS/SageMaker"
+
+ENDPOINT_NAME: Final = "EndpointName"
+VARIANT_NAME: Final = "VariantName"
+CONFIG_NAME: Final = "EndpointConfigName"
+INSTANCE_ID: Final = "InstanceId"
+
+INVOCATIONS: Final = "Invocations"
+INVOCATION_4XX_ERRORS: Final = "Invocation4XXErrors"
+INVOCATION_5XX_ERRORS: Final = "Invocation5XXErrors"
+INVOCATION_MODEL_ERRORS: Final = "InvocationModelErrors"
+INVOCATIONS_PER_INSTANCE: Final = "InvocationsPerInstance"
+MODEL_LATENCY: Final = "ModelLatency"
+OVERHEAD_LATENCY: Final = "OverheadLatency"
+MODEL_SETUP_TIME: Final = "ModelSetupTime"
+CPU_UTILIZATION: Final = "CPUUtilization"
+MEMORY_UTILIZATION: Final = "MemoryUtilization"
+
+UNITS: Final = (
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
+    "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",
+    "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second",
+    "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+)
+
+BUILTIN_UNITS: Final = {
+    INVOCATIONS: "None", INVOCATION_4XX_ERRORS: "None", INVOCATION_5XX_ERRORS: "None",
+    INVOCATION_MODEL_ERRORS: "None", INVOCATIONS_PER_INSTANCE: "None", MODEL_LATENCY: "Microseconds",
+    OVERHEAD_LATENCY: "Microseconds", MODEL_SETUP_TIME: "Microseconds", CPU_UTILIZATION: "Percent",
+    MEMORY_UTILIZATION: "Percent",
+}
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    MODEL_ERROR_4XX = "model_error_4xx"
+    MODEL_ERROR_5XX = "model_error_5xx"
+    CLIENT_4XX = "client_4xx"
+    SERVER_5XX = "server_5xx"
+
+
+class OutcomeCounts(NamedTuple):
+    error_4xx: int
+    error_5xx: int
+    model_error: int
+
+
+OUTCOMES: Final[dict[str, OutcomeCounts]] = {
+    Outcome.OK: OutcomeCounts(0, 0, 0),
+    Outcome.MODEL_ERROR_4XX: OutcomeCounts(1, 0, 1),
+    Outcome.MODEL_ERROR_5XX: OutcomeCounts(0, 1, 1),
+    Outcome.CLIENT_4XX: OutcomeCounts(1, 0, 0),
+    Outcome.SERVER_5XX: OutcomeCounts(0, 1, 1),
+}

@@ -1,0 +1,182 @@
+"""Queries over the store, shared by GetMetricStatistics, GetMetricData and alarms: a MetricStat (one series,
+one statistic, one period) and MetricDataQuery lists mixing MetricStats and math expressions.
+
+Periods are aligned on the epoch (a 60-second period starts on a whole minute). A period made only of
+one-minute rollups is read from them; any other period from one-second points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from greenfleet.errors import ValidationError
+from greenfleet.metrics.aggregate import Aggregate
+from greenfleet.metrics.expression import Expression, Values, check_id
+from greenfleet.metrics.series import SeriesKey, check_metric_name, check_namespace, parse_dimensions
+from greenfleet.metrics.statistics import Statistic, parse_statistic
+from greenfleet.metrics.store import MetricStore
+
+MAX_QUERIES = 500
+
+
+def check_period(value: Any, field: str = "Period") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{field} must be a whole number of seconds ≥ 1 (got {value!r})")
+    return value
+
+
+def check_unit(value: Any, field: str = "Unit") -> str | None:
+    from greenfleet.metrics.names import UNITS
+
+    if value is None:
+        return None
+    if value not in UNITS:
+        raise ValidationError(f"{field}: '{value}' is not one of {', '.join(UNITS)}")
+    return str(value)
+
+
+def parse_metric(value: Any, field: str) -> SeriesKey:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{field} must be an object with Namespace, MetricName and Dimensions")
+    return SeriesKey(check_namespace(value.get("Namespace"), f"{field}.Namespace"),
+                     check_metric_name(value.get("MetricName"), f"{field}.MetricName"),
+                     parse_dimensions(value.get("Dimensions"), f"{field}.Dimensions"))
+
+
+@dataclass(frozen=True, slots=True)
+class MetricStat:
+    key: SeriesKey
+    period: int
+    stat: Statistic
+    unit: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"Metric": {"Namespace": self.key.namespace, "MetricName": self.key.name,
+                                          "Dimensions": self.key.dimension_list()},
+                               "Period": self.period, "Stat": self.stat.name}
+        if self.unit is not None:
+            out["Unit"] = self.unit
+        return out
+
+
+def parse_metric_stat(value: Any, field: str) -> MetricStat:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{field} must be an object with Metric, Period and Stat")
+    return MetricStat(parse_metric(value.get("Metric"), f"{field}.Metric"),
+                      check_period(value.get("Period"), f"{field}.Period"),
+                      parse_statistic(value.get("Stat"), f"{field}.Stat"),
+                      check_unit(value.get("Unit"), f"{field}.Unit"))
+
+
+@dataclass(frozen=True, slots=True)
+class DataQuery:
+    id: str
+    metric_stat: MetricStat | None
+    expression: Expression | None
+    return_data: bool
+    label: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"Id": self.id, "ReturnData": self.return_data}
+        if self.metric_stat is not None:
+            out["MetricStat"] = self.metric_stat.to_dict()
+        if self.expression is not None:
+            out["Expression"] = self.expression.text
+        if self.label is not None:
+            out["Label"] = self.label
+        return out
+
+
+def parse_queries(items: Any, field: str, max_items: int = MAX_QUERIES) -> list[DataQuery]:
+    """MetricDataQuery list: unique ids, one of MetricStat/Expression each, ids resolvable, no cycles."""
+    if not isinstance(items, list) or not items:
+        raise ValidationError(f"{field} must be a non-empty list")
+    if len(items) > max_items:
+        raise ValidationError(f"{field} may hold at most {max_items} items (got {len(items)})")
+    queries: list[DataQuery] = []
+    for i, item in enumerate(items, 1):
+        where = f"{field}.member.{i}"
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"{where} must be an object")
+        qid = check_id(item.get("Id"), f"{where}.Id")
+        has_stat, has_expr = item.get("MetricStat") is not None, item.get("Expression") is not None
+        if has_stat == has_expr:
+            raise ValidationError(f"{where} must have exactly one of MetricStat or Expression")
+        stat = parse_metric_stat(item["MetricStat"], f"{where}.MetricStat") if has_stat else None
+        expr = Expression(item["Expression"], f"{where}.Expression") if has_expr else None
+        return_data = item.get("ReturnData", True)
+        if not isinstance(return_data, bool):
+            raise ValidationError(f"{where}.ReturnData must be true or false")
+        label = item.get("Label")
+        if label is not None and not isinstance(label, str):
+            raise ValidationError(f"{where}.Label must be a string")
+        queries.append(DataQuery(qid, stat, expr, return_data, label))
+    ids = [q.id for q in queries]
+    duplicates = sorted({x for x in ids if ids.count(x) > 1})
+    if duplicates:
+        raise ValidationError(f"{field}: the id(s) {', '.join(duplicates)} appear more than once")
+    _order(queries, field)
+    return queries
+
+
+def _order(queries: Sequence[DataQuery], field: str) -> list[DataQuery]:
+    """Queries in an order where each expression comes after the ids it uses."""
+    by_id = {q.id: q for q in queries}
+    done: dict[str, DataQuery] = {}
+    visiting: set[str] = set()
+
+    def visit(q: DataQuery) -> None:
+        if q.id in done:
+            return
+        if q.id in visiting:
+            raise ValidationError(f"{field}: the expression of '{q.id}' refers to itself through other ids")
+        visiting.add(q.id)
+        for used in sorted(q.expression.ids if q.expression else ()):
+            if used not in by_id:
+                raise ValidationError(f"{field}: the expression of '{q.id}' uses the unknown id '{used}'")
+            visit(by_id[used])
+        visiting.discard(q.id)
+        done[q.id] = q
+
+    for q in queries:
+        visit(q)
+    return list(done.values())
+
+
+def stat_aggregates(store: MetricStore, ms: MetricStat, start: int, end: int,
+                    distribution: bool | None = None) -> list[Aggregate | None]:
+    """Aggregates per period of ``ms.period`` in [start, end); all None when the series does not exist or
+    stores another unit than ``ms.unit``. Distributions are merged only when ``distribution`` (by default:
+    when the statistic is a percentile or trimmed mean)."""
+    count = max(0, (end - start) // ms.period)
+    series = store.find(ms.key)
+    if series is None or (ms.unit is not None and (series.unit or "None") != ms.unit):
+        return [None] * count
+    wanted = ms.stat.extended if distribution is None else distribution
+    return store.aggregate(series, start, end, ms.period, wanted)
+
+
+def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, end: int,
+                period: int) -> dict[str, Values]:
+    """Every query's values per period of ``period`` in [start, end)."""
+    length = max(0, (end - start) // period)
+    results: dict[str, Values] = {}
+    for q in _order(queries, "MetricDataQueries"):
+        if q.metric_stat is not None:
+            ms = q.metric_stat
+            results[q.id] = [ms.stat.of(a) for a in stat_aggregates(store, ms, start, end)]
+        else:
+            assert q.expression is not None
+            results[q.id] = q.expression.evaluate(results, length)
+    return results
+
+
+def common_period(queries: Sequence[DataQuery], field: str) -> int:
+    periods = {q.metric_stat.period for q in queries if q.metric_stat is not None}
+    if not periods:
+        raise ValidationError(f"{field} must hold at least one MetricStat")
+    if len(periods) > 1:
+        raise ValidationError(f"{field}: every MetricStat must use the same Period (got {sorted(periods)})")
+    return periods.pop()
