@@ -77,6 +77,7 @@ class DeploymentDriver(Hooks):
             "id": rollout.deployment_id, "endpoint_name": row["name"], "started_at": rollout.started_at,
             "finished_at": now if outcome else None, "outcome": str(outcome) if outcome else None,
             "emitted_seq": emitted, "state": dump_rollout(rollout)})
+        self.reconciler.wake()  # converge to the new desired fleets and traffic without waiting a tick
         self._emit(row, [a for a in actions if isinstance(a, Emit)], rollout.deployment_id, emitted)
 
     def _emit(self, row: Doc, emits: list[Emit], deployment_id: str, emitted: int) -> None:
