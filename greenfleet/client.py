@@ -95,6 +95,17 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+def _json_doc(value: Any) -> Any:
+    """``value`` with every datetime as epoch seconds, so that it can be sent as JSON."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _json_doc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_doc(v) for v in value]
+    return value
+
+
 def _error(response: httpx.Response) -> ApiError:
     try:
         payload = response.json()
@@ -214,6 +225,98 @@ class Client:
         query: dict[str, Any] = {"name": AlarmNames, "prefix": AlarmNamePrefix, "state": StateValue}
         response = self._send("GET", "/api/alarms", params={k: v for k, v in query.items() if v is not None})
         result: Doc = response.json()
+        return result
+
+    def put_metric_alarm(self, AlarmName: str, **params: Any) -> Doc:
+        """PutMetricAlarm: create ``AlarmName`` or replace its configuration (its state is kept); ``params`` are
+        CloudWatch's members (MetricName, Namespace, Dimensions, Statistic or ExtendedStatistic, Period, or
+        Metrics for metric math; EvaluationPeriods, Threshold, ComparisonOperator, ...). Returns the alarm."""
+        return self._call("PUT", f"/api/alarms/{_path(AlarmName)}", _json_doc({"AlarmName": AlarmName, **params}))
+
+    def describe_alarm(self, AlarmName: str) -> Doc:
+        """One alarm, as an item of DescribeAlarms' MetricAlarms; ApiError (ResourceNotFound) if it does not exist."""
+        return self._call("GET", f"/api/alarms/{_path(AlarmName)}")
+
+    def delete_alarms(self, AlarmNames: list[str]) -> Doc:
+        """DeleteAlarms, one alarm after the other: a missing alarm raises ApiError (ResourceNotFound) and
+        stops there, the alarms before it being deleted."""
+        for name in AlarmNames:
+            self._call("DELETE", f"/api/alarms/{_path(name)}")
+        return {}
+
+    def describe_alarm_history(self, AlarmName: str | None = None, HistoryItemType: str | None = None,
+                               StartDate: datetime | float | str | None = None,
+                               EndDate: datetime | float | str | None = None, MaxRecords: int = 100,
+                               ScanBy: str = "TimestampDescending") -> Doc:
+        """``{"AlarmHistoryItems": [...]}`` of one alarm, or of every alarm when ``AlarmName`` is None;
+        newest first unless ``ScanBy`` is TimestampAscending."""
+        url = f"/api/alarms/{_path(AlarmName)}/history" if AlarmName is not None else "/api/alarm-history"
+        order = "asc" if ScanBy == "TimestampAscending" else "desc"
+        return self._call("GET", url, query={"type": HistoryItemType, "start": StartDate, "end": EndDate,
+                                             "limit": MaxRecords, "order": order})
+
+    def set_alarm_state(self, AlarmName: str, StateValue: str, StateReason: str,
+                        StateReasonData: str | None = None) -> Doc:
+        """SetAlarmState: the state lasts until the alarm's next evaluation period completes."""
+        body: Doc = {"StateValue": StateValue, "StateReason": StateReason}
+        if StateReasonData is not None:
+            body["StateReasonData"] = StateReasonData
+        return self._call("POST", f"/api/alarms/{_path(AlarmName)}/state", body)
+
+    def enable_alarm_actions(self, AlarmNames: list[str]) -> Doc:
+        for name in AlarmNames:
+            self._call("POST", f"/api/alarms/{_path(name)}/enable-actions")
+        return {}
+
+    def disable_alarm_actions(self, AlarmNames: list[str]) -> Doc:
+        for name in AlarmNames:
+            self._call("POST", f"/api/alarms/{_path(name)}/disable-actions")
+        return {}
+
+    # --- metrics (CloudWatch's PutMetricData, GetMetricStatistics, GetMetricData, ListMetrics) ---------
+    def put_metric_data(self, Namespace: str, MetricData: list[Doc]) -> Doc:
+        """PutMetricData; a datum's Timestamp may be a datetime, epoch seconds or ISO 8601 text."""
+        return self._call("POST", "/api/metric-data", _json_doc({"Namespace": Namespace, "MetricData": MetricData}))
+
+    def get_metric_statistics(self, **params: Any) -> Doc:
+        """GetMetricStatistics: ``{"Label", "Datapoints": [...]}``; StartTime/EndTime may be datetimes."""
+        return self._call("POST", "/api/metric-statistics", _json_doc(params))
+
+    def get_metric_data(self, **params: Any) -> Doc:
+        """GetMetricData (MetricDataQueries with MetricStat or Expression): ``{"MetricDataResults": [...]}``."""
+        return self._call("POST", "/api/metric-data-queries", _json_doc(params))
+
+    def list_metrics(self, Namespace: str | None = None, MetricName: str | None = None,
+                     Dimensions: list[Doc] | None = None) -> Doc:
+        """ListMetrics: ``{"Metrics": [...]}``; a dimension filter without Value matches any value."""
+        dimensions = [f"{d['Name']}={d['Value']}" if d.get("Value") is not None else str(d["Name"])
+                      for d in Dimensions or []]
+        return self._get_listing("/api/metric-series", {"namespace": Namespace, "metric_name": MetricName,
+                                                        "dimension": dimensions})
+
+    # --- events -------------------------------------------------------------------------------------
+    def list_events(self, source: str | None = None, detail_type: str | None = None, resource: str | None = None,
+                    since: datetime | float | str | None = None, until: datetime | float | str | None = None,
+                    after: int | None = None, limit: int = 100, order: str = "asc") -> Doc:
+        """``{"Events": [...], "LastSeq": n}`` from the event log, oldest first (``order="desc"``: newest
+        first); ``after`` is a sequence number (``LastSeq`` of the previous call) to read only newer events."""
+        return self._call("GET", "/api/events", query={"source": source, "detail_type": detail_type,
+                                                       "resource": resource, "since": since, "until": until,
+                                                       "after": after, "limit": limit, "order": order})
+
+    def get_event(self, event_id: str) -> Doc:
+        return self._call("GET", f"/api/events/{_path(event_id)}")
+
+    def _get_listing(self, url: str, query: Doc) -> Doc:
+        """GET with repeatable query parameters (list values are sent as repeated parameters)."""
+        params: dict[str, str | list[str]] = {}
+        for key, value in query.items():
+            if isinstance(value, list):
+                if value:
+                    params[key] = [_query_value(v) for v in value]
+            elif value is not None:
+                params[key] = _query_value(value)
+        result: Doc = self._send("GET", url, params=params or None).json()
         return result
 
     # --- tags --------------------------------------------------------------------------------------
