@@ -123,9 +123,10 @@ class Client:
     """greenfleet's REST API at ``base_url``; usable as a context manager."""
 
     def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        headers = {"Authorization": f"Bearer {token}"} if token else None  # GREENFLEET_API_TOKEN on the server
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, headers=headers)
 
     def close(self) -> None:
         self._http.close()

@@ -14,6 +14,7 @@ import uvicorn
 
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
+from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.deployments import DeploymentDriver
@@ -92,7 +93,8 @@ class Server:
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
                                    account_id=settings.account_id)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
-                             recorder=self.metrics.recorder, clock=self.clock.now)
+                             recorder=self.metrics.recorder, clock=self.clock.now,
+                             credentials=settings.aws_credentials, max_skew_s=settings.sigv4_max_skew_s)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
@@ -112,7 +114,7 @@ class Server:
         self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events)
         # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
         self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
-        self.app = Gateway(self.router, create_app(self.services))
+        self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 

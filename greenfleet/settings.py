@@ -84,6 +84,20 @@ class Settings(BaseSettings):
     worker_python: str | None = None
     """Python interpreter for built-in runtimes; default: the server's own."""
 
+    aws_credentials: dict[str, str] | None = None
+    """Access key id → secret access key, as JSON (``{"AKIA...": "secret"}``). When set, every request
+    on the AWS protocols must carry a valid SigV4 signature by one of these keys; when unset, any request is
+    accepted (local development)."""
+
+    sigv4_max_skew_s: float = 900.0
+    """Largest difference between a SigV4 request's X-Amz-Date and the server's clock (AWS: 15 minutes)."""
+
+    api_token: str | None = None
+    """When set, the native REST API (``/api/*``) requires ``Authorization: Bearer <token>``."""
+
+    max_aws_body_bytes: int = 10 * 1024 * 1024
+    """Largest request body on the AWS protocols (``POST /``), both as sent and after gzip inflation."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -16,7 +16,8 @@ COMMAND_MODULES = ("server", "models", "configs", "endpoints", "invoke", "apply"
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="greenfleet")
-def cli() -> None:
+@click.option("--token", envvar="GREENFLEET_API_TOKEN", help="Bearer token for a server started with one.")
+def cli(token: str | None) -> None:
     """greenfleet: real-time model endpoints with SageMaker's deployment guardrails."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

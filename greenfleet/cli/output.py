@@ -31,7 +31,9 @@ def client_options(func: F) -> F:
 @contextmanager
 def connect(url: str) -> Iterator[Client]:
     """A client for ``url``; its errors become a one-line message and exit status 1."""
-    client = Client(url)
+    token = click.get_current_context().find_root().params.get("token") if click.get_current_context(
+        silent=True) else None
+    client = Client(url, token=token)
     try:
         yield client
     except ApiError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from random import Random
 from typing import Any
 
+from greenfleet.auth.sigv4 import verify_scope
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable
@@ -31,7 +32,8 @@ MAX_ATTEMPTS = 3
 class Router:
     def __init__(self, account_id: str, max_payload_bytes: int, timeout_s: float,
                  recorder: InvocationRecorder | None = None, rng: Random | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, credentials: dict[str, str] | None = None,
+                 max_skew_s: float = 900.0) -> None:
         self.table: RoutingTable = EMPTY_TABLE
         self.outstanding = Outstanding()
         self.account_id = account_id
@@ -40,6 +42,8 @@ class Router:
         self.recorder: InvocationRecorder = recorder or NullRecorder()
         self.rng = rng or Random()
         self.clock = clock
+        self.credentials = credentials
+        self.max_skew_s = max_skew_s
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers)."""
@@ -57,6 +61,11 @@ class Router:
             await _error(send, 413, "ValidationError",
                          f"Request payload is larger than the {self.max_payload_bytes}-byte limit.")
             return
+        if self.credentials:  # SigV4, as sagemaker-runtime checks it (off when no keys are configured)
+            failure = verify_scope(scope, body, self.credentials, self.clock(), self.max_skew_s)
+            if failure is not None:
+                await _error(send, failure.status, failure.code(), failure.message)
+                return
         # Read the table after the body: from here to acquiring an instance there is no await, so a
         # drained instance is never picked from a stale table.
         route = self.table.get(name)

@@ -1,17 +1,29 @@
-"""AWS's JSON protocols on ``POST /``, so boto3 and the AWS CLI work unchanged against the base URL.
+"""AWS's protocols on ``POST /``, so boto3 and the AWS CLI work unchanged against the base URL.
 
 SageMaker speaks AWS JSON 1.1 (``X-Amz-Target: SageMaker.<Operation>``). Each operation maps onto
-the same service method the native REST API calls."""
+the same service method the native REST API calls. CloudWatch speaks AWS JSON 1.0
+(``X-Amz-Target: GraniteServiceVersion20100801.<Operation>``, botocore ≥ 1.42.7) and the query protocol
+(form-encoded ``Action=...``, older SDKs); both are in ``greenfleet.api.aws``.
+
+Before any operation runs, every request on ``POST /`` is checked the same way: the body is read with a
+cap, its SigV4 signature is verified when access keys are configured, and a gzip body is inflated with
+a cap; a failure is answered in the protocol's own error form."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from greenfleet.api.aws import cloudwatch_json, cloudwatch_query
+from greenfleet.api.aws.body import BodyError, inflate, read_capped
+from greenfleet.auth.sigv4 import AuthFailure, verify
 from greenfleet.errors import GreenfleetError, ValidationError
 
 router = APIRouter()
@@ -72,28 +84,75 @@ def sagemaker(services: Any, operation: str, body: bytes) -> Response:
     return _json(error.status_code, {"__type": error.code, "message": error.message}, content_type, error.code)
 
 
-# Protocol handlers by X-Amz-Target prefix; other services (CloudWatch) add theirs here.
-TARGETS: dict[str, Callable[[Any, str, bytes], Response]] = {"SageMaker": sagemaker}
+def sagemaker_fail(status: int, code: str, message: str) -> Response:
+    return _json(status, {"__type": code, "message": message}, "application/x-amz-json-1.1", code)
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """One protocol on ``POST /``: ``handle(services, operation, body)`` answers an operation;
+    ``fail(status, code, message)`` answers in the protocol's error form before one runs (body, auth);
+    ``query_codes``: the service is query-compatible (CloudWatch), so auth errors use the query codes."""
+
+    handle: Callable[[Any, str, bytes], Response]
+    fail: Callable[[int, str, str], Response]
+    query_codes: bool = False
+
+
+# Protocols by X-Amz-Target prefix; a form body without X-Amz-Target is the query protocol (CloudWatch).
+TARGETS: dict[str, Protocol] = {
+    "SageMaker": Protocol(sagemaker, sagemaker_fail),
+    cloudwatch_json.TARGET_PREFIX: Protocol(cloudwatch_json.handle, cloudwatch_json.fail, query_codes=True),
+}
+QUERY = Protocol(cloudwatch_query.handle, cloudwatch_query.fail, query_codes=True)
+FORM = "application/x-www-form-urlencoded"
+
+
+def _protocol(request: Request) -> tuple[Protocol | None, str]:
+    target = request.headers.get("x-amz-target")
+    if target is None:
+        form = request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
+        return (QUERY if form else None), ""
+    prefix, _, operation = target.partition(".")
+    return TARGETS.get(prefix), operation
+
+
+def _auth_failure(request: Request, body: bytes) -> AuthFailure | None:
+    settings = request.app.state.services.settings
+    return verify(settings.aws_credentials, request.method,
+                  (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
+                  request.scope.get("query_string", b"").decode("latin-1"),
+                  [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body,
+                  time.time(), settings.sigv4_max_skew_s)
 
 
 @router.post("/", include_in_schema=False)
-async def aws_json(request: Request) -> Response:
-    body = await request.body()
-    target = request.headers.get("x-amz-target", "")
-    prefix, _, operation = target.partition(".")
-    handler = TARGETS.get(prefix)
-    if handler is None:
-        return _json(400, {"__type": "UnknownOperationException", "message": f"Unknown target '{target}'"},
+async def aws_post(request: Request) -> Response:
+    protocol, operation = _protocol(request)
+    if protocol is None:
+        target = request.headers.get("x-amz-target", "")
+        return _json(400, {"__type": "UnknownOperationException",
+                           "message": f"Unknown target '{target}': send X-Amz-Target or a form-encoded Action"},
                      "application/x-amz-json-1.1", "UnknownOperationException")
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(handler, request.app.state.services, operation, body)
+    limit = request.app.state.services.settings.max_aws_body_bytes
+    try:
+        raw = await read_capped(request.stream(), limit, request.headers.get("content-length"))
+        failure = _auth_failure(request, raw)
+        if failure is not None:
+            return protocol.fail(failure.status, failure.code(protocol.query_codes), failure.message)
+        body = inflate(raw, request.headers.get("content-encoding"), limit)
+    except BodyError as exc:
+        return protocol.fail(exc.status, exc.code, exc.message)
+    return await run_in_threadpool(protocol.handle, request.app.state.services, operation, body)
 
 
 @router.post("/endpoints/{name}/async-invocations", include_in_schema=False)
 @router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)
 async def not_yet(request: Request, name: str) -> Response:
     """InvokeEndpointAsync and InvokeEndpointWithResponseStream: a clear error until they exist."""
+    failure = _auth_failure(request, await request.body())
+    if failure is not None:
+        return _json(failure.status, {"message": failure.message}, "application/json", failure.code())
     operation = "InvokeEndpointAsync" if request.url.path.endswith("async-invocations") else \
         "InvokeEndpointWithResponseStream"
     message = f"{operation} is not supported by greenfleet yet; use InvokeEndpoint (endpoint {name})."

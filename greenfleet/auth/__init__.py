@@ -1,0 +1,1 @@
+"""Request authentication shared by the faces and the data plane (AWS SigV4)."""
