@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import SimpleNamespace
 
-from observability_support import tick
 from sqlalchemy import Engine
 
 from greenfleet.alarms import ALARM, OK
 from greenfleet.clock import FakeClock
+from tests.observability_support import tick
 
 ALARM_SPEC = {
     "AlarmName": "error-rate", "AlarmDescription": "5xx rate of the new fleet", "EvaluationPeriods": 3,

@@ -9,12 +9,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from observability_support import tick
 from sqlalchemy import Engine
 
 from greenfleet.alarms import ALARM, INSUFFICIENT_DATA, OK
 from greenfleet.clock import FakeClock
 from greenfleet.errors import ResourceNotFound, ValidationError
+from tests.observability_support import tick
 
 BASE = {"Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
         "Dimensions": [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}],

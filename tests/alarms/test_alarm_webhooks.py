@@ -8,12 +8,12 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from observability_support import Receiver, dead_url, tick
 from sqlalchemy import Engine
 
 from greenfleet.alarms import ALARM, OK
 from greenfleet.clock import FakeClock
 from greenfleet.metrics.timestamps import iso
+from tests.observability_support import Receiver, dead_url, tick
 
 SPEC = {"Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
         "Dimensions": [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}],

@@ -15,7 +15,6 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from observability_support import Receiver
 from sqlalchemy import Engine
 
 from greenfleet.alarms import AlarmService
@@ -24,6 +23,7 @@ from greenfleet.api.routes import alarms, events, metrics, prometheus
 from greenfleet.clock import SystemClock
 from greenfleet.events import EventService
 from greenfleet.metrics import MetricService
+from tests.observability_support import Receiver
 
 
 @pytest.fixture

@@ -1,11 +1,6 @@
-"""Fixtures for the metric, alarm and event tests (shared module: tests/metrics/observability_support.py)."""
+"""Fixtures for the metric, alarm and event tests (shared module: tests/observability_support.py)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
-
-from observability_support import (
+from tests.observability_support import (
     clock,
     engine,
     make_services,

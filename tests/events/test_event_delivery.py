@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from observability_support import Receiver
 from sqlalchemy import Engine, update
 
 from greenfleet.clock import FakeClock
 from greenfleet.events import EventService
 from greenfleet.events.tables import deliveries
+from tests.observability_support import Receiver
 
 
 @pytest.fixture
