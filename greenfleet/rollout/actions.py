@@ -1,8 +1,8 @@
 """What a tick asks the driver to do. Every action is absolute and idempotent.
 
 Each tick returns the whole desired world, not a diff: a ``SetFleet`` per fleet and one ``SetTraffic``,
-plus ``Emit`` for new timeline entries and, once the deployment is over, ``Finish``. Re-applying the
-list after a crash (or applying it twice) is harmless.
+a ``RunCheck`` per check that should be running, plus ``Emit`` for new timeline entries and, once the
+deployment is over, ``Finish``. Re-applying the list after a crash (or applying it twice) is harmless.
 
 The driver applies the list in order and must not start an action before the previous one is in
 effect. The order is chosen so that traffic never points at a stopped instance:
@@ -10,19 +10,23 @@ effect. The order is chosen so that traffic never points at a stopped instance:
 1. ``SetFleet`` for fleets that receive traffic in the ``SetTraffic`` below (launches first);
 2. ``SetTraffic``;
 3. ``SetFleet`` for fleets that receive no traffic (stops last);
-4. ``Emit`` events, then ``Finish``.
+4. ``RunCheck`` (start once per check_id, do not wait for it);
+5. ``Emit`` events, then ``Finish``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from greenfleet.rollout.checks import notification_checks, waiting_checks
+from greenfleet.rollout.extension import CheckConfig, LoadTestConfig
 from greenfleet.rollout.observations import Observations
 from greenfleet.rollout.state import Phase, RolloutState
 
-__all__ = ["Action", "Emit", "Finish", "Outcome", "SetFleet", "SetTraffic", "render"]
+__all__ = ["Action", "Emit", "Finish", "Outcome", "RunCheck", "SetFleet", "SetTraffic", "render"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,28 @@ class Finish:
     failure_reason: str | None = None
 
 
-Action = SetFleet | SetTraffic | Emit | Finish
+@dataclass(frozen=True)
+class RunCheck:
+    """Run check ``check_id`` once: the driver remembers the ids it started and ignores a repeat. A
+    webhook (``url``): POST ``payload`` as JSON, pass on 2xx, else retry up to ``retries`` times, each
+    attempt bounded by ``timeout_s``. A load test (``load_test``): send its requests to fleet ``fleet_id``
+    (green) directly, not through the endpoint's traffic split. With ``report`` the driver puts the result
+    in Observations.check_results[check_id] on every later tick of this deployment; without (POST_COMPLETION
+    / POST_ROLLBACK, sent with Finish) nobody waits and the driver only logs the result."""
+
+    check_id: str
+    name: str
+    point: str
+    url: str | None
+    load_test: LoadTestConfig | None
+    timeout_s: float
+    retries: int
+    fleet_id: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    report: bool = True
+
+
+Action = SetFleet | SetTraffic | RunCheck | Emit | Finish
 
 _OUTCOMES = {
     Phase.SUCCEEDED: Outcome.SUCCEEDED,
@@ -102,6 +127,8 @@ def render(state: RolloutState, obs: Observations, first_new: int) -> list[Actio
     serving = [f for f in fleets if state.traffic.get(f.fleet_id, 0) > 0]
     idle = [f for f in fleets if state.traffic.get(f.fleet_id, 0) <= 0]
     actions: list[Action] = [*serving, SetTraffic(shares=dict(state.traffic)), *idle]
+    actions += [_run_check(state, *c, report=True) for c in waiting_checks(state)]
+    actions += [_run_check(state, *c, report=False) for c in notification_checks(state)]
     since = obs.last_event_seq + 1 if obs.last_event_seq is not None else first_new
     actions += [
         Emit(state.deployment_id, state.endpoint_name, e.seq, e.at, e.phase, e.message)
@@ -121,3 +148,35 @@ def render(state: RolloutState, obs: Observations, first_new: int) -> list[Actio
             )
         )
     return actions
+
+
+def _run_check(state: RolloutState, check_id: str, config: CheckConfig, stage_index: int, *, report: bool) -> RunCheck:
+    stage = state.plan[stage_index] if stage_index < len(state.plan) else None
+    payload = {
+        "CheckId": check_id,
+        "Name": config.Name,
+        "Point": config.Point,
+        "DeploymentId": state.deployment_id,
+        "EndpointName": state.endpoint_name,
+        "OldEndpointConfigName": state.blue.config_name,
+        "NewEndpointConfigName": state.green.config_name,
+        "NewFleetId": state.green.fleet_id,
+        "Step": stage.label if stage is not None else None,
+        "NewFleetTrafficPercent": state.green_share,
+        "Phase": str(state.phase),
+        "Metadata": dict(config.Metadata),
+    }
+    if state.is_terminal:
+        payload["FailureReason"] = state.failure_reason
+    return RunCheck(
+        check_id=check_id,
+        name=config.Name,
+        point=config.Point,
+        url=config.Url,
+        load_test=config.LoadTest,
+        timeout_s=float(config.TimeoutInSeconds),
+        retries=config.Retries,
+        fleet_id=state.green.fleet_id,
+        payload=payload,
+        report=report,
+    )

@@ -1,12 +1,13 @@
 """What starts a rollback: alarms, failed green instances, the deadline. Pure reads of state and
-observations, each returning the cause with a SageMaker-like FailureReason, or None."""
+observations, each returning the cause with a SageMaker-like FailureReason, or None. (Checks and the
+judge have their own modules: checks.py, judging.py.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from greenfleet.rollout.observations import AlarmState, Observations
-from greenfleet.rollout.state import CauseKind, Phase, RollbackCause, RolloutState
+from greenfleet.rollout.state import HUMAN_WAIT_PHASES, CauseKind, CheckTiming, Phase, RollbackCause, RolloutState
 
 __all__ = ["alarm_cause", "fleet_failure", "iso", "timeout", "where"]
 
@@ -51,7 +52,9 @@ def fleet_failure(state: RolloutState, obs: Observations, now: float) -> Rollbac
 
 
 def timeout(state: RolloutState, now: float) -> RollbackCause | None:
-    if now < state.deadline_at:
+    """Time waiting for a person (paused, AWAITING_APPROVAL) does not count: the deadline moves by it
+    (``waited_s``) when the wait ends (machine.py)."""
+    if now < state.deadline_at + state.waited_s or state.paused or state.phase in HUMAN_WAIT_PHASES:
         return None
     limit = state.deadline_at - state.started_at
     return RollbackCause(
@@ -68,6 +71,12 @@ def where(state: RolloutState) -> str:
         return f"provisioning ({stage.label})"
     if state.phase is Phase.BAKING and stage is not None:
         return f"the bake of {stage.label}"
+    if state.phase is Phase.CHECKING and state.check_run is not None:
+        label = state.plan[min(state.check_run.stage_index, len(state.plan) - 1)].label
+        before = state.check_run.timing is CheckTiming.BEFORE_TRAFFIC
+        return f"the checks {'before' if before else 'after'} {label}"
+    if state.phase is Phase.AWAITING_APPROVAL and stage is not None:
+        return f"the approval gate of {stage.label}"
     if state.phase is Phase.TERMINATION_WAIT:
         return "the termination wait"
     return "the drain of the old fleet"

@@ -1,7 +1,8 @@
 """What the driver observes before each tick. The machine reads nothing else about the world.
 
 Missing entries are read conservatively: an unknown fleet or variant has no ready instances, an
-unknown alarm is not in ALARM (INSUFFICIENT_DATA).
+unknown alarm is not in ALARM (INSUFFICIENT_DATA), a check without a result is pending, no judge report
+means no verdict (a judged bake waits for one).
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from greenfleet.judge.report import JudgeReport
+
 __all__ = [
     "AlarmObservation",
     "AlarmState",
+    "CheckResult",
+    "CheckStatus",
     "Command",
     "CommandKind",
     "FleetObservation",
@@ -60,7 +65,24 @@ class FleetObservation:
 
 
 class CommandKind(StrEnum):
-    ABORT = "ABORT"  # roll back now (issue 5 adds PAUSE, RESUME, PROMOTE, APPROVE)
+    ABORT = "ABORT"  # roll back now
+    PAUSE = "PAUSE"  # stop advancing (rollback causes still apply; the deadline stops counting)
+    RESUME = "RESUME"  # undo PAUSE
+    APPROVE = "APPROVE"  # let a step held for approval (AWAITING_APPROVAL) go on
+    PROMOTE = "PROMOTE"  # skip the remaining bakes, approvals, judgements, STEP checks and the termination wait
+
+
+class CheckStatus(StrEnum):
+    PENDING = "PENDING"
+    PASSED = "PASSED"  # a 2xx answer (load test: within its bounds), possibly after retries
+    FAILED = "FAILED"  # non-2xx or timeout on the last attempt (load test: out of bounds)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: CheckStatus
+    detail: str = ""
+    """Shown in the timeline and FailureReason, e.g. "HTTP 503 after 3 attempts"."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,10 @@ class Observations:
     last_event_seq: int | None = None
     """Highest timeline seq already in the event log, or None. When given, every later timeline entry
     is (re-)emitted, so events lost to a crash between save and apply are sent again."""
+    check_results: Mapping[str, CheckResult] = field(default_factory=dict)
+    """Per RunCheck.check_id started for this deployment: its result so far (missing: pending)."""
+    judge: JudgeReport | None = None
+    """The judge's report for judging.judge_request(state, now), when there is one."""
 
     def fleet(self, fleet_id: str) -> FleetObservation:
         return self.fleets.get(fleet_id) or FleetObservation()

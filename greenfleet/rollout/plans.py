@@ -13,12 +13,18 @@ Rounding choices (SageMaker documents none of them):
   matching blue batch were gone (green / (green + blue left)), bakes, and removes that blue batch when
   the next batch starts. When the counts differ, blue shrinks in proportion: after green reaches g of
   G instances blue keeps ceil(B * (G - g) / G).
+- GreenfleetRollout.Steps are traffic percentages as given, each with its bake (strategy STEPS).
+- GreenfleetRollout gates (``gate_plan``): PRE_TRAFFIC checks before the first stage's traffic,
+  PRE_PROMOTION checks before the first stage that moves all traffic to green, STEP checks after every
+  stage's bake, the approval of Steps[i] on stage i, and the judge on every stage where both fleets take
+  traffic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from greenfleet.rollout.extension import RolloutExtension, RolloutStep
 from greenfleet.rollout.fleet import FleetSpec
 from greenfleet.rollout.policy import CapacitySize, DeploymentConfig, RollingPolicy, TrafficRoutingConfig
 from greenfleet.rollout.state import Stage, Strategy
@@ -28,12 +34,14 @@ __all__ = [
     "batch_instances",
     "blue_green_plan",
     "compile_plan",
+    "gate_plan",
     "green_share",
     "percent_of",
     "rollback_plan",
     "rollback_targets",
     "rolling_plan",
     "rolling_targets",
+    "step_list",
     "traffic_steps",
 ]
 
@@ -88,6 +96,12 @@ def traffic_steps(routing: TrafficRoutingConfig | None, green_instances: int) ->
     return [TrafficStep(100, wait, "all at once")]
 
 
+def step_list(steps: list[RolloutStep]) -> list[TrafficStep]:
+    """GreenfleetRollout.Steps as traffic steps."""
+    n = len(steps)
+    return [TrafficStep(s.TrafficPercent, float(s.BakeInSeconds), f"step {i} of {n}") for i, s in enumerate(steps, 1)]
+
+
 def _linear_percents(size: CapacitySize, green_instances: int) -> list[int]:
     if size.Type == "INSTANCE_COUNT":
         k, g = size.Value, green_instances
@@ -134,10 +148,13 @@ def rollback_targets(old_now: int, old_total: int, new_now: int, batch: int) -> 
     return out
 
 
-def blue_green_plan(routing: TrafficRoutingConfig | None, blue: FleetSpec, green: FleetSpec) -> tuple[Stage, ...]:
+def blue_green_plan(
+    routing: TrafficRoutingConfig | None, blue: FleetSpec, green: FleetSpec, steps: list[TrafficStep] | None = None
+) -> tuple[Stage, ...]:
+    """``steps`` (GreenfleetRollout.Steps) replace the routing's schedule."""
     both = {blue.fleet_id: blue.counts(), green.fleet_id: green.counts()}
     stages = []
-    for i, step in enumerate(traffic_steps(routing, green.total)):
+    for i, step in enumerate(steps if steps is not None else traffic_steps(routing, green.total)):
         stages.append(
             Stage(
                 label=step.label,
@@ -216,14 +233,47 @@ def rollback_plan(
     return tuple(stages)
 
 
+def gate_plan(plan: tuple[Stage, ...], ext: RolloutExtension | None, green_id: str) -> tuple[Stage, ...]:
+    """The plan with GreenfleetRollout's checks, approvals and judged stages."""
+    if ext is None:
+        return plan
+    promotion = next((i for i, s in enumerate(plan) if s.traffic.get(green_id, 0) >= 100), None)
+    approvals = [s.RequireApproval for s in ext.Steps] if ext.Steps is not None else []
+    out = []
+    for i, stage in enumerate(plan):
+        pre = (ext.checks_at("PRE_TRAFFIC") if i == 0 else ()) + (
+            ext.checks_at("PRE_PROMOTION") if i == promotion else ()
+        )
+        share = stage.traffic.get(green_id, 0)
+        out.append(
+            stage.model_copy(
+                update={
+                    "pre_checks": pre,
+                    "post_checks": ext.checks_at("STEP"),
+                    "approval": approvals[i] if i < len(approvals) else False,
+                    "judged": ext.Judge is not None and 0 < share < 100,
+                }
+            )
+        )
+    return tuple(out)
+
+
 def compile_plan(
     config: DeploymentConfig | None, blue: FleetSpec, green: FleetSpec
 ) -> tuple[Strategy, tuple[Stage, ...], float]:
     """(strategy, plan, TerminationWaitInSeconds)."""
+    ext = config.GreenfleetRollout if config is not None else None
     if config is not None and config.RollingUpdatePolicy is not None:
-        return Strategy.ROLLING, rolling_plan(config.RollingUpdatePolicy, blue, green), 0.0
+        return (
+            Strategy.ROLLING,
+            gate_plan(rolling_plan(config.RollingUpdatePolicy, blue, green), ext, green.fleet_id),
+            0.0,
+        )
     bg = config.BlueGreenUpdatePolicy if config is not None else None
     routing = bg.TrafficRoutingConfiguration if bg is not None else None
     strategy = Strategy(routing.Type) if routing is not None else Strategy.ALL_AT_ONCE
+    steps = step_list(ext.Steps) if ext is not None and ext.Steps is not None else None
+    if steps is not None:
+        strategy = Strategy.STEPS
     termination = float(bg.TerminationWaitInSeconds or 0) if bg is not None else 0.0
-    return strategy, blue_green_plan(routing, blue, green), termination
+    return strategy, gate_plan(blue_green_plan(routing, blue, green, steps), ext, green.fleet_id), termination

@@ -9,6 +9,9 @@ Two levels of checks:
   CanarySize only with CANARY, LinearStepSize only with LINEAR, one update policy at most, percentages
   (canary <= 50 %, linear step 10-50 %, rolling batch 5-50 %, rollback batch <= 100 %) and the timeout
   longer than TerminationWaitInSeconds + WaitIntervalInSeconds.
+- greenfleet's extension, ``GreenfleetRollout`` (extension.py): its own checks, plus how it combines with
+  SageMaker's members (Steps replace CANARY / LINEAR and not a rolling update; the timeout must exceed the
+  bakes; a Judge needs a step where both fleets take traffic).
 - ``check_fleets(config, old, new)`` needs the fleets: variant names unchanged, rolling only on a
   single-variant endpoint, and INSTANCE_COUNT sizes within the same percentages of the variant's total
   instance count (the docs state the bounds relative to "the variant's total instance count").
@@ -22,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from greenfleet.errors import ValidationError
+from greenfleet.rollout.extension import RolloutExtension, extension_problems
 from greenfleet.rollout.fleet import FleetSpec
 
 __all__ = [
@@ -91,6 +95,8 @@ class DeploymentConfig(_Shape):
     BlueGreenUpdatePolicy: BlueGreenPolicy | None = None
     RollingUpdatePolicy: RollingPolicy | None = None
     AutoRollbackConfiguration: AutoRollbackConfig | None = None
+    GreenfleetRollout: RolloutExtension | None = None
+    """greenfleet's extension (extension.py); not part of SageMaker's API."""
 
     @property
     def alarm_names(self) -> tuple[str, ...]:
@@ -99,12 +105,13 @@ class DeploymentConfig(_Shape):
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document as SageMaker returns it (LastDeploymentConfig): unset members omitted."""
-        return self.model_dump(exclude_none=True)
+        return self.model_dump(exclude_none=True, exclude_unset=True)
 
 
 _BG = "DeploymentConfig.BlueGreenUpdatePolicy"
 _TR = f"{_BG}.TrafficRoutingConfiguration"
 _RU = "DeploymentConfig.RollingUpdatePolicy"
+_GR = "DeploymentConfig.GreenfleetRollout"
 
 
 def parse_deployment_config(raw: Any, *, strict_minimums: bool = True) -> DeploymentConfig:
@@ -154,6 +161,43 @@ def _cross_checks(config: DeploymentConfig, strict_minimums: bool) -> list[str]:
         problems += _percent_check(f"{_RU}.MaximumBatchSize", ru.MaximumBatchSize, 5, 50)
         if ru.RollbackMaximumBatchSize is not None:
             problems += _percent_check(f"{_RU}.RollbackMaximumBatchSize", ru.RollbackMaximumBatchSize, 1, 100)
+    if config.GreenfleetRollout is not None:
+        problems += extension_problems(config.GreenfleetRollout, _GR)
+        problems += _extension_checks(config, config.GreenfleetRollout)
+    return problems
+
+
+def _extension_checks(config: DeploymentConfig, ext: RolloutExtension) -> list[str]:
+    """How GreenfleetRollout combines with SageMaker's members."""
+    problems: list[str] = []
+    bg, ru = config.BlueGreenUpdatePolicy, config.RollingUpdatePolicy
+    routing = bg.TrafficRoutingConfiguration if bg is not None else None
+    if ext.Steps is not None:
+        if ru is not None:
+            problems.append(f"{_GR}.Steps: not with a RollingUpdatePolicy (steps shift traffic between fleets)")
+        if routing is not None and (routing.Type != "ALL_AT_ONCE" or routing.WaitIntervalInSeconds != 0):
+            problems.append(
+                f"{_GR}.Steps: replace the TrafficRoutingConfiguration; with Steps its Type must be ALL_AT_ONCE "
+                f"and its WaitIntervalInSeconds 0 (got {routing.Type}, {routing.WaitIntervalInSeconds})"
+            )
+        bakes = sum(s.BakeInSeconds for s in ext.Steps) + ((bg.TerminationWaitInSeconds or 0) if bg else 0)
+        timeout = bg.MaximumExecutionTimeoutInSeconds if bg is not None else None
+        if timeout is not None and timeout <= bakes:
+            problems.append(
+                f"{_BG}.MaximumExecutionTimeoutInSeconds: must be larger than the steps' bakes and "
+                f"TerminationWaitInSeconds ({bakes}), got {timeout}"
+            )
+    if ext.Judge is not None:
+        split = (
+            ru is not None
+            or (ext.Steps is not None and ext.Steps[0].TrafficPercent < 100)
+            or (ext.Steps is None and routing is not None and routing.Type != "ALL_AT_ONCE")
+        )
+        if not split:
+            problems.append(
+                f"{_GR}.Judge: needs a step where both fleets take traffic (CANARY, LINEAR, a "
+                "RollingUpdatePolicy, or Steps below 100 %)"
+            )
     return problems
 
 

@@ -7,6 +7,11 @@ call them the old and the new fleet).
 A deployment walks ``plan``, a list of stages compiled from the DeploymentConfig (plans.py). Each stage
 names absolute instance targets for every fleet, the traffic split once its new capacity is ready, and
 a bake. A rollback walks ``rollback_plan`` the same way, without bakes.
+
+greenfleet's extension (DeploymentConfig.GreenfleetRollout) adds to a stage: checks before its traffic
+(PRE_TRAFFIC, PRE_PROMOTION) and after its bake (STEP), an approval gate after its bake, and whether the
+judge runs while it bakes. The state keeps the checks' outcomes, the judge's last reports (with the running
+minima it needs to resume), a pause flag and who promoted, so a restart resumes all of it.
 """
 
 from __future__ import annotations
@@ -16,13 +21,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenfleet.judge.config import JudgeConfig
+from greenfleet.judge.report import JudgeReport
+from greenfleet.rollout.extension import CheckConfig
 from greenfleet.rollout.fleet import FleetSpec
 from greenfleet.rollout.policy import CapacitySize
 
 __all__ = [
     "ACTIVE_PHASES",
+    "HUMAN_WAIT_PHASES",
     "TERMINAL_PHASES",
     "CauseKind",
+    "CheckOutcome",
+    "CheckRun",
+    "CheckTiming",
     "Limits",
     "Phase",
     "RollbackCause",
@@ -38,6 +50,7 @@ class Strategy(StrEnum):
     CANARY = "CANARY"  # blue/green: a canary share, bake, then the rest
     LINEAR = "LINEAR"  # blue/green: equal steps, each baked
     ROLLING = "ROLLING"  # batches of new instances replace batches of old ones
+    STEPS = "STEPS"  # blue/green: an explicit list of traffic steps (GreenfleetRollout.Steps)
 
 
 class Phase(StrEnum):
@@ -49,10 +62,25 @@ class Phase(StrEnum):
     SUCCEEDED = "SUCCEEDED"  # terminal: the endpoint serves green's config; blue is stopped
     ROLLED_BACK = "ROLLED_BACK"  # terminal: the endpoint serves blue's config again; green is stopped
     ROLLBACK_FAILED = "ROLLBACK_FAILED"  # terminal: blue could not be restored (UpdateRollbackFailed)
+    # GreenfleetRollout (appended: the values above are stored as they are)
+    CHECKING = "CHECKING"  # the current stage's checks are running (check_run says which); traffic unchanged
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"  # the stage baked; its traffic is held until APPROVE (or PROMOTE)
 
 
-ACTIVE_PHASES = frozenset({Phase.PROVISIONING, Phase.BAKING, Phase.TERMINATION_WAIT, Phase.DRAINING})
-"""Phases in which alarms, green failures, commands and the deadline can start a rollback."""
+ACTIVE_PHASES = frozenset(
+    {
+        Phase.PROVISIONING,
+        Phase.CHECKING,
+        Phase.BAKING,
+        Phase.AWAITING_APPROVAL,
+        Phase.TERMINATION_WAIT,
+        Phase.DRAINING,
+    }
+)
+"""Phases in which alarms, green failures, checks, the judge, commands and the deadline can start a rollback."""
+
+HUMAN_WAIT_PHASES = frozenset({Phase.AWAITING_APPROVAL})
+"""Phases (besides a pause) spent waiting for a person: not counted against the deadline."""
 
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.ROLLBACK_FAILED})
 
@@ -62,6 +90,8 @@ class CauseKind(StrEnum):
     FLEET_FAILED = "FLEET_FAILED"  # green instances failed to launch or to pass their health check
     TIMEOUT = "TIMEOUT"  # MaximumExecutionTimeoutInSeconds was exceeded
     ABORTED = "ABORTED"  # an operator's abort command
+    CHECK_FAILED = "CHECK_FAILED"  # a PRE_TRAFFIC, STEP or PRE_PROMOTION check failed or did not report in time
+    JUDGE = "JUDGE"  # the canary judge decided to roll back
 
 
 class _Record(BaseModel):
@@ -77,6 +107,38 @@ class Stage(_Record):
     traffic: dict[str, int]
     bake_s: float = 0.0
     await_ready: dict[str, dict[str, int]] = Field(default_factory=dict)
+    pre_checks: tuple[str, ...] = ()
+    """Checks (by name) that must pass once the capacity is ready, before the traffic is applied."""
+    post_checks: tuple[str, ...] = ()
+    """Checks that must pass after the bake (and the judge's CONTINUE), before the next stage."""
+    approval: bool = False
+    """After the bake and post checks, hold the traffic until an APPROVE command."""
+    judged: bool = False
+    """The judge runs while this stage bakes; its end is a judgement point."""
+
+
+class CheckTiming(StrEnum):
+    BEFORE_TRAFFIC = "BEFORE_TRAFFIC"  # a stage's pre_checks: its capacity is ready, its traffic not applied
+    AFTER_BAKE = "AFTER_BAKE"  # a stage's post_checks: its bake is over, its traffic still in place
+
+
+class CheckRun(_Record):
+    """The checks running now."""
+
+    stage_index: int
+    timing: CheckTiming
+    names: tuple[str, ...]
+    started_at: float
+
+
+class CheckOutcome(_Record):
+    check_id: str
+    name: str
+    point: str
+    stage_index: int
+    passed: bool
+    at: float
+    detail: str = ""
 
 
 class Limits(_Record):
@@ -88,6 +150,9 @@ class Limits(_Record):
     """Longest wait for blue's in-flight requests before it is stopped anyway."""
     rollback_timeout_s: float = 600.0
     """Longest wait for blue to be fully ready again before the rollback counts as failed."""
+    check_grace_s: float = 30.0
+    """Beyond a check's own budget (TimeoutInSeconds x (Retries + 1)), how long to wait for its result
+    before it counts as failed."""
 
 
 class RollbackCause(_Record):
@@ -136,6 +201,27 @@ class RolloutState(_Record):
     failure_reason: str | None = None
     handled_commands: tuple[str, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
+    # --- GreenfleetRollout ---
+    checks: tuple[CheckConfig, ...] = ()
+    check_run: CheckRun | None = None
+    check_outcomes: tuple[CheckOutcome, ...] = ()
+    judge: JudgeConfig | None = None
+    judge_window_started_at: float | None = None
+    """When green first took a share of traffic next to blue: the start of the judged window."""
+    judge_next_at: float | None = None
+    """The next judgement point (end of the judged bake, then every IntervalInSeconds while held); None
+    when the current stage has had its CONTINUE (or is not judged)."""
+    judge_report: JudgeReport | None = None
+    """The judge's latest report (interim or judgement); the next look starts from it."""
+    judge_verdict: JudgeReport | None = None
+    """The report of the latest judgement point."""
+    paused: bool = False
+    waiting_since: float | None = None
+    """Start of the current wait for a person (pause, approval)."""
+    waited_s: float = 0.0
+    """Time spent waiting for a person so far: the deadline is deadline_at + waited_s."""
+    promoted_by: str | None = None
+    """Who sent PROMOTE: bakes, approvals, the judge, STEP checks and the termination wait are skipped."""
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -5,6 +5,9 @@ as epoch seconds, as the JSON protocol sends them). The server merges in what th
 know (EndpointArn, CreationTime, InstanceType, DeployedImages, ...). Weights: DesiredWeight is the
 variant's weight in its config; CurrentWeight is that weight times its fleet's current traffic share,
 so a canary at 10 % shows CurrentWeight 0.1 for a variant of weight 1.
+
+``rollout_details`` is greenfleet's own part (``greenfleet deployment describe``): steps, pause, approval,
+checks and the judge's figures and verdicts.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from greenfleet.judge.report import JudgeReport
 from greenfleet.rollout.fleet import FleetSpec
 from greenfleet.rollout.observations import Observations
-from greenfleet.rollout.state import ACTIVE_PHASES, Phase, RolloutState, Strategy
+from greenfleet.rollout.state import ACTIVE_PHASES, CheckTiming, Phase, RolloutState, Strategy
 
-__all__ = ["Progress", "describe", "endpoint_status", "progress", "timeline"]
+__all__ = ["Progress", "describe", "endpoint_status", "progress", "rollout_details", "timeline"]
 
 _STATUS = {
     Phase.ROLLING_BACK: "RollingBack",
@@ -89,6 +93,16 @@ def _statuses(state: RolloutState, fleet: FleetSpec) -> list[dict[str, Any]]:
     if phase is Phase.PROVISIONING and stage is not None:
         kind = "Updating" if state.strategy is Strategy.ROLLING else "Creating"
         return [_status(kind, f"Launching instances for {stage.label}", state)]
+    if phase is Phase.CHECKING and state.check_run is not None:
+        run = state.check_run
+        names = ", ".join(run.names)
+        if run.timing is CheckTiming.BEFORE_TRAFFIC:
+            kind = "Updating" if state.strategy is Strategy.ROLLING else "Creating"
+            label = state.plan[run.stage_index].label
+            return [_status(kind, f"Running checks {names} before {label}", state)]
+        return [_status("Baking", f"Running checks {names} with {state.green_share}% of traffic", state)]
+    if phase is Phase.AWAITING_APPROVAL and stage is not None:
+        return [_status("Baking", f"Waiting for approval with {state.green_share}% of traffic ({stage.label})", state)]
     if phase is Phase.BAKING and stage is not None:
         share = state.green_share
         if stage.bake_s <= 0:
@@ -134,6 +148,10 @@ class Progress:
     bake_remaining_s: float | None
     deadline_in_s: float
     failure_reason: str | None
+    paused: bool = False
+    awaiting_approval: bool = False
+    judge: str | None = None
+    """The judge's latest decision and reason, e.g. "HOLD: score 66.67 (MARGINAL): latency HIGH"."""
 
 
 def progress(state: RolloutState, now: float) -> Progress:
@@ -150,11 +168,69 @@ def progress(state: RolloutState, now: float) -> Progress:
         stage_count=len(state.plan),
         traffic=dict(state.traffic),
         bake_remaining_s=bake if state.phase in ACTIVE_PHASES else None,
-        deadline_in_s=max(0.0, state.deadline_at - now),
+        deadline_in_s=max(0.0, _deadline(state, now) - now),
         failure_reason=state.failure_reason,
+        paused=state.paused,
+        awaiting_approval=state.phase is Phase.AWAITING_APPROVAL,
+        judge=f"{state.judge_report.decision}: {state.judge_report.reason}" if state.judge_report else None,
     )
+
+
+def _deadline(state: RolloutState, now: float) -> float:
+    """The deadline, moved by the time spent waiting for a person (frozen during such a wait)."""
+    waiting = now - state.waiting_since if state.waiting_since is not None else 0.0
+    return state.deadline_at + state.waited_s + waiting
 
 
 def timeline(state: RolloutState) -> list[dict[str, Any]]:
     """The deployment's history for ``greenfleet deployment describe``."""
     return [{"Seq": e.seq, "At": e.at, "Phase": str(e.phase), "Message": e.message} for e in state.timeline]
+
+
+def rollout_details(state: RolloutState) -> dict[str, Any]:
+    """greenfleet's part of ``deployment describe``: steps, gates, checks and the judge."""
+    green = state.green.fleet_id
+    out: dict[str, Any] = {
+        "Strategy": str(state.strategy),
+        "Phase": str(state.phase),
+        "Paused": state.paused,
+        "PromotedBy": state.promoted_by,
+        "Steps": [
+            {
+                "Label": stage.label,
+                "TrafficPercent": stage.traffic.get(green, 0),
+                "BakeInSeconds": stage.bake_s,
+                "RequireApproval": stage.approval,
+                "ChecksBeforeTraffic": list(stage.pre_checks),
+                "ChecksAfterBake": list(stage.post_checks),
+                "Judged": stage.judged,
+                "Current": i == state.stage_index and not state.is_terminal,
+            }
+            for i, stage in enumerate(state.plan)
+        ],
+        "Checks": [
+            {
+                "CheckId": o.check_id,
+                "Name": o.name,
+                "Point": o.point,
+                "Passed": o.passed,
+                "At": o.at,
+                "Detail": o.detail,
+            }
+            for o in state.check_outcomes
+        ],
+    }
+    if state.check_run is not None:
+        out["RunningChecks"] = list(state.check_run.names)
+    if state.judge is not None:
+        out["Judge"] = {
+            "WindowStart": state.judge_window_started_at,
+            "NextJudgementAt": state.judge_next_at,
+            "Latest": _report(state.judge_report),
+            "LastJudgement": _report(state.judge_verdict),
+        }
+    return out
+
+
+def _report(report: JudgeReport | None) -> dict[str, Any] | None:
+    return report.model_dump(mode="json") if report is not None else None

@@ -84,3 +84,61 @@ SCENARIOS = {
         rolling(("INSTANCE_COUNT", 1), 20, rollback=("INSTANCE_COUNT", 1)), size=4, green_shares=[0, 25, 50, 75, 100]
     ),
 }
+
+
+# --- GreenfleetRollout -------------------------------------------------------------------------------
+
+LATENCY = {
+    "Name": "latency",
+    "MetricName": "ModelLatency",
+    "Test": "MANN_WHITNEY",
+    "Direction": "INCREASE",
+    "Critical": True,
+    "AllowedIncrease": 1.1,
+    "CriticalIncrease": 1.5,
+    "MinSamples": 30,
+}
+ERRORS = {
+    "Name": "errors",
+    "MetricName": "Invocation5XXErrors",
+    "Test": "SEQUENTIAL_PROPORTION",
+    "Direction": "INCREASE",
+    "Critical": True,
+    "MinSamples": 100,
+}
+JUDGE: dict[str, Any] = {"Metrics": [LATENCY, ERRORS], "IntervalInSeconds": 30, "NoDataLimit": 2}
+
+
+def webhook(name: str, point: str, **extra: Any) -> dict[str, Any]:
+    return {"Name": name, "Point": point, "Url": f"https://hooks.example/{name}", **extra}
+
+
+def extended(config: dict[str, Any] | None, **extension: Any) -> dict[str, Any]:
+    """``config`` with a GreenfleetRollout member (a copy)."""
+    return {**(config or {}), "GreenfleetRollout": extension}
+
+
+def step_list(
+    *steps: tuple[int, int],
+    approvals: tuple[int, ...] = (),
+    termination: int = 0,
+    timeout: int = 3600,
+    **extension: Any,
+) -> dict[str, Any]:
+    """Blue/green with GreenfleetRollout.Steps [(percent, bake)], approvals at those step indexes."""
+    config: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+            "TerminationWaitInSeconds": termination,
+            "MaximumExecutionTimeoutInSeconds": timeout,
+        },
+        **ALARMS,
+    }
+    listed = [
+        {"TrafficPercent": p, "BakeInSeconds": b, **({"RequireApproval": True} if i in approvals else {})}
+        for i, (p, b) in enumerate(steps)
+    ]
+    return extended(config, Steps=listed, **extension)
+
+
+STEPS = step_list((1, 20), (5, 20), (25, 20), (50, 20), (100, 0))

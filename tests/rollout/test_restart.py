@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from greenfleet.rollout import AlarmState, Emit, Phase, RolloutState, step
+from greenfleet.rollout import AlarmState, CheckStatus, Command, CommandKind, Emit, Phase, RolloutState, step
 
-from .scenarios import SCENARIOS, Scenario, blue_green
-from .world import FakeWorld, Script, Tick, drive
+from .scenarios import JUDGE, SCENARIOS, STEPS, Scenario, blue_green, step_list, webhook
+from .world import FakeWorld, Script, Tick, Traffic, drive
 
 
 def alarm_in_bake(w: FakeWorld, s: RolloutState, now: float) -> None:
@@ -26,6 +26,35 @@ def blue_lost(w: FakeWorld, s: RolloutState, now: float) -> None:
 SHORT_TIMEOUT = blue_green("ALL_AT_ONCE", 30)
 SHORT_TIMEOUT["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] = 60
 
+
+def approve_after_a_minute(w: FakeWorld, s: RolloutState, now: float) -> None:
+    if s.phase is Phase.AWAITING_APPROVAL and now - s.phase_started_at >= 60:
+        w.commands.append(Command(f"approve-{s.stage_index}", CommandKind.APPROVE, by="ops", at=now))
+
+
+def pause_then_resume(w: FakeWorld, s: RolloutState, now: float) -> None:
+    if s.phase is Phase.BAKING and s.stage_index == 1 and not w.commands:
+        w.commands.append(Command("pause", CommandKind.PAUSE, by="ops", at=now))
+    if s.paused and now - s.timeline[-1].at >= 40:
+        w.commands.append(Command("resume", CommandKind.RESUME, by="ops", at=now))
+
+
+def promote_in_second_step(w: FakeWorld, s: RolloutState, now: float) -> None:
+    if s.phase is Phase.BAKING and s.stage_index == 1 and not w.commands:
+        w.commands.append(Command("promote", CommandKind.PROMOTE, by="ops", at=now))
+
+
+CHECKS = [
+    webhook("pre", "PRE_TRAFFIC"),
+    webhook("each", "STEP"),
+    webhook("confirm", "PRE_PROMOTION"),
+    webhook("done", "POST_COMPLETION"),
+    webhook("undone", "POST_ROLLBACK"),
+]
+CHECKED = Scenario(step_list((10, 20), (50, 20), (100, 0), Checks=CHECKS))
+GATED = Scenario(step_list((10, 20), (50, 20), (100, 0), approvals=(0, 1)))
+JUDGED = Scenario(step_list((10, 30), (50, 30), (100, 0), Judge=JUDGE, Checks=CHECKS))
+
 RUNS: dict[str, tuple[Scenario, Script | None, Callable[[], FakeWorld]]] = {
     **{name: (scenario, None, FakeWorld) for name, scenario in SCENARIOS.items()},
     "canary_alarm": (SCENARIOS["canary_count"], alarm_in_bake, FakeWorld),
@@ -33,6 +62,17 @@ RUNS: dict[str, tuple[Scenario, Script | None, Callable[[], FakeWorld]]] = {
     "rolling_rollback_failed": (SCENARIOS["rolling_count"], blue_lost, FakeWorld),
     "green_fails": (SCENARIOS["linear_percent"], None, lambda: FakeWorld(failing={"c2": "exit 1"})),
     "green_never_ready": (Scenario(SHORT_TIMEOUT), None, lambda: FakeWorld(never_ready={"c2"})),
+    # GreenfleetRollout
+    "steps": (Scenario(STEPS), None, FakeWorld),
+    "approvals": (GATED, approve_after_a_minute, FakeWorld),
+    "pause_resume": (Scenario(STEPS), pause_then_resume, FakeWorld),
+    "promote": (Scenario(STEPS), promote_in_second_step, FakeWorld),
+    "checks_pass": (CHECKED, None, FakeWorld),
+    "check_fails": (CHECKED, None, lambda: FakeWorld(check_verdicts={"confirm": CheckStatus.FAILED})),
+    "judge_aa": (JUDGED, None, lambda: FakeWorld(traffic_model=Traffic(rps=30))),
+    "judge_slow": (JUDGED, None, lambda: FakeWorld(traffic_model=Traffic(rps=30, latency_factor={"c2": 3.0}))),
+    "judge_errors": (JUDGED, None, lambda: FakeWorld(traffic_model=Traffic(rps=30, error_rate={"c2": 0.4}))),
+    "judge_no_data": (JUDGED, None, lambda: FakeWorld(traffic_model=Traffic(rps=0.5))),
 }
 
 

@@ -19,6 +19,8 @@ def test_phases_are_a_closed_stored_set() -> None:
         "SUCCEEDED",
         "ROLLED_BACK",
         "ROLLBACK_FAILED",
+        "CHECKING",  # GreenfleetRollout: added after the SageMaker set, which is unchanged
+        "AWAITING_APPROVAL",
     ]
 
 

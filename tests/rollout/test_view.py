@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenfleet.rollout import AlarmState, Phase, RolloutState, describe, progress, timeline
+from greenfleet.rollout import AlarmState, Phase, RolloutState, describe, progress, rollout_details, step, timeline
 
-from .scenarios import SCENARIOS
+from .scenarios import SCENARIOS, Scenario, step_list, webhook
 from .world import FakeWorld, drive
 
 
@@ -118,3 +118,31 @@ def test_progress_and_timeline() -> None:
     assert [e["Seq"] for e in entries] == list(range(len(entries)))
     assert entries[0]["Message"].startswith("Deployment started: LINEAR update from c1 to c2")
     assert entries[-1]["Phase"] == "SUCCEEDED"
+
+
+# --- GreenfleetRollout -------------------------------------------------------------------------------
+
+
+def test_describe_and_details_through_checks_and_an_approval_gate() -> None:
+    raw = step_list((10, 20), (100, 0), approvals=(0,), Checks=[webhook("it", "PRE_TRAFFIC"), webhook("smoke", "STEP")])
+    state, world, _ = Scenario(raw).start()
+    seen: dict[Phase, RolloutState] = {}
+    for now in range(5, 150, 5):  # nobody approves: the gate holds
+        state, actions = step(state, world.observe(now, state), now)
+        world.apply(actions, now)
+        seen.setdefault(state.phase, state)
+    assert state.phase is Phase.AWAITING_APPROVAL
+    before = pending(describe(seen[Phase.CHECKING]))["VariantStatus"][0]
+    assert (before["Status"], before["StatusMessage"]) == ("Creating", "Running checks it before step 1 of 2")
+    gate = pending(describe(state))["VariantStatus"][0]
+    assert (gate["Status"], gate["StatusMessage"]) == (
+        "Baking",
+        "Waiting for approval with 10% of traffic (step 1 of 2)",
+    )
+    details = rollout_details(state)
+    assert details["Strategy"] == "STEPS" and details["Phase"] == "AWAITING_APPROVAL"
+    assert [s["TrafficPercent"] for s in details["Steps"]] == [10, 100]
+    assert details["Steps"][0]["RequireApproval"] and details["Steps"][0]["Current"]
+    assert [(c["Name"], c["Passed"]) for c in details["Checks"]] == [("it", True), ("smoke", True)]
+    assert "Judge" not in details
+    assert progress(state, state.phase_started_at).awaiting_approval

@@ -2,6 +2,11 @@
 a router holding traffic shares, alarms and in-flight counts set by the test, and an event log.
 
 It checks the driver's invariant after every action: no traffic share on a fleet without instances.
+
+For GreenfleetRollout: checks (RunCheck) answer ``check_delay_s`` after they start, with the status set
+per check name in ``check_verdicts`` (default PASSED; names in ``silent_checks`` never answer), and a
+``Traffic`` model generates latency and error samples for each fleet according to the traffic split in
+effect, which the world hands to the real judge when ``judge_request`` asks for it.
 """
 
 from __future__ import annotations
@@ -9,10 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from greenfleet.judge import Counts, JudgeReport, MetricSamples, Moments
 from greenfleet.rollout import (
     Action,
     AlarmObservation,
     AlarmState,
+    CheckResult,
+    CheckStatus,
     Command,
     Emit,
     Finish,
@@ -21,10 +31,12 @@ from greenfleet.rollout import (
     Observations,
     Phase,
     RolloutState,
+    RunCheck,
     SetFleet,
     SetTraffic,
     VariantObservation,
     VariantSpec,
+    judge_request,
     step,
 )
 
@@ -35,6 +47,50 @@ NEVER = float("inf")
 class Instance:
     ready_at: float
     failure: str | None = None
+
+
+@dataclass
+class Traffic:
+    """Requests per second at 100 % and how each fleet answers: lognormal latency (median in ms, sigma)
+    times a fleet's factor, errors at a fleet's rate. Deterministic for a given seed and tick sequence."""
+
+    rps: float = 20.0
+    median_ms: float = 20.0
+    sigma: float = 0.4
+    latency_factor: dict[str, float] = field(default_factory=dict)
+    error_rate: dict[str, float] = field(default_factory=dict)
+    seed: int = 7
+    rng: np.random.Generator = field(init=False)
+    batches: list[tuple[float, str, np.ndarray, int]] = field(default_factory=list)
+    """(end of interval, fleet id, latencies, errors)."""
+    until: float | None = None
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+
+    def generate(self, shares: dict[str, int], now: float) -> None:
+        """Samples for the requests served since the last call (none for a repeated ``now``)."""
+        start, self.until = self.until, now
+        if start is None or now <= start:
+            return
+        for fleet_id, share in sorted(shares.items()):
+            n = int(self.rng.poisson(self.rps * (now - start) * share / 100))
+            if n == 0:
+                continue
+            latencies = self.rng.lognormal(np.log(self.median_ms), self.sigma, n) * self.latency_factor.get(
+                fleet_id, 1.0
+            )
+            errors = int(self.rng.binomial(n, self.error_rate.get(fleet_id, 0.0)))
+            self.batches.append((now, fleet_id, latencies, errors))
+
+    def samples(self, test: str, fleet_id: str, since: float) -> np.ndarray | Counts | Moments:
+        chosen = [b for b in self.batches if b[0] > since and b[1] == fleet_id]
+        latencies = np.concatenate([b[2] for b in chosen]) if chosen else np.empty(0)
+        if test == "SEQUENTIAL_PROPORTION":
+            return Counts(int(latencies.size), sum(b[3] for b in chosen))
+        if test == "SEQUENTIAL_MEAN":
+            return Moments.of(latencies)
+        return latencies
 
 
 @dataclass
@@ -53,6 +109,14 @@ class FakeWorld:
     finished: list[Finish] = field(default_factory=list)
     report_events: bool = False
     """Fill Observations.last_event_seq from the event log."""
+    check_delay_s: float = 5.0
+    check_verdicts: dict[str, CheckStatus] = field(default_factory=dict)
+    silent_checks: set[str] = field(default_factory=set)
+    check_started: dict[str, tuple[RunCheck, float]] = field(default_factory=dict)
+    notifications: list[RunCheck] = field(default_factory=list)
+    """RunChecks with report=False (POST_*), first delivery of each id."""
+    traffic_model: Traffic | None = None
+    reports: list[JudgeReport] = field(default_factory=list)
 
     def run_fleet(self, spec: FleetSpec) -> None:
         """A fleet already serving everything (blue before the deployment)."""
@@ -68,7 +132,7 @@ class FakeWorld:
             entered = now
         self.alarms[name] = AlarmObservation(state, entered)
 
-    def observe(self, now: float) -> Observations:
+    def observe(self, now: float, state: RolloutState | None = None) -> Observations:
         fleets = {}
         for fleet_id, variants in self.instances.items():
             fleets[fleet_id] = FleetObservation(
@@ -86,7 +150,44 @@ class FakeWorld:
         last = max(self.events) if self.report_events and self.events else None
         if self.report_events and not self.events:
             last = -1
-        return Observations(fleets=fleets, alarms=dict(self.alarms), commands=tuple(self.commands), last_event_seq=last)
+        return Observations(
+            fleets=fleets,
+            alarms=dict(self.alarms),
+            commands=tuple(self.commands),
+            last_event_seq=last,
+            check_results=self._check_results(now),
+            judge=self._judge(state, now),
+        )
+
+    def _check_results(self, now: float) -> dict[str, CheckResult]:
+        out = {}
+        for ident, (check, started) in self.check_started.items():
+            if check.name in self.silent_checks:
+                continue
+            status = (
+                self.check_verdicts.get(check.name, CheckStatus.PASSED) if now >= started + self.check_delay_s else None
+            )
+            out[ident] = CheckResult(status or CheckStatus.PENDING, "HTTP 500" if status is CheckStatus.FAILED else "")
+        return out
+
+    def _judge(self, state: RolloutState | None, now: float) -> JudgeReport | None:
+        if self.traffic_model is None:
+            return None
+        self.traffic_model.generate(self.traffic, now)
+        request = judge_request(state, now) if state is not None else None
+        if request is None:
+            return None
+        model, start = self.traffic_model, request.window_start
+        samples = {
+            m.Name: MetricSamples(
+                control=model.samples(m.Test, request.control.fleet_id, start),
+                experiment=model.samples(m.Test, request.experiment.fleet_id, start),
+            )
+            for m in request.config.Metrics
+        }
+        report = request.evaluate(samples, now)
+        self.reports.append(report)
+        return report
 
     def apply(self, actions: Iterable[Action], now: float) -> None:
         for action in actions:
@@ -99,6 +200,8 @@ class FakeWorld:
                 self.events.setdefault(action.seq, action)
             elif isinstance(action, Finish):
                 self.finished.append(action)
+            elif isinstance(action, RunCheck):
+                self._run_check(action, now)
             self._check_invariant(action)
 
     def _set_fleet(self, action: SetFleet, now: float) -> None:
@@ -114,6 +217,14 @@ class FakeWorld:
                     insts.append(Instance(ready_at=NEVER))
                 else:
                     insts.append(Instance(ready_at=now + self.launch_s, failure=self.failing.get(action.fleet_id)))
+
+    def _run_check(self, action: RunCheck, now: float) -> None:
+        if action.check_id in self.check_started or action.check_id in {n.check_id for n in self.notifications}:
+            return  # the driver starts each check id once
+        if action.report:
+            self.check_started[action.check_id] = (action, now)
+        else:
+            self.notifications.append(action)
 
     def _check_invariant(self, action: Action) -> None:
         for fleet_id, share in self.traffic.items():
@@ -155,7 +266,7 @@ def drive(
         now = start + n * every
         if script is not None:
             script(world, state, now)
-        state, actions = step(state, world.observe(now), now)
+        state, actions = step(state, world.observe(now, state), now)
         if n not in crash_at:
             world.apply(actions, now)
         ticks.append(Tick(now, state.phase, dict(state.traffic), actions))
