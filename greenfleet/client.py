@@ -219,6 +219,13 @@ class Client:
         which = _path(deployment_id) if deployment_id is not None else "latest"
         return self._call("GET", f"/api/endpoints/{_path(endpoint_name)}/deployments/{which}")
 
+    def command_deployment(self, endpoint_name: str, command: str, reason: str = "", by: str | None = None,
+                           command_id: str | None = None) -> Doc:
+        """ABORT, PAUSE, RESUME, APPROVE or PROMOTE the running deployment (recorded with who and why)."""
+        body = {"Reason": reason, "By": by, "CommandId": command_id}
+        return self._call("POST", f"/api/endpoints/{_path(endpoint_name)}/deployment/{_path(command.lower())}",
+                          {k: v for k, v in body.items() if v is not None})
+
     # --- alarms (CloudWatch's DescribeAlarms) ------------------------------------------------------
     def describe_alarms(self, AlarmNames: list[str] | None = None, AlarmNamePrefix: str | None = None,
                         StateValue: str | None = None) -> Doc:

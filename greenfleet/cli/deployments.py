@@ -282,5 +282,26 @@ def describe(endpoint_name: str, deployment_id: str | None, url: str, as_json: b
     emit(doc, as_json, lambda out: render_deployment(doc, out))
 
 
+def _command(kind: str, summary: str) -> None:
+    @deployment.command(kind.lower(), help=f"{summary} The command is recorded on the timeline with who and why.")
+    @click.argument("endpoint_name", metavar="ENDPOINT")
+    @click.option("--reason", default="", help="Why (shown on the timeline).")
+    @click.option("--by", default=None, envvar="USER", help="Who (default: $USER).")
+    @client_options
+    def run(endpoint_name: str, reason: str, by: str | None, url: str, as_json: bool) -> None:
+        with connect(url) as client:
+            doc = client.command_deployment(endpoint_name, kind, reason=reason, by=by)
+        emit(doc, as_json, lambda out: out.print(f"{kind} queued for deployment {doc['DeploymentId']} "
+                                                 f"of {endpoint_name} (command {doc['CommandId']})"))
+
+
+for _kind, _summary in (("ABORT", "Roll the running deployment back now."),
+                        ("PAUSE", "Stop the running deployment from advancing (rollback causes still apply)."),
+                        ("RESUME", "Let a paused deployment advance again."),
+                        ("APPROVE", "Let a step that waits for approval go on."),
+                        ("PROMOTE", "Skip the remaining bakes, approvals and the termination wait.")):
+    _command(_kind, _summary)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(deployment)

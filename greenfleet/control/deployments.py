@@ -16,6 +16,8 @@ from greenfleet.errors import ConflictError
 from greenfleet.rollout import (
     AlarmObservation,
     AlarmState,
+    Command,
+    CommandKind,
     Emit,
     Finish,
     FleetObservation,
@@ -100,7 +102,10 @@ class DeploymentDriver(Hooks):
         fleets = {spec.fleet_id: self._fleet(row["name"], spec.fleet_id, spec.variant_names, members,
                                              rollout.started_at)
                   for spec in (rollout.blue, rollout.green)}
-        return Observations(fleets=fleets, alarms=self._alarms(rollout), last_event_seq=emitted)
+        handled = set(rollout.handled_commands)
+        commands = tuple(Command(c["command_id"], CommandKind(c["kind"]), c["by"], c.get("reason", ""), c["at"])
+                         for c in row["state"]["deployment"].get("commands", []) if c["command_id"] not in handled)
+        return Observations(fleets=fleets, alarms=self._alarms(rollout), commands=commands, last_event_seq=emitted)
 
     def _fleet(self, endpoint: str, fleet_id: str, variants: tuple[str, ...], members: list[Managed],
                since: float) -> FleetObservation:
@@ -148,6 +153,9 @@ def apply(row: Doc, rollout: RolloutState, actions: list[Any],
         elif isinstance(action, SetTraffic):
             pending["traffic"] = float(action.shares.get(green_id, 0))
     state["deployment"]["rollout"] = dump_rollout(rollout)
+    handled = set(rollout.handled_commands)  # keep the queue short: the state remembers handled ids
+    state["deployment"]["commands"] = [c for c in state["deployment"].get("commands", [])
+                                       if c["command_id"] not in handled]
     state["deployment_view"] = describe_rollout(rollout, observations)
     finish = next((a for a in actions if isinstance(a, Finish)), None)
     config_name, failure = row["config_name"], rollout.failure_reason

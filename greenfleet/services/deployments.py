@@ -13,9 +13,17 @@ import uuid
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ValidationError
+from greenfleet.errors import ConflictError, ValidationError
 from greenfleet.resources.servicemodel import validate_input
-from greenfleet.rollout import FleetSpec, Limits, RolloutState, VariantSpec, begin, parse_deployment_config
+from greenfleet.rollout import (
+    CommandKind,
+    FleetSpec,
+    Limits,
+    RolloutState,
+    VariantSpec,
+    begin,
+    parse_deployment_config,
+)
 from greenfleet.rollout.view import describe as describe_rollout
 from greenfleet.rollout.view import timeline
 from greenfleet.services.endpoints import EndpointService
@@ -102,6 +110,32 @@ class DeploymentService:
                 variant["DesiredWeight"] = old["DesiredWeight"]
         if "DataCaptureConfig" not in excluded:
             target["data_capture"] = state.get("data_capture")
+
+    # --- operators' commands ------------------------------------------------------------------------
+    def command(self, endpoint_name: str, kind: str, by: str, reason: str = "",
+                command_id: str | None = None) -> Doc:
+        """Queue ABORT, PAUSE, RESUME, APPROVE or PROMOTE for the running deployment; the driver hands
+        it to the rollout machine, which records it (or why it was ignored) on the timeline."""
+        try:
+            kind = CommandKind(kind.upper()).value
+        except ValueError:
+            raise ValidationError(f"Unknown command '{kind}'; one of {', '.join(k.value for k in CommandKind)}") \
+                from None
+        command_id = command_id or uuid.uuid4().hex[:12]
+        at = self.clock.now()
+
+        def queue(row: Doc) -> Doc:
+            state = copy.deepcopy(row["state"])
+            if not state.get("deployment"):
+                raise ConflictError(f'Endpoint "{endpoint_name}" has no deployment in progress')
+            queued = state["deployment"].setdefault("commands", [])
+            if all(c["command_id"] != command_id for c in queued):
+                queued.append({"command_id": command_id, "kind": kind, "by": by, "reason": reason, "at": at})
+            return {"state": state}
+
+        state = self.endpoints.mutate(endpoint_name, queue)["state"]
+        self.endpoints.changed()
+        return {"CommandId": command_id, "DeploymentId": state["deployment"]["id"], "Kind": kind}
 
     # --- history ---------------------------------------------------------------------------------
     def list_deployments(self, endpoint_name: str) -> Doc:

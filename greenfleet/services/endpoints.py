@@ -12,21 +12,23 @@ plus ``shadow_variants``, ``data_capture``, ``deployment`` (a rollout in progres
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ResourceInUse, ValidationError
+from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
 from greenfleet.services.listing import page
 from greenfleet.services.models import ModelService
 from greenfleet.services.tags import TagService
-from greenfleet.store.repository import Repository
+from greenfleet.store.repository import Repository, StaleWrite
 
 Doc = dict[str, Any]
 STABLE = {"InService", "Failed"}
+MUTATE_ATTEMPTS = 20
 SORT_ENDPOINTS = {
     "Name": lambda i: i["EndpointName"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -126,11 +128,15 @@ class EndpointService:
 
     def update_weights_and_capacities(self, params: Doc) -> Doc:
         validate_input("sagemaker", "UpdateEndpointWeightsAndCapacities", params)
-        row = self.endpoint(params["EndpointName"])
+        row = self.mutate(params["EndpointName"], lambda current: self._reweigh(current, params))
+        self.changed()
+        return {"EndpointArn": row["arn"]}
+
+    def _reweigh(self, row: Doc, params: Doc) -> Doc:
         if row["status"] != "InService":
             raise ValidationError(
                 f'Cannot update in-progress endpoint "{row["arn"]}": its status is {row["status"]}.')
-        state = row["state"]
+        state = copy.deepcopy(row["state"])
         by_name = {v["VariantName"]: v for v in state["variants"]}
         for index, wanted in enumerate(params["DesiredWeightsAndCapacities"], start=1):
             where = f"DesiredWeightsAndCapacities.{index}"
@@ -147,10 +153,7 @@ class EndpointService:
                 variant["DesiredInstanceCount"] = int(wanted["DesiredInstanceCount"])
         if all(v["DesiredWeight"] == 0 for v in state["variants"]):
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
-        self.repo.update_endpoint(row["name"], row["revision"],
-                                  {"state": state, "status": "Updating", "modified_at": self.clock.now()})
-        self.changed()
-        return {"EndpointArn": row["arn"]}
+        return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
 
     def list_instances(self, name: str) -> Doc:
         """greenfleet's own view of an endpoint's instance processes (not a SageMaker operation)."""
@@ -161,6 +164,17 @@ class EndpointService:
             for r in self.repo.list_instances() if r["endpoint_name"] == name
         ]
         return {"Instances": sorted(instances, key=lambda i: i["InstanceId"])}
+
+    def mutate(self, name: str, change: Callable[[Doc], Doc]) -> Doc:
+        """Read the endpoint, compute ``change(row)`` (the columns to write) and write it if nobody wrote
+        in between; controllers write endpoint rows several times a second, so retry a few times."""
+        for _ in range(MUTATE_ATTEMPTS):
+            row = self.endpoint(name)
+            try:
+                return self.repo.update_endpoint(name, row["revision"], change(row))
+            except StaleWrite:
+                continue
+        raise ConflictError(f'Endpoint "{name}" is being changed continuously; retry')
 
     def require_stable(self, row: Doc) -> None:
         if row["status"] not in STABLE:

@@ -16,6 +16,10 @@ from greenfleet.store import schema
 Row = dict[str, Any]
 
 
+class StaleWrite(ConflictError):
+    """A compare-and-set write lost: the row changed since it was read."""
+
+
 class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -97,7 +101,7 @@ class Repository:
                 .values(**changes, revision=expected_revision + 1)
             )
             if result.rowcount != 1:
-                raise ConflictError(f"Endpoint \"{name}\" was changed concurrently; retry")
+                raise StaleWrite(f"Endpoint \"{name}\" was changed concurrently; retry")
             found = tx.execute(select(table).where(table.c.name == name)).mappings().one()
         return dict(found)
 
@@ -113,7 +117,7 @@ class Repository:
                 .values(**changes, revision=expected_revision + 1)
             )
             if result.rowcount != 1:
-                raise ConflictError(f"Endpoint \"{name}\" was changed concurrently; retry")
+                raise StaleWrite(f"Endpoint \"{name}\" was changed concurrently; retry")
             values = {k: v for k, v in deployment.items() if k != "id"}
             if tx.execute(update(history).where(history.c.id == deployment["id"]).values(**values)).rowcount != 1:
                 tx.execute(insert(history).values(**deployment))

@@ -171,3 +171,40 @@ def test_canary_to_a_failing_model_rolls_back_on_the_alarm(api: Api, sklearn_mod
     assert "Alarm updated from OK to ALARM" in summaries
     kinds = {e["detail-type"] for e in api.call("GET", "/api/events")["Events"]}
     assert {"CloudWatch Alarm State Change", "SageMaker Endpoint Deployment State Change"} <= kinds
+
+
+def test_abort_rolls_back_at_once_and_pause_holds(api: Api, sklearn_model: Path, features: np.ndarray) -> None:
+    from click.testing import CliRunner
+
+    from greenfleet.cli.main import cli
+
+    new_config(api, "ops", "o1", sklearn_model, count=2)
+    api.call("POST", "/api/endpoints", {"EndpointName": "ops", "EndpointConfigName": "o1"})
+    api.wait_status("ops", "InService")
+    new_config(api, "ops", "o2", sklearn_model, count=2)
+    slow = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "LINEAR", "WaitIntervalInSeconds": 600, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 50}},
+        "MaximumExecutionTimeoutInSeconds": 3600}}
+    missing = api.http.post("/api/endpoints/ops/deployment/abort", json={})
+    assert missing.status_code == 409 and "no deployment in progress" in missing.json()["message"]
+    with Load(api, "ops", csv_row(features)) as load:
+        api.call("POST", "/api/endpoints/ops/update", {"EndpointConfigName": "o2", "DeploymentConfig": slow})
+        deadline = time.monotonic() + 60
+        while "first" not in str(api.call("GET", "/api/endpoints/ops/deployments/latest")["Timeline"]).lower() and \
+                api.call("GET", "/api/endpoints/ops").get("PendingDeploymentSummary", {}).get(
+                    "ProductionVariants", [{}])[0].get("CurrentWeight", 0) == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        result = CliRunner().invoke(cli, ["deployment", "pause", "ops", "--reason", "look first", "--by", "ana",
+                                          "--url", api.base_url])
+        assert result.exit_code == 0, result.output
+        time.sleep(1)
+        assert api.call("GET", "/api/endpoints/ops")["EndpointStatus"] == "Updating"  # held, not finished
+        started = time.monotonic()
+        api.call("POST", "/api/endpoints/ops/deployment/abort", {"Reason": "bad numbers", "By": "ana"})
+        described = wait_done(api, "ops")
+        assert time.monotonic() - started < 5  # at once, not after the 600 s bake
+    assert described["EndpointConfigName"] == "o1" and "ana aborted it" in described["FailureReason"]
+    assert load.failures == []
+    timeline = str(api.call("GET", "/api/endpoints/ops/deployments/latest")["Timeline"])
+    assert "look first" in timeline and "bad numbers" in timeline

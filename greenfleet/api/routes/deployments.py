@@ -30,3 +30,11 @@ def latest_deployment(request: Request, name: str) -> Doc:
 def describe_deployment(request: Request, name: str, deployment_id: str) -> Doc:
     return request.app.state.services.deployments.describe_deployment(  # type: ignore[no-any-return]
         name, deployment_id)
+
+
+@router.post("/endpoints/{name}/deployment/{command}", status_code=202,
+             summary="Command the running deployment: abort, pause, resume, approve or promote")
+def command(request: Request, name: str, command: str, body: Doc = Body(default={})) -> Doc:
+    return request.app.state.services.deployments.command(  # type: ignore[no-any-return]
+        name, command, by=str(body.get("By") or "api"), reason=str(body.get("Reason") or ""),
+        command_id=body.get("CommandId"))
