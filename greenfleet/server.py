@@ -125,6 +125,7 @@ class Server:
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.reconciler.stop()
+        self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
         self.alarms.stop()
         self.events.stop()

@@ -10,6 +10,7 @@ import copy
 import logging
 from typing import Any, Protocol
 
+from greenfleet.control.checks import CheckRunner
 from greenfleet.control.fleet import GroupHealth, Managed
 from greenfleet.control.reconciler import Hooks, Reconciler
 from greenfleet.errors import ConflictError
@@ -24,6 +25,7 @@ from greenfleet.rollout import (
     Observations,
     Outcome,
     RolloutState,
+    RunCheck,
     SetFleet,
     SetTraffic,
     VariantObservation,
@@ -53,6 +55,7 @@ class DeploymentDriver(Hooks):
     def __init__(self, repo: Repository, reconciler: Reconciler, alarms: AlarmSource | None = None,
                  events: EventSink | None = None) -> None:
         self.repo, self.reconciler, self.alarms, self.events = repo, reconciler, alarms, events
+        self.checks = CheckRunner()
 
     def tick(self, now: float) -> None:
         for row in self.repo.list_endpoints():
@@ -79,6 +82,8 @@ class DeploymentDriver(Hooks):
             "id": rollout.deployment_id, "endpoint_name": row["name"], "started_at": rollout.started_at,
             "finished_at": now if outcome else None, "outcome": str(outcome) if outcome else None,
             "emitted_seq": emitted, "state": dump_rollout(rollout)})
+        for check in (a for a in actions if isinstance(a, RunCheck)):  # side effects only after the save
+            self.checks.start(check, self._addresses(row["name"], check.fleet_id))
         self.reconciler.wake()  # converge to the new desired fleets and traffic without waiting a tick
         self._emit(row, [a for a in actions if isinstance(a, Emit)], rollout.deployment_id, emitted)
 
@@ -96,6 +101,11 @@ class DeploymentDriver(Hooks):
         if last != emitted:
             self.repo.set_emitted_seq(deployment_id, last)
 
+    def _addresses(self, endpoint: str, fleet_id: str) -> list[str]:
+        prefix = f"{endpoint}/{fleet_id}/"
+        return [f"http://{m.handle.host}:{m.handle.port}" for m in list(self.reconciler.instances.values())
+                if m.group_key.startswith(prefix) and m.phase == "ready"]
+
     # --- observations ------------------------------------------------------------------------------
     def observe(self, row: Doc, rollout: RolloutState, emitted: int) -> Observations:
         members = [m for m in self.reconciler.instances.values() if m.spec.endpoint_name == row["name"]]
@@ -105,7 +115,8 @@ class DeploymentDriver(Hooks):
         handled = set(rollout.handled_commands)
         commands = tuple(Command(c["command_id"], CommandKind(c["kind"]), c["by"], c.get("reason", ""), c["at"])
                          for c in row["state"]["deployment"].get("commands", []) if c["command_id"] not in handled)
-        return Observations(fleets=fleets, alarms=self._alarms(rollout), commands=commands, last_event_seq=emitted)
+        return Observations(fleets=fleets, alarms=self._alarms(rollout), commands=commands, last_event_seq=emitted,
+                            check_results=dict(self.checks.results))
 
     def _fleet(self, endpoint: str, fleet_id: str, variants: tuple[str, ...], members: list[Managed],
                since: float) -> FleetObservation:
