@@ -111,7 +111,8 @@ class Server:
         self.services.extras["deployments"] = DeploymentService(
             self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
         endpoints.changed = self.reconciler.wake
-        self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events)
+        self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events,
+                                            metrics=self.metrics)
         # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
         self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
         self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))

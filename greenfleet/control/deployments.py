@@ -12,8 +12,10 @@ from typing import Any, Protocol
 
 from greenfleet.control.checks import CheckRunner
 from greenfleet.control.fleet import GroupHealth, Managed
+from greenfleet.control.judging import collect
 from greenfleet.control.reconciler import Hooks, Reconciler
 from greenfleet.errors import ConflictError
+from greenfleet.metrics import MetricService
 from greenfleet.rollout import (
     AlarmObservation,
     AlarmState,
@@ -31,6 +33,7 @@ from greenfleet.rollout import (
     VariantObservation,
     step,
 )
+from greenfleet.rollout.judging import judge_request
 from greenfleet.rollout.view import describe as describe_rollout
 from greenfleet.rollout.view import endpoint_status
 from greenfleet.services.deployments import dump_rollout, load_rollout
@@ -53,9 +56,10 @@ class EventSink(Protocol):
 
 class DeploymentDriver(Hooks):
     def __init__(self, repo: Repository, reconciler: Reconciler, alarms: AlarmSource | None = None,
-                 events: EventSink | None = None) -> None:
+                 events: EventSink | None = None, metrics: MetricService | None = None) -> None:
         self.repo, self.reconciler, self.alarms, self.events = repo, reconciler, alarms, events
         self.checks = CheckRunner()
+        self.metrics = metrics
 
     def tick(self, now: float) -> None:
         for row in self.repo.list_endpoints():
@@ -72,7 +76,7 @@ class DeploymentDriver(Hooks):
         rollout = load_rollout(document["rollout"])
         history = self.repo.get_deployment(document["id"])
         emitted = history["emitted_seq"] if history else -1
-        observations = self.observe(row, rollout, emitted)
+        observations = self.observe(row, rollout, emitted, now)
         rollout, actions = step(rollout, observations, now)
         state, status, config_name, failure, outcome = apply(row, rollout, actions, observations)
         changes: Doc = {"state": state, "status": status, "config_name": config_name, "failure_reason": failure}
@@ -107,7 +111,7 @@ class DeploymentDriver(Hooks):
                 if m.group_key.startswith(prefix) and m.phase == "ready"]
 
     # --- observations ------------------------------------------------------------------------------
-    def observe(self, row: Doc, rollout: RolloutState, emitted: int) -> Observations:
+    def observe(self, row: Doc, rollout: RolloutState, emitted: int, now: float) -> Observations:
         members = [m for m in self.reconciler.instances.values() if m.spec.endpoint_name == row["name"]]
         fleets = {spec.fleet_id: self._fleet(row["name"], spec.fleet_id, spec.variant_names, members,
                                              rollout.started_at)
@@ -115,8 +119,11 @@ class DeploymentDriver(Hooks):
         handled = set(rollout.handled_commands)
         commands = tuple(Command(c["command_id"], CommandKind(c["kind"]), c["by"], c.get("reason", ""), c["at"])
                          for c in row["state"]["deployment"].get("commands", []) if c["command_id"] not in handled)
+        request = judge_request(rollout, now) if self.metrics is not None else None
+        report = request.evaluate(collect(self.metrics, row["name"], request, now), now) \
+            if request is not None and self.metrics is not None else None
         return Observations(fleets=fleets, alarms=self._alarms(rollout), commands=commands, last_event_seq=emitted,
-                            check_results=dict(self.checks.results))
+                            check_results=dict(self.checks.results), judge=report)
 
     def _fleet(self, endpoint: str, fleet_id: str, variants: tuple[str, ...], members: list[Managed],
                since: float) -> FleetObservation:

@@ -92,3 +92,58 @@ def test_manual_gate_holds_until_approved(api: Api, sklearn_model: Path, feature
     assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "g2", described
     assert load.failures == []
     assert "metrics look fine" in str(api.call("GET", "/api/endpoints/gate/deployments/latest")["Timeline"])
+
+
+SLEEPY = '''
+import time
+
+
+def model_fn(model_dir):
+    return None
+
+
+def predict_fn(data, model):
+    time.sleep({delay})
+    return [0 for _ in range(len(data))]
+'''
+
+
+def sleepy_model(tmp_path: Path, name: str, delay_s: float) -> Path:
+    root = tmp_path / name
+    (root / "code").mkdir(parents=True)
+    (root / "code" / "inference.py").write_text(SLEEPY.format(delay=delay_s))
+    return root
+
+
+def judged(api: Api, tmp_path: Path, endpoint: str, blue_s: float, green_s: float) -> dict[str, Any]:
+    for name, delay in (("blue", blue_s), ("green", green_s)):
+        api.call("POST", "/api/models", {"ModelName": f"{endpoint}-{name}", "PrimaryContainer": {
+            "Image": "greenfleet/script", "ModelDataUrl": str(sleepy_model(tmp_path, f"{endpoint}-{name}", delay))}})
+        api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": f"{endpoint}-{name}", "ProductionVariants": [
+            {"VariantName": "main", "ModelName": f"{endpoint}-{name}", "InitialInstanceCount": 1,
+             "InstanceType": "ml.m5.large"}]})
+    api.call("POST", "/api/endpoints", {"EndpointName": endpoint, "EndpointConfigName": f"{endpoint}-blue"})
+    api.wait_status(endpoint, "InService")
+    judge = {"Metrics": [{"Name": "latency", "MetricName": "ModelLatency", "Test": "MANN_WHITNEY",
+                          "Direction": "INCREASE", "Critical": True, "MinSamples": 50}], "IntervalInSeconds": 2}
+    with Load(api, endpoint, "1,2,3", clients=4) as load:
+        api.call("POST", f"/api/endpoints/{endpoint}/update", {"EndpointConfigName": f"{endpoint}-green",
+                 "DeploymentConfig": {"GreenfleetRollout": {"Steps": [
+                     {"TrafficPercent": 50, "BakeInSeconds": 4}, {"TrafficPercent": 100, "BakeInSeconds": 0}],
+                     "Judge": judge}}})
+        described = wait_done(api, endpoint, timeout_s=120)
+    assert load.failures == []
+    return described
+
+
+def test_the_judge_rolls_back_a_green_three_times_slower_with_no_alarm(api: Api, tmp_path: Path) -> None:
+    described = judged(api, tmp_path, "slow", blue_s=0.004, green_s=0.012)
+    assert described["EndpointConfigName"] == "slow-blue", described
+    assert "canary judge rejected the new fleet" in described["FailureReason"], described["FailureReason"]
+
+
+def test_the_judge_promotes_an_identical_green(api: Api, tmp_path: Path) -> None:
+    described = judged(api, tmp_path, "same", blue_s=0.004, green_s=0.004)
+    assert described["EndpointConfigName"] == "same-green" and "FailureReason" not in described, described
+    timeline = str(api.call("GET", "/api/endpoints/same/deployments/latest")["Timeline"])
+    assert "Judge passed" in timeline, timeline
