@@ -234,6 +234,18 @@ def render_deployment(doc: Doc, out: Console) -> None:
     rows = [(when(e["At"]), f"+{float(e['At']) - start:.1f}s", e["Phase"], e["Message"])
             for e in doc.get("Timeline", [])]
     out.print(table(["Time", "Elapsed", "Phase", "Message"], rows, title="Timeline"))
+    judge = (doc.get("Rollout") or {}).get("Judge") or {}
+    report = judge.get("LastJudgement") or judge.get("Latest")
+    if report:
+        def figure(value: object) -> str:
+            return f"{value:.4g}" if isinstance(value, int | float) else "-"
+
+        metrics = [(m["name"], m["test"], m["verdict"], f"{m['control_n']} / {m['experiment_n']}",
+                    figure(m.get("control_value")), figure(m.get("experiment_value")), figure(m.get("estimate")),
+                    f"[{figure(m.get('lower'))}, {figure(m.get('upper'))}]") for m in report["metrics"]]
+        out.print(table(["Metric", "Test", "Verdict", "n blue / green", "Blue", "Green", "Green - blue", "Interval"],
+                        metrics, title=f"Judge: {report['decision']} (score {figure(report.get('score'))}): "
+                                       f"{report['reason']}"))
 
 
 def report_outcome(doc: Doc, as_json: bool) -> int:

@@ -25,7 +25,7 @@ from greenfleet.rollout import (
     parse_deployment_config,
 )
 from greenfleet.rollout.view import describe as describe_rollout
-from greenfleet.rollout.view import timeline
+from greenfleet.rollout.view import rollout_details, timeline
 from greenfleet.services.endpoints import EndpointService
 from greenfleet.store.repository import Repository
 
@@ -151,7 +151,8 @@ class DeploymentService:
                                   + (f" {deployment_id}" if deployment_id else ""))
         row = rows[0]
         rollout = load_rollout(row["state"])
-        return {**_summary(row), "View": describe_rollout(rollout), "Timeline": timeline(rollout)}
+        return {**_summary(row), "View": describe_rollout(rollout), "Timeline": timeline(rollout),
+                "Rollout": rollout_details(rollout)}
 
 
 def _summary(row: Doc) -> Doc:

@@ -140,6 +140,12 @@ def test_the_judge_rolls_back_a_green_three_times_slower_with_no_alarm(api: Api,
     described = judged(api, tmp_path, "slow", blue_s=0.004, green_s=0.012)
     assert described["EndpointConfigName"] == "slow-blue", described
     assert "canary judge rejected the new fleet" in described["FailureReason"], described["FailureReason"]
+    from click.testing import CliRunner
+
+    from greenfleet.cli.main import cli
+
+    shown = CliRunner().invoke(cli, ["deployment", "describe", "slow", "--url", api.base_url])
+    assert shown.exit_code == 0 and "Judge: ROLLBACK" in shown.output and "HIGH" in shown.output, shown.output
 
 
 def test_the_judge_promotes_an_identical_green(api: Api, tmp_path: Path) -> None:
