@@ -68,3 +68,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             if table.name != "alembic_version":
                 connection.execute(text(f'DELETE FROM "{table.name}"'))
     engine.dispose()
+
+
+# The metric, alarm and event fixtures (tests/observability_support.py), shared by their test packages.
+from tests.observability_support import (  # noqa: E402
+    clock,
+    engine,
+    make_services,
+    postgres_session_engine,
+    receiver,
+    sqlite_engine,
+    sqlite_session_engine,
+)
+
+__all__ = ["clock", "engine", "make_services", "postgres_session_engine", "receiver", "sqlite_engine",
+           "sqlite_session_engine"]

@@ -5,7 +5,6 @@ webhook receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,6 @@ from greenfleet.events import EventService
 from greenfleet.metrics import MetricService
 from greenfleet.store.database import create_store_engine, migrate
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TABLES = ("metric_points", "metric_series", "alarm_history", "alarms", "events", "event_targets", "deliveries")
 START = 1_700_000_000.0  # a whole minute: 2023-11-14T22:13:20Z is not; START - START % 60 is
 
@@ -36,28 +34,6 @@ def _sqlite_engine(tmp_root: Path) -> Engine:
     engine = create_store_engine(f"sqlite:///{tmp_root / 'observability.db'}")
     migrate(engine)
     return engine
-
-
-def _postgres_engine() -> tuple[Engine, Callable[[], None]]:
-    try:
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({type(exc).__name__}); PostgreSQL cases skipped")
-    name = f"gf_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine = create_store_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    migrate(engine)
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-    return engine, drop
 
 
 def truncate(engine: Engine) -> None:
@@ -77,10 +53,12 @@ def sqlite_session_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def postgres_session_engine() -> Iterator[Engine]:
-    engine, drop = _postgres_engine()
+def postgres_session_engine(postgres_url: str) -> Iterator[Engine]:
+    """The session's PostgreSQL test database (tests/conftest.py makes and drops it), migrated."""
+    engine = create_store_engine(postgres_url)
+    migrate(engine)
     yield engine
-    drop()
+    engine.dispose()
 
 
 @pytest.fixture
