@@ -113,7 +113,7 @@ class Router:
             except InstanceTimeout:
                 model_us = (time.perf_counter() - sent) * 1e6
                 self._record(name, target, instance.instance_id, "model_error_5xx", model_us, started)
-                await _model_error(send, 424, "ModelError", "Your invocation timed out while waiting for a "
+                await _error(send, 424, "ModelError", "Your invocation timed out while waiting for a "
                                    f"response from container primary of variant {target.variant_name}.")
                 return
             finally:
@@ -172,10 +172,6 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes,
 async def _error(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"message": message, "Message": message}).encode()
     await _respond(send, status, body, b"application/json", [(b"x-amzn-errortype", code.encode())])
-
-
-async def _model_error(send: Send, status: int, code: str, message: str) -> None:
-    await _error(send, status, code, message)
 
 
 async def _model_failure(send: Send, variant: str, status: int, body: bytes) -> None:
