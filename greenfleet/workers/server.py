@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from greenfleet.httpserver import uvicorn_config
 from greenfleet.workers.errors import RequestError
 from greenfleet.workers.runtime import Runtime
 from greenfleet.workers.watchdog import Heartbeat
@@ -116,18 +117,6 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes) ->
 
 def serve(app: InvocationApp, port: int) -> None:
     """Serve ``app`` on 127.0.0.1:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        date_header=False,
-        timeout_keep_alive=75,
-    )
+    config = uvicorn_config(app, host="127.0.0.1", port=port, lifespan="off", timeout_keep_alive=75,
+                            date_header=False)
     uvicorn.Server(config).run()
