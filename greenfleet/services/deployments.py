@@ -67,6 +67,12 @@ class DeploymentService:
             raw = state.get("last_deployment_config")
         config = parse_deployment_config(raw, strict_minimums=self.strict_minimums) if raw else None
         target = self.endpoints.build_state(params["EndpointConfigName"])
+        if config is not None and config.GreenfleetRollout is not None and config.GreenfleetRollout.Judge \
+                and params["EndpointConfigName"] == row["config_name"]:
+            raise ValidationError(
+                "DeploymentConfig.GreenfleetRollout.Judge: the judge compares the two fleets' per-config metrics, "
+                f"but the endpoint already runs EndpointConfigName {row['config_name']!r}; create a new endpoint "
+                "config for the update (or drop the Judge).")
         self._retain(state, target, params)
         blue_id = int(state.get("fleet_id", 1))
         green_id = max(blue_id, int((state.get("pending") or {}).get("fleet_id", 0))) + 1

@@ -112,3 +112,16 @@ def test_bad_deployment_configs_are_rejected_with_the_field_path(hosting: Hostin
         service(hosting).update_endpoint({"EndpointName": "e", "EndpointConfigName": "c2", "DeploymentConfig": bad})
     row = hosting.repo.get_endpoint("e")
     assert row is not None and row["status"] == "InService" and row["state"].get("deployment") is None
+
+
+def test_a_judged_update_to_the_config_already_running_is_rejected(hosting: Hosting) -> None:
+    judged = {"GreenfleetRollout": {
+        "Steps": [{"TrafficPercent": 50, "BakeInSeconds": 60}, {"TrafficPercent": 100}],
+        "Judge": {"Metrics": [{"Name": "latency", "MetricName": "ModelLatency", "Test": "MANN_WHITNEY"}]}}}
+    with pytest.raises(ValidationError, match="already runs EndpointConfigName 'c1'"):
+        service(hosting).update_endpoint({"EndpointName": "e", "EndpointConfigName": "c1", "DeploymentConfig": judged})
+    row = hosting.repo.get_endpoint("e")
+    assert row is not None and row["status"] == "InService" and row["state"].get("deployment") is None
+    service(hosting).update_endpoint({"EndpointName": "e", "EndpointConfigName": "c2", "DeploymentConfig": judged})
+    row = hosting.repo.get_endpoint("e")
+    assert row is not None and row["status"] == "Updating" and row["state"]["pending"]["config_name"] == "c2"
