@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import signal
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from greenfleet.control.deployments import DeploymentDriver
 from greenfleet.control.observability import Observability
 from greenfleet.control.reconciler import Hooks, Reconciler
 from greenfleet.events import EventService
+from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
@@ -93,8 +95,9 @@ class Server:
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
                                    account_id=settings.account_id)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
-                             recorder=self.metrics.recorder, clock=self.clock.now,
-                             credentials=settings.aws_credentials, max_skew_s=settings.sigv4_max_skew_s)
+                             recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
+                             clock=self.clock.now, credentials=settings.aws_credentials,
+                             max_skew_s=settings.sigv4_max_skew_s)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
@@ -134,9 +137,8 @@ class Server:
         self.engine.dispose()
 
     def _config(self) -> uvicorn.Config:
-        return uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, loop="uvloop",
-                              http="httptools", access_log=False, log_level="warning", lifespan="on",
-                              timeout_keep_alive=30, proxy_headers=False)
+        return uvicorn_config(self.app, host=self.settings.host, port=self.settings.port, lifespan="on",
+                              timeout_keep_alive=30, date_header=True)
 
     def serve_forever(self) -> None:
         """Run until SIGINT/SIGTERM; then stop the controllers and the instances."""

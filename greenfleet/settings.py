@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     invocation_timeout_s: float = 60.0
     """How long the router waits for a model's answer (SageMaker: 60 s)."""
 
+    router_seed: int | None = None
+    """Seed of the router's random number generator (the weighted choice of a variant, the pick among
+    equally loaded instances), for reproducible tests and benchmarks: with a seed the router draws the
+    same sequence on every run (with concurrent clients, which request gets which draw still depends on
+    timing). Unset: seeded from the OS."""
+
     max_payload_bytes: int = 6 * 1024 * 1024
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from random import Random
 
+import pytest
 from scipy.stats import binomtest
 
 from greenfleet.router.balancer import Outstanding, pick_instance
+from greenfleet.router.proxy import Router
 from greenfleet.router.table import EndpointRoute, InstanceAddress, Target
+from greenfleet.server import Server
+from greenfleet.settings import Settings
 
 
 def target(variant: str, weight: float, *ids: str, strategy: str = "LEAST_OUTSTANDING_REQUESTS") -> Target:
@@ -55,3 +60,36 @@ def test_random_strategy_spreads_and_exclusion_skips_tried_instances() -> None:
     assert seen == {"i1", "i2"}
     assert pick_instance(t, Outstanding(), rng, frozenset({"i1"})).instance_id == "i2"  # type: ignore[union-attr]
     assert pick_instance(t, Outstanding(), rng, frozenset({"i1", "i2"})) is None
+
+
+def _choices(router: Router, route: EndpointRoute, n: int) -> list[tuple[str, str]]:
+    picks = []
+    for _ in range(n):
+        chosen = route.choose(router.rng)
+        assert chosen is not None
+        instance = pick_instance(chosen, router.outstanding, router.rng)
+        assert instance is not None
+        picks.append((chosen.variant_name, instance.instance_id))
+    return picks
+
+
+def test_routers_with_the_same_seed_make_the_same_choices() -> None:
+    route = EndpointRoute("e", (target("a", 0.5, "a1", "a2"), target("b", 0.3, "b1", "b2", strategy="RANDOM"),
+                                target("c", 0.2, "c1")))
+    first, second, other = (Router("0", 1024, 1.0, rng=Random(seed)) for seed in (42, 42, 43))
+    picks = _choices(first, route, 500)
+    assert len(set(picks)) == 5  # every variant and instance drawn: the sequence is not trivial
+    assert _choices(second, route, 500) == picks
+    assert _choices(other, route, 500) != picks
+
+
+def test_the_router_seed_setting_seeds_the_servers_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENFLEET_ROUTER_SEED", "42")
+    server = Server(Settings(home=tmp_path / "home"))
+    try:
+        assert server.settings.router_seed == 42
+        expected = Random(42)
+        assert [server.router.rng.random() for _ in range(5)] == [expected.random() for _ in range(5)]
+    finally:
+        server.metrics.close()
+        server.engine.dispose()
