@@ -2,20 +2,26 @@
 
 The control plane launches ``python -m greenfleet.workers`` (see :func:`worker_argv`) with the
 variables built by :func:`worker_environ` on top of its own environment; the worker reads them back
-with :class:`WorkerEnvironment`. The SageMaker names keep their SageMaker spelling (no prefix).
+with :meth:`WorkerEnvironment.from_environ`. The SageMaker names keep their SageMaker spelling (no
+prefix). Names are case-sensitive, and a variable set to the empty string counts as unset.
+
+This module is imported by every worker process, so it parses the few variables by hand instead of
+with pydantic-settings (which, with ``greenfleet.settings``, costs a worker ~20 MB and ~0.2 s): the
+control-plane half only names :class:`~greenfleet.settings.Settings` in annotations.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from greenfleet.settings import Settings
+if TYPE_CHECKING:
+    from greenfleet.settings import Settings
 
 __all__ = [
     "ARTIFACT_MAX_BYTES",
@@ -31,6 +37,7 @@ __all__ = [
     "S3_ENDPOINT_URL",
     "SUBMIT_DIRECTORY",
     "FailureTarget",
+    "InvalidEnvironment",
     "WorkerEnvironment",
     "worker_argv",
     "worker_environ",
@@ -49,57 +56,95 @@ COMMAND = "GREENFLEET_COMMAND"
 S3_ENDPOINT_URL = "GREENFLEET_S3_ENDPOINT_URL"
 ORPHAN_GRACE_S = "GREENFLEET_ORPHAN_GRACE_S"
 
-_CONFIG = SettingsConfigDict(case_sensitive=True, extra="ignore", env_ignore_empty=True)
+_T = TypeVar("_T")
+_N = TypeVar("_N", int, float)
 
 
-class FailureTarget(BaseSettings):
+class InvalidEnvironment(ValueError):
+    """One or more variables are missing or malformed; each problem reads ``NAME: what is wrong``."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailureTarget:
     """Read first and alone, so even an invalid environment can be reported in the failure file."""
 
-    model_config = _CONFIG
+    failure_file: Path | None = None
 
-    failure_file: Path | None = Field(default=None, validation_alias=FAILURE_FILE)
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> FailureTarget:
+        read = _Reader(os.environ if environ is None else environ)
+        return cls(failure_file=read.optional(FAILURE_FILE, Path, None))
 
 
-class WorkerEnvironment(BaseSettings):
+@dataclass(frozen=True, kw_only=True)
+class WorkerEnvironment:
     """Everything a worker process is told, from its environment."""
 
-    model_config = _CONFIG
+    port: int
+    """Port to listen on, on 127.0.0.1 (1-65535)."""
 
-    port: int = Field(validation_alias=PORT, ge=1, le=65535)
-    """Port to listen on, on 127.0.0.1."""
-
-    model_dir: Path = Field(validation_alias=MODEL_DIR)
+    model_dir: Path
     """Where the model data is unpacked and loaded from (``/opt/ml/model`` in SageMaker)."""
 
-    image: str = Field(validation_alias=IMAGE)
+    image: str
     """The container's Image; picks the runtime (see ``images.py``)."""
 
-    model_data_url: str | None = Field(default=None, validation_alias=MODEL_DATA_URL)
+    model_data_url: str | None = None
     """ModelDataUrl: a path, file://, http(s):// or s3:// URL of a tarball, directory or file."""
 
-    artifact_max_bytes: int = Field(default=4 * 1024**3, validation_alias=ARTIFACT_MAX_BYTES, gt=0)
-    """Largest unpacked model data accepted."""
+    artifact_max_bytes: int = 4 * 1024**3
+    """Largest unpacked model data accepted (> 0)."""
 
-    failure_file: Path | None = Field(default=None, validation_alias=FAILURE_FILE)
+    failure_file: Path | None = None
     """Where to write the reason the worker could not start."""
 
-    command: str | None = Field(default=None, validation_alias=COMMAND)
+    command: str | None = None
     """Shell command the ``greenfleet/command`` image runs as the instance."""
 
-    s3_endpoint_url: str | None = Field(default=None, validation_alias=S3_ENDPOINT_URL)
+    s3_endpoint_url: str | None = None
     """Endpoint of an S3-compatible store (MinIO, ...)."""
 
-    orphan_grace_s: float = Field(default=60.0, validation_alias=ORPHAN_GRACE_S, gt=0)
-    """Once the parent process is gone, exit after this many seconds without a ``GET /ping``."""
+    orphan_grace_s: float = 60.0
+    """Once the parent process is gone, exit after this many seconds without a ``GET /ping`` (> 0)."""
 
-    program: str | None = Field(default=None, validation_alias=PROGRAM)
+    program: str | None = None
     """Script-mode entry point (``inference.py``)."""
 
-    submit_directory: str | None = Field(default=None, validation_alias=SUBMIT_DIRECTORY)
+    submit_directory: str | None = None
     """Script-mode code location: a directory, or a URL of a source tarball."""
 
-    default_accept: str = Field(default="application/json", validation_alias=DEFAULT_ACCEPT)
+    default_accept: str = "application/json"
     """Accept passed to a script's ``output_fn`` when the request names none."""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> WorkerEnvironment:
+        """Read and check the variables (``os.environ`` by default); raise :class:`InvalidEnvironment`
+        naming every variable that is missing or malformed."""
+        read = _Reader(os.environ if environ is None else environ)
+        port = read.required(PORT, _bounded(_integer, ge=1, le=65535))
+        model_dir = read.required(MODEL_DIR, Path)
+        image = read.required(IMAGE, str)
+        values = cls(
+            port=port or 1,  # placeholders while a required variable is missing: raised below
+            model_dir=model_dir or Path(),
+            image=image or "",
+            model_data_url=read.optional(MODEL_DATA_URL, str, None),
+            artifact_max_bytes=read.optional(ARTIFACT_MAX_BYTES, _bounded(_integer, gt=0), cls.artifact_max_bytes),
+            failure_file=read.optional(FAILURE_FILE, Path, None),
+            command=read.optional(COMMAND, str, None),
+            s3_endpoint_url=read.optional(S3_ENDPOINT_URL, str, None),
+            orphan_grace_s=read.optional(ORPHAN_GRACE_S, _bounded(_number, gt=0), cls.orphan_grace_s),
+            program=read.optional(PROGRAM, str, None),
+            submit_directory=read.optional(SUBMIT_DIRECTORY, str, None),
+            default_accept=read.optional(DEFAULT_ACCEPT, str, cls.default_accept),
+        )
+        if read.problems:
+            raise InvalidEnvironment(read.problems)
+        return values
 
     def command_environ(self) -> dict[str, str]:
         """The whole environment, as the ``greenfleet/command`` program should see it.
@@ -114,6 +159,74 @@ class WorkerEnvironment(BaseSettings):
         if scripts and scripts not in path.split(os.pathsep):
             environ["PATH"] = os.pathsep.join([scripts, path])
         return environ
+
+
+class _Reader:
+    """Reads variables from ``environ``, collecting a ``NAME: problem`` line per bad one."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.problems: list[str] = []
+
+    def required(self, name: str, parse: Callable[[str], _T]) -> _T | None:
+        """The parsed value, or None (and a problem) if the variable is unset, empty or malformed."""
+        if not self._environ.get(name):
+            self.problems.append(f"{name}: Field required")
+            return None
+        return self._parse(name, parse, None)
+
+    def optional(self, name: str, parse: Callable[[str], _T], default: _T) -> _T:
+        """The parsed value; ``default`` if the variable is unset or empty (or malformed: a problem)."""
+        if not self._environ.get(name):
+            return default
+        return self._parse(name, parse, default)
+
+    def _parse(self, name: str, parse: Callable[[str], _T], fallback: _T) -> _T:
+        try:
+            return parse(self._environ[name])
+        except ValueError as exc:
+            self.problems.append(f"{name}: {exc}")
+            return fallback
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?")
+
+
+def _integer(text: str) -> int:
+    """A decimal integer, surrounding whitespace and a zero fraction (``8080.0``) allowed."""
+    text = text.strip()
+    if not _INTEGER.fullmatch(text):
+        raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+    return int(text.split(".", 1)[0])
+
+
+def _number(text: str) -> float:
+    """A decimal number (``2.5``, ``1e3``, ``inf``), surrounding whitespace allowed."""
+    text = text.strip()
+    try:
+        if not text.isascii():
+            raise ValueError(text)
+        return float(text)
+    except ValueError:
+        raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+
+
+def _bounded(
+    parse: Callable[[str], _N], *, gt: int | None = None, ge: int | None = None, le: int | None = None
+) -> Callable[[str], _N]:
+    """``parse``, then a range check; the comparisons are written so that NaN fails them."""
+
+    def parse_bounded(text: str) -> _N:
+        value = parse(text)
+        if gt is not None and not value > gt:
+            raise ValueError(f"Input should be greater than {gt}")
+        if ge is not None and not value >= ge:
+            raise ValueError(f"Input should be greater than or equal to {ge}")
+        if le is not None and not value <= le:
+            raise ValueError(f"Input should be less than or equal to {le}")
+        return value
+
+    return parse_bounded
 
 
 def worker_argv(settings: Settings) -> list[str]:

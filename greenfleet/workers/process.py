@@ -5,15 +5,14 @@ Any failure before serving writes one line to ``GREENFLEET_FAILURE_FILE`` and ex
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from pydantic import ValidationError
-
-from greenfleet.artifacts import ArtifactError, install_model_data
 from greenfleet.workers.command import exec_command
-from greenfleet.workers.environment import FailureTarget, WorkerEnvironment
+from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import write_failure
 from greenfleet.workers.images import RuntimeName, choose_runtime, match_image
@@ -26,26 +25,29 @@ __all__ = ["main", "prepare"]
 
 _log = logging.getLogger("greenfleet.workers")
 
+_USER_CODE = frozenset({RuntimeName.SCRIPT, RuntimeName.MLFLOW})
+"""Runtimes whose loading runs the user's code (an ``inference.py``, an MLflow model's loader)."""
+
 
 def main() -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    target = FailureTarget()
+    target = FailureTarget.from_environ()
     try:
-        env = WorkerEnvironment()  # type: ignore[call-arg]  # filled from the environment
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return write_failure(target.failure_file, f"the worker's environment is invalid: {problems}")
+        env = WorkerEnvironment.from_environ()
+    except InvalidEnvironment as exc:
+        return write_failure(target.failure_file, f"the worker's environment is invalid: {exc}")
     heartbeat = Heartbeat()
     start_orphan_watchdog(heartbeat, env.orphan_grace_s)
     try:
         runtime, inline_max_bytes = prepare(env)
-    except (ArtifactError, StartupError) as exc:
+    except StartupError as exc:
         return write_failure(env.failure_file, exc.message)
     except Exception as exc:
         _log.exception("loading the model failed")
         return write_failure(env.failure_file, f"loading the model failed: {type(exc).__name__}: {exc}")
+    gc.enable()  # off during start-up when run as ``python -m greenfleet.workers`` (see __main__.py)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model") as executor:
         app = InvocationApp(runtime, heartbeat, inline_max_bytes=inline_max_bytes, executor=executor)
         serve(app, env.port)
@@ -56,22 +58,29 @@ def prepare(env: WorkerEnvironment) -> tuple[Runtime, int]:
     """Fetch, choose and load: the loaded runtime and its inline limit. The command image never returns."""
     rule = match_image(env.image)
     if env.model_data_url:
-        install_model_data(
-            env.model_data_url, env.model_dir, max_bytes=env.artifact_max_bytes, s3_endpoint_url=env.s3_endpoint_url
-        )
+        _install(env, env.model_data_url, env.model_dir, label="ModelDataUrl")
     else:
         env.model_dir.mkdir(parents=True, exist_ok=True)
     choice = choose_runtime(rule, program=env.program, model_dir=env.model_dir)
     if choice.runtime is RuntimeName.COMMAND:
         exec_command(env)
     if choice.runtime is RuntimeName.SCRIPT and env.submit_directory and "://" in env.submit_directory:
-        install_model_data(
-            env.submit_directory,
-            env.model_dir / "code",
-            max_bytes=env.artifact_max_bytes,
-            s3_endpoint_url=env.s3_endpoint_url,
-            label="SAGEMAKER_SUBMIT_DIRECTORY",
-        )
+        _install(env, env.submit_directory, env.model_dir / "code", label="SAGEMAKER_SUBMIT_DIRECTORY")
     runtime = build_runtime(choice, env)
+    if choice.runtime in _USER_CODE:
+        gc.enable()  # user code loads with the collector on, as it would anywhere else
     runtime.load(env.model_dir)
     return runtime, INLINE_MAX_BYTES.get(choice.runtime, 0)
+
+
+def _install(env: WorkerEnvironment, url: str, target: Path, *, label: str) -> None:
+    """``install_model_data``, imported only by a worker that has model data to fetch; its
+    ``ArtifactError`` becomes a StartupError with the same message."""
+    from greenfleet.artifacts import ArtifactError, install_model_data
+
+    try:
+        install_model_data(
+            url, target, max_bytes=env.artifact_max_bytes, s3_endpoint_url=env.s3_endpoint_url, label=label
+        )
+    except ArtifactError as exc:
+        raise StartupError(exc.message) from exc

@@ -25,7 +25,7 @@ def test_worker_environ_round_trips(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     )
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    env = WorkerEnvironment()  # type: ignore[call-arg]
+    env = WorkerEnvironment.from_environ()
     assert env.port == 8123
     assert env.model_dir == tmp_path / "model"
     assert env.model_data_url == "s3://bucket/model.tar.gz"
@@ -41,7 +41,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SM_MODEL_DIR", "/opt/ml/model")
     monkeypatch.setenv("GREENFLEET_IMAGE", "greenfleet/sklearn")
     monkeypatch.setenv("GREENFLEET_MODEL_DATA_URL", "")
-    env = WorkerEnvironment()  # type: ignore[call-arg]
+    env = WorkerEnvironment.from_environ()
     assert env.artifact_max_bytes == 4 * 1024**3
     assert env.orphan_grace_s == 60
     assert env.model_data_url is None
@@ -51,7 +51,7 @@ def test_command_environ_exports_the_contract(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "8080")
     monkeypatch.setenv("SM_MODEL_DIR", "/models/a")
     monkeypatch.setenv("GREENFLEET_IMAGE", "greenfleet/command")
-    environ = WorkerEnvironment().command_environ()  # type: ignore[call-arg]
+    environ = WorkerEnvironment.from_environ().command_environ()
     assert environ["PORT"] == environ["SAGEMAKER_BIND_TO_PORT"] == "8080"
     assert environ["SM_MODEL_DIR"] == "/models/a"
 

@@ -8,7 +8,7 @@ from typing import Any
 from greenfleet.workers.errors import ModelInputError, StartupError
 from greenfleet.workers.media import ARRAY_TYPES, JSON, decode_rows, encode_predictions, negotiate
 from greenfleet.workers.runtimes.linear import Predict, linear_predictor
-from greenfleet.workers.runtimes.modelfile import find_model_file, keep_pandas_out, load_pickled
+from greenfleet.workers.runtimes.modelfile import find_model_file, load_pickled, unneeded_imports_kept_out
 
 __all__ = ["MODEL_NAMES", "MODEL_PATTERNS", "SklearnRuntime", "load_estimator"]
 
@@ -19,8 +19,8 @@ MODEL_PATTERNS = ("*.joblib", "*.pkl", "*.pickle")
 def load_estimator(model_dir: Path) -> Any:
     """The pickled estimator in ``model_dir``; it must have ``predict``."""
     path = find_model_file(model_dir, names=MODEL_NAMES, patterns=MODEL_PATTERNS, kind="scikit-learn")
-    keep_pandas_out(path)
-    model = load_pickled(path)
+    with unneeded_imports_kept_out(path):
+        model = load_pickled(path)
     if not callable(getattr(model, "predict", None)):
         raise StartupError(f"{path.name} holds a {type(model).__name__}, which has no predict()")
     return model
