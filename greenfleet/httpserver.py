@@ -4,10 +4,11 @@ uvicorn writes a response's head and its body with two ``transport.write`` calls
 response costs two ``send`` system calls and arrives as two TCP segments, which the reader (wrk, a
 client, or the router reading a worker) then handles in two event-loop wake-ups. On the invocation
 path (client → router → worker → router → client) that happens twice per request.
-:class:`CorkedTransport` gathers the writes made during one event-loop iteration and sends them with
-one ``write`` at the end of it; :class:`CorkedHttpToolsProtocol` is uvicorn's httptools protocol on
-such a transport. Everything else about the transport (flow control, close, extra info) is
-unchanged: a close or an abort first flushes (close) or drops (abort) what is gathered.
+:class:`CorkedTransport` holds a write until the next one and sends the two with one ``write`` (a
+write still held at the end of the event-loop iteration is sent then); :class:`CorkedHttpToolsProtocol`
+is uvicorn's httptools protocol on such a transport. Everything else about the transport (flow
+control, close, extra info) is unchanged: a close or an abort first flushes (close) or drops (abort)
+what is held.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ __all__ = ["CorkedHttpToolsProtocol", "CorkedTransport", "uvicorn_config"]
 
 
 class CorkedTransport(asyncio.Transport):
-    """Delegates to ``transport``; writes made in one loop iteration leave as one ``write``."""
+    """Delegates to ``transport``. A write is held until the next one (usually the head until the body),
+    then both leave in one ``write``; a write still held when the loop iteration ends leaves then."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
@@ -32,9 +34,12 @@ class CorkedTransport(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if not self._pending:
-            self._loop.call_soon(self.flush)
+        if self._pending:  # the body after the head: both leave now, in one write
+            self._pending.append(bytes(data))
+            self.flush()
+            return
         self._pending.append(bytes(data))
+        self._loop.call_soon(self.flush)  # a head alone (a streamed body comes later) leaves at the loop's end
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
