@@ -1,10 +1,17 @@
 """A scikit-learn worker imports only what it serves with: no pydantic, no HTTP or S3 client, no other
-runtime (each costs start-up time and resident memory in every instance)."""
+runtime (each costs start-up time and resident memory in every instance), and for a linear model it
+serves lean (``runtimes/lean.py``) not even scikit-learn and SciPy until an input needs them."""
 
 from __future__ import annotations
 
+import json
+import pickle
 import re
 from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
 
 from tests.workers.conftest import WorkerFactory
 
@@ -46,6 +53,11 @@ def unwanted(modules: set[str]) -> list[str]:
     )
 
 
+def scikit_learn(modules: set[str]) -> list[str]:
+    """scikit-learn and SciPy (and their submodules) among ``modules``."""
+    return sorted(module for module in modules if module.partition(".")[0] in ("sklearn", "scipy"))
+
+
 def test_the_importtime_parser_reads_nested_imports() -> None:
     log = (
         "import time: self [us] | cumulative | imported package\n"
@@ -71,6 +83,35 @@ def test_a_sklearn_worker_imports_only_what_it_serves_with(
         assert worker.invoke("0.5," * 19 + "0.5", content_type="text/csv", accept="text/csv").status_code == 200
         modules = imported_modules(worker.log())
         # the probe sees the worker's real imports (so an empty log cannot pass)
-        assert {"sklearn.linear_model", "greenfleet.workers.runtimes.sklearn", "uvicorn"} <= modules
+        assert {"numpy", "greenfleet.workers.runtimes.sklearn", "uvicorn"} <= modules
         assert unwanted(modules) == []
+        assert scikit_learn(modules) == []  # a LogisticRegression written by joblib.dump is lean-loaded
     assert "greenfleet.artifacts.fetch" in imported_modules(fetched.log())
+
+
+def test_a_lean_loaded_model_imports_scikit_learn_only_for_an_input_the_shortcut_does_not_handle(
+    workers: WorkerFactory, tmp_path: Path, classification: tuple[np.ndarray, np.ndarray]
+) -> None:
+    x, y = classification
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "model.pkl").write_bytes(pickle.dumps(model))
+    worker = workers.start("greenfleet/sklearn", env={"SM_MODEL_DIR": str(model_dir), "PYTHONPROFILEIMPORTTIME": "1"})
+
+    answer = worker.invoke(json.dumps({"inputs": x[:20].tolist()}))
+    assert answer.json() == {"predictions": model.predict(x[:20]).tolist()}
+    csv = "\n".join(",".join(map(repr, row)) for row in x[20:25].tolist())
+    assert worker.invoke(csv, "text/csv", accept="text/csv").text.split() == [str(v) for v in model.predict(x[20:25])]
+    modules = imported_modules(worker.log())
+    assert {"numpy", "uvicorn", "greenfleet.workers.runtimes.lean"} <= modules
+    assert scikit_learn(modules) == []
+
+    missing = worker.invoke("0.5," * 19, "text/csv")  # an empty last cell: NaN
+    with pytest.raises(ValueError) as raised:
+        model.predict(np.array([[0.5] * 19 + [np.nan]]))
+    assert (missing.status_code, missing.text) == (400, str(raised.value))  # scikit-learn's own error
+    modules = imported_modules(worker.log())
+    assert {"sklearn.linear_model", "scipy"} <= modules
+    assert unwanted(modules) == []
+    assert worker.invoke(json.dumps(x[0].tolist())).json() == {"predictions": model.predict(x[:1]).tolist()}

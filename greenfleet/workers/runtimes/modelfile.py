@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from greenfleet.workers.errors import StartupError
 
 __all__ = ["find_model_file", "load_pickled", "unneeded_imports_kept_out"]
@@ -101,6 +99,8 @@ class _NotInstalled(importlib.abc.MetaPathFinder):
 
 def load_pickled(path: Path) -> Any:
     """Unpickle ``path`` with joblib, then with plain pickle; the error names the file."""
+    import joblib  # here, not at the top: a worker serving a lean-loaded model.pkl never needs it (~4 MB)
+
     try:
         return joblib.load(path)
     except Exception as joblib_error:
