@@ -1,4 +1,4 @@
-"""What the "server + one scikit-learn instance ≤ 200 MB RSS idle" target leaves for greenfleet's own code.
+"""Where the "server + one scikit-learn instance ≤ 200 MB RSS idle" target stands against library floors.
 
     .venv/bin/python bench/memory_floor.py [--model /tmp/peers/data/model.pkl]
 
@@ -7,9 +7,11 @@ loads the benchmark's LogisticRegression and predicts one row), then reports its
 are the libraries the server needs before any greenfleet code runs: the store the issue asks for
 (SQLAlchemy 2), an OpenAPI-documented REST API (FastAPI), the ASGI server both processes use
 (uvicorn with uvloop and httptools) and the settings (pydantic-settings). The worker rows are the least
-any process serving the scikit-learn model holds (NumPy, SciPy and scikit-learn, pandas and rich kept out
-as greenfleet's worker does). Then the same for greenfleet's real processes, started as the benchmark
-starts them. Prints a table and writes bench/results/memory-floor.json.
+any process that imports scikit-learn to serve the model holds (NumPy, SciPy and scikit-learn, pandas
+and rich kept out as greenfleet's worker does): with such a worker the libraries alone leave ~10 MB for
+all of greenfleet's server code and data, which is why greenfleet's worker reads linear models without
+importing scikit-learn (greenfleet/workers/runtimes/lean.py). Then greenfleet's real processes, started
+as the benchmark starts them. Prints a table and writes bench/results/memory-floor.json.
 """
 
 from __future__ import annotations
@@ -122,8 +124,8 @@ def main() -> None:
     print(f"{'process':{width}}  RSS MB")
     for name, mb in rows:
         print(f"{name:{width}}  {mb:6.1f}")
-    print(f"target: server + one instance <= {TARGET_MB:.0f} MB; the libraries alone leave "
-          f"{TARGET_MB - floor:.1f} MB for greenfleet's code and data")
+    print(f"target: server + one instance <= {TARGET_MB:.0f} MB; greenfleet: {real['server'] + real['worker']:.1f} MB; "
+          f"with a worker importing scikit-learn the libraries alone would leave {TARGET_MB - floor:.1f} MB")
     result: dict[str, Any] = {"rss_mb": dict(rows), "target_mb": TARGET_MB, "headroom_mb": TARGET_MB - floor,
                               "python": sys.version.split()[0], "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
