@@ -9,11 +9,15 @@
           └── UnsupportedContentType 415  the runtime cannot read this Content-Type
 
 Any other exception raised by a model while answering is a 500 with its message.
+
+``Blocking`` is not an error: a runtime raises it when an invocation made on the event loop would
+block it (e.g. a one-time lazy load); the app then runs that invocation again on the model thread.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "Blocking",
     "MissingDependency",
     "ModelInputError",
     "NotAcceptable",
@@ -52,3 +56,7 @@ class NotAcceptable(RequestError):
 
 class UnsupportedContentType(RequestError):
     status_code = 415
+
+
+class Blocking(Exception):
+    """This invocation would block the event loop: run it on the model thread instead."""

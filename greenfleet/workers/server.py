@@ -20,7 +20,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from greenfleet.httpserver import uvicorn_config
-from greenfleet.workers.errors import RequestError
+from greenfleet.workers.errors import Blocking, RequestError
 from greenfleet.workers.runtime import Runtime
 from greenfleet.workers.watchdog import Heartbeat
 
@@ -70,9 +70,11 @@ class InvocationApp:
             elif name == b"accept":
                 accept = value.decode("latin-1")
         try:
-            if len(body) <= self._inline_max_bytes:
+            try:
+                if len(body) > self._inline_max_bytes:
+                    raise Blocking("large body")
                 answer, media = self._runtime.invoke(body, content_type, accept)
-            else:
+            except Blocking:
                 loop = asyncio.get_running_loop()
                 answer, media = await loop.run_in_executor(
                     self._executor, self._runtime.invoke, body, content_type, accept

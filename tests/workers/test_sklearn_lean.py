@@ -5,8 +5,10 @@ does not handle, and loads every other model at start-up as before."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import pickle
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,12 +25,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from greenfleet.workers.errors import ModelInputError
+from greenfleet.workers.errors import Blocking, ModelInputError
 from greenfleet.workers.media import ARRAY_TYPES, CSV, JSON, NPY, encode_predictions
 from greenfleet.workers.runtimes import sklearn as sklearn_runtime
 from greenfleet.workers.runtimes.lean import read_linear_model
 from greenfleet.workers.runtimes.sklearn import SklearnRuntime
+from greenfleet.workers.server import InvocationApp
+from greenfleet.workers.watchdog import Heartbeat
 from tests.workers.test_linear import CASES, PROBES, X, fitted
+from tests.workers.test_server import exchange
 
 LAYOUTS: dict[str, Callable[[Any, Path], None]] = {
     "pickle protocol 2": lambda model, path: path.write_bytes(pickle.dumps(model, protocol=2)),
@@ -224,3 +229,32 @@ def test_concurrent_fallbacks_load_the_estimator_once(tmp_path: Path, monkeypatc
         errors = list(pool.map(lambda _: outcome(lean.invoke, narrow, NPY, JSON), range(4)))
     assert loaded == [tmp_path / "model" / "model.pkl"]
     assert {error[0] for error in errors} == {ModelInputError}
+
+
+def test_the_lazy_load_never_runs_on_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the event loop a fallback asks for the model thread (Blocking) instead of loading scikit-learn
+    there; the app reruns it on its model thread, where the estimator loads and answers."""
+    model = fitted("logistic binary")
+    lean = loaded_runtime(model_dir(tmp_path, model))
+    loads: list[str] = []
+
+    def load(path: Path) -> Any:
+        loads.append(threading.current_thread().name)
+        return model
+
+    monkeypatch.setattr(sklearn_runtime, "_load_estimator_file", load)
+    narrow = npy(np.ones((1, 3)))
+
+    async def on_the_loop() -> None:
+        with pytest.raises(Blocking):
+            lean.invoke(narrow, NPY, JSON)
+
+    asyncio.run(on_the_loop())
+    assert loads == []
+    app = InvocationApp(lean, Heartbeat(), inline_max_bytes=1 << 20,
+                        executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="model"))
+    answer = exchange(app, "POST", "/invocations", content=narrow, headers={"Content-Type": NPY})
+    assert answer.status_code == 400 and "features" in answer.text, answer.text
+    assert len(loads) == 1 and loads[0].startswith("model")
+    well_formed = exchange(app, "POST", "/invocations", content=npy(X[:2]), headers={"Content-Type": NPY})
+    assert well_formed.status_code == 200 and well_formed.content == encode_predictions(model.predict(X[:2]), JSON)

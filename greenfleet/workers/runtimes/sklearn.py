@@ -7,13 +7,14 @@ model.joblib, which needs joblib) instead of ~128 MB, and answers ``/ping`` ~0.2
 spawned instead of ~1.1-1.25 s; requests cost the same. Well-formed requests never need
 scikit-learn. The first request the shortcut does not handle (NaN, wrong width, non-numeric...) loads
 the real estimator as any other model loads (``load_estimator``; ~1 s, once, then ~128 MB like
-before) and gets scikit-learn's own answer or error. A small request is answered on the event loop
-(see ``server.py``), so that one load also holds up ``/ping`` for that second. Every other model
-loads at start-up, as before.
+before) and gets scikit-learn's own answer or error. That load never runs on the event loop (a small
+request asks for the model thread, ``Blocking``), so ``/ping`` keeps answering meanwhile. Every other
+model loads at start-up, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from greenfleet.workers.errors import ModelInputError, StartupError
+from greenfleet.workers.errors import Blocking, ModelInputError, StartupError
 from greenfleet.workers.media import ARRAY_TYPES, JSON, decode_rows, encode_predictions, negotiate
 from greenfleet.workers.runtimes.lean import read_linear_model
 from greenfleet.workers.runtimes.linear import Predict, fitted_predictor, linear_predictor
@@ -89,6 +90,8 @@ class _LazyEstimator:
     def predict(self, rows: NDArray[Any]) -> Any:
         model = self.model
         if model is None:
+            if _on_event_loop():
+                raise Blocking("the estimator is not loaded yet")
             with self._lock:
                 if self.model is None:
                     collecting = gc.isenabled()
@@ -100,3 +103,11 @@ class _LazyEstimator:
                             gc.enable()
                 model = self.model
         return model.predict(rows)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
