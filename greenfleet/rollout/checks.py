@@ -101,30 +101,13 @@ def record_results(state: RolloutState, obs: Observations, now: float) -> Rollou
         started = state.check_run.started_at if state.check_run else now
         budget = config.budget_s + state.limits.check_grace_s
         if result is not None and result.status is not CheckStatus.PENDING:
-            passed = result.status is CheckStatus.PASSED
-            new.append(
-                CheckOutcome(
-                    check_id=ident,
-                    name=config.Name,
-                    point=config.Point,
-                    stage_index=stage,
-                    passed=passed,
-                    at=now,
-                    detail=result.detail,
-                )
-            )
+            passed, detail = result.status is CheckStatus.PASSED, result.detail
         elif now - started >= budget:
-            new.append(
-                CheckOutcome(
-                    check_id=ident,
-                    name=config.Name,
-                    point=config.Point,
-                    stage_index=stage,
-                    passed=False,
-                    at=now,
-                    detail=f"no result within {budget:g} s",
-                )
-            )
+            passed, detail = False, f"no result within {budget:g} s"
+        else:
+            continue
+        new.append(CheckOutcome(check_id=ident, name=config.Name, point=config.Point, stage_index=stage,
+                                passed=passed, at=now, detail=detail))
     if not new:
         return state
     return state.evolve(check_outcomes=(*state.check_outcomes, *new))
