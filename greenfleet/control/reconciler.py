@@ -61,14 +61,21 @@ class Reconciler:
         self._thread: threading.Thread | None = None
         self._client: httpx.AsyncClient | None = None
         self.passes = 0
+        self._first_pass = threading.Event()
         self.before_pass: list[Callable[[float], None]] = []
 
     # --- lifecycle ----------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, first_pass_timeout_s: float = 10.0) -> None:
+        """Adopt surviving instances, then start the loop and wait (at most ``first_pass_timeout_s``) for
+        its first pass: by then adopted instances are health-checked and the routing table is published,
+        so a server that starts listening after this never answers "not found" for an endpoint the store
+        says is InService."""
         self.adopt()
         self.mark_recovering()
         self._thread = threading.Thread(target=self._run, name="greenfleet-reconciler", daemon=True)
         self._thread.start()
+        if not self._first_pass.wait(first_pass_timeout_s):
+            log.warning("the reconciler's first pass took over %g s; serving meanwhile", first_pass_timeout_s)
 
     def stop(self) -> None:
         self._stop.set()
@@ -93,6 +100,7 @@ class Reconciler:
                     await self.reconcile_once()
                 except Exception:  # the loop must never die
                     log.exception("reconcile pass failed; retrying next tick")
+                self._first_pass.set()
                 # While instances start, look again soon: readiness is seen at the next pass.
                 starting = any(m.phase == "starting" for m in self.instances.values())
                 with contextlib.suppress(TimeoutError):
