@@ -18,9 +18,9 @@ from greenfleet.api.app import create_app
 from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
 from greenfleet.clock import Clock, SystemClock
-from greenfleet.control.deployments import DeploymentDriver
 from greenfleet.control.observability import Observability
 from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from greenfleet.control.fleet import Managed
+from greenfleet.control.instance_groups import Managed
 
 
 async def ping_all(client: httpx.AsyncClient, instances: list[Managed]) -> dict[str, bool]:

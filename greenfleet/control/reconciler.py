@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from greenfleet.clock import Clock
-from greenfleet.control.fleet import Group, GroupHealth, Managed, desired_groups
 from greenfleet.control.health import ping_all
+from greenfleet.control.instance_groups import Group, GroupHealth, Managed, desired_groups
 from greenfleet.control.routing import build_routes, next_table
 from greenfleet.control.status import observe_endpoint
 from greenfleet.errors import ConflictError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from greenfleet.control.fleet import SERVING_STATUSES, Group, Managed, desired_groups
+from greenfleet.control.instance_groups import SERVING_STATUSES, Group, Managed, desired_groups
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
 
 

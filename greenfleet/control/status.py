@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from greenfleet.control.fleet import Group, GroupHealth, Managed, desired_groups
+from greenfleet.control.instance_groups import Group, GroupHealth, Managed, desired_groups
 
 
 def observe_endpoint(row: dict[str, Any], members: list[Managed], health: dict[str, GroupHealth],

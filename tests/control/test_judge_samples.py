@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from greenfleet.clock import FakeClock
-from greenfleet.control.judging import collect
+from greenfleet.control.judge_samples import collect
 from greenfleet.judge import JudgeConfig
 from greenfleet.judge.samples import Counts, Moments, Sample, as_values
 from greenfleet.metrics import MetricService

@@ -10,9 +10,9 @@ import copy
 import logging
 from typing import Any, Protocol
 
-from greenfleet.control.checks import CheckRunner
-from greenfleet.control.fleet import GroupHealth, Managed
-from greenfleet.control.judging import collect
+from greenfleet.control.check_runner import CheckRunner
+from greenfleet.control.instance_groups import GroupHealth, Managed
+from greenfleet.control.judge_samples import collect
 from greenfleet.control.reconciler import Hooks, Reconciler
 from greenfleet.errors import ConflictError
 from greenfleet.metrics import MetricService
