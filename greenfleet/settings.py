@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -10,6 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_home() -> Path:
     return Path.home() / ".greenfleet"
+
+
+def _default_max_instances() -> int:
+    """Instances one server may run at once: four per core, at least 8 (a worker idles at ~45-130 MB)."""
+    return max(8, 4 * (os.cpu_count() or 2))
 
 
 class Settings(BaseSettings):
@@ -103,6 +109,16 @@ class Settings(BaseSettings):
 
     max_aws_body_bytes: int = 10 * 1024 * 1024
     """Largest request body on the AWS protocols (``POST /``), both as sent and after gzip inflation."""
+
+    max_instances_per_variant: int = Field(default_factory=_default_max_instances, ge=1)
+    """Most instances one variant may ask for (DesiredInstanceCount, InitialInstanceCount); a larger
+    request is refused with ResourceLimitExceeded, and the reconciler never starts more."""
+
+    max_instances_per_endpoint: int = Field(default_factory=_default_max_instances, ge=1)
+    """Most instances of one endpoint across its variants and fleets (a blue/green deployment runs both)."""
+
+    max_instances_total: int = Field(default_factory=_default_max_instances, ge=1)
+    """Most instances this server runs at once across all endpoints."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:
