@@ -14,8 +14,8 @@ def _default_home() -> Path:
 
 
 def _default_max_instances() -> int:
-    """Instances one server may run at once: four per core, at least 8 (a worker idles at ~45-130 MB)."""
-    return max(8, 4 * (os.cpu_count() or 2))
+    """Instances one server may run at once: four per core, at least 16 (a worker idles at ~45-130 MB)."""
+    return max(16, 4 * (os.cpu_count() or 2))
 
 
 class Settings(BaseSettings):
