@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from greenfleet.control.check_runner import CheckRunner
+from sqlalchemy import Connection
+
+from greenfleet.control.check_runner import CheckRunner, webhook_body
 from greenfleet.control.instance_groups import GroupHealth, Managed
 from greenfleet.control.judge_samples import collect
 from greenfleet.control.reconciler import Hooks, Reconciler
@@ -53,6 +56,11 @@ class EventSink(Protocol):
     def append(self, source: str, detail_type: str, resource: str | None, detail: dict[str, Any],
                now: float) -> Any: ...
 
+    def enqueue_webhook(self, conn: Connection, url: str, payload: Mapping[str, Any], dedup_id: str,
+                        now: float, *, kind: str, context: Mapping[str, Any] | None = None) -> str: ...
+
+    def wake(self) -> None: ...
+
 
 class DeploymentDriver(Hooks):
     def __init__(self, repo: Repository, reconciler: Reconciler, alarms: AlarmSource | None = None,
@@ -82,12 +90,31 @@ class DeploymentDriver(Hooks):
         changes: Doc = {"state": state, "status": status, "config_name": config_name, "failure_reason": failure}
         if status != row["status"] or config_name != row["config_name"]:
             changes["modified_at"] = now
+        checks = [a for a in actions if isinstance(a, RunCheck)]
+        # POST_COMPLETION / POST_ROLLBACK webhooks go into the durable outbox in the transaction that saves the
+        # outcome (the only tick that renders them): delivered at least once, even across a crash.
+        notices = [c for c in checks if not c.report and c.url is not None]
+        addresses = {c.fleet_id: self._addresses(row["name"], c.fleet_id) for c in notices}
+
+        def enqueue(conn: Connection) -> None:
+            for notice in notices if self.events is not None else []:
+                assert notice.url is not None and self.events is not None
+                self.events.enqueue_webhook(conn, notice.url, webhook_body(notice, addresses[notice.fleet_id]),
+                                            notice.check_id, now, kind="deployment-check",
+                                            context={"DeploymentId": rollout.deployment_id, "Check": notice.name,
+                                                     "Point": notice.point})
+
         self.repo.save_deployment(row["name"], row["revision"], changes, {
             "id": rollout.deployment_id, "endpoint_name": row["name"], "started_at": rollout.started_at,
             "finished_at": now if outcome else None, "outcome": str(outcome) if outcome else None,
-            "emitted_seq": emitted, "state": dump_rollout(rollout)})
-        for check in (a for a in actions if isinstance(a, RunCheck)):  # side effects only after the save
-            self.checks.start(check, self._addresses(row["name"], check.fleet_id))
+            "emitted_seq": emitted, "state": dump_rollout(rollout)}, also=enqueue)
+        if notices and self.events is not None:
+            self.events.wake()
+        for check in checks:  # side effects only after the save
+            if check not in notices:
+                self.checks.start(check, self._addresses(row["name"], check.fleet_id))
+        if outcome is not None:
+            self.checks.forget(rollout.deployment_id)  # nobody reads this deployment's results any more
         self.reconciler.wake()  # converge to the new desired fleets and traffic without waiting a tick
         self._emit(row, [a for a in actions if isinstance(a, Emit)], rollout.deployment_id, emitted)
 

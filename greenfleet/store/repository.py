@@ -3,7 +3,7 @@ revision so concurrent writers (API, reconciler, rollout driver) never overwrite
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -107,8 +107,9 @@ class Repository:
 
     # --- deployments ----------------------------------------------------------------------------------
     def save_deployment(self, name: str, expected_revision: int, changes: Mapping[str, Any],
-                        deployment: Row) -> Row:
-        """One transaction: the endpoint's new desired state (compare-and-set) and the deployment row."""
+                        deployment: Row, also: Callable[[Connection], None] | None = None) -> Row:
+        """One transaction: the endpoint's new desired state (compare-and-set), the deployment row, and
+        whatever ``also`` writes (outbox entries)."""
         table, history = schema.endpoints, schema.deployments
         with self.transaction() as tx:
             result = tx.execute(
@@ -121,6 +122,8 @@ class Repository:
             values = {k: v for k, v in deployment.items() if k != "id"}
             if tx.execute(update(history).where(history.c.id == deployment["id"]).values(**values)).rowcount != 1:
                 tx.execute(insert(history).values(**deployment))
+            if also is not None:
+                also(tx)
             found = tx.execute(select(table).where(table.c.name == name)).mappings().one()
         return dict(found)
 
