@@ -179,3 +179,19 @@ def test_a_failing_step_is_retried_while_the_others_run(world: ControlWorld) -> 
     assert world.status("e") == "InService" and len(seen) == 3
     record = world.reconciler.control.records["autoscaling"]
     assert (record.runs, record.failures) == (3, 3) and "metric source is down" in (record.last_error or "")
+
+
+def test_observed_figures_never_touch_the_desired_row(world: ControlWorld) -> None:
+    """API writes compare-and-set the endpoint row; the reconciler's refresh of counts, weights and
+    VariantStatus goes to the observation row, so only a status transition can make an API write retry."""
+    world.endpoints.create_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
+    world.tick(passes=2)
+    row = world.repo.get_endpoint("e")
+    assert row is not None and row["status"] == "InService"
+    world.backend.kill(world.routed("e")[0])
+    world.tick(0.1)
+    assert world.describe("e")["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    world.tick(1.0, passes=3)
+    assert world.describe("e")["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    after = world.repo.get_endpoint("e")
+    assert after is not None and after["revision"] == row["revision"] and after["state"] == row["state"]
