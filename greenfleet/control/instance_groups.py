@@ -45,10 +45,10 @@ class Group:
 
     @property
     def weight(self) -> float:
-        total = self.fleet.weight_total
+        total = sum(max(0.0, v.desired_weight) for v in self.fleet.variants)
         if total <= 0:
             return 0.0
-        return self.fleet.traffic * self.variant.desired_weight / total
+        return max(0.0, self.fleet.traffic) * max(0.0, self.variant.desired_weight) / total
 
 
 def desired_groups(row: dict[str, Any]) -> list[Group]:
