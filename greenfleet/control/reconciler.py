@@ -31,6 +31,7 @@ from greenfleet.control.instance_groups import (
     GroupHealth,
     GroupKey,
     Managed,
+    adopted,
     allowed_counts,
     desired_groups,
 )
@@ -38,7 +39,7 @@ from greenfleet.control.routing import build_routes, next_table
 from greenfleet.control.snapshot import GroupView, InstanceView, Snapshot
 from greenfleet.control.status import observe_endpoint
 from greenfleet.errors import ConflictError
-from greenfleet.instances.backend import Address, InstanceBackend, InstanceHandle, InstanceSpec
+from greenfleet.instances.backend import Address, InstanceBackend, InstanceSpec
 from greenfleet.resources.endpoint_state import ObservedState
 from greenfleet.router.proxy import Router
 from greenfleet.store.repository import Repository
@@ -150,17 +151,11 @@ class Reconciler:
         started with (endpoint, fleet, config, variant, container) as the store recorded it."""
         now = self.clock.now()
         for record in self.repo.list_instances():
-            address = Address(record["host"], record["port"]) if record["host"] and record["port"] else None
-            handle = InstanceHandle(record["id"], address, record["started_at"], dict(record["backend_ref"]))
-            if not self.backend.adopt(handle):
+            managed = adopted(record, self.startup_timeout_s, now)
+            if self.backend.adopt(managed.handle):
+                self.instances[managed.instance_id] = managed
+            else:
                 self.repo.delete_instance(record["id"])
-                continue
-            spec = InstanceSpec(record["id"], record["endpoint_name"], int(record["fleet_id"]),
-                                record["config_name"], record["variant_name"], dict(record["container"]))
-            ready_at = record["ready_at"]
-            self.instances[spec.instance_id] = Managed(
-                spec, handle, self.startup_timeout_s, ready_at=ready_at, setup_recorded=ready_at is not None,
-                startup_deadline=max(now, record["started_at"]) + self.startup_timeout_s)
 
     def mark_recovering(self) -> None:
         """After a restart, an endpoint whose instances did not survive is SystemUpdating (SageMaker's
