@@ -101,6 +101,7 @@ class Managed:
     setup_recorded: bool = False
     """ModelSetupTime was recorded (by this server or, for an adopted instance, the one before)."""
     ping_failures: int = 0
+    pinged_at: float = float("-inf")
     drain_revision: int = 0
     drain_started_at: float | None = None
 

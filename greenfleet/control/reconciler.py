@@ -66,7 +66,8 @@ class Hooks:
 class Reconciler:
     def __init__(self, repo: Repository, backend: InstanceBackend, router: Router, clock: Clock, *,
                  interval_s: float, startup_timeout_s: float, restart_backoff_s: float,
-                 drain_timeout_s: float, backoff_reset_s: float = 60.0, ceilings: Ceilings | None = None,
+                 drain_timeout_s: float, backoff_reset_s: float = 60.0, health_check_interval_s: float = 0.0,
+                 ceilings: Ceilings | None = None,
                  hooks: list[Hooks] | None = None, pinger: Pinger | None = None) -> None:
         self.repo, self.backend, self.router, self.clock = repo, backend, router, clock
         self.interval_s = interval_s
@@ -74,6 +75,8 @@ class Reconciler:
         self.restart_backoff_s = restart_backoff_s
         self.drain_timeout_s = drain_timeout_s
         self.backoff_reset_s = backoff_reset_s
+        self.health_check_interval_s = health_check_interval_s
+        """A ready instance is pinged at most this often (a starting one on every pass)."""
         self.ceilings = ceilings
         self.hooks = hooks if hooks is not None else []
         self.routing_step = FunctionStep("routing", self._route)
@@ -235,7 +238,7 @@ class Reconciler:
         for managed in live:
             if managed.handle.address is None:
                 self._locate(managed)
-        await self._ping(live)
+        await self._ping(live, now)
         for managed in live:
             task = self._pings.get(managed.instance_id)
             if task is None or not task.done():
@@ -258,13 +261,16 @@ class Reconciler:
                     self._lose(managed, f"instance {managed.instance_id} failed {UNHEALTHY_AFTER} health checks",
                                now)
 
-    async def _ping(self, live: list[Managed]) -> None:
-        """Start a ping for each instance without one in flight; wait briefly for the outstanding ones."""
+    async def _ping(self, live: list[Managed], now: float) -> None:
+        """Start a ping for each instance that is due and has none in flight; wait briefly for the
+        outstanding ones."""
         if self._pinger is None:
             return
         for managed in live:
             address = managed.handle.address
-            if address is not None and managed.instance_id not in self._pings:
+            due = managed.phase == "starting" or now - managed.pinged_at >= self.health_check_interval_s
+            if address is not None and due and managed.instance_id not in self._pings:
+                managed.pinged_at = now
                 self._pings[managed.instance_id] = asyncio.ensure_future(self._pinger(address))
         waiting = [t for t in self._pings.values() if not t.done()]
         if waiting:
