@@ -133,7 +133,10 @@ def test_a_store_and_fleet_of_the_previous_release_are_adopted_and_served(
         described = api.wait_status("up", "InService", timeout_s=60)
         assert described["EndpointConfigName"] == "up-config-2"
         assert [v["VariantName"] for v in described["ProductionVariants"]] == ["a", "b"]
-        assert {i["InstanceId"] for i in api.call("GET", "/api/endpoints/up/instances")["Instances"]} == set(green)
+        deadline = time.monotonic() + 30  # the old fleet drains, then stops
+        while {i["InstanceId"] for i in api.call("GET", "/api/endpoints/up/instances")["Instances"]} != set(green):
+            assert time.monotonic() < deadline, "the blue fleet was not stopped"
+            time.sleep(0.2)
         assert api.invoke("up", csv_row(features)).status_code == 200
     finally:
         for server in servers:
