@@ -110,6 +110,7 @@ class Server:
             startup_timeout_s=settings.startup_health_check_timeout_s,
             restart_backoff_s=settings.instance_restart_backoff_s, drain_timeout_s=settings.drain_timeout_s,
             backoff_reset_s=settings.instance_restart_backoff_reset_s,
+            health_check_interval_s=settings.health_check_interval_s,
             ceilings=Ceilings(settings.max_instances_per_variant, settings.max_instances_per_endpoint,
                               settings.max_instances_total),
             hooks=[InstanceEvents(self.metrics, self.events)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from greenfleet.instances.backend import InstanceHandle, InstanceSpec
+from greenfleet.instances.backend import Address, InstanceHandle, InstanceSpec
 from greenfleet.resources.endpoint_state import DesiredState, Fleet, VariantDesired
 
 SERVING_STATUSES = {"InService", "Updating", "RollingBack", "UpdateRollbackFailed", "SystemUpdating"}
@@ -45,10 +45,10 @@ class Group:
 
     @property
     def weight(self) -> float:
-        total = self.fleet.weight_total
+        total = sum(max(0.0, v.desired_weight) for v in self.fleet.variants)
         if total <= 0:
             return 0.0
-        return self.fleet.traffic * self.variant.desired_weight / total
+        return max(0.0, self.fleet.traffic) * max(0.0, self.variant.desired_weight) / total
 
 
 def desired_groups(row: dict[str, Any]) -> list[Group]:
@@ -101,6 +101,7 @@ class Managed:
     setup_recorded: bool = False
     """ModelSetupTime was recorded (by this server or, for an adopted instance, the one before)."""
     ping_failures: int = 0
+    pinged_at: float = float("-inf")
     drain_revision: int = 0
     drain_started_at: float | None = None
 
@@ -111,6 +112,18 @@ class Managed:
     @property
     def key(self) -> GroupKey:
         return GroupKey(self.spec.endpoint_name, self.spec.fleet_id, self.spec.variant_name)
+
+
+def adopted(record: dict[str, Any], startup_timeout_s: float, now: float) -> Managed:
+    """An instance a previous server left running, from its stored record: the exact spec it was started
+    with (through the structured columns) and, if it was ever ready, no second ModelSetupTime."""
+    address = Address(record["host"], record["port"]) if record["host"] and record["port"] else None
+    handle = InstanceHandle(record["id"], address, record["started_at"], dict(record["backend_ref"]))
+    spec = InstanceSpec(record["id"], record["endpoint_name"], int(record["fleet_id"]), record["config_name"],
+                        record["variant_name"], dict(record["container"]))
+    ready_at = record["ready_at"]
+    return Managed(spec, handle, startup_timeout_s, ready_at=ready_at, setup_recorded=ready_at is not None,
+                   startup_deadline=max(now, record["started_at"]) + startup_timeout_s)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from greenfleet.control.instance_groups import (
     GroupHealth,
     GroupKey,
     Managed,
+    adopted,
     allowed_counts,
     desired_groups,
 )
@@ -38,7 +39,7 @@ from greenfleet.control.routing import build_routes, next_table
 from greenfleet.control.snapshot import GroupView, InstanceView, Snapshot
 from greenfleet.control.status import observe_endpoint
 from greenfleet.errors import ConflictError
-from greenfleet.instances.backend import Address, InstanceBackend, InstanceHandle, InstanceSpec
+from greenfleet.instances.backend import Address, InstanceBackend, InstanceSpec
 from greenfleet.resources.endpoint_state import ObservedState
 from greenfleet.router.proxy import Router
 from greenfleet.store.repository import Repository
@@ -65,7 +66,8 @@ class Hooks:
 class Reconciler:
     def __init__(self, repo: Repository, backend: InstanceBackend, router: Router, clock: Clock, *,
                  interval_s: float, startup_timeout_s: float, restart_backoff_s: float,
-                 drain_timeout_s: float, backoff_reset_s: float = 60.0, ceilings: Ceilings | None = None,
+                 drain_timeout_s: float, backoff_reset_s: float = 60.0, health_check_interval_s: float = 0.0,
+                 ceilings: Ceilings | None = None,
                  hooks: list[Hooks] | None = None, pinger: Pinger | None = None) -> None:
         self.repo, self.backend, self.router, self.clock = repo, backend, router, clock
         self.interval_s = interval_s
@@ -73,6 +75,8 @@ class Reconciler:
         self.restart_backoff_s = restart_backoff_s
         self.drain_timeout_s = drain_timeout_s
         self.backoff_reset_s = backoff_reset_s
+        self.health_check_interval_s = health_check_interval_s
+        """A ready instance is pinged at most this often (a starting one on every pass)."""
         self.ceilings = ceilings
         self.hooks = hooks if hooks is not None else []
         self.routing_step = FunctionStep("routing", self._route)
@@ -150,17 +154,11 @@ class Reconciler:
         started with (endpoint, fleet, config, variant, container) as the store recorded it."""
         now = self.clock.now()
         for record in self.repo.list_instances():
-            address = Address(record["host"], record["port"]) if record["host"] and record["port"] else None
-            handle = InstanceHandle(record["id"], address, record["started_at"], dict(record["backend_ref"]))
-            if not self.backend.adopt(handle):
+            managed = adopted(record, self.startup_timeout_s, now)
+            if self.backend.adopt(managed.handle):
+                self.instances[managed.instance_id] = managed
+            else:
                 self.repo.delete_instance(record["id"])
-                continue
-            spec = InstanceSpec(record["id"], record["endpoint_name"], int(record["fleet_id"]),
-                                record["config_name"], record["variant_name"], dict(record["container"]))
-            ready_at = record["ready_at"]
-            self.instances[spec.instance_id] = Managed(
-                spec, handle, self.startup_timeout_s, ready_at=ready_at, setup_recorded=ready_at is not None,
-                startup_deadline=max(now, record["started_at"]) + self.startup_timeout_s)
 
     def mark_recovering(self) -> None:
         """After a restart, an endpoint whose instances did not survive is SystemUpdating (SageMaker's
@@ -240,7 +238,7 @@ class Reconciler:
         for managed in live:
             if managed.handle.address is None:
                 self._locate(managed)
-        await self._ping(live)
+        await self._ping(live, now)
         for managed in live:
             task = self._pings.get(managed.instance_id)
             if task is None or not task.done():
@@ -263,13 +261,16 @@ class Reconciler:
                     self._lose(managed, f"instance {managed.instance_id} failed {UNHEALTHY_AFTER} health checks",
                                now)
 
-    async def _ping(self, live: list[Managed]) -> None:
-        """Start a ping for each instance without one in flight; wait briefly for the outstanding ones."""
+    async def _ping(self, live: list[Managed], now: float) -> None:
+        """Start a ping for each instance that is due and has none in flight; wait briefly for the
+        outstanding ones."""
         if self._pinger is None:
             return
         for managed in live:
             address = managed.handle.address
-            if address is not None and managed.instance_id not in self._pings:
+            due = managed.phase == "starting" or now - managed.pinged_at >= self.health_check_interval_s
+            if address is not None and due and managed.instance_id not in self._pings:
+                managed.pinged_at = now
                 self._pings[managed.instance_id] = asyncio.ensure_future(self._pinger(address))
         waiting = [t for t in self._pings.values() if not t.done()]
         if waiting:

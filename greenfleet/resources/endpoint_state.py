@@ -43,11 +43,14 @@ class ContainerSnapshot(BaseModel):
 
 
 class VariantDesired(BaseModel):
+    """Values are checked where requests enter (the services); the stored state always loads, and the
+    reconciler bounds what it runs (instance ceilings), so one bad stored value cannot stop the pass."""
+
     name: str
     model_name: str
     container: ContainerSnapshot
-    desired_count: int = Field(ge=0)
-    desired_weight: float = Field(ge=0)
+    desired_count: int
+    desired_weight: float
     routing_strategy: str = DEFAULT_ROUTING
     startup_timeout_s: float | None = None
     instance_type: str | None = None
@@ -60,7 +63,7 @@ class Fleet(BaseModel):
     id: int
     config_name: str
     role: FleetRole = "production"
-    traffic: float = Field(default=100.0, ge=0, le=100)
+    traffic: float = 100.0
     variants: list[VariantDesired]
     target_counts: dict[str, int] = Field(default_factory=dict)
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""

@@ -25,7 +25,7 @@ from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
 from greenfleet.services.listing import page
-from greenfleet.services.models import ModelService
+from greenfleet.services.models import UNSUPPORTED_CONFIG_MEMBERS, ModelService
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository, StaleWrite
 
@@ -63,6 +63,15 @@ class EndpointService:
     def build_fleet(self, fleet_id: int, config_name: str) -> Fleet:
         """The production fleet serving ``config_name``: its variants with their models' container snapshots."""
         spec = self.models.endpoint_config(config_name)["spec"]
+        # A config stored before these were refused at creation is refused here, not half-served.
+        for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
+            if spec.get(member):
+                raise ValidationError(f"EndpointConfig {config_name}: {member}: {capability} does not run in "
+                                      "greenfleet yet")
+        for index, v in enumerate(spec["ProductionVariants"], start=1):
+            if v.get("ServerlessConfig"):
+                raise ValidationError(f"EndpointConfig {config_name}: ProductionVariants.{index}.ServerlessConfig: "
+                                      "serverless inference does not run in greenfleet yet")
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
         return production_fleet(fleet_id, config_name, variants)

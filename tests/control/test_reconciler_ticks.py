@@ -179,3 +179,37 @@ def test_a_failing_step_is_retried_while_the_others_run(world: ControlWorld) -> 
     assert world.status("e") == "InService" and len(seen) == 3
     record = world.reconciler.control.records["autoscaling"]
     assert (record.runs, record.failures) == (3, 3) and "metric source is down" in (record.last_error or "")
+
+
+def test_observed_figures_never_touch_the_desired_row(world: ControlWorld) -> None:
+    """API writes compare-and-set the endpoint row; the reconciler's refresh of counts, weights and
+    VariantStatus goes to the observation row, so only a status transition can make an API write retry."""
+    world.endpoints.create_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
+    world.tick(passes=2)
+    row = world.repo.get_endpoint("e")
+    assert row is not None and row["status"] == "InService"
+    world.backend.kill(world.routed("e")[0])
+    world.tick(0.1)
+    assert world.describe("e")["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    world.tick(1.0, passes=3)
+    assert world.describe("e")["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    after = world.repo.get_endpoint("e")
+    assert after is not None and after["revision"] == row["revision"] and after["state"] == row["state"]
+
+
+def test_a_ready_instance_is_pinged_every_health_check_interval(tmp_path: Path) -> None:
+    world = ControlWorld(tmp_path, health_check_interval_s=1.0)
+    world.model("m1")
+    world.config("c1", "m1", count=1)
+    world.backend.ready_after_s = 0.5
+    world.endpoints.create_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
+    world.tick(0.25, passes=3)  # starting: a ping on every pass after the start
+    (instance,) = world.backend.instances.values()
+    assert world.status("e") == "InService" and instance.pings == 2
+    world.tick(0.25, passes=8)  # ready: 2 s of passes, one ping a second
+    assert instance.pings == 4
+    instance.healthy = False
+    world.tick(0.5, passes=5)
+    assert not instance.stopped  # two failed checks so far
+    world.tick(0.5)  # the third, a second after the second
+    assert instance.stopped and world.reconciler.health[next(iter(world.reconciler.health))].restarts == 1

@@ -43,7 +43,8 @@ class SetupTimes(Hooks):
 
 class ControlWorld:
     def __init__(self, directory: Path, *, ceilings: Ceilings | None = None, backoff_s: float = 1.0,
-                 backoff_reset_s: float = 60.0, startup_timeout_s: float = 30.0) -> None:
+                 backoff_reset_s: float = 60.0, startup_timeout_s: float = 30.0,
+                 health_check_interval_s: float = 0.0) -> None:
         self.engine = create_store_engine(f"sqlite:///{directory / 'store.db'}")
         migrate(self.engine)
         self.repo = Repository(self.engine)
@@ -55,7 +56,7 @@ class ControlWorld:
         self.deployments = DeploymentService(self.repo, self.endpoints, self.clock, Limits(), strict_minimums=False)
         self.backend = FakeBackend(self.clock)
         self.ceilings, self.backoff_s, self.backoff_reset_s = ceilings, backoff_s, backoff_reset_s
-        self.startup_timeout_s = startup_timeout_s
+        self.startup_timeout_s, self.health_check_interval_s = startup_timeout_s, health_check_interval_s
         self.restart()
 
     def restart(self, extra_steps: list[Step] | None = None) -> None:
@@ -65,7 +66,8 @@ class ControlWorld:
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=0.5, startup_timeout_s=self.startup_timeout_s,
             restart_backoff_s=self.backoff_s, drain_timeout_s=30.0, backoff_reset_s=self.backoff_reset_s,
-            ceilings=self.ceilings, hooks=[self.events], pinger=self.backend.ping)
+            health_check_interval_s=self.health_check_interval_s, ceilings=self.ceilings, hooks=[self.events],
+            pinger=self.backend.ping)
         self.driver = DeploymentDriver(self.repo)
         self.reconciler.control.steps[:] = [self.reconciler.routing_step, *(extra_steps or []), self.driver]
         self.reconciler.adopt()

@@ -241,3 +241,14 @@ def test_everything_survives_a_new_process_on_the_same_store(database_url: str) 
     second = Hosting(database_url)
     assert second.endpoints.describe_endpoint({"EndpointName": "e1"})["EndpointConfigName"] == "c1"
     assert second.models.describe_model({"ModelName": "m1"})["ModelName"] == "m1"
+
+
+def test_a_config_stored_with_a_capability_that_does_not_run_is_refused_at_use(hosting: Hosting) -> None:
+    """A store from before the refusals may hold such a config: using it is refused, nothing half-runs."""
+    hosting.models.create_model(model())
+    spec = {**config("old", variant("v1")), "DataCaptureConfig": {"InitialSamplingPercentage": 20,
+                                                                  "DestinationS3Uri": "s3://bucket/capture"}}
+    hosting.repo.insert_endpoint_config({"name": "old", "arn": "arn:old", "spec": spec, "created_at": 1.0})
+    with pytest.raises(ValidationError, match="EndpointConfig old: DataCaptureConfig: data capture does not run"):
+        hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "old"})
+    assert hosting.endpoints.list_endpoints({})["Endpoints"] == []
