@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import yaml
-from rich.console import Console
 
 from greenfleet.cli.metrics import DEFAULT_NAMESPACE, dimension_list, dimension_text, local_time
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, number, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -51,6 +52,8 @@ def parse_metric_query(spec: str, period: int) -> Doc:
 
 
 def load_alarm_file(path: Path) -> Doc:
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

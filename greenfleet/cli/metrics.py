@@ -7,12 +7,14 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from greenfleet.cli.output import Doc, client_options, connect, emit, number, parse_pairs, table, when
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_NAMESPACE = "AWS/SageMaker"
 BASIC_STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
