@@ -338,11 +338,11 @@ class Client:
     def get_event(self, EventId: str) -> Doc:
         return self._call("GET", f"/api/events/{_path(EventId)}")
 
-    def put_event(self, Source: str, DetailType: str, Detail: Doc, Resources: list[str] | None = None) -> Doc:
-        """Append an event to the log (EventBridge's PutEvents entry shape); returns the event as stored."""
+    def put_event(self, Source: str, DetailType: str, Detail: Doc, Resource: str | None = None) -> Doc:
+        """Append an event to the log; returns it in EventBridge's envelope, as the log stores it."""
         body: Doc = {"Source": Source, "DetailType": DetailType, "Detail": Detail}
-        if Resources is not None:
-            body["Resources"] = Resources
+        if Resource is not None:
+            body["Resource"] = Resource
         return self._call("POST", "/api/events", body)
 
     def list_event_targets(self) -> Doc:

@@ -178,5 +178,17 @@ def set_weights(name: str, variants: tuple[str, ...], wait: bool, timeout_s: flo
     done(f"Updating endpoint {name}", answer, as_json)
 
 
+@endpoint.command("instances")
+@click.argument("name")
+@client_options
+def instances(name: str, url: str, as_json: bool) -> None:
+    """List the instance processes serving endpoint NAME (greenfleet's own view)."""
+    with connect(url) as client:
+        answer = client.list_instances(EndpointName=name)
+    rows = [(i.get("InstanceId"), i.get("Group"), when(i.get("StartedAt")), when(i.get("ReadyAt")))
+            for i in answer.get("Instances", [])]
+    emit(answer, as_json, lambda out: out.print(table(["Instance", "Group", "Started", "Ready"], rows)))
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(endpoint)

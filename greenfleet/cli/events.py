@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from greenfleet.cli.metrics import local_time, parse_duration
-from greenfleet.cli.output import Doc, client_options, connect, console, emit, table
+from greenfleet.cli.output import Doc, client_options, connect, console, done, emit, table
 from greenfleet.client import Client
 
 if TYPE_CHECKING:
@@ -114,5 +114,38 @@ def events(source: str | None, detail_type: str | None, resource: str | None, si
             return
 
 
+@click.group("event", short_help="Show one event of the log, or append one.")
+def event() -> None:
+    """One event of the event log (``greenfleet events`` lists them)."""
+
+
+@event.command("get")
+@click.argument("event_id", metavar="ID")
+@client_options
+def get(event_id: str, url: str, as_json: bool) -> None:
+    """Show event ID in EventBridge's envelope."""
+    with connect(url) as client:
+        answer = client.get_event(EventId=event_id)
+    emit(answer, as_json, lambda out: render([answer], out))
+
+
+@event.command("put")
+@click.option("--source", required=True, help="Where it comes from, e.g. my.pipeline.")
+@click.option("--detail-type", required=True, help="What kind of event, e.g. 'Model Approved'.")
+@click.option("--detail", default="{}", show_default=True, metavar="JSON", help="The event's detail, an object.")
+@click.option("--resource", help="The ARN the event is about.")
+@client_options
+def put(source: str, detail_type: str, detail: str, resource: str | None, url: str, as_json: bool) -> None:
+    """Append an event to the log (its webhooks receive it like any other)."""
+    try:
+        parsed = json.loads(detail)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--detail") from exc
+    with connect(url) as client:
+        answer = client.put_event(Source=source, DetailType=detail_type, Detail=parsed, Resource=resource)
+    done(f"Put event {answer['id']} (seq {answer['seq']})", answer, as_json)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(events)
+    cli.add_command(event)

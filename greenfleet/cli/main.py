@@ -25,6 +25,7 @@ from greenfleet.cli import (
     models,
     server,
     tags,
+    webhooks,
 )
 
 
@@ -37,7 +38,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags):
+                tags, webhooks):
     _module.register(cli)
 
 
