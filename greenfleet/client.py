@@ -22,12 +22,14 @@ Errors::
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NotRequired, Self, TypedDict
 from urllib.parse import quote
+
+from greenfleet.clienterrors import ApiError, ClientError, ServerUnreachable, WaiterError
+from greenfleet.waiters import EndpointWaiters
 
 if TYPE_CHECKING:  # httpx is imported when a client is made, so that ``greenfleet --help`` starts fast
     import httpx
@@ -37,43 +39,6 @@ __all__ = ["ApiError", "Client", "ClientError", "InvokeEndpointOutput", "Respons
 
 Doc = dict[str, Any]
 DEFAULT_URL = "http://127.0.0.1:8080"
-NOT_FOUND_CODES = {"ValidationException", "ValidationError", "ResourceNotFound"}
-DEPLOYMENT_ENDED = {"InService", "UpdateRollbackFailed"}
-"""Endpoint statuses in which no deployment runs any more (wait_for_deployment)."""
-
-
-class ClientError(Exception):
-    """Base of every error the client raises."""
-
-
-class ApiError(ClientError):
-    """The server answered with an error status."""
-
-    def __init__(self, status: int, code: str, message: str, details: Doc | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details: Doc = details or {}
-
-    @property
-    def not_found(self) -> bool:
-        """SageMaker answers a missing resource with a ValidationException "Could not find ..."."""
-        message = self.message.lower()
-        return self.code in NOT_FOUND_CODES and ("could not find" in message or "not found" in message)
-
-
-class ServerUnreachable(ClientError):
-    """Nothing answered at the base URL."""
-
-
-class WaiterError(ClientError):
-    """A wait ended without reaching the wanted state; ``last`` is the last DescribeEndpoint answer."""
-
-    def __init__(self, message: str, last: Doc | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.last: Doc = last or {}
 
 
 class ResponseMetadata(TypedDict):
@@ -126,7 +91,7 @@ def _error(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, code, str(message), details)
 
 
-class Client:
+class Client(EndpointWaiters):
     """greenfleet's REST API at ``base_url``; usable as a context manager."""
 
     def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,
@@ -437,71 +402,3 @@ class Client:
         if request_id is not None:
             answer["ResponseMetadata"]["RequestId"] = request_id
         return answer
-
-    # --- waiters -----------------------------------------------------------------------------------
-    def wait_for_endpoint(self, EndpointName: str, Status: str = "InService", Timeout: float = 600.0,
-                          Delay: float = 0.5) -> Doc:
-        """Poll DescribeEndpoint every ``Delay`` seconds until the endpoint's status is ``Status``; return that
-        description. Raises WaiterError if it turns Failed (with its FailureReason) or ``Timeout`` seconds pass."""
-        deadline = time.monotonic() + Timeout
-        while True:
-            described = self.describe_endpoint(EndpointName=EndpointName)
-            current = described["EndpointStatus"]
-            if current == Status:
-                return described
-            if current == "Failed":
-                reason = described.get("FailureReason", "no reason given")
-                raise WaiterError(f"endpoint {EndpointName} failed: {reason}", described)
-            if time.monotonic() >= deadline:
-                raise WaiterError(f"endpoint {EndpointName} is still {current} after {Timeout:g} s "
-                                  f"(waiting for {Status})", described)
-            time.sleep(Delay)
-
-    def wait_for_deployment(self, EndpointName: str, Timeout: float = 30000.0, Delay: float = 1.0,
-                            on_progress: Callable[[Doc], None] | None = None) -> Doc:
-        """Poll DescribeEndpoint until the endpoint's deployment has ended; return that last description.
-
-        The deployment has ended when the endpoint is InService (on the new config, or on the old one
-        after a rollback: then FailureReason says why) or UpdateRollbackFailed. ``on_progress`` gets
-        every DescribeEndpoint answer, the last one included. The server being briefly unreachable (a
-        restart resumes the deployment) is retried until ``Timeout``. Raises WaiterError if the
-        endpoint turns Failed or ``Timeout`` passes."""
-        deadline = time.monotonic() + Timeout
-        while True:
-            try:
-                described = self.describe_endpoint(EndpointName=EndpointName)
-            except ServerUnreachable:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(Delay)
-                continue
-            if on_progress is not None:
-                on_progress(described)
-            current = described["EndpointStatus"]
-            if current in DEPLOYMENT_ENDED:
-                return described
-            if current == "Failed":
-                reason = described.get("FailureReason", "no reason given")
-                raise WaiterError(f"endpoint {EndpointName} failed: {reason}", described)
-            if time.monotonic() >= deadline:
-                raise WaiterError(f"the deployment of endpoint {EndpointName} has not ended after {Timeout:g} s "
-                                  f"(the endpoint is {current})", described)
-            time.sleep(Delay)
-
-    def wait_for_deletion(self, EndpointName: str, Timeout: float = 300.0, Delay: float = 0.5) -> None:
-        """Poll DescribeEndpoint until the endpoint no longer exists."""
-        deadline = time.monotonic() + Timeout
-        while True:
-            try:
-                described = self.describe_endpoint(EndpointName=EndpointName)
-            except ApiError as exc:
-                if exc.not_found:
-                    return
-                raise
-            if described["EndpointStatus"] == "Failed":
-                raise WaiterError(f"endpoint {EndpointName} failed while deleting: "
-                                  f"{described.get('FailureReason', 'no reason given')}", described)
-            if time.monotonic() >= deadline:
-                raise WaiterError(f"endpoint {EndpointName} still exists ({described['EndpointStatus']}) after "
-                                  f"{Timeout:g} s", described)
-            time.sleep(Delay)
