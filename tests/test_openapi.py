@@ -56,3 +56,24 @@ def test_schemas_are_the_wire_shapes(document: dict[str, Any]) -> None:
     alarm = document["paths"]["/api/alarms/{name}"]["get"]["responses"]["200"]["content"]["application/json"]
     assert alarm["schema"] == {"$ref": "#/components/schemas/cloudwatch.MetricAlarm"}
     assert components["Deployment"]["properties"]["Timeline"]["type"] == "array"
+    rollout = components["sagemaker.DeploymentConfig"]["properties"]["GreenfleetRollout"]  # greenfleet's own member
+    assert "Steps" in components[rollout["$ref"].removeprefix("#/components/schemas/")]["properties"]
+
+
+def test_every_reference_resolves(document: dict[str, Any]) -> None:
+    components = document["components"]["schemas"]
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                found.append(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    assert len(found) > 100
+    assert [ref for ref in found if ref.removeprefix("#/components/schemas/") not in components] == []

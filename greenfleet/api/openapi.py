@@ -22,6 +22,8 @@ REF = "#/components/schemas/"
 PATH_MEMBERS = ("EndpointName", "AlarmName")
 """Members a route takes from its path ({name}) rather than from its body."""
 NAMES = {op.name for op in OPERATIONS}
+EXTENSIONS = {"sagemaker.DeploymentConfig": {"GreenfleetRollout": "greenfleet:RolloutExtension"}}
+"""Members greenfleet adds to a wire shape (its own API, client and CLI take them; boto3 does not)."""
 
 
 class _Components:
@@ -146,6 +148,10 @@ def document(app: FastAPI) -> JsonSchema:
             for status, response in entry["responses"].items():
                 if status.startswith("2"):
                     response["content"] = {"application/json": {"schema": _response(components, op)}}
+    for component, members in EXTENSIONS.items():
+        if component in components.schemas:
+            for member, ref in members.items():
+                components.schemas[component]["properties"][member] = components.named(ref)
     doc.setdefault("components", {}).setdefault("schemas", {}).update(components.schemas)
     return doc
 

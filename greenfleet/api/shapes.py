@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from greenfleet.rollout.extension import RolloutExtension
+
 Json = dict[str, JsonValue]
 
 
@@ -148,4 +150,4 @@ class DeliveryList(BaseModel):
 
 SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
     Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,
-    PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList)}
+    PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList, RolloutExtension)}
