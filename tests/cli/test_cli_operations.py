@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from greenfleet.api import shapes
 from tests.cli.conftest import Run
 from tests.client.live import unique
 
@@ -38,6 +39,8 @@ def test_webhooks_and_events(run: Run) -> None:
                          '{"step": 1}', "--json").output)
     got = json.loads(run("event", "get", put["id"], "--json").output)
     assert got["detail"] == {"step": 1} and got["source"] == source
+    shapes.Event.model_validate(got)  # the answers are what /openapi.json documents
+    shapes.EventTarget.model_validate(updated)
     assert "Cli Test" in run("event", "get", put["id"]).output
     assert run("event", "put", "--source", source, "--detail-type", "x", "--detail", "{no").exit_code == 2
     deadline = time.monotonic() + 10  # the delivery to the matching webhook is recorded (nothing listens)
@@ -45,6 +48,7 @@ def test_webhooks_and_events(run: Run) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert "http://127.0.0.1:9/hook" in run("webhook", "deliveries", "--target", target).output
+    shapes.DeliveryList.model_validate(json.loads(run("webhook", "deliveries", "--json").output))
     assert target in run("webhook", "describe", target).output
     assert run("webhook", "delete", target).exit_code == 0
     assert run("webhook", "describe", target).exit_code == 1

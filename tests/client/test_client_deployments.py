@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from greenfleet.api import shapes
 from greenfleet.client import ApiError, Client, WaiterError
 from greenfleet.server import Server
 from tests.live import conftest as live
@@ -60,6 +61,8 @@ def test_update_wait_and_history(client: Client, sklearn_model: Path) -> None:
         ("v1", "v2", "LINEAR", "SUCCEEDED")]
     latest = client.describe_deployment(EndpointName="e")
     assert latest == client.describe_deployment(EndpointName="e", DeploymentId=listed[0]["DeploymentId"])
+    shapes.Deployment.model_validate(latest)  # the answer is what /openapi.json documents
+    shapes.DeploymentList.model_validate({"Deployments": listed})
     phases = [entry["Phase"] for entry in latest["Timeline"]]
     assert phases[0] == "PROVISIONING" and "BAKING" in phases and phases[-1] == "SUCCEEDED"
     with pytest.raises(ApiError, match="no deployment nope"):
