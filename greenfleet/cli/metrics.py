@@ -1,5 +1,6 @@
-"""``greenfleet metrics get|list``: CloudWatch's GetMetricStatistics (with a small terminal chart) and
-ListMetrics. Also the time helpers the alarm and event commands share (``--since`` durations, ISO times)."""
+"""``greenfleet metrics get|list|query|put``: CloudWatch's GetMetricStatistics (with a small terminal chart),
+ListMetrics, GetMetricData and PutMetricData. Also the time helpers the alarm and event commands share
+(``--since`` durations, ISO times)."""
 
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ def render_statistics(answer: Doc, stats: Sequence[str], window: tuple[float, fl
                   f"min {number(low)}  max {number(high)}  ({len(points)} datapoints, {period} s each)")
 
 
-@click.group("metrics", short_help="Read metrics: statistics with a chart, and the series that exist.")
+@click.group("metrics", short_help="Read metrics (statistics with a chart, series, math) and put custom ones.")
 def metrics() -> None:
     """Metrics: what the routers and workers publish in AWS/SageMaker, and custom metrics."""
 

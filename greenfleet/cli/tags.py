@@ -7,7 +7,7 @@ import click
 from greenfleet.cli.output import client_options, connect, done, emit, table, tag_list
 
 
-@click.group("tag", short_help="Add, list and delete the tags of a model, config or endpoint (by ARN).")
+@click.group("tag", short_help="Add, list and delete the tags of a resource (by ARN).")
 def tag() -> None:
     """Tags: key/value pairs on a resource, addressed by its ARN."""
 
