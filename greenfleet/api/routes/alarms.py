@@ -69,7 +69,7 @@ def all_alarm_history(request: Request, type: str | None = None, start: str | No
 
 @route(router, "SetAlarmState")
 def set_alarm_state(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
-    _alarms(request).set_alarm_state(name, body.get("StateValue"), body.get("StateReason"),  # type: ignore[arg-type]
+    _alarms(request).set_alarm_state(name, body.get("StateValue", ""), body.get("StateReason", ""),
                                      body.get("StateReasonData"))
     return {}
 
