@@ -9,13 +9,16 @@ document is built on its first request, so the server does not load botocore's m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from greenfleet.api.routing import BODY_MARK
 from greenfleet.operations import OPERATIONS, Operation, by_name
+
+if TYPE_CHECKING:
+    from botocore.model import Shape
 
 JsonSchema = dict[str, Any]
 REF = "#/components/schemas/"
@@ -32,7 +35,7 @@ class _Components:
     def __init__(self) -> None:
         self.schemas: dict[str, JsonSchema] = {}
 
-    def shape(self, shape: Any, service: str) -> JsonSchema:
+    def shape(self, shape: Shape, service: str) -> JsonSchema:
         kind = shape.type_name
         if kind == "structure":
             return self._structure(shape, service)
@@ -58,7 +61,7 @@ class _Components:
             return {"type": "string", "contentEncoding": "base64"}
         return {}
 
-    def _structure(self, shape: Any, service: str) -> JsonSchema:
+    def _structure(self, shape: Shape, service: str) -> JsonSchema:
         name = f"{service}.{shape.name}"
         if name not in self.schemas:
             self.schemas[name] = {}  # a placeholder while the members are walked
@@ -93,7 +96,7 @@ class _Components:
         return self.shape(service_model(source).shape_for(name), source)
 
 
-def _bounds(shape: Any, low_key: str, high_key: str) -> JsonSchema:
+def _bounds(shape: Shape, low_key: str, high_key: str) -> JsonSchema:
     bounds: JsonSchema = {}
     if shape.metadata.get("min") is not None:
         bounds[low_key] = shape.metadata["min"]
