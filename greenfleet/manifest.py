@@ -367,9 +367,9 @@ def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: flo
     if wait:
         for change in changes:
             if change.kind == "endpoint" and change.action == "created":
-                client.wait_for_endpoint(change.name, timeout_s=timeout_s)
+                client.wait_for_endpoint(EndpointName=change.name, Timeout=timeout_s)
             elif change.kind == "endpoint" and change.action == "updated":
-                final = client.wait_for_deployment(change.name, timeout_s=timeout_s)
+                final = client.wait_for_deployment(EndpointName=change.name, Timeout=timeout_s)
                 if final.get("EndpointStatus") != "InService" or final.get("FailureReason"):
                     raise ManifestError([f"endpoints: the update of {change.name} did not complete: "
                                          f"{final.get('EndpointStatus')}: {final.get('FailureReason')}"])

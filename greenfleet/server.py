@@ -8,8 +8,6 @@ import random
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import uvicorn
 
@@ -31,6 +29,7 @@ from greenfleet.metrics import MetricService
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
+from greenfleet.services import Services
 from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
 from greenfleet.services.models import ModelService
@@ -59,24 +58,6 @@ class _Uvicorn(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-@dataclass
-class Services:
-    """What the faces (REST, SageMaker protocol, CLI through REST) call."""
-
-    models: ModelService
-    endpoints: EndpointService
-    tags: TagService
-    router: Router
-    settings: Settings
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["extras"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 class Server:
     def __init__(self, settings: Settings, clock: Clock | None = None,
                  backend: InstanceBackend | None = None) -> None:
@@ -103,8 +84,6 @@ class Server:
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
-        self.services = Services(models, endpoints, tags, self.router, settings,
-                                 extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
@@ -116,8 +95,10 @@ class Server:
             hooks=[InstanceEvents(self.metrics, self.events)])
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
-        self.services.extras["deployments"] = DeploymentService(
-            self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
+                                 metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
+                                 settings=settings)
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import yaml
-from rich.console import Console
 
-from greenfleet.cli.metrics import DEFAULT_NAMESPACE, dimension_list, dimension_text, local_time
+from greenfleet.cli.metrics import (
+    BASIC_STATISTICS,
+    DEFAULT_NAMESPACE,
+    dimension_list,
+    dimension_text,
+    local_time,
+)
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, number, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -51,6 +58,8 @@ def parse_metric_query(spec: str, period: int) -> Doc:
 
 
 def load_alarm_file(path: Path) -> Doc:
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -314,6 +323,46 @@ def delete(names: tuple[str, ...], url: str, as_json: bool) -> None:
             raise click.ClickException(f"no such alarm: {', '.join(missing)} (nothing deleted)")
         answer = client.delete_alarms(list(dict.fromkeys(names)))
     done(f"Deleted alarm{'s' if len(names) > 1 else ''} {', '.join(names)}", answer, as_json)
+
+
+@alarm.command("for-metric")
+@click.option("--metric", "metric_name", required=True, help="Metric name, e.g. Invocation5XXErrors.")
+@click.option("--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="Metric namespace.")
+@click.option("--dimension", "dimensions", multiple=True, metavar="NAME=VALUE",
+              help="Dimension of the series (repeatable); the alarm's dimensions must be exactly these.")
+@click.option("--statistic", help="Only alarms on this statistic (Average, Sum, ..., or p99 and the like).")
+@click.option("--period", type=click.IntRange(min=1), help="Only alarms with this period, in seconds.")
+@click.option("--unit", help="Only alarms with this unit.")
+@client_options
+def for_metric(metric_name: str, namespace: str, dimensions: tuple[str, ...], statistic: str | None,
+               period: int | None, unit: str | None, url: str, as_json: bool) -> None:
+    """The alarms that watch a metric (DescribeAlarmsForMetric)."""
+    params: Doc = {"Dimensions": dimension_list(dimensions), "Period": period, "Unit": unit}
+    if statistic is not None:
+        params["Statistic" if statistic in BASIC_STATISTICS else "ExtendedStatistic"] = statistic
+    with connect(url) as client:
+        answer = client.describe_alarms_for_metric(MetricName=metric_name, Namespace=namespace,
+                                                   **{k: v for k, v in params.items() if v is not None})
+    emit(answer, as_json, lambda out: render_alarms(answer.get("MetricAlarms", []), out))
+
+
+def _actions_command(enabled: bool) -> click.Command:
+    verb = "enable" if enabled else "disable"
+
+    @click.argument("names", nargs=-1, required=True)
+    @client_options
+    def command(names: tuple[str, ...], url: str, as_json: bool) -> None:
+        with connect(url) as client:
+            answer = (client.enable_alarm_actions if enabled else client.disable_alarm_actions)(list(names))
+        done(f"Actions {verb}d on {', '.join(names)}", answer, as_json)
+
+    command.__doc__ = (f"{verb.capitalize()} the actions of alarms NAMES ({verb.capitalize()}AlarmActions); "
+                       "their state is still evaluated.")
+    return alarm.command(f"{verb}-actions")(command)
+
+
+_actions_command(True)
+_actions_command(False)
 
 
 def register(cli: click.Group) -> None:

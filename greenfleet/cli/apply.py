@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from greenfleet import manifest
 from greenfleet.cli.output import client_options, connect, emit, table
 
 
@@ -20,6 +19,8 @@ from greenfleet.cli.output import client_options, connect, emit, table
 @client_options
 def apply(path: Path, wait: bool, timeout_s: float, url: str, as_json: bool) -> None:
     """Create what the manifest declares and is missing; applying it again changes nothing."""
+    from greenfleet import manifest
+
     try:
         declared = manifest.load(path)
         with connect(url) as client:

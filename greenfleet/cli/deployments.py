@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import yaml
-from rich.console import Console
 
 from greenfleet.cli.output import Doc, client_options, connect, emit, fields, print_json, table, when
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,6 +189,8 @@ def _compact(doc: Doc) -> Doc:
 
 def load_deployment_config(path: Path) -> Doc:
     """A DeploymentConfig from a JSON or YAML file (bare, or under a top-level DeploymentConfig key)."""
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -279,7 +282,7 @@ def deployment() -> None:
 def list_(endpoint_name: str, url: str, as_json: bool) -> None:
     """List the deployments of ENDPOINT, newest first."""
     with connect(url) as client:
-        doc = client.list_deployments(endpoint_name)
+        doc = client.list_deployments(EndpointName=endpoint_name)
     emit(doc, as_json, lambda out: render_list(doc["Deployments"], out))
 
 
@@ -290,7 +293,7 @@ def list_(endpoint_name: str, url: str, as_json: bool) -> None:
 def describe(endpoint_name: str, deployment_id: str | None, url: str, as_json: bool) -> None:
     """Show a deployment of ENDPOINT: outcome, failure reason and timeline."""
     with connect(url) as client:
-        doc = client.describe_deployment(endpoint_name, deployment_id)
+        doc = client.describe_deployment(EndpointName=endpoint_name, DeploymentId=deployment_id)
     emit(doc, as_json, lambda out: render_deployment(doc, out))
 
 
@@ -302,7 +305,7 @@ def _command(kind: str, summary: str) -> None:
     @client_options
     def run(endpoint_name: str, reason: str, by: str | None, url: str, as_json: bool) -> None:
         with connect(url) as client:
-            doc = client.command_deployment(endpoint_name, kind, reason=reason, by=by)
+            doc = client.command_deployment(EndpointName=endpoint_name, Command=kind, Reason=reason, By=by)
         emit(doc, as_json, lambda out: out.print(f"{kind} queued for deployment {doc['DeploymentId']} "
                                                  f"of {endpoint_name} (command {doc['CommandId']})"))
 

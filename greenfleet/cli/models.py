@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-from rich.console import Console
 
 from greenfleet.cli.output import (
     Doc,
@@ -17,6 +18,9 @@ from greenfleet.cli.output import (
     tag_list,
     when,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @click.group("model", short_help="Create, describe, list and delete models.")

@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from greenfleet.client import DEFAULT_URL, ApiError, Client, ClientError
+
+if TYPE_CHECKING:  # rich is imported where it draws, so that the CLI starts fast
+    from rich.console import Console
+    from rich.table import Table
 
 Doc = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +48,8 @@ def connect(url: str) -> Iterator[Client]:
 
 def console(stderr: bool = False) -> Console:
     """A rich console; when the output is not a terminal, wide enough not to fold ARNs and paths."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else PIPE_WIDTH
     return Console(file=stream, highlight=False, width=width)
@@ -82,6 +86,8 @@ def number(value: Any) -> str:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> Table:
+    from rich.table import Table
+
     grid = Table(*columns, title=title, title_justify="left", show_edge=False, pad_edge=False)
     for row in rows:
         grid.add_row(*(str(cell) for cell in row))
@@ -90,6 +96,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
 
 def fields(pairs: Iterable[tuple[str, Any]]) -> Table:
     """A two-column key/value table, skipping empty values."""
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()

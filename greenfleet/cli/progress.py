@@ -226,7 +226,8 @@ class Watcher:
 
     def __call__(self, endpoint: Doc) -> None:
         try:
-            deployment = self.client.describe_deployment(self.endpoint_name, self.deployment_id)
+            deployment = self.client.describe_deployment(EndpointName=self.endpoint_name,
+                                                          DeploymentId=self.deployment_id)
         except ServerUnreachable:
             return  # a server restart: the wait retries, and the next poll redraws
         states = self.alarms(alarm_names(deployment))
@@ -246,14 +247,14 @@ class Watcher:
 def watch(client: Client, endpoint_name: str, out: Console) -> Doc:
     """Follow the endpoint's newest deployment until it ends; return that deployment (describe_deployment).
     Ctrl-C stops watching (exit 130); the deployment goes on."""
-    deployment = client.describe_deployment(endpoint_name)
+    deployment = client.describe_deployment(EndpointName=endpoint_name)
     deployment_id = deployment["DeploymentId"]
     limit = (max_timeout_s(deployment) or DEFAULT_TIMEOUT_S) + ROLLBACK_SLACK_S
     try:
         with Watcher(client, endpoint_name, deployment_id, out) as watcher:
-            client.wait_for_deployment(endpoint_name, timeout_s=limit, poll_s=POLL_S, on_progress=watcher)
+            client.wait_for_deployment(EndpointName=endpoint_name, Timeout=limit, Delay=POLL_S, on_progress=watcher)
     except KeyboardInterrupt:
         click.echo(f"\nStopped watching; deployment {deployment_id} goes on: "
                    f"greenfleet deployment describe {endpoint_name} --id {deployment_id}", err=True)
         raise click.exceptions.Exit(130) from None
-    return client.describe_deployment(endpoint_name, deployment_id)
+    return client.describe_deployment(EndpointName=endpoint_name, DeploymentId=deployment_id)

@@ -7,9 +7,6 @@ from typing import Any
 
 import click
 
-from greenfleet.server import Server
-from greenfleet.settings import Settings
-
 
 @click.command()
 @click.option("--host", help="Address to listen on (GREENFLEET_HOST, default 127.0.0.1).")
@@ -18,6 +15,9 @@ from greenfleet.settings import Settings
 @click.option("--database-url", help="SQLAlchemy URL of the store (GREENFLEET_DATABASE_URL); default SQLite.")
 def server(host: str | None, port: int | None, home: Path | None, database_url: str | None) -> None:
     """Run the greenfleet server (REST API, invocations, controllers) until interrupted."""
+    from greenfleet.server import Server
+    from greenfleet.settings import Settings
+
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "home": home,
                                    "database_url": database_url}.items() if v is not None}
     Server(Settings(**overrides)).serve_forever()

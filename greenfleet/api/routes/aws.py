@@ -25,29 +25,14 @@ from greenfleet.api.aws import cloudwatch_json, cloudwatch_query
 from greenfleet.api.aws.body import BodyError, inflate, read_capped
 from greenfleet.auth.sigv4 import AuthFailure, verify
 from greenfleet.errors import GreenfleetError, ValidationError
+from greenfleet.operations import sagemaker_targets
+from greenfleet.services import Services
 
 router = APIRouter()
 Doc = dict[str, Any]
 
-SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = {
-    "CreateModel": ("models", "create_model"),
-    "DescribeModel": ("models", "describe_model"),
-    "ListModels": ("models", "list_models"),
-    "DeleteModel": ("models", "delete_model"),
-    "CreateEndpointConfig": ("models", "create_endpoint_config"),
-    "DescribeEndpointConfig": ("models", "describe_endpoint_config"),
-    "ListEndpointConfigs": ("models", "list_endpoint_configs"),
-    "DeleteEndpointConfig": ("models", "delete_endpoint_config"),
-    "CreateEndpoint": ("endpoints", "create_endpoint"),
-    "DescribeEndpoint": ("endpoints", "describe_endpoint"),
-    "ListEndpoints": ("endpoints", "list_endpoints"),
-    "DeleteEndpoint": ("endpoints", "delete_endpoint"),
-    "UpdateEndpoint": ("deployments", "update_endpoint"),
-    "UpdateEndpointWeightsAndCapacities": ("endpoints", "update_weights_and_capacities"),
-    "AddTags": ("tags", "add_tags"),
-    "ListTags": ("tags", "list_tags"),
-    "DeleteTags": ("tags", "delete_tags"),
-}
+SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = sagemaker_targets()
+"""Wire name → (``Services`` attribute, method), from greenfleet.operations."""
 
 
 def _json(status: int, payload: Doc, content_type: str, error_code: str | None = None) -> Response:
@@ -57,15 +42,12 @@ def _json(status: int, payload: Doc, content_type: str, error_code: str | None =
     return Response(json.dumps(payload), status_code=status, media_type=content_type, headers=headers)
 
 
-def _call(services: Any, target: tuple[str, str], params: Doc) -> Doc:
-    service = getattr(services, target[0])
-    method: Callable[[Doc], Doc] | None = getattr(service, target[1], None)
-    if method is None:
-        raise ValidationError(f"{target[1]} is not available in this greenfleet server")
+def _call(services: Services, target: tuple[str, str], params: Doc) -> Doc:
+    method: Callable[[Doc], Doc] = getattr(getattr(services, target[0]), target[1])
     return method(params)
 
 
-def sagemaker(services: Any, operation: str, body: bytes) -> Response:
+def sagemaker(services: Services, operation: str, body: bytes) -> Response:
     content_type = "application/x-amz-json-1.1"
     target = SAGEMAKER_OPERATIONS.get(operation)
     if target is None:
@@ -94,7 +76,7 @@ class Protocol:
     ``fail(status, code, message)`` answers in the protocol's error form before one runs (body, auth);
     ``query_codes``: the service is query-compatible (CloudWatch), so auth errors use the query codes."""
 
-    handle: Callable[[Any, str, bytes], Response]
+    handle: Callable[[Services, str, bytes], Response]
     fail: Callable[[int, str, str], Response]
     query_codes: bool = False
 
