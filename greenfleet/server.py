@@ -15,8 +15,9 @@ import uvicorn
 
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
-from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
+from greenfleet.api.guard import Guard
+from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.observability import Observability
 from greenfleet.control.reconciler import Hooks, Reconciler
@@ -29,6 +30,7 @@ from greenfleet.metrics import MetricService
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
+from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
 from greenfleet.services.models import ModelService
@@ -38,6 +40,10 @@ from greenfleet.store.database import create_store_engine, migrate
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet")
+
+
+class ConfigurationError(RuntimeError):
+    """The settings describe a server greenfleet refuses to run (the message says why and what to set)."""
 
 
 class _Uvicorn(uvicorn.Server):
@@ -80,6 +86,13 @@ class Server:
                  backend: InstanceBackend | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region,
+                                   settings.sigv4_max_skew_s)
+        if self.policy.open and not is_loopback(settings.host) and not settings.allow_unauthenticated_remote:
+            raise ConfigurationError(
+                f"greenfleet refuses to listen on {settings.host} with no credential configured: anyone who "
+                "reaches the port could run models as this user. Set GREENFLEET_API_TOKEN and/or "
+                "GREENFLEET_AWS_CREDENTIALS, listen on 127.0.0.1, or set GREENFLEET_ALLOW_UNAUTHENTICATED_REMOTE=true.")
         settings.home.mkdir(parents=True, exist_ok=True)
         self.engine = create_store_engine(settings.resolved_database_url())
         migrate(self.engine)
@@ -89,6 +102,8 @@ class Server:
         models = ModelService(self.repo, arns, self.clock, tags)
         endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
         endpoints.strict_minimums = settings.strict_deployment_minimums
+        models.limits = endpoints.limits = InstanceLimits(
+            settings.max_instances_per_variant, settings.max_instances_per_endpoint, settings.max_instances_total)
         self.events = EventService(self.engine, self.clock, account_id=settings.account_id, region=settings.region)
         self.metrics = MetricService(self.engine, self.clock, raw_retention_s=settings.metrics_raw_retention_s,
                                      rollup_retention_s=settings.metrics_rollup_retention_s)
@@ -96,8 +111,7 @@ class Server:
                                    account_id=settings.account_id)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
-                             clock=self.clock.now, credentials=settings.aws_credentials,
-                             max_skew_s=settings.sigv4_max_skew_s)
+                             clock=self.clock.now, policy=self.policy)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
@@ -118,7 +132,10 @@ class Server:
                                             metrics=self.metrics)
         # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
         self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
-        self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
+        self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
+                         port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
+                         max_api_body_bytes=settings.max_api_body_bytes,
+                         body_read_timeout_s=settings.body_read_timeout_s)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 

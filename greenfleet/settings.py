@@ -120,6 +120,21 @@ class Settings(BaseSettings):
     max_instances_total: int = Field(default_factory=_default_max_instances, ge=1)
     """Most instances this server runs at once across all endpoints."""
 
+    allowed_hosts: str = ""
+    """Extra names the ``Host`` header may carry, comma-separated (``*``: any). Loopback names and the
+    listening address are always allowed; anything else is refused (DNS rebinding)."""
+
+    allow_unauthenticated_remote: bool = False
+    """Let the server listen on a non-loopback address with no credential configured (no
+    ``api_token``, no ``aws_credentials``): anyone who can reach the port then controls the server."""
+
+    max_api_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    """Largest request body on the native API (``/api/*``)."""
+
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    """Longest wait for a request body on any face; a client that sends less than its Content-Length gets
+    408 instead of holding the connection."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

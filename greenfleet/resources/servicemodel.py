@@ -7,6 +7,7 @@ SageMaker's wording ("Value 'x' at 'a.b' failed to satisfy constraint: ...")."""
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any
 
@@ -109,6 +110,9 @@ class _Walker:
     def _number(self, shape: Shape, value: Any, path: str, integral: bool) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(value, path, "Member must be a number")
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(value, path, "Member must be a finite number (NaN and Infinity are not numbers)")
             return
         if integral and isinstance(value, float) and not value.is_integer():
             self.fail(value, path, "Member must be an integer")

@@ -74,6 +74,10 @@ class DeploymentService:
                 f"but the endpoint already runs EndpointConfigName {row['config_name']!r}; create a new endpoint "
                 "config for the update (or drop the Judge).")
         self._retain(state, target, params)
+        # Both fleets run while the deployment lasts: the ceilings must hold for the two together.
+        self.endpoints.check_capacity({"variants": [*state["variants"], *target["variants"]],
+                                       "shadow_variants": target.get("shadow_variants") or []},
+                                      row["name"], "UpdateEndpoint")
         blue_id = int(state.get("fleet_id", 1))
         green_id = max(blue_id, int((state.get("pending") or {}).get("fleet_id", 0))) + 1
         for variant in target["variants"]:

@@ -21,6 +21,7 @@ from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
+from greenfleet.services.capacity import InstanceLimits, endpoint_instances
 from greenfleet.services.listing import page
 from greenfleet.services.models import ModelService
 from greenfleet.services.tags import TagService
@@ -60,6 +61,8 @@ class EndpointService:
     ) -> None:
         self.repo, self.arns, self.clock, self.models, self.tags = repo, arns, clock, models, tags
         self.strict_minimums = True
+        self.limits: InstanceLimits | None = None
+        """Instance ceilings checked before desired counts are recorded (the server sets them)."""
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the reconciler with it)."""
 
@@ -79,6 +82,7 @@ class EndpointService:
             parse_deployment_config(params["DeploymentConfig"], strict_minimums=self.strict_minimums)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
         state = self.build_state(config_name)
+        self.check_capacity(state, None, "CreateEndpoint")
         if params.get("DeploymentConfig"):
             state["last_deployment_config"] = params["DeploymentConfig"]
         arn = self.arns.arn("endpoint", name)
@@ -153,7 +157,21 @@ class EndpointService:
                 variant["DesiredInstanceCount"] = int(wanted["DesiredInstanceCount"])
         if all(v["DesiredWeight"] == 0 for v in state["variants"]):
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
+        self.check_capacity(state, row["name"], "DesiredWeightsAndCapacities")
         return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+    def check_capacity(self, state: Doc, endpoint_name: str | None, where: str) -> None:
+        """Refuse (ResourceLimitExceeded) a state document asking for more instances than the ceilings
+        allow: per variant, per endpoint (``state`` as a whole) and per server (with every other endpoint)."""
+        if self.limits is None:
+            return
+        self.limits.check_variants([*state["variants"], *(state.get("shadow_variants") or [])],
+                                   "DesiredInstanceCount", f"{where}.ProductionVariants")
+        wanted = endpoint_instances(state)
+        self.limits.check_endpoint(0, wanted, where)
+        others = sum(endpoint_instances(r["state"]) for r in self.repo.list_endpoints()
+                     if r["name"] != endpoint_name and r["status"] != "Deleting")
+        self.limits.check_total(others, wanted, where)
 
     def list_instances(self, name: str) -> Doc:
         """greenfleet's own view of an endpoint's instance processes (not a SageMaker operation)."""

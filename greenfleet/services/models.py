@@ -8,6 +8,7 @@ from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
+from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.listing import page
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
@@ -28,6 +29,8 @@ def _variant_names(params: Doc) -> list[str]:
 class ModelService:
     def __init__(self, repo: Repository, arns: ArnFactory, clock: Clock, tags: TagService) -> None:
         self.repo, self.arns, self.clock, self.tags = repo, arns, clock, tags
+        self.limits: InstanceLimits | None = None
+        """Instance ceilings checked when a config is created (the server sets them from its settings)."""
 
     # --- models ---------------------------------------------------------------------------------
     def create_model(self, params: Doc) -> Doc:
@@ -77,15 +80,18 @@ class ModelService:
     # --- endpoint configurations -----------------------------------------------------------------
     def create_endpoint_config(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpointConfig", params)
-        names = _variant_names(params)
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        names = [n.lower() for n in _variant_names(params)]  # SageMaker compares variant names case-insensitively
+        duplicates = sorted({n for n in _variant_names(params) if names.count(n.lower()) > 1})
         if duplicates:
-            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)}")
+            raise ValidationError(f"Variant names must be unique (case-insensitively); duplicated: "
+                                  f"{', '.join(duplicates)}")
         variants = [dict(v) for v in params["ProductionVariants"]]
         shadows = [dict(v) for v in params.get("ShadowProductionVariants", []) or []]
         for kind, group in (("ProductionVariants", variants), ("ShadowProductionVariants", shadows)):
             for index, variant in enumerate(group, start=1):
                 self._check_variant(variant, f"{kind}.{index}")
+        if self.limits is not None:
+            self.limits.check_variants([*variants, *shadows], "InitialInstanceCount", "ProductionVariants")
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
         if params.get("AsyncInferenceConfig"):

@@ -33,7 +33,7 @@ KEYS = {"AKIDGREENFLEET": "the-right-secret", "AKIDOTHER": "another-secret"}
 
 @pytest.fixture
 def locked_server(tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path / "home", aws_credentials=KEYS) as server:
+    with running_server(tmp_path / "home", aws_credentials=KEYS, region="eu-west-1") as server:
         yield server
 
 
