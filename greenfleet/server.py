@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import signal
 import threading
@@ -25,8 +26,10 @@ from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
+from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
@@ -44,6 +47,24 @@ log = logging.getLogger("greenfleet")
 
 class ConfigurationError(RuntimeError):
     """The settings describe a server greenfleet refuses to run (the message says why and what to set)."""
+
+
+def isolation(settings: Settings) -> Isolation:
+    """What instance processes may see and do, from the settings."""
+    user = None
+    if settings.worker_user:
+        try:
+            user = WorkerUser.lookup(settings.worker_user)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if os.geteuid() != 0 and user.uid != os.geteuid():
+            raise ConfigurationError(f"GREENFLEET_WORKER_USER={settings.worker_user}: the server runs as uid "
+                                     f"{os.geteuid()} and cannot start processes as another user; run it as root "
+                                     "or unset GREENFLEET_WORKER_USER.")
+    return Isolation(passthrough=parse_list(settings.worker_environment_passthrough), user=user,
+                     model_data_roots=tuple(settings.data_roots()),
+                     allow_link_local=settings.model_data_allow_link_local,
+                     allowed_images=parse_list(settings.allowed_images) or ("*",))
 
 
 class _Uvicorn(uvicorn.Server):
@@ -94,14 +115,24 @@ class Server:
                 "reaches the port could run models as this user. Set GREENFLEET_API_TOKEN and/or "
                 "GREENFLEET_AWS_CREDENTIALS, listen on 127.0.0.1, or set GREENFLEET_ALLOW_UNAUTHENTICATED_REMOTE=true.")
         settings.home.mkdir(parents=True, exist_ok=True)
+        self.home_lock = HomeLock(settings.home)
+        self.home_lock.acquire()  # one server per home: a second one stops here (AlreadyRunning)
         self.engine = create_store_engine(settings.resolved_database_url())
-        migrate(self.engine)
+        self.lease = DatabaseLease(self.engine)
+        try:
+            self.lease.acquire()  # and one per PostgreSQL database
+            migrate(self.engine)
+        except BaseException:
+            self.lease.release()
+            self.home_lock.release()
+            raise
         self.repo = Repository(self.engine)
         arns = ArnFactory(settings.region, settings.account_id)
         tags = TagService(self.repo)
         models = ModelService(self.repo, arns, self.clock, tags)
         endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
         endpoints.strict_minimums = settings.strict_deployment_minimums
+        models.allowed_images = parse_list(settings.allowed_images)
         models.limits = endpoints.limits = InstanceLimits(
             settings.max_instances_per_variant, settings.max_instances_per_endpoint, settings.max_instances_total)
         self.events = EventService(self.engine, self.clock, account_id=settings.account_id, region=settings.region)
@@ -114,7 +145,8 @@ class Server:
                              clock=self.clock.now, policy=self.policy)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
-            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
+            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
+            isolation=isolation(settings), server_lock=self.home_lock.path)
         self.services = Services(models, endpoints, tags, self.router, settings,
                                  extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
         self.hooks: list[Hooks] = []
@@ -151,7 +183,9 @@ class Server:
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()
+        self.lease.release()
         self.engine.dispose()
+        self.home_lock.release()
 
     def _config(self) -> uvicorn.Config:
         return uvicorn_config(self.app, host=self.settings.host, port=self.settings.port, lifespan="on",

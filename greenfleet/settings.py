@@ -135,6 +135,33 @@ class Settings(BaseSettings):
     """Longest wait for a request body on any face; a client that sends less than its Content-Length gets
     408 instead of holding the connection."""
 
+    worker_user: str | None = None
+    """Run instance processes as this (unprivileged) user; the server must run as root to switch to it.
+    Unset: instances run as the server's user."""
+
+    worker_environment_passthrough: str = ""
+    """Further variables of the server's environment handed to every instance, comma-separated. By default
+    an instance sees only PATH, locale, proxy and CA variables, its container's Environment and the
+    SageMaker contract (plus the AWS_* credentials when its model data is on S3)."""
+
+    allowed_images: str = "*"
+    """Container images models may use, comma-separated patterns (``greenfleet/sklearn,sagemaker-*``);
+    ``*`` allows all. Leave out ``greenfleet/command`` and ``greenfleet/script`` to refuse models that run
+    a shell command or user code."""
+
+    model_data_roots: str | None = None
+    """Directories a local ModelDataUrl (a path or file://) may name, ``os.pathsep``-separated. Default:
+    the server's working directory and GREENFLEET_HOME."""
+
+    model_data_allow_link_local: bool = False
+    """Let http(s) ModelDataUrls reach link-local and cloud metadata addresses (169.254.0.0/16, ...)."""
+
+    def data_roots(self) -> list[Path]:
+        """The directories local model data may come from (see ``model_data_roots``)."""
+        if self.model_data_roots:
+            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
+        return [Path.cwd(), self.home]
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

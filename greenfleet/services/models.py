@@ -12,6 +12,7 @@ from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.listing import page
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
+from greenfleet.workers.images import image_allowed
 
 Doc = dict[str, Any]
 SORT_NAME_TIME = {
@@ -30,6 +31,8 @@ class ModelService:
     def __init__(self, repo: Repository, arns: ArnFactory, clock: Clock, tags: TagService) -> None:
         self.repo, self.arns, self.clock, self.tags = repo, arns, clock, tags
         self.limits: InstanceLimits | None = None
+        self.allowed_images: tuple[str, ...] = ("*",)
+        """Image patterns models may use (the server's GREENFLEET_ALLOWED_IMAGES)."""
         """Instance ceilings checked when a config is created (the server sets them from its settings)."""
 
     # --- models ---------------------------------------------------------------------------------
@@ -43,6 +46,9 @@ class ModelService:
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
                 raise ValidationError(f"{where}.Image: an image is required (model packages are not supported)")
+            if not image_allowed(str(container["Image"]), self.allowed_images):
+                raise ValidationError(f"{where}.Image: '{container['Image']}' is not allowed on this server "
+                                      f"(GREENFLEET_ALLOWED_IMAGES: {', '.join(self.allowed_images)})")
         name = params["ModelName"]
         arn = self.arns.arn("model", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}

@@ -4,21 +4,27 @@ After the model data is fetched, the worker ``exec``s ``GREENFLEET_COMMAND`` thr
 with ``SAGEMAKER_BIND_TO_PORT``, ``PORT`` and ``SM_MODEL_DIR`` exported; the program must serve
 ``GET /ping`` and ``POST /invocations`` on 127.0.0.1 at that port (MLflow's scoring server does:
 ``mlflow models serve -m "$SM_MODEL_DIR" -h 127.0.0.1 -p "$PORT" --env-manager local``).
-The exec'd program keeps the worker's pid, so the control plane supervises it unchanged; it no
-longer has the worker's orphan watchdog.
+The exec'd program keeps the worker's pid, so the control plane supervises it unchanged. Python's
+orphan watchdog does not survive the exec, so a forked watchdog process takes its place
+(:func:`start_command_watchdog`): once no server has held the home lock for the orphan grace period
+(the server died and was not restarted to adopt the instance), it stops the instance's process group.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import time
+from pathlib import Path
 from typing import NoReturn
 
+from greenfleet.ownership import server_running
 from greenfleet.workers.environment import WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 
-__all__ = ["SHELL", "exec_command"]
+__all__ = ["SHELL", "exec_command", "start_command_watchdog"]
 
 SHELL = "/bin/sh"
 
@@ -29,7 +35,58 @@ def exec_command(env: WorkerEnvironment) -> NoReturn:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
+    if env.server_lock is not None:
+        start_command_watchdog(env.server_lock, env.orphan_grace_s)
     try:
         os.execve(SHELL, [SHELL, "-c", env.command], env.command_environ())
     except OSError as exc:
         raise StartupError(f"cannot run GREENFLEET_COMMAND with {SHELL}: {exc}") from exc
+
+
+_STOP_GRACE_S = 10.0
+
+
+def start_command_watchdog(server_lock: Path, grace_s: float) -> int:
+    """Fork a watchdog for the instance (this process, about to exec); returns the watchdog's pid.
+
+    The watchdog exits with the instance. While a server holds ``server_lock`` (the one that started
+    the instance, or a restarted one that adopts it), it waits; after ``grace_s`` without one it sends
+    the instance's process group SIGTERM, then SIGKILL."""
+    instance = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child: no logging, no threads, only system calls
+        interval_s = min(1.0, grace_s / 4)
+        last_seen = time.monotonic()
+        while os.getppid() == instance:
+            now = time.monotonic()
+            if server_running(server_lock):
+                last_seen = now
+            elif now - last_seen >= grace_s:
+                _stop_group(instance)
+                break
+            time.sleep(interval_s)
+    finally:
+        os._exit(0)
+
+
+def _stop_group(instance: int) -> None:
+    group = instance if os.getpgid(instance) == instance else None  # a session leader: its own group
+
+    def kill(sig: signal.Signals) -> None:
+        try:
+            if group is not None:
+                os.killpg(group, sig)  # the instance and whatever it started (and this watchdog)
+            else:
+                os.kill(instance, sig)
+        except ProcessLookupError:
+            pass
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # outlive the group's SIGTERM to follow up with SIGKILL
+    kill(signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_GRACE_S
+    while time.monotonic() < deadline and os.getppid() == instance:
+        time.sleep(0.1)
+    if os.getppid() == instance:
+        kill(signal.SIGKILL)

@@ -15,7 +15,7 @@ from greenfleet.workers.command import exec_command
 from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import write_failure
-from greenfleet.workers.images import RuntimeName, choose_runtime, match_image
+from greenfleet.workers.images import RuntimeName, check_allowed, choose_runtime, match_image
 from greenfleet.workers.runtime import Runtime
 from greenfleet.workers.runtimes import INLINE_MAX_BYTES, build_runtime
 from greenfleet.workers.server import InvocationApp, serve
@@ -57,11 +57,13 @@ def main() -> int:
 def prepare(env: WorkerEnvironment) -> tuple[Runtime, int]:
     """Fetch, choose and load: the loaded runtime and its inline limit. The command image never returns."""
     rule = match_image(env.image)
+    check_allowed(env.image, rule, None, env.allowed_images)
     if env.model_data_url:
         _install(env, env.model_data_url, env.model_dir, label="ModelDataUrl")
     else:
         env.model_dir.mkdir(parents=True, exist_ok=True)
     choice = choose_runtime(rule, program=env.program, model_dir=env.model_dir)
+    check_allowed(env.image, rule, choice, env.allowed_images)
     if choice.runtime is RuntimeName.COMMAND:
         exec_command(env)
     if choice.runtime is RuntimeName.SCRIPT and env.submit_directory and "://" in env.submit_directory:
@@ -80,7 +82,8 @@ def _install(env: WorkerEnvironment, url: str, target: Path, *, label: str) -> N
 
     try:
         install_model_data(
-            url, target, max_bytes=env.artifact_max_bytes, s3_endpoint_url=env.s3_endpoint_url, label=label
+            url, target, max_bytes=env.artifact_max_bytes, s3_endpoint_url=env.s3_endpoint_url, label=label,
+            roots=env.model_data_roots or None, allow_link_local=env.allow_link_local,
         )
     except ArtifactError as exc:
         raise StartupError(exc.message) from exc
