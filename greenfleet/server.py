@@ -140,6 +140,7 @@ class Server:
                                      rollup_retention_s=settings.metrics_rollup_retention_s)
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
                                    account_id=settings.account_id)
+        self.alarms.strict_periods = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy)
@@ -159,6 +160,7 @@ class Server:
                         rollback_timeout_s=settings.rollback_timeout_s)
         self.services.extras["deployments"] = DeploymentService(
             self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        self.services.extras["deployments"].alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
@@ -167,6 +169,7 @@ class Server:
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,
+                         max_aws_body_bytes=settings.max_aws_body_bytes,
                          body_read_timeout_s=settings.body_read_timeout_s)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -78,8 +78,8 @@ class Settings(BaseSettings):
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 
     strict_deployment_minimums: bool = True
-    """Enforce SageMaker's lower bounds on deployment durations (MaximumExecutionTimeoutInSeconds ≥ 600);
-    turn off for fast local experiments and tests."""
+    """Enforce SageMaker's lower bounds on deployment durations (MaximumExecutionTimeoutInSeconds ≥ 600) and
+    CloudWatch's alarm periods (10, 20, 30 or a multiple of 60 s); turn off for fast local experiments and tests."""
 
     deployment_timeout_s: float = 28800.0
     """MaximumExecutionTimeoutInSeconds when a DeploymentConfig gives none."""

@@ -81,11 +81,11 @@ class _BodyTimeout(Exception):
 class Guard:
     def __init__(self, app: ASGIApp, policy: AccessPolicy, *, listen_host: str, port: int,
                  allowed_hosts: Iterable[str] = (), max_api_body_bytes: int = 2 * 1024 * 1024,
-                 body_read_timeout_s: float = 30.0) -> None:
+                 max_aws_body_bytes: int = 10 * 1024 * 1024, body_read_timeout_s: float = 30.0) -> None:
         self.app, self.policy, self.port = app, policy, port
         self.hosts = allowed_host_names(listen_host, allowed_hosts)
         self.any_ip = listen_host in WILDCARDS
-        self.max_api_body_bytes = max_api_body_bytes
+        self.max_api_body_bytes, self.max_aws_body_bytes = max_api_body_bytes, max_aws_body_bytes
         self.body_read_timeout_s = body_read_timeout_s
 
     # -- the checks -------------------------------------------------------------------------------
@@ -147,19 +147,23 @@ class Guard:
             await _answer(send, refusal)
             return
         path = scope.get("path", "")
-        if path == "/" or _is_invocation(path) or path.startswith("/endpoints/"):
-            await self._with_read_timeout(scope, receive, send)  # these faces read and verify their bodies
+        if _is_invocation(path):
+            await self._with_read_timeout(scope, receive, send)  # the data plane reads (capped) and verifies
             return
+        aws = path == "/" or path.startswith("/endpoints/")  # these faces verify SigV4 over their bodies
+        limit = self.max_aws_body_bytes if aws else self.max_api_body_bytes
         try:
-            body = await self._read(receive, headers)
+            body = await self._read(receive, headers, limit)
         except _TooLarge:
-            await _answer(send, _Refusal(413, "RequestEntityTooLarge", f"Request body is more than "
-                                         f"{self.max_api_body_bytes} bytes (GREENFLEET_MAX_API_BODY_BYTES)."))
+            setting = "MAX_AWS_BODY_BYTES" if aws else "MAX_API_BODY_BYTES"
+            await _answer(send, _Refusal(413, "RequestEntityTooLarge", f"Request body is more than {limit} "
+                                         f"bytes (GREENFLEET_{setting})."))
             return
         except _BodyTimeout:
             await _answer(send, _timeout(self.body_read_timeout_s))
             return
-        refusal = self._authenticate(scope, headers, body) or self._json_refusal(scope, headers, body)
+        refusal = None if aws else (self._authenticate(scope, headers, body)
+                                    or self._json_refusal(scope, headers, body))
         if refusal is not None:
             await _answer(send, refusal)
             return
@@ -185,9 +189,9 @@ class Guard:
             if not started:
                 await _answer(send, _timeout(self.body_read_timeout_s))
 
-    async def _read(self, receive: Receive, headers: dict[str, str]) -> bytes:
+    async def _read(self, receive: Receive, headers: dict[str, str], limit: int) -> bytes:
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_api_body_bytes:
+        if declared.isdigit() and int(declared) > limit:
             raise _TooLarge
         chunks: list[bytes] = []
         size = 0
@@ -200,7 +204,7 @@ class Guard:
                 return b"".join(chunks)
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_api_body_bytes:
+            if size > limit:
                 raise _TooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -238,7 +242,8 @@ class _TooLarge(Exception):
 
 
 def _is_invocation(path: str) -> bool:
-    return path.startswith("/endpoints/") and path.count("/") == 3
+    """InvokeEndpoint, which the gateway hands to the data plane."""
+    return path.startswith("/endpoints/") and path.endswith("/invocations") and path.count("/") == 3
 
 
 def _timeout(seconds: float) -> _Refusal:

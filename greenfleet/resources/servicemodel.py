@@ -104,7 +104,7 @@ class _Walker:
             self.fail(value, path, f"Member must satisfy enum value set: [{shown}]")
         regex = shape.metadata.get("pattern") if shape.name not in RELAXED_PATTERNS else None
         compiled = _pattern(regex) if regex else None
-        if compiled is not None and value and not compiled.fullmatch(value):
+        if compiled is not None and not compiled.fullmatch(value):  # "" too: SageMaker's names need a character
             self.fail(value, path, f"Member must satisfy regular expression pattern: {regex}")
 
     def _number(self, shape: Shape, value: Any, path: str, integral: bool) -> None:

@@ -6,14 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
+from greenfleet.api.routes.hosting import with_path_name
+
 router = APIRouter(prefix="/api")
 Doc = dict[str, Any]
 
 
 @router.post("/endpoints/{name}/update", summary="UpdateEndpoint (blue/green or rolling, with auto-rollback)")
-def update_endpoint(request: Request, name: str, body: Doc = Body(...)) -> Doc:
+def update_endpoint(request: Request, name: str, body: Doc = Body(...),
+                    AllowMissingAlarms: bool = False) -> Doc:
     return request.app.state.services.deployments.update_endpoint(  # type: ignore[no-any-return]
-        {**body, "EndpointName": name})
+        with_path_name(body, "EndpointName", name), allow_missing_alarms=AllowMissingAlarms)
 
 
 @router.get("/endpoints/{name}/deployments", summary="Past and current deployments of an endpoint")

@@ -6,12 +6,22 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
+from greenfleet.errors import ValidationError
+
 router = APIRouter(prefix="/api")
 Doc = dict[str, Any]
 
 
 def _svc(request: Request) -> Any:
     return request.app.state.services
+
+
+def with_path_name(body: Doc, key: str, name: str) -> Doc:
+    """``body`` with ``key`` set to the name in the path; a body naming another resource is refused."""
+    given = body.get(key)
+    if given is not None and given != name:
+        raise ValidationError(f"{key} '{given}' in the body does not match '{name}' in the path")
+    return {**body, key: name}
 
 
 def _query(request: Request) -> Doc:
@@ -91,7 +101,7 @@ def list_instances(request: Request, name: str) -> Doc:
 @router.post("/endpoints/{name}/weights-and-capacities", summary="UpdateEndpointWeightsAndCapacities")
 def update_weights(request: Request, name: str, body: Doc = Body(...)) -> Doc:
     return _svc(request).endpoints.update_weights_and_capacities(  # type: ignore[no-any-return]
-        {**body, "EndpointName": name})
+        with_path_name(body, "EndpointName", name))
 
 
 @router.post("/tags", summary="AddTags")
