@@ -89,8 +89,8 @@ class ModelService:
         names = [n.lower() for n in _variant_names(params)]  # SageMaker compares variant names case-insensitively
         duplicates = sorted({n for n in _variant_names(params) if names.count(n.lower()) > 1})
         if duplicates:
-            raise ValidationError(f"Variant names must be unique (case-insensitively); duplicated: "
-                                  f"{', '.join(duplicates)}")
+            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)} "
+                                  "(names are compared case-insensitively)")
         variants = [dict(v) for v in params["ProductionVariants"]]
         shadows = [dict(v) for v in params.get("ShadowProductionVariants", []) or []]
         for kind, group in (("ProductionVariants", variants), ("ShadowProductionVariants", shadows)):

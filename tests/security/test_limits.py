@@ -17,7 +17,7 @@ from greenfleet.server import Server
 from tests.aws.servers import running_server
 from tests.live.conftest import Api
 
-LIMITS = {"max_instances_per_variant": 2, "max_instances_per_endpoint": 3, "max_instances_total": 4}
+LIMITS = {"max_instances_per_variant": 2, "max_instances_per_endpoint": 3, "max_instances_total": 3}
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +78,9 @@ def test_the_storm_is_refused_at_every_entry_point(small: Server, sklearn_model:
 
     # UpdateEndpoint: blue (1) and green (3) run together during the deployment: 4 > 3 per endpoint
     refused(lambda: sm.update_endpoint(EndpointName="e1", EndpointConfigName="three"))
-    # CreateEndpoint: 1 running + 3 more > 4 per server
+    # CreateEndpoint: 1 running + 3 more > 3 per server
     message = refused(lambda: sm.create_endpoint(EndpointName="e2", EndpointConfigName="three"))
-    assert "'instances per server' is 4 Instances, with current utilization of 1 Instances" in message
+    assert "'instances per server' is 3 Instances, with current utilization of 1 Instances" in message
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["e1"]
     assert len(httpx.get(f"{small.settings.base_url}/api/endpoints/e1/instances").json()["Instances"]) == 1
     api.http.close()
