@@ -81,6 +81,8 @@ class InvocationApp:
                 )
         except RequestError as exc:
             await _respond(send, exc.status_code, exc.message.encode(), _TEXT)
+        except RecursionError:  # a hostile body (deep nesting) the runtime's decoding could not walk
+            await _respond(send, 400, b"request body nests too deeply to be read", _TEXT)
         except Exception as exc:
             _log.exception("invocation failed")
             await _respond(send, 500, f"{type(exc).__name__}: {exc}".encode(), _TEXT)
