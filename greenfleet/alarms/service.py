@@ -116,7 +116,11 @@ class AlarmService:
     def put_alarm(self, body: Mapping[str, Any], name: str | None = None, now: float | None = None) -> dict[str, Any]:
         """PutMetricAlarm: create, or replace the configuration of, an alarm (its state is kept)."""
         now = self.clock.now() if now is None else now
-        spec = parse_alarm(body, name, max_raw_range_s=self.metrics.store.raw_retention_s)
+        try:
+            spec = parse_alarm(body, name, max_raw_range_s=self.metrics.store.raw_retention_s)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a member of the wrong kind
+            raise ValidationError(f"The request is not in PutMetricAlarm's shape: {type(exc).__name__}: {exc}") \
+                from None
         if not math.isfinite(spec.threshold):
             raise ValidationError(f"Threshold must be a finite number (got {spec.threshold})")
         if self.strict_periods and spec.period not in (10, 20, 30) and spec.period % 60:
