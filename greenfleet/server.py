@@ -147,7 +147,8 @@ class Server:
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
-            isolation=isolation(settings), server_lock=self.home_lock.path)
+            isolation=isolation(settings), server_lock=self.home_lock.path,
+            invocation_timeout_s=settings.invocation_timeout_s)
         self.services = Services(models, endpoints, tags, self.router, settings,
                                  extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
         self.hooks: list[Hooks] = []

@@ -32,7 +32,7 @@ class LocalProcessBackend:
     def __init__(self, home: Path, python: str | None = None, orphan_grace_s: float = 60.0,
                  artifact_max_bytes: int | None = None, s3_endpoint_url: str | None = None,
                  stop_grace_s: float = 10.0, isolation: Isolation | None = None,
-                 server_lock: Path | None = None) -> None:
+                 server_lock: Path | None = None, invocation_timeout_s: float | None = None) -> None:
         self.root = home / "instances"
         self.root.mkdir(parents=True, exist_ok=True)
         self.python = python or sys.executable
@@ -42,6 +42,7 @@ class LocalProcessBackend:
         self.stop_grace_s = stop_grace_s
         self.isolation = isolation or Isolation()
         self.server_lock = server_lock
+        self.invocation_timeout_s = invocation_timeout_s
         """The server's home lock: a command instance's watchdog stops it once no server holds it."""
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._handles: dict[str, InstanceHandle] = {}
@@ -106,6 +107,8 @@ class LocalProcessBackend:
             env["GREENFLEET_MODEL_DATA_ALLOW_LINK_LOCAL"] = "1"
         if self.server_lock is not None:
             env["GREENFLEET_SERVER_LOCK"] = str(self.server_lock)
+        if self.invocation_timeout_s is not None:
+            env["GREENFLEET_INVOCATION_TIMEOUT_S"] = str(self.invocation_timeout_s)
         return env
 
     def exited(self, handle: InstanceHandle) -> Exit | None:

@@ -31,9 +31,11 @@ __all__ = [
     "DEFAULT_ACCEPT",
     "FAILURE_FILE",
     "IMAGE",
+    "INVOCATION_TIMEOUT_S",
     "MODEL_DATA_ROOTS",
     "MODEL_DATA_URL",
     "MODEL_DIR",
+    "MODEL_SERVER_WORKERS",
     "ORPHAN_GRACE_S",
     "PORT",
     "PROGRAM",
@@ -63,6 +65,8 @@ ALLOWED_IMAGES = "GREENFLEET_ALLOWED_IMAGES"
 MODEL_DATA_ROOTS = "GREENFLEET_MODEL_DATA_ROOTS"
 ALLOW_LINK_LOCAL = "GREENFLEET_MODEL_DATA_ALLOW_LINK_LOCAL"
 SERVER_LOCK = "GREENFLEET_SERVER_LOCK"
+MODEL_SERVER_WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
+INVOCATION_TIMEOUT_S = "GREENFLEET_INVOCATION_TIMEOUT_S"
 
 _T = TypeVar("_T")
 _NONE: tuple[str, ...] = ()
@@ -139,6 +143,14 @@ class WorkerEnvironment:
     allow_link_local: bool = False
     """Let http(s) model data come from link-local and cloud metadata addresses."""
 
+    model_server_workers: int = 1
+    """How many calls a runtime running user code (script, MLflow) serves at once, each on its own thread
+    (SageMaker's SAGEMAKER_MODEL_SERVER_WORKERS; ≥ 1)."""
+
+    invocation_timeout_s: float | None = None
+    """How long the router waits for an answer; a call still running then is abandoned (its thread runs on)
+    so that it does not block the next one. Unset: calls are never abandoned."""
+
     server_lock: Path | None = None
     """The server's home lock; a ``greenfleet/command`` instance stops once no server has held it for
     ``orphan_grace_s``."""
@@ -168,6 +180,8 @@ class WorkerEnvironment:
             model_data_roots=tuple(Path(root) for root in read.optional(MODEL_DATA_ROOTS, _items(os.pathsep), _NONE)),
             allow_link_local=read.optional(ALLOW_LINK_LOCAL, _flag, False),
             server_lock=read.optional(SERVER_LOCK, Path, None),
+            model_server_workers=read.optional(MODEL_SERVER_WORKERS, _bounded(_integer, ge=1, le=64), 1),
+            invocation_timeout_s=read.optional(INVOCATION_TIMEOUT_S, _bounded(_number, gt=0), None),
         )
         if read.problems:
             raise InvalidEnvironment(read.problems)

@@ -6,8 +6,9 @@ import socket
 import time
 
 from tests.live.conftest import features, server, sklearn_model
+from tests.workers.conftest import workers
 
-__all__ = ["features", "raw_request", "server", "sklearn_model"]
+__all__ = ["features", "raw_request", "server", "sklearn_model", "workers"]
 
 
 def raw_request(port: int, data: bytes, wait_s: float = 10.0) -> tuple[int, bytes, float]:
