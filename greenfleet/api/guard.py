@@ -102,7 +102,7 @@ class Guard:
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> _Refusal | None:
         host = _host_only(headers.get("host", ""))
-        if not self._host_allowed(host):
+        if host and not self._host_allowed(host):  # no Host at all (HTTP/1.0) is no browser's request
             return _Refusal(403, "AccessDeniedException",
                             f"Host '{headers.get('host', '')}' is not a name of this greenfleet server; add it to "
                             "GREENFLEET_ALLOWED_HOSTS to serve it.")
@@ -174,7 +174,8 @@ class Guard:
 
         async def timed_receive() -> Message:
             try:
-                return await asyncio.wait_for(receive(), self.body_read_timeout_s)
+                async with asyncio.timeout(self.body_read_timeout_s):  # one timer, no extra task
+                    return await receive()
             except TimeoutError:
                 raise _BodyTimeout from None
 
@@ -197,7 +198,8 @@ class Guard:
         size = 0
         while True:
             try:
-                message = await asyncio.wait_for(receive(), self.body_read_timeout_s)
+                async with asyncio.timeout(self.body_read_timeout_s):
+                    message = await receive()
             except TimeoutError:
                 raise _BodyTimeout from None
             if message["type"] != "http.request":

@@ -3,7 +3,9 @@ FailureReason names nothing it should not have read (issue 19 item 4)."""
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,26 @@ def test_link_local_and_metadata_hosts_are_refused(root: Path, tmp_path: Path) -
     for url in ("http://169.254.169.254/latest/meta-data/iam/model.tar.gz", "http://[fe80::1]/model.tar.gz",
                 "http://[fd00:ec2::254]/model.tar.gz"):
         assert "link-local or cloud metadata address" in refused(url, root, tmp_path)
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "http://169.254.169.254/latest/model.tar.gz")
+        self.end_headers()
+
+
+def test_a_redirect_to_the_metadata_address_is_refused(root: Path, tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        message = refused(f"http://127.0.0.1:{server.server_address[1]}/model.tar.gz", root, tmp_path)
+    finally:
+        server.shutdown()
+    assert "host '169.254.169.254' is a link-local or cloud metadata address" in message
 
 
 def test_the_failure_reason_of_an_endpoint_reading_etc_passwd(tmp_path: Path) -> None:
