@@ -46,32 +46,47 @@ def exec_command(env: WorkerEnvironment) -> NoReturn:
 _STOP_GRACE_S = 10.0
 
 
-def start_command_watchdog(server_lock: Path, grace_s: float) -> int:
-    """Fork a watchdog for the instance (this process, about to exec); returns the watchdog's pid.
+def start_command_watchdog(server_lock: Path, grace_s: float) -> None:
+    """Start a watchdog for the instance (this process, about to exec).
 
-    The watchdog exits with the instance. While a server holds ``server_lock`` (the one that started
-    the instance, or a restarted one that adopts it), it waits; after ``grace_s`` without one it sends
-    the instance's process group SIGTERM, then SIGKILL."""
+    The watchdog is forked twice, so init (not the exec'd program, which would not reap it) adopts it; it
+    stays in the instance's process group, so stopping the instance stops it too, and it exits once the
+    instance is gone. While a server holds ``server_lock`` (the one that started the instance, or a
+    restarted one that adopts it) it waits; after ``grace_s`` without one it sends the instance's process
+    group SIGTERM, then SIGKILL."""
     instance = os.getpid()
-    pid = os.fork()
-    if pid:
-        return pid
-    try:  # the child: no logging, no threads, only system calls
+    started = _start_time(instance)
+    first = os.fork()
+    if first:
+        os.waitpid(first, 0)  # the intermediate child exits at once
+        return
+    try:  # the children: no logging, no threads, only system calls
+        if os.fork():
+            os._exit(0)
         interval_s = min(1.0, grace_s / 4)
         last_seen = time.monotonic()
-        while os.getppid() == instance:
+        while _start_time(instance) == started:
             now = time.monotonic()
             if server_running(server_lock):
                 last_seen = now
             elif now - last_seen >= grace_s:
-                _stop_group(instance)
+                _stop_group(instance, started)
                 break
             time.sleep(interval_s)
     finally:
         os._exit(0)
 
 
-def _stop_group(instance: int) -> None:
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (a reused pid has another), None once it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _stop_group(instance: int, started: str | None) -> None:
     group = instance if os.getpgid(instance) == instance else None  # a session leader: its own group
 
     def kill(sig: signal.Signals) -> None:
@@ -86,7 +101,7 @@ def _stop_group(instance: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # outlive the group's SIGTERM to follow up with SIGKILL
     kill(signal.SIGTERM)
     deadline = time.monotonic() + _STOP_GRACE_S
-    while time.monotonic() < deadline and os.getppid() == instance:
+    while time.monotonic() < deadline and _start_time(instance) == started:
         time.sleep(0.1)
-    if os.getppid() == instance:
+    if _start_time(instance) == started:
         kill(signal.SIGKILL)
