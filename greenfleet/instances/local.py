@@ -41,6 +41,9 @@ class LocalProcessBackend:
         self.s3_endpoint_url = s3_endpoint_url
         self.stop_grace_s = stop_grace_s
         self.isolation = isolation or Isolation()
+        if self.isolation.user is not None:  # the worker user must reach its instance directory (traverse only)
+            for path in (home, self.root):
+                path.chmod(path.stat().st_mode | 0o011)
         self.server_lock = server_lock
         self.invocation_timeout_s = invocation_timeout_s
         """The server's home lock: a command instance's watchdog stops it once no server holds it."""

@@ -167,3 +167,29 @@ def test_isolation_environment_is_built_from_scratch() -> None:
          "HOME": "/root"}, {"MINE": "2"}, wants_s3=False)
     assert env == {"PATH": "/bin", "LC_ALL": "C", "EXTRA": "1", "HOME": "/root", "MINE": "2"}
     assert Isolation().environment({"AWS_ACCESS_KEY_ID": "k"}, {}, wants_s3=True) == {"AWS_ACCESS_KEY_ID": "k"}
+
+
+def test_instances_run_as_the_worker_user(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("switching users needs root")
+    import shutil
+    import stat
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="gf-user-"))
+    try:
+        base.chmod(0o755)
+        fake = base / "python"  # stands in for the worker's interpreter: tells who it runs as, then fails
+        fake.write_text('#!/bin/sh\necho "runs as uid $(id -u)" > "$GREENFLEET_FAILURE_FILE"\nexit 3\n')
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        with running_server(base / "home", worker_user="nobody", worker_python=str(fake)) as server:
+            api = Api(server.settings.base_url)
+            api.call("POST", "/api/models", {"ModelName": "m", "PrimaryContainer": {"Image": "greenfleet/sklearn"}})
+            api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "c", "ProductionVariants": [
+                {"VariantName": "a", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]})
+            api.call("POST", "/api/endpoints", {"EndpointName": "e", "EndpointConfigName": "c"})
+            reason = api.wait_status("e", "Failed")["FailureReason"]
+            api.http.close()
+        assert "runs as uid 65534" in reason, reason
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
