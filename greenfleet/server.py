@@ -20,8 +20,10 @@ from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.clock import Clock, SystemClock
-from greenfleet.control.observability import Observability
-from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.control.control_pass import EverySecond
+from greenfleet.control.instance_groups import Ceilings
+from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
+from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
@@ -151,22 +153,31 @@ class Server:
             invocation_timeout_s=settings.invocation_timeout_s)
         self.services = Services(models, endpoints, tags, self.router, settings,
                                  extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
-        self.hooks: list[Hooks] = []
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
             restart_backoff_s=settings.instance_restart_backoff_s, drain_timeout_s=settings.drain_timeout_s,
-            hooks=self.hooks)
+            backoff_reset_s=settings.instance_restart_backoff_reset_s,
+            ceilings=Ceilings(settings.max_instances_per_variant, settings.max_instances_per_endpoint,
+                              settings.max_instances_total),
+            hooks=[InstanceEvents(self.metrics, self.events)])
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
         self.services.extras["deployments"] = DeploymentService(
             self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
         self.services.extras["deployments"].alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         endpoints.changed = self.reconciler.wake
-        self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events,
+        self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
-        # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
-        self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
+        # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
+        # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
+        # deployer and monitors go in this list.
+        self.reconciler.control.steps[:] = [
+            self.reconciler.routing_step,
+            EverySecond(MetricsFlush(self.metrics, self.backend)),
+            EverySecond(AlarmEvaluation(self.alarms)),
+            self.deployments,
+        ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,

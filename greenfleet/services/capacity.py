@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenfleet.errors import ResourceLimitExceeded
+from greenfleet.resources.endpoint_state import DesiredState, Fleet
 
 Doc = dict[str, Any]
 
-__all__ = ["InstanceLimits", "endpoint_instances", "variant_instances"]
+__all__ = ["InstanceLimits", "endpoint_instances", "fleet_counts", "variant_instances"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class InstanceLimits:
             raise _exceeded("instances per server", "MAX_INSTANCES_TOTAL", self.total, current, delta, where)
 
     def check_variants(self, variants: Iterable[Doc], count_key: str, where: str) -> int:
-        """Check each variant's ``count_key`` and their sum against the endpoint ceiling; the sum."""
+        """Check each variant document's ``count_key`` and their sum against the endpoint ceiling; the sum."""
         total = 0
         for index, variant in enumerate(variants, start=1):
             count = variant_instances(variant, count_key)
@@ -50,25 +51,20 @@ class InstanceLimits:
         return total
 
 
-def variant_instances(variant: Doc, count_key: str = "DesiredInstanceCount") -> int:
-    """Instances a variant asks for (a serverless variant runs one)."""
-    if variant.get("Serverless") or variant.get("ServerlessConfig"):
-        return 1
+def variant_instances(variant: Doc, count_key: str) -> int:
+    """Instances a variant document of an endpoint config asks for."""
     value = variant.get(count_key)
     return int(value) if isinstance(value, int | float) and value == value else 0
 
 
-def endpoint_instances(state: Doc) -> int:
-    """Instances a stored endpoint document asks for: its variants, shadows and a pending fleet."""
-    counted = sum(variant_instances(v) for v in [*(state.get("variants") or []),
-                                                 *(state.get("shadow_variants") or [])])
-    pending = state.get("pending") or {}
-    growing = sum(variant_instances(v) for v in pending.get("variants") or [])
-    targets = pending.get("target_counts")
-    if isinstance(targets, dict):  # a pending fleet grows towards its target counts
-        growing = max(growing, sum(int(n) for n in targets.values() if isinstance(n, int | float)))
-    counted += growing
-    return counted
+def fleet_counts(fleet: Fleet) -> dict[str, int]:
+    """Instances each variant of a fleet asks for: a green fleet grows towards its target counts."""
+    return {v.name: max(v.desired_count, fleet.target_counts.get(v.name, 0)) for v in fleet.variants}
+
+
+def endpoint_instances(state: DesiredState) -> int:
+    """Instances an endpoint's desired state asks for, across its fleets (a deployment runs two)."""
+    return sum(sum(fleet_counts(fleet).values()) for fleet in state.fleets if fleet.role == "production")
 
 
 def _exceeded(name: str, setting: str, limit: int, current: int, delta: int, where: str) -> ResourceLimitExceeded:

@@ -96,7 +96,7 @@ def test_the_image_allow_list_refuses_commands_and_scripts(tmp_path: Path) -> No
 
 
 def spec(tmp_path: Path, instance_id: str) -> InstanceSpec:
-    return InstanceSpec(instance_id, "e", "c", "a", {"Image": "greenfleet/command",
+    return InstanceSpec(instance_id, "e", 1, "c", "a", {"Image": "greenfleet/command",
                                                        "Environment": {"GREENFLEET_COMMAND": command(tmp_path)}})
 
 
@@ -117,19 +117,21 @@ def test_an_execd_command_dies_when_no_server_comes_back(tmp_path: Path) -> None
     lock.acquire()  # a server runs
     backend = LocalProcessBackend(home, orphan_grace_s=1.0, server_lock=lock.path)
     handle = backend.start(spec(tmp_path, "i-1"), time.time())
+    pid, token = handle.ref["pid"], handle.ref["token"]
+    assert handle.address is not None
     try:
-        wait_ready(handle.port)
+        wait_ready(handle.address.port)
         lock.release()  # the server dies ...
         time.sleep(0.5)
         relock = HomeLock(home)
         relock.acquire()  # ... and a new one starts within the grace period: the instance is kept for it
         time.sleep(2.0)
-        assert _alive(handle.pid, handle.token)
+        assert _alive(pid, token)
         relock.release()  # this one dies for good
         deadline = time.monotonic() + 15
-        while _alive(handle.pid, handle.token) and time.monotonic() < deadline:
+        while _alive(pid, token) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(handle.pid, handle.token)
+        assert not _alive(pid, token)
     finally:
         backend.close(stop_instances=True)
 
