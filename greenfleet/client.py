@@ -178,13 +178,15 @@ class Client(EndpointWaiters):
     def update_endpoint(self, EndpointName: str, EndpointConfigName: str, DeploymentConfig: Doc | None = None,
                         RetainAllVariantProperties: bool | None = None,
                         ExcludeRetainedVariantProperties: list[Doc] | None = None,
-                        RetainDeploymentConfig: bool | None = None) -> Doc:
-        """UpdateEndpoint: start a blue/green or rolling deployment; returns ``{"EndpointArn": ...}`` at once."""
+                        RetainDeploymentConfig: bool | None = None, AllowMissingAlarms: bool | None = None) -> Doc:
+        """UpdateEndpoint: start a blue/green or rolling deployment; returns ``{"EndpointArn": ...}`` at once.
+        ``AllowMissingAlarms``: deploy even if an AutoRollbackConfiguration alarm does not exist (yet)."""
         optional = {"DeploymentConfig": DeploymentConfig, "RetainAllVariantProperties": RetainAllVariantProperties,
                     "ExcludeRetainedVariantProperties": ExcludeRetainedVariantProperties,
                     "RetainDeploymentConfig": RetainDeploymentConfig}
         body: Doc = {"EndpointConfigName": EndpointConfigName, **{k: v for k, v in optional.items() if v is not None}}
-        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/update", body)
+        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/update", body,
+                          {"AllowMissingAlarms": AllowMissingAlarms or None})
 
     def list_deployments(self, EndpointName: str) -> Doc:
         """``{"Deployments": [...]}``, newest first: id, strategy, from/to config, phase, outcome, times."""

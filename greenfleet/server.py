@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import signal
 import threading
@@ -13,8 +14,9 @@ import uvicorn
 
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
-from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
+from greenfleet.api.guard import Guard
+from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
@@ -24,12 +26,15 @@ from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
+from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
 from greenfleet.services import Services
+from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
 from greenfleet.services.models import ModelService
@@ -39,6 +44,28 @@ from greenfleet.store.database import create_store_engine, migrate
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet")
+
+
+class ConfigurationError(RuntimeError):
+    """The settings describe a server greenfleet refuses to run (the message says why and what to set)."""
+
+
+def isolation(settings: Settings) -> Isolation:
+    """What instance processes may see and do, from the settings."""
+    user = None
+    if settings.worker_user:
+        try:
+            user = WorkerUser.lookup(settings.worker_user)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if os.geteuid() != 0 and user.uid != os.geteuid():
+            raise ConfigurationError(f"GREENFLEET_WORKER_USER={settings.worker_user}: the server runs as uid "
+                                     f"{os.geteuid()} and cannot start processes as another user; run it as root "
+                                     "or unset GREENFLEET_WORKER_USER.")
+    return Isolation(passthrough=parse_list(settings.worker_environment_passthrough), user=user,
+                     model_data_roots=tuple(settings.data_roots()),
+                     allow_link_local=settings.model_data_allow_link_local,
+                     allowed_images=parse_list(settings.allowed_images) or ("*",))
 
 
 class _Uvicorn(uvicorn.Server):
@@ -63,27 +90,48 @@ class Server:
                  backend: InstanceBackend | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region,
+                                   settings.sigv4_max_skew_s)
+        if self.policy.open and not is_loopback(settings.host) and not settings.allow_unauthenticated_remote:
+            raise ConfigurationError(
+                f"greenfleet refuses to listen on {settings.host} with no credential configured: anyone who "
+                "reaches the port could run models as this user. Set GREENFLEET_API_TOKEN and/or "
+                "GREENFLEET_AWS_CREDENTIALS, listen on 127.0.0.1, or set GREENFLEET_ALLOW_UNAUTHENTICATED_REMOTE=true.")
         settings.home.mkdir(parents=True, exist_ok=True)
+        self.home_lock = HomeLock(settings.home)
+        self.home_lock.acquire()  # one server per home: a second one stops here (AlreadyRunning)
         self.engine = create_store_engine(settings.resolved_database_url())
-        migrate(self.engine)
+        self.lease = DatabaseLease(self.engine)
+        try:
+            self.lease.acquire()  # and one per PostgreSQL database
+            migrate(self.engine)
+        except BaseException:
+            self.lease.release()
+            self.home_lock.release()
+            raise
         self.repo = Repository(self.engine)
         arns = ArnFactory(settings.region, settings.account_id)
         tags = TagService(self.repo)
         models = ModelService(self.repo, arns, self.clock, tags)
         endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
         endpoints.strict_minimums = settings.strict_deployment_minimums
+        models.allowed_images = parse_list(settings.allowed_images)
+        models.limits = endpoints.limits = InstanceLimits(
+            settings.max_instances_per_variant, settings.max_instances_per_endpoint, settings.max_instances_total)
         self.events = EventService(self.engine, self.clock, account_id=settings.account_id, region=settings.region)
         self.metrics = MetricService(self.engine, self.clock, raw_retention_s=settings.metrics_raw_retention_s,
                                      rollup_retention_s=settings.metrics_rollup_retention_s)
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
                                    account_id=settings.account_id)
+        self.alarms.strict_periods = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
-                             clock=self.clock.now, credentials=settings.aws_credentials,
-                             max_skew_s=settings.sigv4_max_skew_s)
+                             clock=self.clock.now, policy=self.policy)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
-            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
+            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
+            isolation=isolation(settings), server_lock=self.home_lock.path,
+            invocation_timeout_s=settings.invocation_timeout_s)
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
@@ -96,6 +144,7 @@ class Server:
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
         deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings)
@@ -111,7 +160,11 @@ class Server:
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
         ]
-        self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
+        self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
+                         port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
+                         max_api_body_bytes=settings.max_api_body_bytes,
+                         max_aws_body_bytes=settings.max_aws_body_bytes,
+                         body_read_timeout_s=settings.body_read_timeout_s)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -127,7 +180,9 @@ class Server:
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()
+        self.lease.release()
         self.engine.dispose()
+        self.home_lock.release()
 
     def _config(self) -> uvicorn.Config:
         return uvicorn_config(self.app, host=self.settings.host, port=self.settings.port, lifespan="on",

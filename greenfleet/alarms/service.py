@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ class AlarmService:
                  history_retention_s: float = 14 * DAY, max_alarms: int = 5000,
                  maintenance_interval_s: float = 60.0) -> None:
         self.repo = AlarmRepository(engine)
+        self.strict_periods = False
+        """Hold alarm periods to CloudWatch's 10, 20, 30 or a multiple of 60 s (the server sets it)."""
         self.engine = engine
         self.metrics = metrics
         self.events = events
@@ -113,7 +116,17 @@ class AlarmService:
     def put_alarm(self, body: Mapping[str, Any], name: str | None = None, now: float | None = None) -> dict[str, Any]:
         """PutMetricAlarm: create, or replace the configuration of, an alarm (its state is kept)."""
         now = self.clock.now() if now is None else now
-        spec = parse_alarm(body, name, max_raw_range_s=self.metrics.store.raw_retention_s)
+        try:
+            spec = parse_alarm(body, name, max_raw_range_s=self.metrics.store.raw_retention_s)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a member of the wrong kind
+            raise ValidationError(f"The request is not in PutMetricAlarm's shape: {type(exc).__name__}: {exc}") \
+                from None
+        if not math.isfinite(spec.threshold):
+            raise ValidationError(f"Threshold must be a finite number (got {spec.threshold})")
+        if self.strict_periods and spec.period not in (10, 20, 30) and spec.period % 60:
+            raise ValidationError(f"The Period {spec.period} is not valid: an alarm's period must be 10, 20, 30 or a "
+                                  "multiple of 60 seconds (GREENFLEET_STRICT_DEPLOYMENT_MINIMUMS=false allows any "
+                                  "whole number of seconds for local experiments)")
         config = spec.to_dict()
         with self._lock:
             record = self._alarms.get(spec.name)

@@ -75,3 +75,11 @@ def query(request: Request) -> Doc:
     for key, value in request.query_params.items():
         params[key] = int(value) if key == "MaxResults" and value.isdigit() else value
     return params
+
+
+def with_path_name(body: Doc, key: str, name: str) -> Doc:
+    """``body`` with ``key`` set to the name in the path; a body naming another resource is refused."""
+    given = body.get(key)
+    if given is not None and given != name:
+        raise ValidationError(f"{key} '{given}' in the body does not match '{name}' in the path")
+    return {**body, key: name}

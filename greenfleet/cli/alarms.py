@@ -262,7 +262,28 @@ def put(name: str | None, url: str, as_json: bool, **options: Any) -> None:
     body = AlarmDefinition(**options).body(name)
     with connect(url) as client:
         answer = client.put_metric_alarm(**body)
+        unmatched = _unmatched_dimensions(client, body)
     done(f"Saved alarm {answer['AlarmName']} ({answer.get('StateValue')})", answer, as_json)
+    if unmatched:
+        click.echo(f"warning: {unmatched}", err=True)
+
+
+def _unmatched_dimensions(client: Any, body: Doc) -> str | None:
+    """A warning when no series of the alarm's metric has exactly its dimensions (an alarm reads only
+    those: with one dimension more or less it would stay INSUFFICIENT_DATA), naming the ones that exist."""
+    if not body.get("MetricName"):
+        return None
+    wanted = {(d["Name"], d["Value"]) for d in body.get("Dimensions") or []}
+    series = client.list_metrics(Namespace=body.get("Namespace"), MetricName=body["MetricName"]).get("Metrics", [])
+    found = [{(d["Name"], d["Value"]) for d in s.get("Dimensions") or []} for s in series]
+    if wanted in found:
+        return None
+    def text(pairs: set[tuple[str, str]]) -> str:
+        return ",".join(f"{n}={v}" for n, v in sorted(pairs)) or "(no dimensions)"
+
+    shown = "; ".join(sorted(text(f) for f in found)[:5]) or "none yet"
+    return (f"no series of {body.get('Namespace')}:{body['MetricName']} has exactly the dimensions {text(wanted)}; "
+            f"the alarm reads only such a series. Series seen: {shown}")
 
 
 @alarm.command("describe")

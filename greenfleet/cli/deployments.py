@@ -75,6 +75,8 @@ def update_options(func: F) -> F:
                      help="Roll back if the deployment takes longer (MaximumExecutionTimeoutInSeconds)."),
         click.option("--alarm", "alarms", multiple=True, metavar="NAME",
                      help="Roll back when this alarm is in ALARM (repeatable; AutoRollbackConfiguration)."),
+        click.option("--allow-missing-alarms", is_flag=True,
+                     help="Deploy even if an --alarm does not exist yet (the deployment is then not guarded by it)."),
         click.option("--retain-variant-properties", is_flag=True,
                      help="Keep the current weights and instance counts (RetainAllVariantProperties)."),
         click.option("--exclude-retained", multiple=True, type=click.Choice(RETAINABLE),
@@ -104,6 +106,7 @@ class UpdateOptions:
     exclude_retained: tuple[str, ...] = ()
     retain_deployment_config: bool = False
     deployment_config_file: Path | None = None
+    allow_missing_alarms: bool = False
 
     def params(self, name: str, config_name: str) -> Doc:
         """UpdateEndpoint's members; raise click.UsageError on a combination that makes no sense."""
@@ -120,6 +123,8 @@ class UpdateOptions:
         if self.exclude_retained:
             params["ExcludeRetainedVariantProperties"] = [
                 {"VariantPropertyType": p} for p in dict.fromkeys(self.exclude_retained)]
+        if self.allow_missing_alarms:
+            params["AllowMissingAlarms"] = True
         return params
 
     def _given(self) -> list[str]:

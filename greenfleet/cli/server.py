@@ -15,12 +15,17 @@ import click
 @click.option("--database-url", help="SQLAlchemy URL of the store (GREENFLEET_DATABASE_URL); default SQLite.")
 def server(host: str | None, port: int | None, home: Path | None, database_url: str | None) -> None:
     """Run the greenfleet server (REST API, invocations, controllers) until interrupted."""
-    from greenfleet.server import Server
+    from greenfleet.ownership import AlreadyRunning
+    from greenfleet.server import ConfigurationError, Server
     from greenfleet.settings import Settings
 
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "home": home,
                                    "database_url": database_url}.items() if v is not None}
-    Server(Settings(**overrides)).serve_forever()
+    try:
+        instance = Server(Settings(**overrides))
+    except (AlreadyRunning, ConfigurationError) as exc:
+        raise click.ClickException(str(exc)) from None
+    instance.serve_forever()
 
 
 def register(cli: click.Group) -> None:

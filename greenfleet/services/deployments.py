@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
@@ -51,8 +52,12 @@ class DeploymentService:
                  strict_minimums: bool) -> None:
         self.repo, self.endpoints, self.clock = repo, endpoints, clock
         self.limits, self.strict_minimums = limits, strict_minimums
+        self.alarm_exists: Callable[[str], bool] | None = None
+        """Whether an alarm of that name exists (the server sets it to its alarm service's view)."""
 
-    def update_endpoint(self, params: Doc) -> Doc:
+    def update_endpoint(self, params: Doc, allow_missing_alarms: bool = False) -> Doc:
+        """UpdateEndpoint. Every AutoRollbackConfiguration alarm must exist (an alarm that does not would
+        leave the deployment unguarded) unless ``allow_missing_alarms``."""
         # DeploymentConfig is checked by the rollout policy (which knows strict_deployment_minimums).
         validate_input("sagemaker", "UpdateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
         row = self.endpoints.endpoint(params["EndpointName"])
@@ -65,6 +70,8 @@ class DeploymentService:
                 raise ValidationError("Give DeploymentConfig or RetainDeploymentConfig=true, not both")
             raw = state.last_deployment_config
         config = parse_deployment_config(raw, strict_minimums=self.strict_minimums) if raw else None
+        if raw and not allow_missing_alarms:
+            self._check_alarms(raw)
         if config is not None and config.GreenfleetRollout is not None and config.GreenfleetRollout.Judge \
                 and params["EndpointConfigName"] == row["config_name"]:
             raise ValidationError(
@@ -88,6 +95,8 @@ class DeploymentService:
         for variant in target.variants:
             variant.desired_count = 0
         state.fleets.append(target)
+        # Both fleets run while the deployment lasts: the ceilings must hold for the two together.
+        self.endpoints.check_capacity(state, row["name"], "UpdateEndpoint")
         state.deployment = DeploymentRef(id=deployment_id)
         if raw:
             state.last_deployment_config = raw
@@ -97,6 +106,19 @@ class DeploymentService:
             "outcome": None, "emitted_seq": -1, "state": dump_rollout(rollout)})
         self.endpoints.changed()
         return {"EndpointArn": row["arn"]}
+
+    def _check_alarms(self, raw: Doc) -> None:
+        if self.alarm_exists is None:
+            return
+        listed = ((raw.get("AutoRollbackConfiguration") or {}).get("Alarms")) or []
+        missing = [str(a.get("AlarmName")) for a in listed
+                   if isinstance(a, dict) and not self.alarm_exists(str(a.get("AlarmName")))]
+        if missing:
+            raise ValidationError(
+                f"DeploymentConfig.AutoRollbackConfiguration.Alarms: no alarm named {', '.join(missing)} exists, so "
+                "the deployment would not be guarded by it; create the alarm first (PutMetricAlarm, greenfleet alarm "
+                "put), or opt out with AllowMissingAlarms=true on the native API (greenfleet endpoint update "
+                "--allow-missing-alarms).")
 
     @staticmethod
     def _retain(current: Fleet, target: Fleet, params: Doc) -> None:

@@ -24,6 +24,7 @@ from greenfleet.resources.endpoint_state import (
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
+from greenfleet.services.capacity import InstanceLimits, endpoint_instances, fleet_counts
 from greenfleet.services.listing import page
 from greenfleet.services.models import UNSUPPORTED_CONFIG_MEMBERS, ModelService
 from greenfleet.services.tags import TagService
@@ -57,6 +58,8 @@ class EndpointService:
     ) -> None:
         self.repo, self.arns, self.clock, self.models, self.tags = repo, arns, clock, models, tags
         self.strict_minimums = True
+        self.limits: InstanceLimits | None = None
+        """Instance ceilings checked before desired counts are recorded (the server sets them)."""
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the reconciler with it)."""
 
@@ -83,6 +86,7 @@ class EndpointService:
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
         state = DesiredState(fleets=[self.build_fleet(1, config_name)], current_fleet_id=1,
                              last_deployment_config=params.get("DeploymentConfig") or None)
+        self.check_capacity(state, None, "CreateEndpoint")
         arn = self.arns.arn("endpoint", name)
         now = self.clock.now()
         self.repo.insert_endpoint({
@@ -154,7 +158,22 @@ class EndpointService:
                 variant.desired_count = int(wanted["DesiredInstanceCount"])
         if all(v.desired_weight == 0 for v in current.variants):
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
+        self.check_capacity(state, row["name"], "DesiredWeightsAndCapacities")
         return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+    def check_capacity(self, state: DesiredState, endpoint_name: str | None, where: str) -> None:
+        """Refuse (ResourceLimitExceeded) a desired state asking for more instances than the ceilings allow:
+        per variant, per endpoint (its fleets together) and per server (with every other endpoint)."""
+        if self.limits is None:
+            return
+        for fleet in state.fleets:
+            for variant, count in fleet_counts(fleet).items():
+                self.limits.check_variant(count, f"{where}: variant {variant}")
+        wanted = endpoint_instances(state)
+        self.limits.check_endpoint(0, wanted, where)
+        others = sum(endpoint_instances(r["state"]) for r in self.repo.list_endpoints()
+                     if r["name"] != endpoint_name and r["status"] not in ("Deleting", "Failed"))
+        self.limits.check_total(others, wanted, where)
 
     def list_instances(self, name: str) -> Doc:
         """greenfleet's own view of an endpoint's instance processes (not a SageMaker operation)."""

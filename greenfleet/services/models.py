@@ -8,9 +8,11 @@ from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
+from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.listing import page
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
+from greenfleet.workers.images import image_allowed
 
 Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
@@ -34,6 +36,10 @@ def _variant_names(params: Doc) -> list[str]:
 class ModelService:
     def __init__(self, repo: Repository, arns: ArnFactory, clock: Clock, tags: TagService) -> None:
         self.repo, self.arns, self.clock, self.tags = repo, arns, clock, tags
+        self.limits: InstanceLimits | None = None
+        self.allowed_images: tuple[str, ...] = ("*",)
+        """Image patterns models may use (the server's GREENFLEET_ALLOWED_IMAGES)."""
+        """Instance ceilings checked when a config is created (the server sets them from its settings)."""
 
     # --- models ---------------------------------------------------------------------------------
     def create_model(self, params: Doc) -> Doc:
@@ -49,6 +55,9 @@ class ModelService:
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
                 raise ValidationError(f"{where}.Image: an image is required (model packages are not supported)")
+            if not image_allowed(str(container["Image"]), self.allowed_images):
+                raise ValidationError(f"{where}.Image: '{container['Image']}' is not allowed on this server "
+                                      f"(GREENFLEET_ALLOWED_IMAGES: {', '.join(self.allowed_images)})")
         name = params["ModelName"]
         arn = self.arns.arn("model", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
@@ -89,13 +98,16 @@ class ModelService:
         for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
             if params.get(member):
                 raise ValidationError(f"{member}: {capability} does not run in greenfleet yet")
-        names = _variant_names(params)
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        names = [n.lower() for n in _variant_names(params)]  # SageMaker compares variant names case-insensitively
+        duplicates = sorted({n for n in _variant_names(params) if names.count(n.lower()) > 1})
         if duplicates:
-            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)}")
+            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)} "
+                                  "(names are compared case-insensitively)")
         variants = [dict(v) for v in params["ProductionVariants"]]
         for index, variant in enumerate(variants, start=1):
             self._check_variant(variant, f"ProductionVariants.{index}")
+        if self.limits is not None:
+            self.limits.check_variants(variants, "InitialInstanceCount", "ProductionVariants")
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
         name = params["EndpointConfigName"]

@@ -48,6 +48,10 @@ def test_linear_update_with_progress_then_history(run: Run, api: live.Api, sklea
     add_config(api, "v1", sklearn_model)
     add_config(api, "v2", sklearn_model)
     serve(api, "shop", "v1")
+    api.call("PUT", "/api/alarms/shop-errors", {  # the rollback alarm must exist (it does not fire here)
+        "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Sum", "Period": 60,
+        "Dimensions": [{"Name": "EndpointName", "Value": "shop"}, {"Name": "VariantName", "Value": "v2"}],
+        "EvaluationPeriods": 1, "Threshold": 1000, "ComparisonOperator": "GreaterThanThreshold"})
 
     result = run("endpoint", "update", "shop", "--config", "v2", "--strategy", "linear", "--linear-step", "50%",
                  "--wait-interval", "1", "--timeout", "120", "--alarm", "shop-errors", "--wait")

@@ -11,7 +11,6 @@ a cap; a failure is answered in the protocol's own error form."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -21,9 +20,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from greenfleet.api import jsonbody
 from greenfleet.api.aws import cloudwatch_json, cloudwatch_query
 from greenfleet.api.aws.body import BodyError, inflate, read_capped
-from greenfleet.auth.sigv4 import AuthFailure, verify
+from greenfleet.auth.policy import AccessPolicy
+from greenfleet.auth.sigv4 import AuthFailure
 from greenfleet.errors import GreenfleetError, ValidationError
 from greenfleet.operations import sagemaker_targets
 from greenfleet.services import Services
@@ -39,7 +40,7 @@ def _json(status: int, payload: Doc, content_type: str, error_code: str | None =
     headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     if error_code:
         headers["x-amzn-ErrorType"] = error_code
-    return Response(json.dumps(payload), status_code=status, media_type=content_type, headers=headers)
+    return Response(jsonbody.dumps(payload), status_code=status, media_type=content_type, headers=headers)
 
 
 def _call(services: Services, target: tuple[str, str], params: Doc) -> Doc:
@@ -55,14 +56,14 @@ def sagemaker(services: Services, operation: str, body: bytes) -> Response:
                            "message": f"SageMaker.{operation} is not supported by greenfleet"},
                      content_type, "UnknownOperationException")
     try:
-        params = json.loads(body or b"{}")
+        params = jsonbody.parse(body or b"{}")
         if not isinstance(params, dict):
             raise ValidationError("The request body must be a JSON object")
         return _json(200, _call(services, target, params), content_type)
-    except json.JSONDecodeError as exc:
-        error: GreenfleetError = ValidationError(f"Malformed JSON body: {exc}")
     except GreenfleetError as exc:
-        error = exc
+        error: GreenfleetError = exc
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a shape the validators did not foresee
+        error = ValidationError(f"Invalid request: {type(exc).__name__}: {exc}")
     return _json(error.status_code, {"__type": error.code, "message": error.message}, content_type, error.code)
 
 
@@ -79,14 +80,17 @@ class Protocol:
     handle: Callable[[Services, str, bytes], Response]
     fail: Callable[[int, str, str], Response]
     query_codes: bool = False
+    services: tuple[str, ...] = ("sagemaker",)
+    """SigV4 signing names the protocol's requests must be scoped to."""
 
 
 # Protocols by X-Amz-Target prefix; a form body without X-Amz-Target is the query protocol (CloudWatch).
 TARGETS: dict[str, Protocol] = {
     "SageMaker": Protocol(sagemaker, sagemaker_fail),
-    cloudwatch_json.TARGET_PREFIX: Protocol(cloudwatch_json.handle, cloudwatch_json.fail, query_codes=True),
+    cloudwatch_json.TARGET_PREFIX: Protocol(cloudwatch_json.handle, cloudwatch_json.fail, query_codes=True,
+                                            services=("monitoring",)),
 }
-QUERY = Protocol(cloudwatch_query.handle, cloudwatch_query.fail, query_codes=True)
+QUERY = Protocol(cloudwatch_query.handle, cloudwatch_query.fail, query_codes=True, services=("monitoring",))
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -99,13 +103,14 @@ def _protocol(request: Request) -> tuple[Protocol | None, str]:
     return TARGETS.get(prefix), operation
 
 
-def _auth_failure(request: Request, body: bytes) -> AuthFailure | None:
+def _auth_failure(request: Request, body: bytes, services: tuple[str, ...]) -> AuthFailure | None:
+    """The server's access policy: SigV4 for ``services`` in the server's region, or its bearer token."""
     settings = request.app.state.services.settings
-    return verify(settings.aws_credentials, request.method,
-                  (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
-                  request.scope.get("query_string", b"").decode("latin-1"),
-                  [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body,
-                  time.time(), settings.sigv4_max_skew_s)
+    policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region, settings.sigv4_max_skew_s)
+    return policy.check(request.method, (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
+                        request.scope.get("query_string", b"").decode("latin-1"),
+                        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body,
+                        time.time(), services)
 
 
 @router.post("/", include_in_schema=False)
@@ -119,7 +124,7 @@ async def aws_post(request: Request) -> Response:
     limit = request.app.state.services.settings.max_aws_body_bytes
     try:
         raw = await read_capped(request.stream(), limit, request.headers.get("content-length"))
-        failure = _auth_failure(request, raw)
+        failure = _auth_failure(request, raw, protocol.services)
         if failure is not None:
             return protocol.fail(failure.status, failure.code(protocol.query_codes), failure.message)
         body = inflate(raw, request.headers.get("content-encoding"), limit)
@@ -132,7 +137,7 @@ async def aws_post(request: Request) -> Response:
 @router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)
 async def not_yet(request: Request, name: str) -> Response:
     """InvokeEndpointAsync and InvokeEndpointWithResponseStream: a clear error until they exist."""
-    failure = _auth_failure(request, await request.body())
+    failure = _auth_failure(request, await request.body(), ("sagemaker",))
     if failure is not None:
         return _json(failure.status, {"message": failure.message}, "application/json", failure.code())
     operation = "InvokeEndpointAsync" if request.url.path.endswith("async-invocations") else \

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from greenfleet.api.routing import Doc, json_body, optional_json_body, route, services
+from greenfleet.api.routing import Doc, json_body, optional_json_body, route, services, with_path_name
 
 router = APIRouter()
 
 
 @route(router, "UpdateEndpoint")
-def update_endpoint(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
-    return services(request).deployments.update_endpoint({**body, "EndpointName": name})
+def update_endpoint(request: Request, name: str, body: Doc = Depends(json_body),
+                    AllowMissingAlarms: bool = False) -> Doc:
+    return services(request).deployments.update_endpoint(with_path_name(body, "EndpointName", name),
+                                                         allow_missing_alarms=AllowMissingAlarms)
 
 
 @route(router, "ListDeployments")

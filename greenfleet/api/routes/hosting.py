@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from greenfleet.api.routing import Doc, json_body, query, route, services
+from greenfleet.api.routing import Doc, json_body, query, route, services, with_path_name
 
 router = APIRouter()
 
@@ -76,7 +76,7 @@ def list_instances(request: Request, name: str) -> Doc:
 
 @route(router, "UpdateEndpointWeightsAndCapacities")
 def update_weights(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
-    return services(request).endpoints.update_weights_and_capacities({**body, "EndpointName": name})
+    return services(request).endpoints.update_weights_and_capacities(with_path_name(body, "EndpointName", name))
 
 
 @route(router, "AddTags")
