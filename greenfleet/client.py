@@ -178,9 +178,10 @@ class Client(EndpointWaiters):
     def update_endpoint(self, EndpointName: str, EndpointConfigName: str, DeploymentConfig: Doc | None = None,
                         RetainAllVariantProperties: bool | None = None,
                         ExcludeRetainedVariantProperties: list[Doc] | None = None,
-                        RetainDeploymentConfig: bool | None = None, AllowMissingAlarms: bool | None = None) -> Doc:
+                        RetainDeploymentConfig: bool | None = None, *, AllowMissingAlarms: bool | None = None) -> Doc:
         """UpdateEndpoint: start a blue/green or rolling deployment; returns ``{"EndpointArn": ...}`` at once.
-        ``AllowMissingAlarms``: deploy even if an AutoRollbackConfiguration alarm does not exist (yet)."""
+        ``AllowMissingAlarms`` (greenfleet's own, keyword-only): deploy even if an AutoRollbackConfiguration alarm
+        does not exist (yet)."""
         optional = {"DeploymentConfig": DeploymentConfig, "RetainAllVariantProperties": RetainAllVariantProperties,
                     "ExcludeRetainedVariantProperties": ExcludeRetainedVariantProperties,
                     "RetainDeploymentConfig": RetainDeploymentConfig}
