@@ -93,7 +93,8 @@ class Server:
         self.metrics = MetricService(self.engine, self.clock, raw_retention_s=settings.metrics_raw_retention_s,
                                      rollup_retention_s=settings.metrics_rollup_retention_s)
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
-                                   account_id=settings.account_id)
+                                   account_id=settings.account_id,
+                                   action_webhooks=settings.alarm_action_webhooks)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, credentials=settings.aws_credentials,

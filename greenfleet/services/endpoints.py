@@ -128,6 +128,12 @@ class EndpointService:
 
     def update_weights_and_capacities(self, params: Doc) -> Doc:
         validate_input("sagemaker", "UpdateEndpointWeightsAndCapacities", params)
+        seen: set[str] = set()
+        for wanted in params["DesiredWeightsAndCapacities"]:
+            if wanted["VariantName"] in seen:
+                raise ValidationError(f'The variant name "{wanted["VariantName"]}" was non-unique within the '
+                                      "request.")
+            seen.add(wanted["VariantName"])
         row = self.mutate(params["EndpointName"], lambda current: self._reweigh(current, params))
         self.changed()
         return {"EndpointArn": row["arn"]}
@@ -140,9 +146,11 @@ class EndpointService:
         by_name = {v["VariantName"]: v for v in state["variants"]}
         for index, wanted in enumerate(params["DesiredWeightsAndCapacities"], start=1):
             where = f"DesiredWeightsAndCapacities.{index}"
-            variant = by_name.get(wanted["VariantName"])
+            name = wanted["VariantName"]
+            variant = by_name.get(name)
             if variant is None:
-                raise ValidationError(f"{where}.VariantName: the endpoint has no variant '{wanted['VariantName']}'")
+                raise ValidationError(f'The variant name(s) "{name}" is/are not present within endpoint '
+                                      f'configuration "{row["config_name"]}".')
             if wanted.get("DesiredWeight") is None and wanted.get("DesiredInstanceCount") is None:
                 raise ValidationError(f"{where}: give DesiredWeight or DesiredInstanceCount")
             if wanted.get("DesiredWeight") is not None:

@@ -13,6 +13,7 @@ from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
 
 Doc = dict[str, Any]
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)  # SageMaker: 1 GB steps
 SORT_NAME_TIME = {
     "Name": lambda i: i["_name"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -114,7 +115,13 @@ class ModelService:
         if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
             raise ValidationError(f"{where}: ServerlessConfig cannot be combined with InstanceType or "
                                   "InitialInstanceCount")
-        if not serverless:
+        if serverless:
+            memory = serverless.get("MemorySizeInMB")
+            if memory not in SERVERLESS_MEMORY_SIZES:
+                raise ValidationError(f"Value '{memory}' at '{where}.ServerlessConfig.MemorySizeInMB' failed to "
+                                      "satisfy constraint: Member must satisfy enum value set: "
+                                      f"[{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}]")
+        else:
             for member in ("InstanceType", "InitialInstanceCount"):
                 if variant.get(member) is None:
                     raise ValidationError(f"{where}.{member}: required for an instance-based variant")

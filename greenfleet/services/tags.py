@@ -1,15 +1,18 @@
-"""AddTags, ListTags, DeleteTags on any resource ARN."""
+"""AddTags, ListTags, DeleteTags on the ARN of a model, endpoint config or endpoint; at most 50 tags per
+resource, ListTags pages of 50 by default (SageMaker's limits)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from greenfleet.errors import ValidationError
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.services.listing import page
 from greenfleet.store.repository import Repository
 
 Doc = dict[str, Any]
 MAX_TAGS = 50
+LIST_TAGS_PAGE = 50
 
 
 class TagService:
@@ -25,14 +28,21 @@ class TagService:
 
     def add_tags(self, params: Doc) -> Doc:
         validate_input("sagemaker", "AddTags", params)
-        self.put(params["ResourceArn"], params["Tags"])
+        arn = params["ResourceArn"]
+        if not self.repo.resource_exists(arn):
+            raise ValidationError(f'Could not find resource "{arn}".')
+        keys = set(self.repo.get_tags(arn)) | {t["Key"] for t in params["Tags"]}
+        if len(keys) > MAX_TAGS:
+            raise ValidationError(f'Resource "{arn}" would have {len(keys)} tags; a resource may have at most '
+                                  f"{MAX_TAGS}.")
+        self.put(arn, params["Tags"])
         return {"Tags": params["Tags"]}
 
     def list_tags(self, params: Doc) -> Doc:
         validate_input("sagemaker", "ListTags", params)
         tags = [{"Key": k, "Value": v, "_name": k} for k, v in self.repo.get_tags(params["ResourceArn"]).items()]
-        chunk, token = page(tags, {**params, "SortOrder": "Ascending"}, "Key", {"Name": lambda t: t["Key"]},
-                            default_sort="Name")
+        chunk, token = page(tags, {"MaxResults": LIST_TAGS_PAGE, **params, "SortOrder": "Ascending"}, "Key",
+                            {"Name": lambda t: t["Key"]}, default_sort="Name")
         result: Doc = {"Tags": [{"Key": t["Key"], "Value": t["Value"]} for t in chunk]}
         if token:
             result["NextToken"] = token

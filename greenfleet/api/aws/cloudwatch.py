@@ -23,6 +23,7 @@ from greenfleet.errors import (
     ResourceNotFound,
     ValidationError,
 )
+from greenfleet.metrics.errors import ParameterError
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.resources.servicemodel import service_model, validate_input
 
@@ -54,6 +55,8 @@ _TRANSLATED: tuple[tuple[type[GreenfleetError], str, int], ...] = (
 
 
 def translate(error: GreenfleetError) -> CloudWatchError:
+    if isinstance(error, ParameterError):
+        return CloudWatchError(error.cloudwatch_code, error.message, 400)
     for kind, code, status in _TRANSLATED:
         if isinstance(error, kind):
             return CloudWatchError(code, error.message, status)

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
 
+from greenfleet.errors import ResourceNotFound
+
 router = APIRouter(prefix="/api")
 Doc = dict[str, Any]
 
@@ -33,7 +35,8 @@ def describe_alarm(request: Request, name: str) -> Doc:
 
 @router.delete("/alarms/{name}", summary="DeleteAlarms")
 def delete_alarm(request: Request, name: str) -> Doc:
-    _alarms(request).delete_alarms([name])
+    if not _alarms(request).delete_alarms([name]):
+        raise ResourceNotFound(f"alarm '{name}' does not exist")
     return {}
 
 
