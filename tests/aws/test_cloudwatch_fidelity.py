@@ -138,6 +138,13 @@ def test_error_codes_and_texts_as_cloudwatch_writes_them(cw: Any) -> None:
                                                    "ignore.")
 
 
+def test_a_bad_next_token_is_refused_in_cloudwatchs_words(cw: Any) -> None:
+    for call in (lambda: cw.list_metrics(NextToken="junk"), lambda: cw.describe_alarms(NextToken="junk")):
+        with pytest.raises(ClientError) as info:
+            call()
+        assert message_of(info) == ("InvalidNextToken", "Request parameter NextToken is invalid")
+
+
 def test_delete_alarms_of_unknown_names_succeeds(cw: Any) -> None:
     put_alarm(cw, "kept")
     put_alarm(cw, "gone")
