@@ -42,6 +42,11 @@ def test_tags_page_by_50_stop_at_50_and_need_the_resource(sm: Any, sklearn_model
     code, message = refused(info)
     assert code == "ValidationException" and "at most 50" in message
 
+    shouting = arn.replace("model/tagged", "model/TAGGED")  # the same model: names in ARNs are lower case
+    assert len(sm.list_tags(ResourceArn=shouting)["Tags"]) == 50
+    sm.delete_tags(ResourceArn=shouting, TagKeys=["k00"])
+    assert len(sm.list_tags(ResourceArn=arn)["Tags"]) == 49
+
     missing = arn.replace("model/tagged", "model/never-made")
     with pytest.raises(ClientError) as info:
         sm.add_tags(ResourceArn=missing, Tags=[{"Key": "k", "Value": "v"}])
