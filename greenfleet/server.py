@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import random
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 
 import uvicorn
 
+from greenfleet import __version__
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
@@ -43,7 +46,28 @@ from greenfleet.settings import Settings
 from greenfleet.store.database import create_store_engine, migrate
 from greenfleet.store.repository import Repository
 
-log = logging.getLogger("greenfleet")
+log = logging.getLogger("greenfleet.server")
+
+
+class ListenError(Exception):
+    """The base URL's address cannot be bound: the port is taken, the address is not this machine's, ..."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), ListenError with a plain reason when it cannot be. It listens only
+    when uvicorn serves on it: until then a connection is refused, never left waiting on a server that
+    is still adopting its instances."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = ("the port is in use (another greenfleet server?); choose another with --port or "
+                  "GREENFLEET_PORT") if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
 
 
 class ConfigurationError(RuntimeError):
@@ -70,7 +94,15 @@ def isolation(settings: Settings) -> Isolation:
 
 class _Uvicorn(uvicorn.Server):
     """uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill the process before the
-    fleet is stopped; greenfleet handles the signal and returns normally instead."""
+    fleet is stopped; greenfleet handles the signal and returns normally instead. ``announce``, when set,
+    is logged (INFO) once the server listens."""
+
+    announce: str | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.announce:
+            log.info("%s", self.announce)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -122,7 +154,8 @@ class Server:
         self.metrics = MetricService(self.engine, self.clock, raw_retention_s=settings.metrics_raw_retention_s,
                                      rollup_retention_s=settings.metrics_rollup_retention_s)
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
-                                   account_id=settings.account_id)
+                                   account_id=settings.account_id,
+                                   action_webhooks=settings.alarm_action_webhooks)
         self.alarms.strict_periods = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
@@ -189,13 +222,21 @@ class Server:
                               timeout_keep_alive=30, date_header=True)
 
     def serve_forever(self) -> None:
-        """Run until SIGINT/SIGTERM; then stop the controllers and the instances."""
-        self.start_controllers()
-        log.warning("greenfleet listening on %s", self.settings.base_url)
+        """Bind the base URL's port (ListenError if it cannot), start the controllers (adopting the workers
+        of a crashed server), serve until SIGINT/SIGTERM, then stop the controllers and the instances.
+        Binding first means a server that cannot listen never touches the instances of the one that does."""
+        sock = listen_socket(self.settings.host, self.settings.port)
         try:
-            _Uvicorn(self._config()).run()
+            self.start_controllers()
+            try:
+                server = _Uvicorn(self._config())
+                server.announce = (f"greenfleet {__version__} listening on {self.settings.base_url} "
+                                   f"(home {self.settings.home})")
+                server.run(sockets=[sock])
+            finally:
+                self.stop_controllers(stop_instances=True)
         finally:
-            self.stop_controllers(stop_instances=True)
+            sock.close()
 
     # --- in-process use (tests, demo) ------------------------------------------------------------
     def start_in_thread(self) -> None:

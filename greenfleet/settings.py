@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     """Access key id → secret access key, as JSON (``{"AKIA...": "secret"}``). When set, every request
     on the AWS protocols must carry a valid SigV4 signature by one of these keys; when unset, any request is
     accepted (local development)."""
+
+    alarm_action_webhooks: dict[str, str] = {}
+    """Alarm action ARN → webhook URL, as JSON (``{"arn:aws:sns:us-east-1:123456789012:ops":
+    "https://hooks.example/ops"}``): an alarm action naming a mapped ARN (SNS topic, Lambda function, SSM,
+    EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
+    history as not executed."""
+
+    @field_validator("alarm_action_webhooks")
+    @classmethod
+    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        from greenfleet.alarms.actions import check_webhook_table
+
+        return check_webhook_table(value)
 
     sigv4_max_skew_s: float = 900.0
     """Largest difference between a SigV4 request's X-Amz-Date and the server's clock (AWS: 15 minutes)."""

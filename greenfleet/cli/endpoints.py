@@ -55,7 +55,7 @@ def render_endpoint(doc: Doc, out: Console) -> None:
     ]))
     rows = []
     for v in doc.get("ProductionVariants", []):
-        statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or []) or "-"
+        statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or [])  # SageMaker shows none: blank
         rows.append((v["VariantName"], number(v.get("CurrentWeight")), number(v.get("DesiredWeight")),
                      number(v.get("CurrentInstanceCount")), number(v.get("DesiredInstanceCount")),
                      (v.get("RoutingConfig") or {}).get("RoutingStrategy", "-"), statuses))

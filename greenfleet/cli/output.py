@@ -15,7 +15,7 @@ import click
 from greenfleet.client import DEFAULT_URL, ApiError, Client, ClientError
 
 if TYPE_CHECKING:  # rich is imported where it draws, so that the CLI starts fast
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
 
 Doc = dict[str, Any]
@@ -94,17 +94,26 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
     return grid
 
 
-def fields(pairs: Iterable[tuple[str, Any]]) -> Table:
-    """A two-column key/value table, skipping empty values."""
-    from rich.table import Table
+class KeyValues:
+    """Key/value lines, keys aligned, values as they are: no trailing padding (a grid pads every line to its
+    widest, up to the console's width), so piped output stays as wide as its content."""
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    for key, value in pairs:
-        if value not in (None, "", [], {}):
-            grid.add_row(key, str(value))
-    return grid
+    def __init__(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.pairs = [(key, str(value)) for key, value in pairs if value not in (None, "", [], {})]
+
+    def __rich_console__(self, out: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        width = max((len(key) for key, _ in self.pairs), default=0) + 2
+        for key, value in self.pairs:
+            line = Text(key.ljust(width), style="bold")
+            line.append(value)
+            yield line
+
+
+def fields(pairs: Iterable[tuple[str, Any]]) -> KeyValues:
+    """Key/value lines, skipping empty values."""
+    return KeyValues(pairs)
 
 
 def parse_pairs(values: Iterable[str], option: str) -> dict[str, str]:

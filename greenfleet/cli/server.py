@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,22 @@ import click
 def server(host: str | None, port: int | None, home: Path | None, database_url: str | None) -> None:
     """Run the greenfleet server (REST API, invocations, controllers) until interrupted."""
     from greenfleet.ownership import AlreadyRunning
-    from greenfleet.server import ConfigurationError, Server
+    from greenfleet.server import ConfigurationError, ListenError, Server
     from greenfleet.settings import Settings
 
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "home": home,
                                    "database_url": database_url}.items() if v is not None}
+    # Warnings and errors from everywhere, and the server's own INFO lines (its start, its address).
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("greenfleet.server").setLevel(logging.INFO)
     try:
         instance = Server(Settings(**overrides))
     except (AlreadyRunning, ConfigurationError) as exc:
         raise click.ClickException(str(exc)) from None
-    instance.serve_forever()
+    try:
+        instance.serve_forever()
+    except ListenError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def register(cli: click.Group) -> None:

@@ -135,6 +135,12 @@ class EndpointService:
 
     def update_weights_and_capacities(self, params: Doc) -> Doc:
         validate_input("sagemaker", "UpdateEndpointWeightsAndCapacities", params)
+        seen: set[str] = set()
+        for wanted in params["DesiredWeightsAndCapacities"]:
+            if wanted["VariantName"] in seen:
+                raise ValidationError(f'The variant name "{wanted["VariantName"]}" was non-unique within the '
+                                      "request.")
+            seen.add(wanted["VariantName"])
         row = self.mutate(params["EndpointName"], lambda current: self._reweigh(current, params))
         self.changed()
         return {"EndpointArn": row["arn"]}
@@ -147,9 +153,11 @@ class EndpointService:
         current = state.current
         for index, wanted in enumerate(params["DesiredWeightsAndCapacities"], start=1):
             where = f"DesiredWeightsAndCapacities.{index}"
-            variant = current.variant(wanted["VariantName"])
+            name = wanted["VariantName"]
+            variant = current.variant(name)
             if variant is None:
-                raise ValidationError(f"{where}.VariantName: the endpoint has no variant '{wanted['VariantName']}'")
+                raise ValidationError(f'The variant name(s) "{name}" is/are not present within endpoint '
+                                      f'configuration "{row["config_name"]}".')
             if wanted.get("DesiredWeight") is None and wanted.get("DesiredInstanceCount") is None:
                 raise ValidationError(f"{where}: give DesiredWeight or DesiredInstanceCount")
             if wanted.get("DesiredWeight") is not None:

@@ -21,6 +21,8 @@ UNSUPPORTED_CONFIG_MEMBERS = {
     "AsyncInferenceConfig": "asynchronous inference",
 }
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
+
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)  # SageMaker: 1 GB steps
 SORT_NAME_TIME = {
     "Name": lambda i: i["_name"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -123,7 +125,16 @@ class ModelService:
         if not variant.get("ModelName"):
             raise ValidationError(f"{where}.ModelName: a model name is required")
         self._model(variant["ModelName"])
-        if variant.get("ServerlessConfig"):
+        serverless = variant.get("ServerlessConfig")
+        if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
+            raise ValidationError(f"{where}: ServerlessConfig cannot be combined with InstanceType or "
+                                  "InitialInstanceCount")
+        if serverless:
+            memory = serverless.get("MemorySizeInMB")
+            if memory not in SERVERLESS_MEMORY_SIZES:
+                raise ValidationError(f"Value '{memory}' at '{where}.ServerlessConfig.MemorySizeInMB' failed to "
+                                      "satisfy constraint: Member must satisfy enum value set: "
+                                      f"[{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}]")
             raise ValidationError(f"{where}.ServerlessConfig: serverless inference does not run in greenfleet yet; "
                                   "give InstanceType and InitialInstanceCount")
         for member in ("InstanceType", "InitialInstanceCount"):

@@ -178,6 +178,12 @@ class Repository:
                 tx.execute(delete(table).where(table.c.arn == arn, table.c.key == key))
                 tx.execute(insert(table).values(arn=arn, key=key, value=value))
 
+    def resource_exists(self, arn: str) -> bool:
+        """Whether a model, endpoint config or endpoint has this ARN."""
+        with self.engine.connect() as connection:
+            return any(connection.execute(select(table.c.name).where(table.c.arn == arn)).first() is not None
+                       for table in (schema.models, schema.endpoint_configs, schema.endpoints))
+
     def get_tags(self, arn: str) -> dict[str, str]:
         table = schema.tags
         with self.engine.connect() as connection:

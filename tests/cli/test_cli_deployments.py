@@ -14,7 +14,18 @@ from rich.console import Console
 
 from greenfleet.cli.deployments import UpdateOptions, parse_size, report_outcome
 from greenfleet.cli.main import cli
-from greenfleet.cli.progress import AlarmStates, bake, line, panel, snapshot, traffic_split
+from greenfleet.cli.progress import (
+    BAKE_POLL_S,
+    POLL_S,
+    AlarmStates,
+    Watcher,
+    bake,
+    line,
+    panel,
+    snapshot,
+    traffic_split,
+)
+from greenfleet.client import Client
 from greenfleet.server import Server
 from tests.cli.conftest import Run
 from tests.live import conftest as live
@@ -233,3 +244,16 @@ def test_a_failed_rollback_exits_3_and_alarm_states_fall_back_to_names(capsys: p
     states = AlarmStates("http://127.0.0.1:9")  # nothing listens there
     assert states(["errors"]) is None and states.note is not None and "GET /api/alarms failed" in states.note
     assert states(["errors"]) is None and states([]) is None
+
+
+def test_the_follower_polls_gently_during_a_long_bake() -> None:
+    watcher = Watcher(Client("http://127.0.0.1:9"), "e", "d1", Console(file=io.StringIO(), width=100))
+    assert watcher.next_poll_s() == POLL_S  # nothing seen yet
+    watcher.show(snapshot({}, BAKING, None, now=1025.0))  # 45 s of bake to go
+    assert watcher.next_poll_s() == BAKE_POLL_S > POLL_S
+    watcher.show(snapshot({}, BAKING, None, now=1069.0))  # 1 s to go: back to the fast pace
+    assert watcher.next_poll_s() == POLL_S
+    shifting = {**BAKING, "View": {**BAKING["View"], "PendingDeploymentSummary": {"ProductionVariants": []}}}
+    watcher.show(snapshot({}, shifting, None, now=1025.0))  # traffic moving, no bake
+    assert watcher.next_poll_s() == POLL_S
+    watcher.alarms.close()

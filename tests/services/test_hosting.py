@@ -202,7 +202,7 @@ def test_update_weights_validation(hosting: Hosting) -> None:
             {"EndpointName": "e1", "DesiredWeightsAndCapacities": list(entries)}
         )
 
-    with pytest.raises(ValidationError, match="has no variant 'zzz'"):
+    with pytest.raises(ValidationError, match='"zzz" is/are not present'):
         update({"VariantName": "zzz", "DesiredWeight": 1})
     with pytest.raises(ValidationError, match="give DesiredWeight or DesiredInstanceCount"):
         update({"VariantName": "a"})

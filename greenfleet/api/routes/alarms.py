@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from greenfleet.alarms.service import AlarmService
 from greenfleet.api.aws import cloudwatch
 from greenfleet.api.routing import Doc, json_body, route, services
-from greenfleet.errors import ValidationError
+from greenfleet.errors import ResourceNotFound, ValidationError
 
 router = APIRouter()
 
@@ -44,7 +44,8 @@ def describe_alarm(request: Request, name: str) -> Doc:
 
 @route(router, "DeleteAlarms")
 def delete_alarm(request: Request, name: str) -> Doc:
-    _alarms(request).delete_alarms([name])
+    if not _alarms(request).delete_alarms([name]):
+        raise ResourceNotFound(f"alarm '{name}' does not exist")
     return {}
 
 
