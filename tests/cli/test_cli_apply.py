@@ -86,7 +86,7 @@ def test_apply_shows_its_plan_and_asks_before_updating_an_endpoint(run: Run, ser
     assert [line.split("│")[2].strip() for line in plan.splitlines() if suffix in line] == ["create"] * 3
     assert f"follow it with: greenfleet endpoint describe {endpoint}" in created.stderr
     with Client(server_url) as client:
-        client.wait_for_endpoint(endpoint, timeout_s=60)
+        client.wait_for_endpoint(EndpointName=endpoint, Timeout=60)
 
     document["endpointConfigs"].append({"name": f"c2-{suffix}", "variants": [{"name": "green",
                                                                               "model": f"m-{suffix}"}]})
@@ -106,5 +106,5 @@ def test_apply_shows_its_plan_and_asks_before_updating_an_endpoint(run: Run, ser
     assert accepted.exit_code == 0, accepted.output
     assert f"follow the deployment with: greenfleet deployment describe {endpoint}" in accepted.stderr
     with Client(server_url) as client:
-        assert client.wait_for_deployment(endpoint, timeout_s=60)["EndpointConfigName"] == f"c2-{suffix}"
+        assert client.wait_for_deployment(EndpointName=endpoint, Timeout=60)["EndpointConfigName"] == f"c2-{suffix}"
     run("endpoint", "delete", endpoint)
