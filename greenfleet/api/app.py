@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from greenfleet import __version__
+from greenfleet import __version__, dashboard
 from greenfleet.api import errors
 from greenfleet.api.routes import hosting
 
@@ -36,6 +36,7 @@ def create_app(services: Any) -> FastAPI:
                 raise
             continue
         app.include_router(module.router)
+    app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 
     @app.get("/health", summary="Liveness of the control plane")
     def health() -> dict[str, Any]:

@@ -1,0 +1,130 @@
+"""The numbers behind the dashboard's charts, read from the metric store through MetricService's
+GetMetricData (the same queries a CloudWatch user would write).
+
+A series is one production variant of one endpoint config (dimensions EndpointName, VariantName,
+EndpointConfigName), so during a deployment the old and the new fleet are drawn apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, TypedDict
+
+from greenfleet.metrics import MetricService
+from greenfleet.metrics import names as m
+
+__all__ = ["ChartData", "Series", "chart_data", "endpoint_series", "sums"]
+
+WINDOW_S = 300
+"""How far back the endpoint page's charts reach."""
+MAX_QUERIES = 500
+"""GetMetricData's limit per call; longer lists are split."""
+COUNTS = (m.INVOCATIONS, m.INVOCATION_4XX_ERRORS, m.INVOCATION_5XX_ERRORS)
+LATENCIES = ((m.MODEL_LATENCY, "p50"), (m.MODEL_LATENCY, "p99"), (m.OVERHEAD_LATENCY, "p50"),
+             (m.OVERHEAD_LATENCY, "p99"))
+
+
+class Series(NamedTuple):
+    endpoint: str
+    variant: str
+    config: str | None
+    """None: the variant across configs (EndpointName + VariantName only)."""
+
+    @property
+    def label(self) -> str:
+        return self.variant if self.config is None else f"{self.variant} ({self.config})"
+
+    def dimensions(self) -> list[dict[str, str]]:
+        dims = [{"Name": m.ENDPOINT_NAME, "Value": self.endpoint}, {"Name": m.VARIANT_NAME, "Value": self.variant}]
+        if self.config is not None:
+            dims.append({"Name": m.CONFIG_NAME, "Value": self.config})
+        return dims
+
+
+class SeriesData(TypedDict):
+    label: str
+    variant: str
+    config: str | None
+    values: dict[str, list[float | None]]
+    """Per metric and statistic ("Invocations", "ModelLatency p99", ...): one value per period;
+    counts are 0 where nothing was recorded, latencies (in milliseconds) None."""
+
+
+class ChartData(TypedDict):
+    start: int
+    period: int
+    timestamps: list[int]
+    series: list[SeriesData]
+
+
+def endpoint_series(endpoint: str, state: dict[str, Any], config_name: str) -> list[Series]:
+    """The fleets an endpoint serves now: its config's variants, and the new config's while deploying."""
+    found = [Series(endpoint, v["VariantName"], config_name) for v in state.get("variants", [])]
+    pending = state.get("pending") or {}
+    if state.get("deployment") and pending.get("config_name"):
+        found += [Series(endpoint, v["VariantName"], pending["config_name"]) for v in pending.get("variants", [])]
+    return found
+
+
+def _query(qid: str, series: Series, metric: str, stat: str, period: int) -> dict[str, Any]:
+    return {"Id": qid, "ReturnData": True, "MetricStat": {
+        "Metric": {"Namespace": m.NAMESPACE, "MetricName": metric, "Dimensions": series.dimensions()},
+        "Period": period, "Stat": stat}}
+
+
+def _run(metrics: MetricService, queries: Sequence[dict[str, Any]], start: int, end: int,
+         period: int) -> dict[str, dict[int, float]]:
+    """{query id: {epoch second: value}} for the queries, in as few GetMetricData calls as allowed."""
+    out: dict[str, dict[int, float]] = {}
+    for i in range(0, len(queries), MAX_QUERIES):
+        answer = metrics.get_metric_data({"MetricDataQueries": list(queries[i:i + MAX_QUERIES]), "StartTime": start,
+                                          "EndTime": end, "Period": period, "ScanBy": "TimestampAscending"})
+        for result in answer["MetricDataResults"]:
+            out[result["Id"]] = {
+                int(dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()): float(v)
+                for t, v in zip(result["Timestamps"], result["Values"], strict=True)}
+    return out
+
+
+def chart_data(metrics: MetricService, series: Sequence[Series], now: float, window_s: int = WINDOW_S,
+               period: int = 1) -> ChartData:
+    """Per series: Invocations, 4XX and 5XX errors (Sum per period), ModelLatency and OverheadLatency
+    p50 and p99 (milliseconds), over the last ``window_s`` seconds of closed periods."""
+    end = math.floor(now / period) * period
+    start = end - window_s
+    wanted = [(f"q{i}_{j}", s, metric, stat) for i, s in enumerate(series)
+              for j, (metric, stat) in enumerate([(c, "Sum") for c in COUNTS] + list(LATENCIES))]
+    found = _run(metrics, [_query(q, s, metric, stat, period) for q, s, metric, stat in wanted], start, end, period)
+    stamps = list(range(start, end, period))
+    out: list[SeriesData] = [{"label": s.label, "variant": s.variant, "config": s.config, "values": {}}
+                             for s in series]
+    for qid, s, metric, stat in wanted:
+        points = found.get(qid, {})
+        key = metric if stat == "Sum" else f"{metric} {stat}"
+        if stat == "Sum":
+            values: list[float | None] = [points.get(t, 0.0) for t in stamps]
+        else:
+            values = [None if points.get(t) is None else round(points[t] / 1000, 3) for t in stamps]
+        out[series.index(s)]["values"][key] = values
+    return {"start": start, "period": period, "timestamps": stamps, "series": out}
+
+
+def sums(metrics: MetricService, groups: Iterable[tuple[str, Sequence[Series]]], now: float, window_s: int,
+         period: int) -> dict[str, tuple[list[float], list[float]]]:
+    """{group: (invocations per period, 4XX + 5XX errors per period)}, each group's series added up."""
+    end = math.floor(now / period) * period
+    start = end - window_s
+    wanted = [(f"q{i}_{j}_{k}", group, s, metric) for i, (group, members) in enumerate(groups)
+              for j, s in enumerate(members) for k, metric in enumerate(COUNTS)]
+    found = _run(metrics, [_query(q, s, metric, "Sum", period) for q, _g, s, metric in wanted], start, end, period)
+    stamps = range(start, end, period)
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for qid, group, _s, metric in wanted:
+        calls, errors = out.setdefault(group, ([0.0] * len(stamps), [0.0] * len(stamps)))
+        target = calls if metric == m.INVOCATIONS else errors
+        points = found.get(qid, {})
+        for k, t in enumerate(stamps):
+            target[k] += points.get(t, 0.0)
+    return out
