@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request, Response
 
 __all__ = ["router", "url"]
 
-FILES = ("dashboard.css", "dashboard.js", "charts.js", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css")
-TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
+FILES = ("dashboard.css", "dashboard.js", "charts.js", "favicon.svg", "vendor/uPlot.iife.min.js",
+         "vendor/uPlot.min.css")
+TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8", "svg": "image/svg+xml"}
 
 
 class Asset(NamedTuple):
