@@ -7,7 +7,6 @@ EndpointConfigName), so during a deployment the old and the new fleet are drawn 
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TypedDict
@@ -75,17 +74,20 @@ def _query(qid: str, series: Series, metric: str, stat: str, period: int) -> dic
 
 
 def _run(metrics: MetricService, queries: Sequence[dict[str, Any]], start: int, end: int,
-         period: int) -> dict[str, dict[int, float]]:
-    """{query id: {epoch second: value}} for the queries, in as few GetMetricData calls as allowed."""
-    out: dict[str, dict[int, float]] = {}
+         period: int) -> dict[str, list[float | None]]:
+    """{query id: one value per period from ``start``}, in as few GetMetricData calls as allowed."""
+    out: dict[str, list[float | None]] = {}
     for i in range(0, len(queries), MAX_QUERIES):
-        answer = metrics.get_metric_data({"MetricDataQueries": list(queries[i:i + MAX_QUERIES]), "StartTime": start,
-                                          "EndTime": end, "Period": period, "ScanBy": "TimestampAscending"})
-        for result in answer["MetricDataResults"]:
-            out[result["Id"]] = {
-                int(dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()): float(v)
-                for t, v in zip(result["Timestamps"], result["Values"], strict=True)}
+        _start, _period, values = metrics.get_metric_data_values({
+            "MetricDataQueries": list(queries[i:i + MAX_QUERIES]), "StartTime": start, "EndTime": end,
+            "Period": period})
+        out.update(values)
     return out
+
+
+def out_of(items: list[SeriesData], each: int) -> list[SeriesData]:
+    """Each item repeated ``each`` times, in order (one per query of a series)."""
+    return [item for item in items for _ in range(each)]
 
 
 def chart_data(metrics: MetricService, series: Sequence[Series], now: float, window_s: int = WINDOW_S,
@@ -100,31 +102,30 @@ def chart_data(metrics: MetricService, series: Sequence[Series], now: float, win
     stamps = list(range(start, end, period))
     out: list[SeriesData] = [{"label": s.label, "variant": s.variant, "config": s.config, "values": {}}
                              for s in series]
-    for qid, s, metric, stat in wanted:
-        points = found.get(qid, {})
-        key = metric if stat == "Sum" else f"{metric} {stat}"
+    for (qid, _s, metric, stat), data in zip(wanted, out_of(out, len(COUNTS) + len(LATENCIES)), strict=True):
+        points = found.get(qid) or [None] * len(stamps)
         if stat == "Sum":
-            values: list[float | None] = [points.get(t, 0.0) for t in stamps]
+            data["values"][metric] = [0.0 if v is None else v for v in points]
         else:
-            values = [None if points.get(t) is None else round(points[t] / 1000, 3) for t in stamps]
-        out[series.index(s)]["values"][key] = values
+            data["values"][f"{metric} {stat}"] = [None if v is None else round(v / 1000, 3) for v in points]
     return {"start": start, "period": period, "timestamps": stamps, "series": out}
 
 
 def sums(metrics: MetricService, groups: Iterable[tuple[str, Sequence[Series]]], now: float, window_s: int,
          period: int) -> dict[str, tuple[list[float], list[float]]]:
-    """{group: (invocations per period, 4XX + 5XX errors per period)}, each group's series added up."""
-    end = math.floor(now / period) * period
+    """{group: (invocations per period, 4XX + 5XX errors per period)}, each group's series added up; the
+    last period is the one still open (so far)."""
+    end = (math.floor(now / period) + 1) * period
     start = end - window_s
     wanted = [(f"q{i}_{j}_{k}", group, s, metric) for i, (group, members) in enumerate(groups)
               for j, s in enumerate(members) for k, metric in enumerate(COUNTS)]
     found = _run(metrics, [_query(q, s, metric, "Sum", period) for q, _g, s, metric in wanted], start, end, period)
-    stamps = range(start, end, period)
+    length = (end - start) // period
     out: dict[str, tuple[list[float], list[float]]] = {}
     for qid, group, _s, metric in wanted:
-        calls, errors = out.setdefault(group, ([0.0] * len(stamps), [0.0] * len(stamps)))
+        calls, errors = out.setdefault(group, ([0.0] * length, [0.0] * length))
         target = calls if metric == m.INVOCATIONS else errors
-        points = found.get(qid, {})
-        for k, t in enumerate(stamps):
-            target[k] += points.get(t, 0.0)
+        for k, value in enumerate(found.get(qid) or ()):
+            if value is not None:
+                target[k] += value
     return out

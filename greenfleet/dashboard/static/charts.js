@@ -12,8 +12,10 @@ const CHARTS = [
     lines: [["OverheadLatency p50", " p50", []], ["OverheadLatency p99", " p99", [6, 4]]] },
 ];
 
+const utc = (ts) => (ts == null ? "--" : new Date(ts * 1e3).toISOString().slice(11, 19));
+
 function chartOptions(spec, data, width) {
-  const series = [{ label: "time (UTC)" }];
+  const series = [{ label: "time (UTC)", value: (u, ts) => utc(ts) }];
   data.series.forEach((s, i) => {
     for (const [, suffix, dash] of spec.lines) {
       series.push({ label: s.label + suffix, stroke: PALETTE[i % PALETTE.length], width: 1.5, dash, spanGaps: false });
@@ -21,7 +23,7 @@ function chartOptions(spec, data, width) {
   });
   return { width, height: 200, series, legend: { live: true }, cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max || 0, 1)] } },
-    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC") };
+    axes: [{ space: 70, values: (u, splits) => splits.map(utc) }, {}] };
 }
 
 function chartRows(spec, data) {
@@ -36,18 +38,19 @@ function startCharts(container) {
   let charts = [];
   let shape = "";
   const status = container.querySelector(".chart-status");
+  const grid = container.querySelector(".charts");
 
   function build(data) {
     for (const c of charts) c.plot.destroy();
-    container.querySelectorAll("figure").forEach((f) => f.remove());
-    const width = Math.max(320, Math.min(container.clientWidth, 1200) / (container.clientWidth > 1080 ? 2 : 1) - 24);
+    grid.replaceChildren();
     charts = CHARTS.map((spec) => {
       const figure = document.createElement("figure");
       const caption = document.createElement("figcaption");
       caption.textContent = spec.title;
       figure.append(caption);
       figure.setAttribute("aria-label", spec.title + " for " + data.series.map((s) => s.label).join(", "));
-      container.append(figure);
+      grid.append(figure);
+      const width = Math.max(280, figure.clientWidth - 20);
       return { spec, plot: new uPlot(chartOptions(spec, data, width), chartRows(spec, data), figure) };
     });
   }
