@@ -93,8 +93,9 @@ def out_of(items: list[SeriesData], each: int) -> list[SeriesData]:
 def chart_data(metrics: MetricService, series: Sequence[Series], now: float, window_s: int = WINDOW_S,
                period: int = 1) -> ChartData:
     """Per series: Invocations, 4XX and 5XX errors (Sum per period), ModelLatency and OverheadLatency
-    p50 and p99 (milliseconds), over the last ``window_s`` seconds of closed periods."""
-    end = math.floor(now / period) * period
+    p50 and p99 (milliseconds), over the last ``window_s`` seconds of closed periods, less the newest one
+    (the control plane flushes the data plane's counts into the store once a second)."""
+    end = (math.floor(now / period) - 1) * period
     start = end - window_s
     wanted = [(f"q{i}_{j}", s, metric, stat) for i, s in enumerate(series)
               for j, (metric, stat) in enumerate([(c, "Sum") for c in COUNTS] + list(LATENCIES))]

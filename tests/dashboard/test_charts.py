@@ -22,7 +22,7 @@ def test_chart_data_per_variant_and_config_per_second(sqlite_engine: object, mak
     metrics.flush(clock.now())
     series = [Series("shop", "main", "c1"), Series("shop", "main", "c2")]
     data = chart_data(metrics, series, clock.now(), window_s=5)
-    assert data["timestamps"] == list(range(int(t0) - 2, int(t0) + 3))
+    assert data["timestamps"] == list(range(int(t0) - 3, int(t0) + 2))  # the newest second left out
     old, new = data["series"]
     assert old["label"] == "main (c1)" and new["label"] == "main (c2)"
     at = data["timestamps"].index(int(t0))

@@ -90,6 +90,11 @@ def test_sign_in_once_then_the_overview(browser: Browser, server: Server, shop: 
     assert "shop" in row and "InService" in row and "main weight 1 / 1" in row and "1 / 1 instances" in row, row
     browser.wait(lambda: "0 calls" not in browser.text("td.spark"), timeout_s=20, what="traffic in the sparkline")
     browser.screenshot("02-endpoints")
+    # a keyboard user's focus survives the table's refresh
+    browser.driver.execute_script("window.refreshes = 0; document.addEventListener('live-updated', () => "
+                                  "window.refreshes++); document.querySelector('tbody a').focus()")
+    browser.wait(lambda: browser.driver.execute_script("return window.refreshes") >= 1, what="a refresh")
+    assert browser.driver.switch_to.active_element.get_attribute("href").endswith("/ui/endpoints/shop")
     assert_clean(browser)
 
 

@@ -68,6 +68,10 @@ function startCharts(container) {
     if (!data.series.length) { status.textContent = "No variant to chart."; return; }
     if (labels !== shape) { shape = labels; build(data); }
     else for (const c of charts) c.plot.setData(chartRows(c.spec, data));
+    for (const c of charts) {
+      // the legend reads the newest second unless the pointer is on the chart
+      if (c.plot.cursor.left == null || c.plot.cursor.left < 0) c.plot.setLegend({ idx: data.timestamps.length - 1 });
+    }
     status.textContent = "Updated " + new Date(data.timestamps[data.timestamps.length - 1] * 1e3).toISOString().slice(11, 19) + " UTC";
   }
 

@@ -7,15 +7,25 @@ function signInAgain() {
   window.location.assign("/ui/login?next=" + encodeURIComponent(window.location.pathname));
 }
 
+// A keyboard user's focus survives a refresh: the element with the same id, or link target, gets it back.
+function focusKey(region, element = document.activeElement) {
+  if (!element || element === region || !region.contains(element)) return null;
+  const key = element.id || element.getAttribute("href") || element.dataset.command || element.textContent;
+  return { tag: element.tagName.toLowerCase(), key };
+}
+
 async function refresh(region) {
   if (document.hidden) return;
   const response = await fetch(region.dataset.live, { headers: { Accept: "*/*" }, credentials: "same-origin" });
   if (response.status === 401) return signInAgain();
   if (!response.ok) return;
   const html = await response.text();
-  const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : null;
+  const focused = focusKey(region);
   region.innerHTML = html;
-  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+  if (focused) {
+    const again = [...region.querySelectorAll(focused.tag)].find((e) => focusKey(region, e)?.key === focused.key);
+    if (again) again.focus();
+  }
   region.dispatchEvent(new CustomEvent("live-updated", { bubbles: true }));
 }
 
