@@ -6,9 +6,9 @@ endpoint's chart data, each with five minutes of one-second metrics in the store
 The pages are rendered by the real server (``greenfleet.server.Server``'s ASGI app: auth, routing,
 services, metric store, templates) on a SQLite store in a temporary directory, with a fake clock. The 100
 endpoints are created through the services, each with two variants; their instances are not started
-(starting 200 workers would exceed the instance ceiling and this machine), so the endpoint rows are
-marked InService with their desired counts, and the invocations are recorded straight into the metric
-recorder, as the data plane does. Each request is timed inside the server (ASGI call to last body byte)
+(starting 200 workers would exceed the instance ceiling and this machine: no controller runs, so they stay
+Creating with no instance), and the invocations are recorded straight into the metric recorder, as the
+data plane does. Each request is timed inside the server (ASGI call to last body byte)
 and over loopback HTTP (adding the client and the socket). Prints a table and writes
 bench/results/dashboard.json.
 """
@@ -51,14 +51,6 @@ def populate(server: Server, clock: FakeClock) -> None:
     for i in range(ENDPOINTS):
         name = f"endpoint-{i:03d}"
         services.endpoints.create_endpoint({"EndpointName": name, "EndpointConfigName": "c1"})
-
-        def serve(row: dict[str, Any]) -> dict[str, Any]:
-            state = row["state"]
-            for v in state["variants"]:
-                v["CurrentWeight"], v["CurrentInstanceCount"] = v["DesiredWeight"], v["DesiredInstanceCount"]
-            return {"state": state, "status": "InService"}
-
-        services.endpoints.mutate(name, serve)
     recorder = server.metrics.recorder
     start = clock.now() - HISTORY_S
     for second in range(HISTORY_S):

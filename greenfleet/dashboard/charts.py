@@ -58,12 +58,16 @@ class ChartData(TypedDict):
     series: list[SeriesData]
 
 
-def endpoint_series(endpoint: str, state: dict[str, Any], config_name: str) -> list[Series]:
-    """The fleets an endpoint serves now: its config's variants, and the new config's while deploying."""
-    found = [Series(endpoint, v["VariantName"], config_name) for v in state.get("variants", [])]
-    pending = state.get("pending") or {}
-    if state.get("deployment") and pending.get("config_name"):
-        found += [Series(endpoint, v["VariantName"], pending["config_name"]) for v in pending.get("variants", [])]
+def endpoint_series(described: dict[str, Any]) -> list[Series]:
+    """The fleets an endpoint serves now (from DescribeEndpoint): its config's variants, and the new
+    config's while a deployment runs."""
+    name = described["EndpointName"]
+    found = [Series(name, v["VariantName"], described["EndpointConfigName"])
+             for v in described.get("ProductionVariants", [])]
+    pending = described.get("PendingDeploymentSummary")
+    if pending:
+        found += [Series(name, v["VariantName"], pending["EndpointConfigName"])
+                  for v in pending.get("ProductionVariants", [])]
     return found
 
 

@@ -10,7 +10,6 @@ from greenfleet.dashboard.charts import chart_data, endpoint_series
 from greenfleet.dashboard.overview import endpoint_rows
 from greenfleet.dashboard.render import fragment, page
 from greenfleet.errors import ValidationError
-from greenfleet.services.endpoints import describe
 
 __all__ = ["router"]
 
@@ -32,7 +31,7 @@ def overview_rows(request: Request) -> Response:
 @router.get("/ui/endpoints/{name}")
 def endpoint(request: Request, name: str) -> Response:
     try:
-        described = describe(endpoint_service(request).endpoint(name))
+        described = endpoint_service(request).describe_endpoint({"EndpointName": name})
         deployments = deployment_service(request).list_deployments(name)["Deployments"][:10]
     except ValidationError as exc:
         return page(request, "missing.html", "Not found", "endpoints", status_code=404, message=exc.message)
@@ -41,11 +40,12 @@ def endpoint(request: Request, name: str) -> Response:
 
 @router.get("/ui/endpoints/{name}/fragments/variants")
 def endpoint_variants(request: Request, name: str) -> Response:
-    return fragment("endpoint_variants.html", endpoint=describe(endpoint_service(request).endpoint(name)))
+    return fragment("endpoint_variants.html",
+                    endpoint=endpoint_service(request).describe_endpoint({"EndpointName": name}))
 
 
 @router.get("/ui/endpoints/{name}/chart-data")
 def endpoint_chart_data(request: Request, name: str) -> Response:
-    row = endpoint_service(request).endpoint(name)
-    data = chart_data(metric_service(request), endpoint_series(name, row["state"], row["config_name"]), now(request))
+    described = endpoint_service(request).describe_endpoint({"EndpointName": name})
+    data = chart_data(metric_service(request), endpoint_series(described), now(request))
     return JSONResponse(data)

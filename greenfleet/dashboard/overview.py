@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from greenfleet.dashboard.charts import Series, sums
+from greenfleet.errors import ValidationError
 from greenfleet.metrics import MetricService
-from greenfleet.services.endpoints import EndpointService, describe
+from greenfleet.services.endpoints import EndpointService
 
 __all__ = ["EndpointRow", "Sparkline", "endpoint_rows", "sparkline"]
 
@@ -32,7 +33,7 @@ class EndpointRow(NamedTuple):
     status: str
     config_name: str
     variants: list[dict[str, Any]]
-    deployment_id: str | None
+    deploying: bool
     failure_reason: str | None
     spark: Sparkline
 
@@ -51,16 +52,22 @@ def sparkline(calls: Sequence[float], errors: Sequence[float]) -> Sparkline:
 
 
 def endpoint_rows(endpoints: EndpointService, metrics: MetricService, now: float) -> list[EndpointRow]:
-    rows = sorted(endpoints.repo.list_endpoints(), key=lambda r: r["name"])
-    groups = [(r["name"], [Series(r["name"], v["VariantName"], None) for v in r["state"].get("variants", [])])
-              for r in rows]
+    """Every endpoint as DescribeEndpoint shows it, with its sparkline."""
+    names = sorted(row["name"] for row in endpoints.repo.list_endpoints())
+    described = []
+    for name in names:
+        try:
+            described.append(endpoints.describe_endpoint({"EndpointName": name}))
+        except ValidationError:
+            continue  # deleted in between
+    groups = [(d["EndpointName"], [Series(d["EndpointName"], v["VariantName"], None)
+                                   for v in d.get("ProductionVariants", [])]) for d in described]
     counts = sums(metrics, groups, now, SPARK_WINDOW_S, SPARK_PERIOD_S)
     empty = [0.0] * (SPARK_WINDOW_S // SPARK_PERIOD_S)
     out = []
-    for row in rows:
-        described = describe(row)
-        deployment = row["state"].get("deployment") or {}
-        calls, errors = counts.get(row["name"], (empty, empty))
-        out.append(EndpointRow(row["name"], row["status"], row["config_name"], described["ProductionVariants"],
-                               deployment.get("id"), described.get("FailureReason"), sparkline(calls, errors)))
+    for d in described:
+        calls, errors = counts.get(d["EndpointName"], (empty, empty))
+        out.append(EndpointRow(d["EndpointName"], d["EndpointStatus"], d["EndpointConfigName"],
+                               d.get("ProductionVariants", []), "PendingDeploymentSummary" in d,
+                               d.get("FailureReason"), sparkline(calls, errors)))
     return out

@@ -49,10 +49,12 @@ def test_sums_add_up_an_endpoints_variants(sqlite_engine: object, make_services:
 
 
 def test_endpoint_series_include_the_new_fleet_while_deploying() -> None:
-    state = {"variants": [{"VariantName": "main"}], "deployment": {"id": "d1"},
-             "pending": {"config_name": "c2", "variants": [{"VariantName": "main"}, {"VariantName": "extra"}]}}
-    assert [s.label for s in endpoint_series("shop", state, "c1")] == ["main (c1)", "main (c2)", "extra (c2)"]
-    assert [s.label for s in endpoint_series("shop", {**state, "deployment": None}, "c1")] == ["main (c1)"]
+    described = {"EndpointName": "shop", "EndpointConfigName": "c1", "ProductionVariants": [{"VariantName": "main"}],
+                 "PendingDeploymentSummary": {"EndpointConfigName": "c2", "ProductionVariants": [
+                     {"VariantName": "main"}, {"VariantName": "extra"}]}}
+    assert [s.label for s in endpoint_series(described)] == ["main (c1)", "main (c2)", "extra (c2)"]
+    del described["PendingDeploymentSummary"]
+    assert [s.label for s in endpoint_series(described)] == ["main (c1)"]
 
 
 def test_sparkline_shares_one_scale_and_totals() -> None:
