@@ -18,8 +18,10 @@ from greenfleet.api.app import create_app
 from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
 from greenfleet.clock import Clock, SystemClock
-from greenfleet.control.observability import Observability
-from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.control.control_pass import EverySecond
+from greenfleet.control.instance_groups import Ceilings
+from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
+from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
@@ -103,21 +105,30 @@ class Server:
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
         self.services = Services(models, endpoints, tags, self.router, settings,
                                  extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
-        self.hooks: list[Hooks] = []
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
             restart_backoff_s=settings.instance_restart_backoff_s, drain_timeout_s=settings.drain_timeout_s,
-            hooks=self.hooks)
+            backoff_reset_s=settings.instance_restart_backoff_reset_s,
+            ceilings=Ceilings(settings.max_instances_per_variant, settings.max_instances_per_endpoint,
+                              settings.max_instances_total),
+            hooks=[InstanceEvents(self.metrics, self.events)])
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
         self.services.extras["deployments"] = DeploymentService(
             self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
         endpoints.changed = self.reconciler.wake
-        self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events,
+        self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
-        # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
-        self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
+        # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
+        # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
+        # deployer and monitors go in this list.
+        self.reconciler.control.steps[:] = [
+            self.reconciler.routing_step,
+            EverySecond(MetricsFlush(self.metrics, self.backend)),
+            EverySecond(AlarmEvaluation(self.alarms)),
+            self.deployments,
+        ]
         self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

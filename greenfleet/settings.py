@@ -51,7 +51,11 @@ class Settings(BaseSettings):
     """Default ContainerStartupHealthCheckTimeoutInSeconds: how long an instance may take to answer /ping."""
 
     instance_restart_backoff_s: float = 1.0
-    """Delay before a dead instance is replaced."""
+    """Delay before a dead instance is replaced; it doubles with each restart of the group, up to 30 s."""
+
+    instance_restart_backoff_reset_s: float = Field(default=60.0, gt=0)
+    """Once an instance of a group has been healthy this many seconds, the group's restart back-off starts
+    over (the next death is replaced after ``instance_restart_backoff_s`` again)."""
 
     drain_timeout_s: float = 30.0
     """Longest wait for in-flight requests before a removed instance is stopped anyway."""

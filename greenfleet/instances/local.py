@@ -15,7 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from greenfleet.instances.backend import Exit, InstanceHandle, InstanceSpec
+from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
+from greenfleet.metrics.procfs import ProcessSampler, Usage
 
 FAILURE_FILE = "failure"
 TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
@@ -41,6 +42,7 @@ class LocalProcessBackend:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._handles: dict[str, InstanceHandle] = {}
         self._lock = threading.Lock()
+        self._sampler = ProcessSampler()
 
     def directory(self, instance_id: str) -> Path:
         return self.root / instance_id
@@ -75,7 +77,7 @@ class LocalProcessBackend:
                 [self.python, "-m", "greenfleet.workers"], env=env, cwd=directory, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        handle = InstanceHandle(spec.instance_id, "127.0.0.1", port, child.pid, token, now)
+        handle = InstanceHandle(spec.instance_id, Address("127.0.0.1", port), now, {"pid": child.pid, "token": token})
         with self._lock:
             self._children[spec.instance_id] = child
             self._handles[spec.instance_id] = handle
@@ -88,7 +90,7 @@ class LocalProcessBackend:
             if code is None:
                 return None
         else:
-            if _alive(handle.pid, handle.token):
+            if _alive(*_process(handle)):
                 return None
             code = None
         return Exit(code, self._reason(handle.instance_id, code))
@@ -104,28 +106,35 @@ class LocalProcessBackend:
             return f"the instance process was killed by signal {-code}"
         return f"the instance process exited with status {code}" + (f": {tail}" if tail else "")
 
+    def locate(self, handle: InstanceHandle) -> Address | None:
+        return handle.address  # a local process has its address from the start
+
+    def sample(self, handle: InstanceHandle, now: float) -> Usage | None:
+        return self._sampler.sample(_process(handle)[0], now)
+
     def stop(self, handle: InstanceHandle) -> None:
-        _signal_group(handle.pid, signal.SIGTERM)
+        _signal_group(_process(handle)[0], signal.SIGTERM)
         child = self._children.get(handle.instance_id)
         threading.Thread(target=self._reap, args=(handle, child), daemon=True).start()
 
     def _reap(self, handle: InstanceHandle, child: subprocess.Popen[bytes] | None) -> None:
         deadline = time.monotonic() + self.stop_grace_s
         while time.monotonic() < deadline:
-            if (child.poll() is not None) if child else not _alive(handle.pid, handle.token):
+            if (child.poll() is not None) if child else not _alive(*_process(handle)):
                 break
             time.sleep(0.05)
         else:
-            _signal_group(handle.pid, signal.SIGKILL)
+            _signal_group(_process(handle)[0], signal.SIGKILL)
             if child is not None:
                 child.wait(5)
         with self._lock:
             self._children.pop(handle.instance_id, None)
             self._handles.pop(handle.instance_id, None)
+        self._sampler.forget(_process(handle)[0])
         shutil.rmtree(self.directory(handle.instance_id), ignore_errors=True)
 
     def adopt(self, handle: InstanceHandle) -> bool:
-        if not _alive(handle.pid, handle.token):
+        if not _alive(*_process(handle)):
             return False
         with self._lock:
             self._handles[handle.instance_id] = handle
@@ -137,15 +146,20 @@ class LocalProcessBackend:
         with self._lock:
             handles = list(self._handles.values())
         for handle in handles:
-            _signal_group(handle.pid, signal.SIGTERM)
+            _signal_group(_process(handle)[0], signal.SIGTERM)
         deadline = time.monotonic() + self.stop_grace_s
         for handle in handles:
             child = self._children.get(handle.instance_id)
             while time.monotonic() < deadline and (
-                (child.poll() is None) if child else _alive(handle.pid, handle.token)
+                (child.poll() is None) if child else _alive(*_process(handle))
             ):
                 time.sleep(0.05)
-            _signal_group(handle.pid, signal.SIGKILL)
+            _signal_group(_process(handle)[0], signal.SIGKILL)
+
+
+def _process(handle: InstanceHandle) -> tuple[int, str]:
+    """The local backend's reference: the instance's pid and the token in its environment."""
+    return int(handle.ref["pid"]), str(handle.ref["token"])
 
 
 def _alive(pid: int, token: str) -> bool:

@@ -46,9 +46,11 @@ class Router:
         self.max_skew_s = max_skew_s
 
     def publish(self, table: RoutingTable) -> None:
-        """Swap in a new table (one reference assignment: atomic for readers)."""
+        """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
+        by the healthy instances it lists from now on."""
         if table.revision > self.table.revision:
             self.table = table
+            self.recorder.set_instance_counts(table.healthy_counts())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()

@@ -13,6 +13,12 @@ from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
 
 Doc = dict[str, Any]
+UNSUPPORTED_CONFIG_MEMBERS = {
+    "ShadowProductionVariants": "shadow testing (shadow variants)",
+    "DataCaptureConfig": "data capture",
+    "AsyncInferenceConfig": "asynchronous inference",
+}
+"""Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
 SORT_NAME_TIME = {
     "Name": lambda i: i["_name"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -36,6 +42,9 @@ class ModelService:
         if has_primary == bool(containers):
             raise ValidationError("Exactly one of PrimaryContainer or Containers must be given")
         listed: list[Doc] = [params["PrimaryContainer"]] if has_primary else list(containers or [])
+        if len(listed) > 1:
+            raise ValidationError(f"Containers: {len(listed)} containers given; greenfleet serves one container per "
+                                  "model (serial inference pipelines do not run yet)")
         for index, container in enumerate(listed):
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
@@ -77,30 +86,22 @@ class ModelService:
     # --- endpoint configurations -----------------------------------------------------------------
     def create_endpoint_config(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpointConfig", params)
+        for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
+            if params.get(member):
+                raise ValidationError(f"{member}: {capability} does not run in greenfleet yet")
         names = _variant_names(params)
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)}")
         variants = [dict(v) for v in params["ProductionVariants"]]
-        shadows = [dict(v) for v in params.get("ShadowProductionVariants", []) or []]
-        for kind, group in (("ProductionVariants", variants), ("ShadowProductionVariants", shadows)):
-            for index, variant in enumerate(group, start=1):
-                self._check_variant(variant, f"{kind}.{index}")
+        for index, variant in enumerate(variants, start=1):
+            self._check_variant(variant, f"ProductionVariants.{index}")
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
-        if params.get("AsyncInferenceConfig"):
-            raise ValidationError("AsyncInferenceConfig: asynchronous inference is not supported by greenfleet yet")
-        capture = params.get("DataCaptureConfig")
-        if capture is not None:
-            capture = {"EnableCapture": True, **capture}
         name = params["EndpointConfigName"]
         arn = self.arns.arn("endpoint_config", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
         spec["ProductionVariants"] = variants
-        if shadows:
-            spec["ShadowProductionVariants"] = shadows
-        if capture is not None:
-            spec["DataCaptureConfig"] = capture
         row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
         self.repo.insert_endpoint_config(row)
         self.tags.put(arn, params.get("Tags", []))
@@ -110,14 +111,12 @@ class ModelService:
         if not variant.get("ModelName"):
             raise ValidationError(f"{where}.ModelName: a model name is required")
         self._model(variant["ModelName"])
-        serverless = variant.get("ServerlessConfig")
-        if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
-            raise ValidationError(f"{where}: ServerlessConfig cannot be combined with InstanceType or "
-                                  "InitialInstanceCount")
-        if not serverless:
-            for member in ("InstanceType", "InitialInstanceCount"):
-                if variant.get(member) is None:
-                    raise ValidationError(f"{where}.{member}: required for an instance-based variant")
+        if variant.get("ServerlessConfig"):
+            raise ValidationError(f"{where}.ServerlessConfig: serverless inference does not run in greenfleet yet; "
+                                  "give InstanceType and InitialInstanceCount")
+        for member in ("InstanceType", "InitialInstanceCount"):
+            if variant.get(member) is None:
+                raise ValidationError(f"{where}.{member}: required for an instance-based variant")
         variant.setdefault("InitialVariantWeight", 1.0)
         variant["InitialVariantWeight"] = float(variant["InitialVariantWeight"])
         variant.setdefault("RoutingConfig", {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"})

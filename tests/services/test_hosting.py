@@ -121,28 +121,49 @@ def test_endpoint_config_validation(hosting: Hosting, variants: list[dict[str, o
     assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
 
 
-def test_endpoint_config_defaults_and_shadow_and_capture_are_stored(hosting: Hosting) -> None:
+def test_endpoint_config_defaults(hosting: Hosting) -> None:
     hosting.models.create_model(model())
-    hosting.models.create_model(model("m2"))
     hosting.models.create_endpoint_config(
         {
             "EndpointConfigName": "c1",
             "ProductionVariants": [
                 {"VariantName": "v1", "ModelName": "m1", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
             ],
-            "ShadowProductionVariants": [variant("shadow", "m2")],
-            "DataCaptureConfig": {
-                "InitialSamplingPercentage": 20,
-                "DestinationS3Uri": "s3://bucket/capture",
-                "CaptureOptions": [{"CaptureMode": "Input"}],
-            },
         }
     )
     described = hosting.models.describe_endpoint_config({"EndpointConfigName": "c1"})
     assert described["ProductionVariants"][0]["InitialVariantWeight"] == 1.0
     assert described["ProductionVariants"][0]["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
-    assert described["ShadowProductionVariants"][0]["VariantName"] == "shadow"
-    assert described["DataCaptureConfig"]["EnableCapture"] is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "member"),
+    [
+        ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
+        ({"DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
+                                "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
+        ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
+        ({"ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
+                                  "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]},
+         "ProductionVariants.1.ServerlessConfig"),
+    ],
+)
+def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, extra: dict[str, object],
+                                                              member: str) -> None:
+    hosting.models.create_model(model())
+    hosting.models.create_model(model("m2"))
+    with pytest.raises(ValidationError) as info:
+        hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
+                                               **extra})
+    assert info.value.message.startswith(f"{member}:") and "does not run" in info.value.message
+    assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
+
+
+def test_a_model_with_several_containers_is_refused(hosting: Hosting) -> None:
+    container = model()["PrimaryContainer"]
+    with pytest.raises(ValidationError, match=r"^Containers: 2 containers given"):
+        hosting.models.create_model({"ModelName": "pipeline", "Containers": [container, container]})
+    assert hosting.models.list_models({})["Models"] == []
 
 
 def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
