@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from greenfleet.dashboard.charts import Series, sums
-from greenfleet.errors import ValidationError
 from greenfleet.metrics import MetricService
-from greenfleet.services.endpoints import EndpointService
+from greenfleet.resources.endpoint_state import ObservedState
+from greenfleet.services.endpoints import EndpointService, describe
 
 __all__ = ["EndpointRow", "Sparkline", "endpoint_rows", "sparkline"]
 
@@ -52,14 +52,11 @@ def sparkline(calls: Sequence[float], errors: Sequence[float]) -> Sparkline:
 
 
 def endpoint_rows(endpoints: EndpointService, metrics: MetricService, now: float) -> list[EndpointRow]:
-    """Every endpoint as DescribeEndpoint shows it, with its sparkline."""
-    names = sorted(row["name"] for row in endpoints.repo.list_endpoints())
-    described = []
-    for name in names:
-        try:
-            described.append(endpoints.describe_endpoint({"EndpointName": name}))
-        except ValidationError:
-            continue  # deleted in between
+    """Every endpoint as DescribeEndpoint shows it (two reads for all: the rows and what the control pass
+    observed of them), with its sparkline."""
+    observed = endpoints.repo.list_observations()
+    rows = sorted(endpoints.repo.list_endpoints(), key=lambda r: r["name"])
+    described = [describe(row, observed.get(row["name"], ObservedState())) for row in rows]
     groups = [(d["EndpointName"], [Series(d["EndpointName"], v["VariantName"], None)
                                    for v in d.get("ProductionVariants", [])]) for d in described]
     counts = sums(metrics, groups, now, SPARK_WINDOW_S, SPARK_PERIOD_S)
