@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from greenfleet import __version__
+from greenfleet import __version__, dashboard
 from greenfleet.api import errors, openapi
 from greenfleet.api.routes import alarms, aws, deployments, events, hosting, metrics, prometheus
 from greenfleet.services import Services
@@ -33,6 +33,7 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     for module in (hosting, deployments, metrics, alarms, events, prometheus, aws):
         app.include_router(module.router)
+    app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 
     @app.get("/health", summary="Liveness of the control plane")
     def health() -> Health:

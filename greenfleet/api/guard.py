@@ -37,6 +37,9 @@ __all__ = ["Guard", "allowed_host_names"]
 FORM = "application/x-www-form-urlencoded"
 BROWSER_SIMPLE = ("multipart/form-data", "text/plain")
 OPEN_PATHS = frozenset({"/health"})
+DASHBOARD = "/ui"
+"""The dashboard's pages and forms: Host and Origin are checked here; sign-in (a session cookie from the API
+token), CSRF tokens and same-origin checks are the dashboard's own (greenfleet/dashboard/access.py)."""
 WILDCARDS = ("0.0.0.0", "::", "")
 
 
@@ -117,7 +120,7 @@ class Guard:
                 return _Refusal(403, "AccessDeniedException",
                                 f"Origin '{origin}' may not call this greenfleet server (cross-site request).")
         path, method = scope.get("path", ""), scope.get("method", "GET")
-        if method in ("GET", "HEAD", "OPTIONS") or _is_invocation(path):
+        if method in ("GET", "HEAD", "OPTIONS") or _is_invocation(path) or _is_dashboard(path):
             return None
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if media == FORM:
@@ -213,7 +216,7 @@ class Guard:
                 return b"".join(chunks)
 
     def _authenticate(self, scope: Scope, headers: dict[str, str], body: bytes) -> _Refusal | None:
-        if self.policy.open or scope.get("path", "") in OPEN_PATHS:
+        if self.policy.open or scope.get("path", "") in OPEN_PATHS or _is_dashboard(scope.get("path", "")):
             return None
         raw_path = (scope.get("raw_path") or scope.get("path", "").encode()).decode("latin-1")
         failure = self.policy.check(scope.get("method", "GET"), raw_path,
@@ -241,6 +244,10 @@ class Guard:
 
 class _TooLarge(Exception):
     pass
+
+
+def _is_dashboard(path: str) -> bool:
+    return path == DASHBOARD or path.startswith(f"{DASHBOARD}/")
 
 
 def _is_invocation(path: str) -> bool:

@@ -178,10 +178,16 @@ def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, en
     """Every query's values per period of ``period`` in [start, end)."""
     length = max(0, (end - start) // period)
     results: dict[str, Values] = {}
+    merged: dict[tuple[Any, ...], list[Aggregate | None]] = {}
+    """Aggregates per series, period, unit and kind, shared by the statistics asked of them (p50 and p99
+    of one metric merge its points once)."""
     for q in _order(queries, "MetricDataQueries"):
         if q.metric_stat is not None:
             ms = q.metric_stat
-            results[q.id] = [ms.stat.of(a) for a in stat_aggregates(store, ms, start, end)]
+            shared = (ms.key, ms.period, ms.unit, ms.stat.extended)
+            if shared not in merged:
+                merged[shared] = stat_aggregates(store, ms, start, end)
+            results[q.id] = [ms.stat.of(a) for a in merged[shared]]
         else:
             assert q.expression is not None
             results[q.id] = q.expression.evaluate(results, length)

@@ -15,6 +15,7 @@ from greenfleet.errors import ValidationError
 from greenfleet.metrics.errors import combination, validation
 from greenfleet.metrics.putdata import parse_put
 from greenfleet.metrics.query import (
+    DataQuery,
     check_period,
     check_unit,
     common_period,
@@ -108,15 +109,25 @@ class MetricService:
         return {"Label": key.name, "Datapoints": [p for _, p in sorted(datapoints, key=lambda kp: kp[0])]}
 
     # -- GetMetricData ----------------------------------------------------------------------------------
-    def get_metric_data(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _run_data_queries(self, body: Mapping[str, Any]) -> tuple[list[DataQuery], int, int,
+                                                                  dict[str, list[float | None]]]:
         queries = parse_queries(body.get("MetricDataQueries"), "MetricDataQueries")
         period = common_period(queries, "MetricDataQueries")
         start, end = _range(body, period, "GetMetricData")
         if (end - start) // period * len(queries) > MAX_RESULT_POINTS:
             raise ValidationError(f"the request would return more than {MAX_RESULT_POINTS} data points; use a "
                                   "longer Period or a shorter time range")
+        return queries, start, period, run_queries(self.store, queries, start, end, period)
+
+    def get_metric_data_values(self, body: Mapping[str, Any]) -> tuple[int, int, dict[str, list[float | None]]]:
+        """GetMetricData's numbers without its wire format, for charts: (start, period, {query id: one value
+        per period from start, None where there is no data}) for the queries that return data."""
+        queries, start, period, values = self._run_data_queries(body)
+        return start, period, {q.id: values[q.id] for q in queries if q.return_data}
+
+    def get_metric_data(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        queries, start, period, values = self._run_data_queries(body)
         descending = body.get("ScanBy", "TimestampDescending") == "TimestampDescending"
-        values = run_queries(self.store, queries, start, end, period)
         results = []
         for q in queries:
             if not q.return_data:
