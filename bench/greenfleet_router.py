@@ -31,6 +31,7 @@ import socket
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 LAUNCHED = time.time()
 
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     args.resolved_home, args.server_pid = home, os.getpid()
     _spawn_helper(args)
     from greenfleet.cli.main import cli  # imported after the fork: the helper stays stdlib-only
+
+    if "://" not in args.model or args.model.startswith("file://"):  # the server reads local model data only
+        local = Path(args.model.removeprefix("file://")).resolve()  # from GREENFLEET_MODEL_DATA_ROOTS
+        os.environ["GREENFLEET_MODEL_DATA_ROOTS"] = os.pathsep.join([str(local.parent), home])
 
     try:
         cli.main(["server", "--port", str(args.port), "--home", home], prog_name="greenfleet",

@@ -257,7 +257,8 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="gf-guardrails-"))
     good, broken, row = make_models(root)
     server = Server(
-        Settings(home=root / "home", port=free_port(), strict_deployment_minimums=False, reconcile_interval_s=0.5)
+        Settings(home=root / "home", port=free_port(), strict_deployment_minimums=False, reconcile_interval_s=0.5,
+                 model_data_roots=str(root))
     )
     server.start_in_thread()
     try:
