@@ -26,6 +26,7 @@ from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
@@ -118,6 +119,8 @@ class Server:
                                             metrics=self.metrics)
         # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
         self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
+        self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events, self.services)
+        self.hooks.append(self.registry.driver)  # registry (issue 11): the binding controller, after deployments
         self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

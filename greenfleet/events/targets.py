@@ -1,7 +1,11 @@
 """Webhook targets of the event log (the role of EventBridge rules with an HTTP target): a URL and a
 pattern. A pattern matches like a small EventBridge pattern: each of its keys ``source``, ``detail-type``
 and ``resources`` lists accepted values, and an event matches when every key present accepts it (for
-``resources``, any of the event's resources). The empty pattern matches every event."""
+``resources``, any of the event's resources). The empty pattern matches every event.
+
+A target may have a ``Secret``: each delivery to it then carries ``X-Greenfleet-Signature:
+sha256=<hex HMAC-SHA256 of the exact body bytes, keyed with the secret>`` (the secret is never shown back;
+``Signed`` says whether one is set)."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class Target:
     enabled: bool
     created_at: float
     updated_at: float
+    secret: str | None = None
 
     def matches(self, event: Event) -> bool:
         if not self.enabled:
@@ -45,7 +50,8 @@ class Target:
 
     def to_dict(self) -> dict[str, Any]:
         return {"Id": self.id, "Url": self.url, "EventPattern": self.pattern, "Description": self.description,
-                "Enabled": self.enabled, "CreatedAt": iso(self.created_at), "UpdatedAt": iso(self.updated_at)}
+                "Enabled": self.enabled, "CreatedAt": iso(self.created_at), "UpdatedAt": iso(self.updated_at),
+                "Signed": self.secret is not None}
 
 
 def check_url(value: Any, field: str = "Url") -> str:
@@ -72,9 +78,17 @@ def check_pattern(value: Any, field: str = "EventPattern") -> dict[str, list[str
     return pattern
 
 
+def check_secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 16 <= len(value) <= 256:
+        raise ValidationError("Secret must be a string of 16 to 256 characters")
+    return value
+
+
 def _target(row: Any) -> Target:
     return Target(row.id, row.url, dict(row.pattern), row.description, bool(row.enabled), row.created_at,
-                  row.updated_at)
+                  row.updated_at, row.secret)
 
 
 class TargetRegistry:
@@ -101,6 +115,10 @@ class TargetRegistry:
         with self._lock:
             return list(self._cache)
 
+    def secret(self, target_id: str) -> str | None:
+        """The signing secret of a target (None: unsigned, or the target is gone)."""
+        return next((t.secret for t in self.all() if t.id == target_id), None)
+
     def get(self, target_id: str) -> Target:
         for target in self.all():
             if target.id == target_id:
@@ -116,11 +134,11 @@ class TargetRegistry:
         if description is not None and not isinstance(description, str):
             raise ValidationError("Description must be a string")
         target = Target(str(uuid.uuid4()), check_url(body.get("Url")), check_pattern(body.get("EventPattern")),
-                        description, bool(body.get("Enabled", True)), now, now)
+                        description, bool(body.get("Enabled", True)), now, now, check_secret(body.get("Secret")))
         with self.engine.begin() as conn:
             conn.execute(event_targets.insert().values(
                 id=target.id, url=target.url, pattern=target.pattern, description=target.description,
-                enabled=target.enabled, created_at=now, updated_at=now))
+                enabled=target.enabled, created_at=now, updated_at=now, secret=target.secret))
         self._refresh()
         return target
 
@@ -137,6 +155,8 @@ class TargetRegistry:
             values["enabled"] = body["Enabled"]
         if "Description" in body:
             values["description"] = body["Description"]
+        if "Secret" in body:
+            values["secret"] = check_secret(body["Secret"])
         with self.engine.begin() as conn:
             conn.execute(update(event_targets).where(event_targets.c.id == current.id).values(**values))
         self._refresh()

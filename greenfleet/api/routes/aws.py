@@ -25,6 +25,7 @@ from greenfleet.api.aws import cloudwatch_json, cloudwatch_query
 from greenfleet.api.aws.body import BodyError, inflate, read_capped
 from greenfleet.auth.sigv4 import AuthFailure, verify
 from greenfleet.errors import GreenfleetError, ValidationError
+from greenfleet.registry.caller import CALLER, from_authorization
 
 router = APIRouter()
 Doc = dict[str, Any]
@@ -47,6 +48,16 @@ SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = {
     "AddTags": ("tags", "add_tags"),
     "ListTags": ("tags", "list_tags"),
     "DeleteTags": ("tags", "delete_tags"),
+    # model registry (issue 11)
+    "CreateModelPackageGroup": ("registry", "create_model_package_group"),
+    "DescribeModelPackageGroup": ("registry", "describe_model_package_group"),
+    "ListModelPackageGroups": ("registry", "list_model_package_groups"),
+    "DeleteModelPackageGroup": ("registry", "delete_model_package_group"),
+    "CreateModelPackage": ("registry", "create_model_package"),
+    "DescribeModelPackage": ("registry", "describe_model_package"),
+    "ListModelPackages": ("registry", "list_model_packages"),
+    "UpdateModelPackage": ("registry", "update_model_package"),
+    "DeleteModelPackage": ("registry", "delete_model_package"),
 }
 
 
@@ -143,6 +154,7 @@ async def aws_post(request: Request) -> Response:
         body = inflate(raw, request.headers.get("content-encoding"), limit)
     except BodyError as exc:
         return protocol.fail(exc.status, exc.code, exc.message)
+    CALLER.set(from_authorization(request.headers.get("authorization")))  # who, for the registry's audit trail
     return await run_in_threadpool(protocol.handle, request.app.state.services, operation, body)
 
 

@@ -1,0 +1,120 @@
+"""The model registry on the native REST API: groups, versions, approvals, the audit trail, the
+``champion`` alias, "which version served endpoint E at time T" and deployment bindings. Bodies and
+answers are SageMaker's shapes where SageMaker has the operation. ``X-Greenfleet-Caller`` names who acts
+(recorded in the audit trail)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+
+from greenfleet.metrics.timestamps import parse_time
+from greenfleet.registry.caller import CALLER, CALLER_HEADER, from_header
+
+router = APIRouter(prefix="/api")
+Doc = dict[str, Any]
+INTEGERS = ("MaxResults",)
+
+
+def _as_caller(request: Request, call: Callable[[], Doc]) -> Doc:
+    token = CALLER.set(from_header(request.headers.get(CALLER_HEADER)))
+    try:
+        return call()
+    finally:
+        CALLER.reset(token)
+
+
+def _registry(request: Request) -> Any:
+    return request.app.state.services.registry
+
+
+def _query(request: Request) -> Doc:
+    return {k: int(v) if k in INTEGERS and v.isdigit() else v for k, v in request.query_params.items()}
+
+
+@router.post("/model-package-groups", status_code=201, summary="CreateModelPackageGroup")
+def create_group(request: Request, body: Doc = Body(...)) -> Doc:
+    return _as_caller(request, lambda: _registry(request).create_model_package_group(body))
+
+
+@router.get("/model-package-groups", summary="ListModelPackageGroups")
+def list_groups(request: Request) -> Doc:
+    return _registry(request).list_model_package_groups(_query(request))  # type: ignore[no-any-return]
+
+
+@router.get("/model-package-groups/{name}", summary="DescribeModelPackageGroup")
+def describe_group(request: Request, name: str) -> Doc:
+    return _registry(request).describe_model_package_group(  # type: ignore[no-any-return]
+        {"ModelPackageGroupName": name})
+
+
+@router.delete("/model-package-groups/{name}", summary="DeleteModelPackageGroup")
+def delete_group(request: Request, name: str) -> Doc:
+    return _as_caller(request, lambda: _registry(request).delete_model_package_group({"ModelPackageGroupName": name}))
+
+
+@router.get("/model-package-groups/{name}/history", summary="Audit trail of a group (or one version)")
+def history(request: Request, name: str, version: int | None = None) -> Doc:
+    return request.app.state.services.registry_audit.history(name, version)  # type: ignore[no-any-return]
+
+
+@router.get("/model-package-groups/{name}/champion", summary="The champion alias: the version live per bound endpoint")
+def champion(request: Request, name: str) -> Doc:
+    return request.app.state.services.bindings.champion(name)  # type: ignore[no-any-return]
+
+
+@router.post("/model-packages", status_code=201, summary="CreateModelPackage")
+def create_package(request: Request, body: Doc = Body(...)) -> Doc:
+    return _as_caller(request, lambda: _registry(request).create_model_package(body))
+
+
+@router.get("/model-packages", summary="ListModelPackages")
+def list_packages(request: Request) -> Doc:
+    return _registry(request).list_model_packages(_query(request))  # type: ignore[no-any-return]
+
+
+@router.get("/model-packages/{group}/{version}", summary="DescribeModelPackage")
+def describe_package(request: Request, group: str, version: int) -> Doc:
+    return _registry(request).describe_model_package(  # type: ignore[no-any-return]
+        {"ModelPackageName": f"{group}/{version}"})
+
+
+@router.post("/model-packages/{group}/{version}", summary="UpdateModelPackage")
+def update_package(request: Request, group: str, version: int, body: Doc = Body(...)) -> Doc:
+    registry = _registry(request)
+    arn = registry.package(f"{group}/{version}")["arn"]
+    return _as_caller(request, lambda: registry.update_model_package({**body, "ModelPackageArn": arn}))
+
+
+@router.delete("/model-packages/{group}/{version}", summary="DeleteModelPackage")
+def delete_package(request: Request, group: str, version: int) -> Doc:
+    return _as_caller(request, lambda: _registry(request).delete_model_package(
+        {"ModelPackageName": f"{group}/{version}"}))
+
+
+@router.get("/registry/served", summary="Which version served an endpoint at a time, and who approved it")
+def served(request: Request, EndpointName: str, At: str) -> Doc:
+    return request.app.state.services.registry_audit.served(  # type: ignore[no-any-return]
+        EndpointName, parse_time(At, "At"))
+
+
+@router.post("/registry-bindings", status_code=201, summary="Bind a model package group to an endpoint")
+def bind(request: Request, body: Doc = Body(...)) -> Doc:
+    return _as_caller(request, lambda: request.app.state.services.bindings.bind(body))
+
+
+@router.get("/registry-bindings", summary="List deployment bindings")
+def list_bindings(request: Request, ModelPackageGroupName: str | None = None) -> Doc:
+    return request.app.state.services.bindings.list_bindings(ModelPackageGroupName)  # type: ignore[no-any-return]
+
+
+@router.get("/registry-bindings/{endpoint}", summary="Describe a deployment binding")
+def describe_binding(request: Request, endpoint: str) -> Doc:
+    return request.app.state.services.bindings.describe(endpoint)  # type: ignore[no-any-return]
+
+
+@router.delete("/registry-bindings/{endpoint}", summary="Unbind an endpoint")
+def unbind(request: Request, endpoint: str) -> Doc:
+    return request.app.state.services.bindings.unbind(endpoint)  # type: ignore[no-any-return]
