@@ -5,9 +5,9 @@ import pytest
 
 from greenfleet.server import Server
 from tests.aws.test_sagemaker_boto3 import client
-from tests.live.conftest import api, features, server, sklearn_model
+from tests.live.conftest import api, features, server, server_process, sklearn_model
 
-__all__ = ["api", "features", "server", "sklearn_model", "sm"]
+__all__ = ["api", "features", "server", "server_process", "sklearn_model", "sm"]
 
 
 @pytest.fixture
