@@ -84,5 +84,5 @@ def _flatten(value: Any, name: str, out: dict[str, float]) -> None:
             _flatten(value["value"], name, out)
             return
         for key, item in value.items():
-            child = key if not name or name.endswith("_metrics") else f"{name}.{key}"
+            child = key if not name or name.endswith("metrics") else f"{name}.{key}"
             _flatten(item, child, out)
