@@ -7,7 +7,9 @@ recorded with who, why and when, and announced as "SageMaker Model Package State
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -214,16 +216,18 @@ class RegistryService:
         kind = params.get("ModelPackageType", "Versioned" if group else "Unversioned")
         if kind == "Unversioned":  # greenfleet holds versioned packages only
             return {"ModelPackageSummaryList": []}
-        offset = decode_token(params["NextToken"]) if params.get("NextToken") else 0
+        sort_by = params.get("SortBy", "CreationTime")
         limit = int(params.get("MaxResults", 10))
         rows = self.repo.list_packages(
             group=group, approval=params.get("ModelApprovalStatus"), contains=params.get("NameContains"),
             after=_time(params.get("CreationTimeAfter")), before=_time(params.get("CreationTimeBefore")),
-            sort_by=params.get("SortBy", "CreationTime"), descending=params.get("SortOrder") != "Ascending",
-            offset=offset, limit=limit)
+            sort_by=sort_by, descending=params.get("SortOrder") != "Ascending",
+            start_after=_position(params["NextToken"]) if params.get("NextToken") else None, limit=limit)
         result: Doc = {"ModelPackageSummaryList": [documents.package_summary(r) for r in rows[:limit]]}
         if len(rows) > limit:
-            result["NextToken"] = encode_token(offset + limit)
+            last = rows[limit - 1]
+            result["NextToken"] = _token(last["group_name"] if sort_by == "Name" else last["created_at"],
+                                         last["version"])
         return result
 
     def update_model_package(self, params: Doc) -> Doc:
@@ -290,6 +294,22 @@ class RegistryService:
                                        "from_status": row["approval_status"], "to_status": None, "by": caller(),
                                        "reason": None, "detail": None})
         return {}
+
+
+def _token(key: Any, version: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"k": key, "v": version}).encode()).decode()
+
+
+def _position(token: str) -> tuple[Any, int]:
+    """The sort key a NextToken of ListModelPackages resumes after."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        key, version = decoded["k"], decoded["v"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(f"Invalid NextToken '{token}'") from exc
+    if not isinstance(key, str | int | float) or not isinstance(version, int):
+        raise ValidationError(f"Invalid NextToken '{token}'")
+    return key, version
 
 
 def _time(value: Any) -> float | None:

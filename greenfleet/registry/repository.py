@@ -92,8 +92,10 @@ class RegistryRepository:
 
     def list_packages(self, *, group: str | None, approval: str | None, contains: str | None,
                       after: float | None, before: float | None, sort_by: str, descending: bool,
-                      offset: int, limit: int) -> list[Row]:
-        """One page of summaries, filtered, sorted and cut in SQL (``limit + 1`` rows tell if more exist)."""
+                      start_after: tuple[Any, int] | None, limit: int) -> list[Row]:
+        """One page of summaries, filtered, sorted and cut in SQL (``limit + 1`` rows tell if more exist).
+        Pages are keyset pages: ``start_after`` is the sort key of the previous page's last row, so a deep
+        page costs what the first one does."""
         c = model_packages.c
         columns = [c.arn, c.group_name, c.version, c.description, c.created_at, c.status, c.approval_status,
                    c.registration_type]
@@ -109,10 +111,17 @@ class RegistryRepository:
             conditions.append(c.created_at > after)
         if before is not None:
             conditions.append(c.created_at < before)
+        first, second = (c.group_name, c.version) if sort_by == "Name" else (c.created_at, c.version)
+        if start_after is not None:
+            key, version = start_after
+            if descending:
+                conditions.append(or_(first < key, and_(first == key, second < version)))
+            else:
+                conditions.append(or_(first > key, and_(first == key, second > version)))
         if conditions:
             query = query.where(and_(*conditions))
-        keys = [c.group_name, c.version] if sort_by == "Name" else [c.created_at, c.version]
-        query = query.order_by(*[k.desc() if descending else k for k in keys]).offset(offset).limit(limit + 1)
+        keys = (first, second)
+        query = query.order_by(*[k.desc() if descending else k for k in keys]).limit(limit + 1)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

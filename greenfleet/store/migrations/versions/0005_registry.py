@@ -39,9 +39,9 @@ def upgrade() -> None:
         sa.Column("spec", sa.JSON, nullable=False),
         sa.UniqueConstraint("group_name", "version", name="uq_model_packages_group_version"),
     )
-    op.create_index("ix_model_packages_group_created", "model_packages", ["group_name", "created_at"])
+    op.create_index("ix_model_packages_group_created", "model_packages", ["group_name", "created_at", "version"])
     op.create_index("ix_model_packages_group_approval_created", "model_packages",
-                    ["group_name", "approval_status", "created_at"])
+                    ["group_name", "approval_status", "created_at", "version"])
     op.create_table(
         "model_package_history",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
