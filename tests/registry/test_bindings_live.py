@@ -5,13 +5,17 @@ stays where it was; rejecting the live version redeploys the previous Approved o
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.live.conftest import Api
+from greenfleet.server import Server
+from greenfleet.settings import Settings
+from tests.conftest import free_port
+from tests.live.conftest import FAST, Api
 from tests.live.test_deployments_live import Load, failing_model
 from tests.live.test_endpoints_live import csv_row
 
@@ -52,6 +56,17 @@ def settled_on(api: Api, version: int) -> bool:
     return binding["Champion"] == version and "Deploying" not in binding and endpoint["EndpointStatus"] == "InService"
 
 
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    """A server that also rejects the versions its bindings roll back (GREENFLEET_REJECT_ON_ROLLBACK)."""
+    server = Server(Settings(home=tmp_path / "home", port=free_port(), reject_on_rollback=True, **FAST))
+    server.start_in_thread()
+    client = Api(server.settings.base_url)
+    yield client
+    client.http.close()
+    server.stop_thread()
+
+
 @pytest.mark.timeout(300)
 def test_approve_rollback_reject_under_load(api: Api, sklearn_model: Path, features: np.ndarray,
                                            tmp_path: Path) -> None:
@@ -87,6 +102,9 @@ def test_approve_rollback_reject_under_load(api: Api, sklearn_model: Path, featu
         outcome = wait_for(lambda: api.call("GET", "/api/model-packages/churn/3").get("GreenfleetDeployments"))
         time.sleep(0.5)
     assert outcome[0]["ToStatus"] == "ROLLED_BACK" and "reg-5xx" in outcome[0]["Reason"]
+    v3 = wait_for(lambda: (d := api.call("GET", "/api/model-packages/churn/3"))["ModelApprovalStatus"] == "Rejected"
+                  and d, timeout_s=10)
+    assert v3["ApprovalDescription"].startswith("Rolled back on reg")
     assert {status for _, status, _ in load.failures} <= {424}
     wait_for(lambda: settled_on(api, 2))
     # the next deployment starts once the alarm is back to OK (one in ALARM would roll it back at once)
@@ -106,11 +124,12 @@ def test_approve_rollback_reject_under_load(api: Api, sklearn_model: Path, featu
     assert variant["Approval"]["Reason"] == "beats v1 offline"
     trail = api.call("GET", "/api/model-package-groups/churn/history")["History"]
     approvals = [(h["ModelPackageVersion"], h["ToStatus"], h["By"]) for h in trail if h["Kind"] == "approval"]
-    assert approvals == [(2, "Approved", "ana"), (3, "Approved", "bob"), (2, "Rejected", "carol")]
+    assert approvals == [(2, "Approved", "ana"), (3, "Approved", "bob"), (3, "Rejected", "greenfleet:binding/reg"),
+                         (2, "Rejected", "carol")]
     events = api.http.get(
         "/api/events", params={"limit": 1000}).json()["Events"]
     kinds = [e["detail-type"] for e in events]
-    assert kinds.count("SageMaker Model Package State Change") == 6  # 3 registrations + 3 decisions
+    assert kinds.count("SageMaker Model Package State Change") == 7  # 3 registrations + 4 decisions
     assert "Greenfleet Model Package Deployment Outcome" in kinds
     deployment = next(e for e in events if e["detail-type"] == "SageMaker Endpoint Deployment State Change")
     assert deployment["source"] == "aws.sagemaker" and deployment["detail"]["EndpointStatus"] == "UPDATING"
