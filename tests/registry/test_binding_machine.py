@@ -87,3 +87,27 @@ def test_a_failure_to_start_counts_as_a_failed_deployment() -> None:
     s, acts = step(s, obs(approved=frozenset({1, 2}), deploy_error="ValidationException: bad"), T0 + 1)
     assert acts == [RecordOutcome(2, "FAILED_TO_START", None, "ValidationException: bad")]
     assert s.failed == (2,) and s.target == 1
+
+
+def test_registering_as_approved_deploys_and_a_rejected_queued_version_is_dropped() -> None:
+    s, acts = step(S0, obs(changes=(Change(3, 2, "Approved"),), approved=frozenset({1, 2})), T0)
+    assert acts == [Deploy(2, "ep-g-v2")]
+    running = (DeploymentSeen("d2", "ep-g-v2", T0 + 0.1, None),)
+    s, _ = step(s, obs(changes=(Change(4, 3, "Approved"),), approved=frozenset({1, 2, 3}), endpoint_status="Updating",
+                       deployments=running), T0 + 1)
+    assert s.target == 3
+    s, _ = step(s, obs(changes=(Change(5, 3, "Rejected"),), approved=frozenset({1, 2}), endpoint_status="Updating",
+                       deployments=running), T0 + 2)
+    assert s.target == 2  # the latest remaining Approved version: the one being deployed
+    done = (DeploymentSeen("d2", "ep-g-v2", T0 + 0.1, "SUCCEEDED"),)
+    s, acts = step(s, obs(approved=frozenset({1, 2}), endpoint_config="ep-g-v2", serving=2, deployments=done), T0 + 3)
+    assert acts == [RecordOutcome(2, "SUCCEEDED", "d2", None)] and s.deploying is None
+
+
+def test_nothing_deploys_while_the_endpoint_is_gone_or_busy() -> None:
+    s, acts = step(S0, obs(changes=(Change(3, 2, "Approved"),), approved=frozenset({1, 2}), endpoint_status=None), T0)
+    assert acts == [] and s.target == 2 and s.cursor == 3
+    s, acts = step(s, obs(approved=frozenset({1, 2}), endpoint_status="Updating"), T0 + 1)
+    assert acts == [] and s.deploying is None
+    s, acts = step(s, obs(approved=frozenset({1, 2})), T0 + 2)
+    assert acts == [Deploy(2, "ep-g-v2")]

@@ -52,7 +52,7 @@ def test_groups_versions_and_the_latest_approved_idiom(sm: Any, sklearn_model: P
     assert [g["ModelPackageGroupName"] for g in groups] == ["churn"]
 
 
-def test_update_approval_metadata_and_client_tokens(sm: Any, sklearn_model: Path) -> None:
+def test_update_approval_metadata_and_client_tokens(sm: Any, server: Server, sklearn_model: Path) -> None:
     sm.create_model_package_group(ModelPackageGroupName="g")
     arn = register(sm, "g", sklearn_model, ClientToken="tok-1",
                    CustomerMetadataProperties={"dataset": "s3://d/v1", "lr": "0.1"})
@@ -64,6 +64,10 @@ def test_update_approval_metadata_and_client_tokens(sm: Any, sklearn_model: Path
     assert described["ModelApprovalStatus"] == "Approved" and described["ApprovalDescription"] == "looks good"
     assert described["CustomerMetadataProperties"] == {"dataset": "s3://d/v1", "owner": "ana"}
     assert described["LastModifiedTime"] >= described["CreationTime"]
+    trail = server.services.registry_audit.history("g")["History"]
+    assert [(h["Kind"], h.get("ToStatus"), h["By"]) for h in trail] == [
+        ("created", "PendingManualApproval", "aws:AKIDEXAMPLE"), ("approval", "Approved", "aws:AKIDEXAMPLE")]
+    assert trail[1]["Reason"] == "looks good"
     with pytest.raises(ClientError) as info:
         sm.update_model_package(ModelPackageArn="g/1", ModelApprovalStatus="Rejected")
     assert code_of(info) == "ValidationException" and "model-package/" in str(info.value)
