@@ -99,4 +99,8 @@ def test_bind_served_and_champion(server: Server, api: object, sklearn_model: Pa
     served = run(server, "registry", "served", "bep", "--at", str(time.time())).output
     assert "b/1" in served and "ana" in served
     assert "1" in run(server, "registry", "champion", "b").output
+    live = api.http.delete("/api/model-packages/b/1")  # the version live on a bound endpoint stays
+    assert live.status_code == 409 and "live on endpoint(s) bep" in live.json()["message"]
+    group = api.http.delete("/api/model-package-groups/b")
+    assert group.status_code == 409
     run(server, "registry", "unbind", "bep")
