@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ValidationError
@@ -139,8 +140,14 @@ class RegistryService:
             self._announce(tx, row, now)
             return row
 
-        with self.repo.transaction() as tx:
-            row = write(tx)
+        try:
+            with self.repo.transaction() as tx:
+                row = write(tx)
+        except IntegrityError:
+            raced = self.repo.find_by_token(group["name"], token) if token else None
+            if raced is None:
+                raise
+            return {"ModelPackageArn": raced["arn"]}  # a concurrent request with the same ClientToken won
         self.events.wake()
         return {"ModelPackageArn": row["arn"]}
 

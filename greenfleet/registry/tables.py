@@ -42,6 +42,7 @@ model_packages = Table(
     Column("modified_at", Float, nullable=False),
     Column("spec", JSON, nullable=False),
     UniqueConstraint("group_name", "version", name="uq_model_packages_group_version"),
+    UniqueConstraint("group_name", "client_token", name="uq_model_packages_group_client_token"),
     Index("ix_model_packages_group_created", "group_name", "created_at", "version"),
     Index("ix_model_packages_group_approval_created", "group_name", "approval_status", "created_at", "version"),
 )

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("modified_at", sa.Float, nullable=False),
         sa.Column("spec", sa.JSON, nullable=False),
         sa.UniqueConstraint("group_name", "version", name="uq_model_packages_group_version"),
+        sa.UniqueConstraint("group_name", "client_token", name="uq_model_packages_group_client_token"),
     )
     op.create_index("ix_model_packages_group_created", "model_packages", ["group_name", "created_at", "version"])
     op.create_index("ix_model_packages_group_approval_created", "model_packages",
