@@ -104,3 +104,13 @@ def test_bind_served_and_champion(server: Server, api: object, sklearn_model: Pa
     group = api.http.delete("/api/model-package-groups/b")
     assert group.status_code == 409
     run(server, "registry", "unbind", "bep")
+    bad = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 1}}}
+    refused = api.http.post("/api/registry-bindings", json={"EndpointName": "bep", "ModelPackageGroupName": "b",
+                                                             "DeploymentConfig": bad})
+    assert refused.status_code == 400 and "CanarySize" in refused.json()["message"]
+    judged = {"GreenfleetRollout": {
+        "Steps": [{"TrafficPercent": 50, "BakeInSeconds": 60}, {"TrafficPercent": 100}],
+        "Judge": {"Metrics": [{"Name": "latency", "MetricName": "ModelLatency", "Test": "MANN_WHITNEY"}]}}}
+    accepted = api.call("POST", "/api/registry-bindings", {"EndpointName": "bep", "ModelPackageGroupName": "b",
+                                                           "DeploymentConfig": judged})
+    assert accepted["DeploymentConfig"] == judged and accepted["Champion"] == 1
