@@ -1,7 +1,9 @@
 """Webhook targets of the event log (the role of EventBridge rules with an HTTP target): a URL and a
 pattern. A pattern matches like a small EventBridge pattern: each of its keys ``source``, ``detail-type``
 and ``resources`` lists accepted values, and an event matches when every key present accepts it (for
-``resources``, any of the event's resources). The empty pattern matches every event.
+``resources``, any of the event's resources). ``detail`` maps top-level detail members to accepted values
+(EventBridge's ``{"detail": {"ModelApprovalStatus": ["Approved", "Rejected"]}}``). The empty pattern
+matches every event.
 
 A target may have a ``Secret``: each delivery to it then carries ``X-Greenfleet-Signature:
 sha256=<hex HMAC-SHA256 of the exact body bytes, keyed with the secret>`` (the secret is never shown back;
@@ -23,7 +25,8 @@ from greenfleet.events.log import Event
 from greenfleet.events.tables import event_targets
 from greenfleet.metrics.timestamps import iso
 
-PATTERN_KEYS = ("source", "detail-type", "resources")
+PATTERN_KEYS = ("source", "detail-type", "resources", "detail")
+Pattern = dict[str, Any]
 MAX_TARGETS = 100
 
 
@@ -31,7 +34,7 @@ MAX_TARGETS = 100
 class Target:
     id: str
     url: str
-    pattern: dict[str, list[str]]
+    pattern: Pattern
     description: str | None
     enabled: bool
     created_at: float
@@ -46,7 +49,9 @@ class Target:
             return False
         if "detail-type" in pattern and event.detail_type not in pattern["detail-type"]:
             return False
-        return "resources" not in pattern or event.resource in pattern["resources"]
+        if "resources" in pattern and event.resource not in pattern["resources"]:
+            return False
+        return all(event.detail.get(key) in accepted for key, accepted in pattern.get("detail", {}).items())
 
     def to_dict(self) -> dict[str, Any]:
         return {"Id": self.id, "Url": self.url, "EventPattern": self.pattern, "Description": self.description,
@@ -61,7 +66,7 @@ def check_url(value: Any, field: str = "Url") -> str:
     return str(value)
 
 
-def check_pattern(value: Any, field: str = "EventPattern") -> dict[str, list[str]]:
+def check_pattern(value: Any, field: str = "EventPattern") -> Pattern:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -70,8 +75,11 @@ def check_pattern(value: Any, field: str = "EventPattern") -> dict[str, list[str
     if unknown:
         raise ValidationError(f"{field}: unsupported key(s) {', '.join(sorted(unknown))}; use "
                               f"{', '.join(PATTERN_KEYS)}")
-    pattern = {}
+    pattern: Pattern = {}
     for key, accepted in value.items():
+        if key == "detail":
+            pattern[key] = _detail_pattern(accepted, f"{field}.detail")
+            continue
         if not isinstance(accepted, list) or not accepted or not all(isinstance(a, str) for a in accepted):
             raise ValidationError(f"{field}.{key} must be a non-empty list of strings")
         pattern[key] = list(accepted)
@@ -84,6 +92,16 @@ def check_secret(value: Any) -> str | None:
     if not isinstance(value, str) or not 16 <= len(value) <= 256:
         raise ValidationError("Secret must be a string of 16 to 256 characters")
     return value
+
+
+def _detail_pattern(value: Any, field: str) -> dict[str, list[Any]]:
+    if not isinstance(value, Mapping) or not value:
+        raise ValidationError(f"{field} must be a non-empty object of detail member → list of accepted values")
+    for key, accepted in value.items():
+        if not isinstance(accepted, list) or not accepted or not all(
+                isinstance(a, str | int | float | bool) for a in accepted):
+            raise ValidationError(f"{field}.{key} must be a non-empty list of strings or numbers")
+    return {str(k): list(v) for k, v in value.items()}
 
 
 def _target(row: Any) -> Target:
