@@ -67,7 +67,7 @@ class RegistryService:
         arn = self.arns.group(name)
         self.repo.insert_group({"name": name, "arn": arn, "description": params.get("ModelPackageGroupDescription"),
                                 "status": "Completed", "created_at": self.clock.now(), "created_by": caller(),
-                                "next_version": 1})
+                                "next_version": self.repo.last_version_ever(name) + 1})
         return {"ModelPackageGroupArn": arn}
 
     def group(self, name_or_arn: str) -> Doc:

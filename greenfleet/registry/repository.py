@@ -35,6 +35,13 @@ class RegistryRepository:
         except IntegrityError as exc:
             raise ValidationError(f"Model Package Group already exists: {row['arn']}") from exc
 
+    def last_version_ever(self, group: str) -> int:
+        """The highest version number the group ever had (its audit trail outlives a deleted group)."""
+        c = model_package_history.c
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.max(c.version)).where(c.group_name == group)).scalar()
+        return int(found or 0)
+
     def get_group(self, name: str) -> Row | None:
         c = model_package_groups.c
         with self.engine.connect() as conn:

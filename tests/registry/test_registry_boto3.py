@@ -104,6 +104,8 @@ def test_bad_input_is_refused_and_nothing_is_half_created(sm: Any, sklearn_model
     assert register(sm, "g", sklearn_model).endswith("/g/2")  # numbers are never reused
     sm.delete_model_package(ModelPackageName="g/2")
     sm.delete_model_package_group(ModelPackageGroupName="g")
+    sm.create_model_package_group(ModelPackageGroupName="g")  # a group made again keeps counting: its
+    assert register(sm, "g", sklearn_model).endswith("/g/3")   # audit trail never sees an ARN twice
 
 
 def test_lineage_metrics_and_the_kept_artifact(sm: Any, server: Server, sklearn_model: Path, tmp_path: Path) -> None:
