@@ -16,6 +16,7 @@ from greenfleet.errors import ValidationError
 from greenfleet.registry.artifacts import ArtifactStore
 from greenfleet.registry.evaluation import key_metrics, read_all
 from tests.artifacts.s3 import moto_s3
+from tests.artifacts.test_fetch import QuietHandler
 
 
 def model_dir(root: Path) -> Path:
@@ -41,6 +42,29 @@ def test_the_same_content_has_the_same_digest_whatever_its_packaging(tmp_path: P
     Path(from_dir.uri).write_bytes(b"tampered")
     with pytest.raises(ValidationError, match="no longer matches its sha256"):
         store.verify(from_dir.to_dict())
+
+
+def test_metrics_over_http_and_an_unreachable_source(tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "evaluation.json").write_text(json.dumps({"accuracy": 0.75}))
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        ok = {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": f"{base}/evaluation.json"}}}
+        assert key_metrics(read_all(ok, tmp_path / "staging", None)) == {"accuracy": 0.75}
+        gone = {"Bias": {"Report": {"ContentType": "application/json", "S3Uri": f"{base}/missing.json"}}}
+        with pytest.raises(ValidationError, match=r"ModelMetrics\.Bias\.Report\.S3Uri .*404"):
+            read_all(gone, tmp_path / "staging", None)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_artifacts_and_metrics_in_s3(tmp_path: Path) -> None:
