@@ -345,7 +345,7 @@ def _render_served(doc: Doc, out: Console) -> None:
 @click.argument("group_name", metavar="GROUP")
 @client_options
 def champion(group_name: str, url: str, as_json: bool) -> None:
-    """The ``champion`` alias: the version live on each endpoint bound to GROUP."""
+    """The champion alias: the version live on each endpoint bound to GROUP."""
     with connect(url) as client:
         doc = client.champion(ModelPackageGroupName=group_name)
     emit(doc, as_json, lambda out: out.print(table(["Endpoint", "Champion"], [

@@ -4,8 +4,10 @@ a DeploymentConfig. The API records the binding (desired state); the binding dri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
 from greenfleet.registry.binding_machine import APPROVED, BindingState
 from greenfleet.registry.caller import caller
@@ -38,8 +40,8 @@ def serving_version(store: Repository, endpoint_row: Doc | None, group: str, var
 
 
 class BindingService:
-    def __init__(self, registry: RegistryRepository, store: Repository, arn_prefix: Any, clock: Any,
-                 strict_minimums: bool) -> None:
+    def __init__(self, registry: RegistryRepository, store: Repository, arn_prefix: Callable[[str], str],
+                 clock: Clock, strict_minimums: bool) -> None:
         self.registry, self.store, self.clock = registry, store, clock
         self.arn_prefix = arn_prefix  # group name → "arn:...:model-package/<group>/"
         self.strict_minimums = strict_minimums
