@@ -81,11 +81,10 @@ class BindingDriver(Hooks):
         group, endpoint = row["group_name"], row["endpoint_name"]
         changes = tuple(Change(h["seq"], h["version"], h["to_status"]) for h in self.registry_repo.history(
             group=group, after=state.cursor, kinds=("created", "approval", "deleted")))
-        approved = frozenset(v["version"] for v in self.registry_repo.list_group_versions(group)
-                             if v["approval_status"] == "Approved")
+        approved = frozenset(self.registry_repo.approved_versions(group))
         endpoint_row = self.store.get_endpoint(endpoint)
         seen = []
-        if endpoint_row is not None:
+        if endpoint_row is not None and state.deploying is not None:  # only a deployment asked for is followed
             for deployment in self.store.list_deployments(endpoint):
                 rollout = load_rollout(deployment["state"])
                 seen.append(DeploymentSeen(deployment["id"], rollout.green.config_name, deployment["started_at"],

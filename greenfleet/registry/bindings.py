@@ -9,7 +9,7 @@ from typing import Any
 
 from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
-from greenfleet.registry.binding_machine import APPROVED, BindingState
+from greenfleet.registry.binding_machine import BindingState
 from greenfleet.registry.caller import caller
 from greenfleet.registry.names import check_entity_name
 from greenfleet.registry.repository import RegistryRepository
@@ -65,8 +65,7 @@ class BindingService:
         config = params.get("DeploymentConfig")
         if config is not None:
             parse_deployment_config(config, strict_minimums=self.strict_minimums)
-        approved = [v["version"] for v in self.registry.list_group_versions(group["name"])
-                    if v["approval_status"] == APPROVED]
+        approved = self.registry.approved_versions(group["name"])
         history = self.registry.history(group=group["name"])
         state = BindingState(endpoint=endpoint, group=group["name"], cursor=history[-1]["seq"] if history else 0,
                              target=max(approved) if approved else None)

@@ -132,12 +132,11 @@ class RegistryRepository:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def list_group_versions(self, group: str) -> list[Row]:
+    def approved_versions(self, group: str) -> list[int]:
         c = model_packages.c
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(
-                select(c.arn, c.version, c.approval_status, c.created_at).where(c.group_name == group)
-                .order_by(c.version)).mappings()]
+            return [int(v) for v in conn.execute(select(c.version).where(
+                c.group_name == group, c.approval_status == "Approved")).scalars()]
 
     def update_package(self, tx: Connection, arn: str, changes: Mapping[str, Any]) -> None:
         tx.execute(update(model_packages).where(model_packages.c.arn == arn).values(**changes))
