@@ -1,12 +1,15 @@
 """A synchronous Python client of greenfleet's native REST API and of InvokeEndpoint.
 
-Methods are SageMaker's operations in snake_case; they take SageMaker's members as keyword arguments
-and return SageMaker's response shapes, so code written against boto3's ``sagemaker`` client reads the
-same::
+Methods are SageMaker's and CloudWatch's operations in snake_case (``greenfleet.operations`` lists
+them with their routes and CLI commands); they take the operation's members as CamelCase keyword
+arguments and return its response shape, so code written against boto3's ``sagemaker``,
+``sagemaker-runtime`` and ``cloudwatch`` clients reads the same. greenfleet's own operations
+(deployments, events, instances, webhook targets) follow the same convention::
 
     client = Client("http://127.0.0.1:8080")
     client.create_model(ModelName="m", PrimaryContainer={"Image": "greenfleet/sklearn"})
     client.describe_model(ModelName="m")["CreationTime"]
+    client.invoke_endpoint(EndpointName="e", Body=b"1,2", ContentType="text/csv")["Body"].read()
 
 Errors::
 
@@ -18,71 +21,40 @@ Errors::
 
 from __future__ import annotations
 
-import time
+import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, NotRequired, Self, TypedDict
 from urllib.parse import quote
 
-import httpx
+from greenfleet.clienterrors import ApiError, ClientError, ServerUnreachable, WaiterError
+from greenfleet.waiters import EndpointWaiters
 
-__all__ = ["ApiError", "Client", "ClientError", "InvokeResult", "ServerUnreachable", "WaiterError"]
+if TYPE_CHECKING:  # httpx is imported when a client is made, so that ``greenfleet --help`` starts fast
+    import httpx
+
+__all__ = ["ApiError", "Client", "ClientError", "InvokeEndpointOutput", "ResponseMetadata", "ServerUnreachable",
+           "WaiterError"]
 
 Doc = dict[str, Any]
 DEFAULT_URL = "http://127.0.0.1:8080"
-NOT_FOUND_CODES = {"ValidationException", "ValidationError", "ResourceNotFound"}
-DEPLOYMENT_ENDED = {"InService", "UpdateRollbackFailed"}
-"""Endpoint statuses in which no deployment runs any more (wait_for_deployment)."""
 
 
-class ClientError(Exception):
-    """Base of every error the client raises."""
+class ResponseMetadata(TypedDict):
+    HTTPStatusCode: int
+    HTTPHeaders: dict[str, str]
+    RequestId: NotRequired[str]
 
 
-class ApiError(ClientError):
-    """The server answered with an error status."""
+class InvokeEndpointOutput(TypedDict):
+    """InvokeEndpoint's answer in boto3's shape: ``Body`` is a stream (``.read()``)."""
 
-    def __init__(self, status: int, code: str, message: str, details: Doc | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details: Doc = details or {}
-
-    @property
-    def not_found(self) -> bool:
-        """SageMaker answers a missing resource with a ValidationException "Could not find ..."."""
-        message = self.message.lower()
-        return self.code in NOT_FOUND_CODES and ("could not find" in message or "not found" in message)
-
-
-class ServerUnreachable(ClientError):
-    """Nothing answered at the base URL."""
-
-
-class WaiterError(ClientError):
-    """A wait ended without reaching the wanted state; ``last`` is the last DescribeEndpoint answer."""
-
-    def __init__(self, message: str, last: Doc | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.last: Doc = last or {}
-
-
-@dataclass(frozen=True)
-class InvokeResult:
-    """InvokeEndpoint's answer."""
-
-    body: bytes
-    content_type: str
-    invoked_variant: str | None = None
-    custom_attributes: str | None = None
-    headers: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def text(self) -> str:
-        return self.body.decode("utf-8")
+    Body: io.BytesIO
+    ContentType: str
+    InvokedProductionVariant: NotRequired[str]
+    CustomAttributes: NotRequired[str]
+    ResponseMetadata: ResponseMetadata
 
 
 def _path(name: str) -> str:
@@ -126,11 +98,13 @@ def _error(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, code, str(message), details)
 
 
-class Client:
+class Client(EndpointWaiters):
     """greenfleet's REST API at ``base_url``; usable as a context manager."""
 
     def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None, token: str | None = None) -> None:
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else None  # GREENFLEET_API_TOKEN on the server
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, headers=headers)
@@ -147,6 +121,8 @@ class Client:
 
     # --- transport ---------------------------------------------------------------------------------
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         try:
             response = self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
@@ -209,29 +185,36 @@ class Client:
     def update_endpoint(self, EndpointName: str, EndpointConfigName: str, DeploymentConfig: Doc | None = None,
                         RetainAllVariantProperties: bool | None = None,
                         ExcludeRetainedVariantProperties: list[Doc] | None = None,
-                        RetainDeploymentConfig: bool | None = None) -> Doc:
-        """UpdateEndpoint: start a blue/green or rolling deployment; returns ``{"EndpointArn": ...}`` at once."""
+                        RetainDeploymentConfig: bool | None = None, *, AllowMissingAlarms: bool | None = None) -> Doc:
+        """UpdateEndpoint: start a blue/green or rolling deployment; returns ``{"EndpointArn": ...}`` at once.
+        ``AllowMissingAlarms`` (greenfleet's own, keyword-only): deploy even if an AutoRollbackConfiguration alarm
+        does not exist (yet)."""
         optional = {"DeploymentConfig": DeploymentConfig, "RetainAllVariantProperties": RetainAllVariantProperties,
                     "ExcludeRetainedVariantProperties": ExcludeRetainedVariantProperties,
                     "RetainDeploymentConfig": RetainDeploymentConfig}
         body: Doc = {"EndpointConfigName": EndpointConfigName, **{k: v for k, v in optional.items() if v is not None}}
-        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/update", body)
+        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/update", body,
+                          {"AllowMissingAlarms": AllowMissingAlarms or None})
 
-    def list_deployments(self, endpoint_name: str) -> Doc:
+    def list_deployments(self, EndpointName: str) -> Doc:
         """``{"Deployments": [...]}``, newest first: id, strategy, from/to config, phase, outcome, times."""
-        return self._call("GET", f"/api/endpoints/{_path(endpoint_name)}/deployments")
+        return self._call("GET", f"/api/endpoints/{_path(EndpointName)}/deployments")
 
-    def describe_deployment(self, endpoint_name: str, deployment_id: str | None = None) -> Doc:
-        """One deployment (the newest when ``deployment_id`` is None) with its View and Timeline."""
-        which = _path(deployment_id) if deployment_id is not None else "latest"
-        return self._call("GET", f"/api/endpoints/{_path(endpoint_name)}/deployments/{which}")
+    def describe_deployment(self, EndpointName: str, DeploymentId: str | None = None) -> Doc:
+        """One deployment (the newest when ``DeploymentId`` is None) with its View and Timeline."""
+        which = _path(DeploymentId) if DeploymentId is not None else "latest"
+        return self._call("GET", f"/api/endpoints/{_path(EndpointName)}/deployments/{which}")
 
-    def command_deployment(self, endpoint_name: str, command: str, reason: str = "", by: str | None = None,
-                           command_id: str | None = None) -> Doc:
+    def command_deployment(self, EndpointName: str, Command: str, Reason: str = "", By: str | None = None,
+                           CommandId: str | None = None) -> Doc:
         """ABORT, PAUSE, RESUME, APPROVE or PROMOTE the running deployment (recorded with who and why)."""
-        body = {"Reason": reason, "By": by, "CommandId": command_id}
-        return self._call("POST", f"/api/endpoints/{_path(endpoint_name)}/deployment/{_path(command.lower())}",
+        body = {"Reason": Reason, "By": By, "CommandId": CommandId}
+        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/deployment/{_path(Command.lower())}",
                           {k: v for k, v in body.items() if v is not None})
+
+    def list_instances(self, EndpointName: str) -> Doc:
+        """``{"EndpointName", "Instances": [...]}``: the instance processes serving the endpoint."""
+        return self._call("GET", f"/api/endpoints/{_path(EndpointName)}/instances")
 
     # --- alarms (CloudWatch's DescribeAlarms) ------------------------------------------------------
     def describe_alarms(self, AlarmNames: list[str] | None = None, AlarmNamePrefix: str | None = None,
@@ -241,6 +224,12 @@ class Client:
         response = self._send("GET", "/api/alarms", params={k: v for k, v in query.items() if v is not None})
         result: Doc = response.json()
         return result
+
+    def describe_alarms_for_metric(self, MetricName: str, Namespace: str, **params: Any) -> Doc:
+        """DescribeAlarmsForMetric: ``{"MetricAlarms": [...]}`` of the alarms that read the metric; ``params``
+        narrow it (Dimensions, Statistic or ExtendedStatistic, Period, Unit)."""
+        return self._call("POST", "/api/alarms-for-metric",
+                          _json_doc({"MetricName": MetricName, "Namespace": Namespace, **params}))
 
     def put_metric_alarm(self, AlarmName: str, **params: Any) -> Doc:
         """PutMetricAlarm: create ``AlarmName`` or replace its configuration (its state is kept); ``params`` are
@@ -309,18 +298,57 @@ class Client:
         return self._get_listing("/api/metric-series", {"namespace": Namespace, "metric_name": MetricName,
                                                         "dimension": dimensions})
 
-    # --- events -------------------------------------------------------------------------------------
-    def list_events(self, source: str | None = None, detail_type: str | None = None, resource: str | None = None,
-                    since: datetime | float | str | None = None, until: datetime | float | str | None = None,
-                    after: int | None = None, limit: int = 100, order: str = "asc") -> Doc:
-        """``{"Events": [...], "LastSeq": n}`` from the event log, oldest first (``order="desc"``: newest
-        first); ``after`` is a sequence number (``LastSeq`` of the previous call) to read only newer events."""
-        return self._call("GET", "/api/events", query={"source": source, "detail_type": detail_type,
-                                                       "resource": resource, "since": since, "until": until,
-                                                       "after": after, "limit": limit, "order": order})
+    # --- events and their webhook targets (greenfleet's own) ---------------------------------------------
+    def list_events(self, Source: str | None = None, DetailType: str | None = None, Resource: str | None = None,
+                    StartTime: datetime | float | str | None = None, EndTime: datetime | float | str | None = None,
+                    After: int | None = None, MaxResults: int = 100, ScanBy: str = "TimestampAscending") -> Doc:
+        """``{"Events": [...], "LastSeq": n}`` from the event log, oldest first (``ScanBy="TimestampDescending"``:
+        newest first); ``After`` is a sequence number (``LastSeq`` of the previous call) to read only newer
+        events."""
+        order = "desc" if ScanBy == "TimestampDescending" else "asc"
+        return self._call("GET", "/api/events", query={"source": Source, "detail_type": DetailType,
+                                                       "resource": Resource, "since": StartTime, "until": EndTime,
+                                                       "after": After, "limit": MaxResults, "order": order})
 
-    def get_event(self, event_id: str) -> Doc:
-        return self._call("GET", f"/api/events/{_path(event_id)}")
+    def get_event(self, EventId: str) -> Doc:
+        return self._call("GET", f"/api/events/{_path(EventId)}")
+
+    def put_event(self, Source: str, DetailType: str, Detail: Doc, Resource: str | None = None) -> Doc:
+        """Append an event to the log; returns it in EventBridge's envelope, as the log stores it."""
+        body: Doc = {"Source": Source, "DetailType": DetailType, "Detail": Detail}
+        if Resource is not None:
+            body["Resource"] = Resource
+        return self._call("POST", "/api/events", body)
+
+    def list_event_targets(self) -> Doc:
+        """``{"Targets": [...]}``: the webhooks events are pushed to."""
+        return self._call("GET", "/api/event-targets")
+
+    def create_event_target(self, Url: str, EventPattern: dict[str, list[str]] | None = None,
+                            Description: str | None = None, Enabled: bool | None = None) -> Doc:
+        """Register a webhook for the events ``EventPattern`` matches (every event when it is empty)."""
+        body = {"Url": Url, "EventPattern": EventPattern, "Description": Description, "Enabled": Enabled}
+        return self._call("POST", "/api/event-targets", {k: v for k, v in body.items() if v is not None})
+
+    def describe_event_target(self, TargetId: str) -> Doc:
+        return self._call("GET", f"/api/event-targets/{_path(TargetId)}")
+
+    def update_event_target(self, TargetId: str, Url: str | None = None,
+                            EventPattern: dict[str, list[str]] | None = None, Description: str | None = None,
+                            Enabled: bool | None = None) -> Doc:
+        """Change the members given; the others are kept."""
+        body = {"Url": Url, "EventPattern": EventPattern, "Description": Description, "Enabled": Enabled}
+        return self._call("PATCH", f"/api/event-targets/{_path(TargetId)}",
+                          {k: v for k, v in body.items() if v is not None})
+
+    def delete_event_target(self, TargetId: str) -> Doc:
+        return self._call("DELETE", f"/api/event-targets/{_path(TargetId)}")
+
+    def list_deliveries(self, Status: str | None = None, Kind: str | None = None, EventId: str | None = None,
+                        TargetId: str | None = None, MaxResults: int = 100) -> Doc:
+        """``{"Deliveries": [...]}``, newest first: each webhook delivery (events and alarm actions)."""
+        return self._call("GET", "/api/deliveries", query={"status": Status, "kind": Kind, "event_id": EventId,
+                                                           "target_id": TargetId, "limit": MaxResults})
 
     def _get_listing(self, url: str, query: Doc) -> Doc:
         """GET with repeatable query parameters (list values are sent as repeated parameters)."""
@@ -352,7 +380,7 @@ class Client:
         result: Doc = response.json() if response.content else {}
         return result
 
-    def create_model_package_group(self, by: str | None = None, **params: Any) -> Doc:
+    def create_model_package_group(self, *, by: str | None = None, **params: Any) -> Doc:
         return self._registry_call("POST", "/api/model-package-groups", params, by)
 
     def describe_model_package_group(self, ModelPackageGroupName: str) -> Doc:
@@ -361,10 +389,10 @@ class Client:
     def list_model_package_groups(self, **params: Any) -> Doc:
         return self._call("GET", "/api/model-package-groups", query=params)
 
-    def delete_model_package_group(self, ModelPackageGroupName: str, by: str | None = None) -> Doc:
+    def delete_model_package_group(self, ModelPackageGroupName: str, *, by: str | None = None) -> Doc:
         return self._registry_call("DELETE", f"/api/model-package-groups/{_path(ModelPackageGroupName)}", by=by)
 
-    def create_model_package(self, by: str | None = None, **params: Any) -> Doc:
+    def create_model_package(self, *, by: str | None = None, **params: Any) -> Doc:
         return self._registry_call("POST", "/api/model-packages", params, by)
 
     def describe_model_package(self, ModelPackageName: str) -> Doc:
@@ -373,10 +401,10 @@ class Client:
     def list_model_packages(self, **params: Any) -> Doc:
         return self._call("GET", "/api/model-packages", query=params)
 
-    def update_model_package(self, ModelPackageArn: str, by: str | None = None, **params: Any) -> Doc:
+    def update_model_package(self, ModelPackageArn: str, *, by: str | None = None, **params: Any) -> Doc:
         return self._registry_call("POST", f"/api/model-packages/{_version_path(ModelPackageArn)}", params, by)
 
-    def delete_model_package(self, ModelPackageName: str, by: str | None = None) -> Doc:
+    def delete_model_package(self, ModelPackageName: str, *, by: str | None = None) -> Doc:
         return self._registry_call("DELETE", f"/api/model-packages/{_version_path(ModelPackageName)}", by=by)
 
     def model_package_history(self, ModelPackageGroupName: str, ModelPackageVersion: int | None = None) -> Doc:
@@ -390,7 +418,7 @@ class Client:
         """Which model package version served ``EndpointName`` at ``At``, and who approved it."""
         return self._call("GET", "/api/registry/served", query={"EndpointName": EndpointName, "At": At})
 
-    def create_registry_binding(self, by: str | None = None, **params: Any) -> Doc:
+    def create_registry_binding(self, *, by: str | None = None, **params: Any) -> Doc:
         return self._registry_call("POST", "/api/registry-bindings", params, by)
 
     def describe_registry_binding(self, EndpointName: str) -> Doc:
@@ -399,7 +427,7 @@ class Client:
     def list_registry_bindings(self, ModelPackageGroupName: str | None = None) -> Doc:
         return self._call("GET", "/api/registry-bindings", query={"ModelPackageGroupName": ModelPackageGroupName})
 
-    def delete_registry_binding(self, EndpointName: str, by: str | None = None) -> Doc:
+    def delete_registry_binding(self, EndpointName: str, *, by: str | None = None) -> Doc:
         return self._registry_call("DELETE", f"/api/registry-bindings/{_path(EndpointName)}", by=by)
 
     # --- pagination --------------------------------------------------------------------------------
@@ -414,90 +442,31 @@ class Client:
             params = {**params, "NextToken": token}
 
     # --- data plane --------------------------------------------------------------------------------
-    def invoke_endpoint(self, endpoint_name: str, body: bytes | str, content_type: str = "text/csv",
-                        accept: str | None = None, target_variant: str | None = None,
-                        custom_attributes: str | None = None, inference_id: str | None = None) -> InvokeResult:
-        """InvokeEndpoint: ``POST /endpoints/{name}/invocations`` with SageMaker's headers."""
-        headers = {"Content-Type": content_type}
-        optional = {"Accept": accept, "X-Amzn-SageMaker-Target-Variant": target_variant,
-                    "X-Amzn-SageMaker-Custom-Attributes": custom_attributes,
-                    "X-Amzn-SageMaker-Inference-Id": inference_id}
+    def invoke_endpoint(self, EndpointName: str, Body: bytes | str, ContentType: str = "text/csv",
+                        Accept: str | None = None, CustomAttributes: str | None = None,
+                        TargetVariant: str | None = None, InferenceId: str | None = None) -> InvokeEndpointOutput:
+        """InvokeEndpoint: ``POST /endpoints/{name}/invocations`` with SageMaker's headers; the answer in
+        boto3's shape (``answer["Body"].read()``, ``answer["InvokedProductionVariant"]``)."""
+        headers = {"Content-Type": ContentType}
+        optional = {"Accept": Accept, "X-Amzn-SageMaker-Target-Variant": TargetVariant,
+                    "X-Amzn-SageMaker-Custom-Attributes": CustomAttributes,
+                    "X-Amzn-SageMaker-Inference-Id": InferenceId}
         headers.update({k: v for k, v in optional.items() if v is not None})
-        payload = body.encode("utf-8") if isinstance(body, str) else body
-        response = self._send("POST", f"/endpoints/{_path(endpoint_name)}/invocations", content=payload,
+        payload = Body.encode("utf-8") if isinstance(Body, str) else Body
+        response = self._send("POST", f"/endpoints/{_path(EndpointName)}/invocations", content=payload,
                               headers=headers)
-        return InvokeResult(
-            body=response.content,
-            content_type=response.headers.get("content-type", "application/octet-stream"),
-            invoked_variant=response.headers.get("x-amzn-invoked-production-variant"),
-            custom_attributes=response.headers.get("x-amzn-sagemaker-custom-attributes"),
-            headers=dict(response.headers),
-        )
-
-    # --- waiters -----------------------------------------------------------------------------------
-    def wait_for_endpoint(self, name: str, status: str = "InService", timeout_s: float = 600.0,
-                          poll_s: float = 0.5) -> Doc:
-        """Poll DescribeEndpoint until the endpoint's status is ``status``; return that description.
-        Raises WaiterError if it turns Failed (with its FailureReason) or ``timeout_s`` passes."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            described = self.describe_endpoint(EndpointName=name)
-            current = described["EndpointStatus"]
-            if current == status:
-                return described
-            if current == "Failed":
-                reason = described.get("FailureReason", "no reason given")
-                raise WaiterError(f"endpoint {name} failed: {reason}", described)
-            if time.monotonic() >= deadline:
-                raise WaiterError(f"endpoint {name} is still {current} after {timeout_s:g} s "
-                                  f"(waiting for {status})", described)
-            time.sleep(poll_s)
-
-    def wait_for_deployment(self, endpoint_name: str, timeout_s: float = 30000.0, poll_s: float = 1.0,
-                            on_progress: Callable[[Doc], None] | None = None) -> Doc:
-        """Poll DescribeEndpoint until the endpoint's deployment has ended; return that last description.
-
-        The deployment has ended when the endpoint is InService (on the new config, or on the old one
-        after a rollback: then FailureReason says why) or UpdateRollbackFailed. ``on_progress`` gets
-        every DescribeEndpoint answer, the last one included. The server being briefly unreachable (a
-        restart resumes the deployment) is retried until ``timeout_s``. Raises WaiterError if the
-        endpoint turns Failed or ``timeout_s`` passes."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                described = self.describe_endpoint(EndpointName=endpoint_name)
-            except ServerUnreachable:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(poll_s)
-                continue
-            if on_progress is not None:
-                on_progress(described)
-            current = described["EndpointStatus"]
-            if current in DEPLOYMENT_ENDED:
-                return described
-            if current == "Failed":
-                reason = described.get("FailureReason", "no reason given")
-                raise WaiterError(f"endpoint {endpoint_name} failed: {reason}", described)
-            if time.monotonic() >= deadline:
-                raise WaiterError(f"the deployment of endpoint {endpoint_name} has not ended after {timeout_s:g} s "
-                                  f"(the endpoint is {current})", described)
-            time.sleep(poll_s)
-
-    def wait_for_deletion(self, name: str, timeout_s: float = 300.0, poll_s: float = 0.5) -> None:
-        """Poll DescribeEndpoint until the endpoint no longer exists."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                described = self.describe_endpoint(EndpointName=name)
-            except ApiError as exc:
-                if exc.not_found:
-                    return
-                raise
-            if described["EndpointStatus"] == "Failed":
-                raise WaiterError(f"endpoint {name} failed while deleting: "
-                                  f"{described.get('FailureReason', 'no reason given')}", described)
-            if time.monotonic() >= deadline:
-                raise WaiterError(f"endpoint {name} still exists ({described['EndpointStatus']}) after "
-                                  f"{timeout_s:g} s", described)
-            time.sleep(poll_s)
+        answer = InvokeEndpointOutput(
+            Body=io.BytesIO(response.content),
+            ContentType=response.headers.get("content-type", "application/octet-stream"),
+            ResponseMetadata=ResponseMetadata(HTTPStatusCode=response.status_code,
+                                              HTTPHeaders={k.lower(): v for k, v in response.headers.items()}))
+        variant = response.headers.get("x-amzn-invoked-production-variant")
+        if variant is not None:
+            answer["InvokedProductionVariant"] = variant
+        attributes = response.headers.get("x-amzn-sagemaker-custom-attributes")
+        if attributes is not None:
+            answer["CustomAttributes"] = attributes
+        request_id = response.headers.get("x-amzn-requestid")
+        if request_id is not None:
+            answer["ResponseMetadata"]["RequestId"] = request_id
+        return answer

@@ -95,7 +95,7 @@ def _ignore_missing(call: Callable[..., object], **params: str) -> None:
 def _remove(client: Client) -> None:
     """Delete the demo's resources (also leftovers of an interrupted run in the same home)."""
     _ignore_missing(client.delete_endpoint, EndpointName=ENDPOINT)
-    client.wait_for_deletion(ENDPOINT, timeout_s=60, poll_s=0.2)
+    client.wait_for_deletion(EndpointName=ENDPOINT, Timeout=60, Delay=0.2)
     _ignore_missing(client.delete_endpoint_config, EndpointConfigName=CONFIG)
     for spec in VARIANTS:
         _ignore_missing(client.delete_model, ModelName=spec.model)
@@ -116,11 +116,11 @@ def _invoke(client: Client, rows: list[str], requests: int) -> tuple[Counter[str
     sample = ""
     started = time.perf_counter()
     for index in range(requests):
-        result = client.invoke_endpoint(ENDPOINT, rows[index % len(rows)], content_type="text/csv",
-                                        accept="application/json")
-        counts[result.invoked_variant or "?"] += 1
+        result = client.invoke_endpoint(EndpointName=ENDPOINT, Body=rows[index % len(rows)],
+                                        ContentType="text/csv", Accept="application/json")
+        counts[result.get("InvokedProductionVariant") or "?"] += 1
         if index == 0:
-            sample = result.body.decode("utf-8", errors="replace").strip()
+            sample = result["Body"].read().decode("utf-8", errors="replace").strip()
     return counts, sample, time.perf_counter() - started
 
 
@@ -140,7 +140,7 @@ def run(home: Path, port: int = 8080, requests: int = 1000,
             progress(f"Endpoint {ENDPOINT} is Creating: variants "
                      + ", ".join(f"{s.variant} ({s.model}) at {s.weight:g}" for s in VARIANTS))
             started = time.perf_counter()
-            described = client.wait_for_endpoint(ENDPOINT, timeout_s=120, poll_s=0.2)
+            described = client.wait_for_endpoint(EndpointName=ENDPOINT, Timeout=120, Delay=0.2)
             progress(f"Endpoint {ENDPOINT} is InService after {time.perf_counter() - started:.1f} s; "
                      f"invoking it {requests} times")
             counts, sample, elapsed = _invoke(client, rows, requests)

@@ -48,7 +48,7 @@ from greenfleet.client import ApiError, Client
 from greenfleet.errors import ValidationError
 from greenfleet.resources.servicemodel import validate_input
 
-__all__ = ["Change", "Manifest", "ManifestError", "Resource", "apply", "load", "parse"]
+__all__ = ["Change", "Manifest", "ManifestError", "Plan", "Resource", "apply", "load", "parse", "plan"]
 
 Doc = dict[str, Any]
 SECTIONS = {"models": "model", "endpointConfigs": "endpoint-config", "endpoints": "endpoint",
@@ -357,7 +357,10 @@ def _existing(client: Client, resource: Resource) -> Doc | None:
         raise
 
 
-def _plan(manifest: Manifest, client: Client) -> list[tuple[Resource, str, Doc | None]]:
+Plan = list[tuple[Resource, str, Doc | None]]
+
+
+def plan(manifest: Manifest, client: Client) -> Plan:
     """What to do with each resource: ``create``, ``unchanged`` or ``switch`` (endpoints only)."""
     problems: list[str] = []
     plan: list[tuple[Resource, str, Doc | None]] = []
@@ -411,14 +414,16 @@ def _switch(client: Client, resource: Resource, current: Doc) -> Change:
     return Change("endpoint", resource.name, "updated", f"{current.get('EndpointConfigName')} -> {wanted}")
 
 
-def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: float = 600.0) -> list[Change]:
-    """Create what is missing, in order (models, configurations, endpoints); report what is unchanged.
-    With ``wait``, wait until every created or updated endpoint is InService."""
+def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: float = 600.0,
+          planned: Plan | None = None) -> list[Change]:
+    """Create what is missing, in order (models, configurations, endpoints), switch endpoints to their
+    declared configuration; report what is unchanged. ``planned``: the ``plan`` already shown to the user
+    (default: planned now). With ``wait``, wait until every created or updated endpoint is InService."""
     create = {"model": client.create_model, "endpoint-config": client.create_endpoint_config,
               "endpoint": client.create_endpoint, "model-package-group": client.create_model_package_group,
               "registry-binding": client.create_registry_binding}
     changes: list[Change] = []
-    for resource, action, current in _plan(manifest, client):
+    for resource, action, current in plan(manifest, client) if planned is None else planned:
         if action == "create":
             create[resource.kind](**resource.params)
             changes.append(Change(resource.kind, resource.name, "created"))
@@ -430,9 +435,9 @@ def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: flo
     if wait:
         for change in changes:
             if change.kind == "endpoint" and change.action == "created":
-                client.wait_for_endpoint(change.name, timeout_s=timeout_s)
+                client.wait_for_endpoint(EndpointName=change.name, Timeout=timeout_s)
             elif change.kind == "endpoint" and change.action == "updated":
-                final = client.wait_for_deployment(change.name, timeout_s=timeout_s)
+                final = client.wait_for_deployment(EndpointName=change.name, Timeout=timeout_s)
                 if final.get("EndpointStatus") != "InService" or final.get("FailureReason"):
                     raise ManifestError([f"endpoints: the update of {change.name} did not complete: "
                                          f"{final.get('EndpointStatus')}: {final.get('FailureReason')}"])

@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import random
 import signal
+import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
 
 import uvicorn
 
+from greenfleet import __version__
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
-from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
+from greenfleet.api.guard import Guard
+from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.clock import Clock, SystemClock
-from greenfleet.control.observability import Observability
-from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.control.control_pass import EverySecond
+from greenfleet.control.instance_groups import Ceilings
+from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
+from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
+from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
+from greenfleet.services import Services
+from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
 from greenfleet.services.models import ModelService
@@ -38,12 +48,63 @@ from greenfleet.settings import Settings
 from greenfleet.store.database import create_store_engine, migrate
 from greenfleet.store.repository import Repository
 
-log = logging.getLogger("greenfleet")
+log = logging.getLogger("greenfleet.server")
+
+
+class ListenError(Exception):
+    """The base URL's address cannot be bound: the port is taken, the address is not this machine's, ..."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), ListenError with a plain reason when it cannot be. It listens only
+    when uvicorn serves on it: until then a connection is refused, never left waiting on a server that
+    is still adopting its instances."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = ("the port is in use (another greenfleet server?); choose another with --port or "
+                  "GREENFLEET_PORT") if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+class ConfigurationError(RuntimeError):
+    """The settings describe a server greenfleet refuses to run (the message says why and what to set)."""
+
+
+def isolation(settings: Settings) -> Isolation:
+    """What instance processes may see and do, from the settings."""
+    user = None
+    if settings.worker_user:
+        try:
+            user = WorkerUser.lookup(settings.worker_user)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if os.geteuid() != 0 and user.uid != os.geteuid():
+            raise ConfigurationError(f"GREENFLEET_WORKER_USER={settings.worker_user}: the server runs as uid "
+                                     f"{os.geteuid()} and cannot start processes as another user; run it as root "
+                                     "or unset GREENFLEET_WORKER_USER.")
+    return Isolation(passthrough=parse_list(settings.worker_environment_passthrough), user=user,
+                     model_data_roots=tuple(settings.data_roots()),
+                     allow_link_local=settings.model_data_allow_link_local,
+                     allowed_images=parse_list(settings.allowed_images) or ("*",))
 
 
 class _Uvicorn(uvicorn.Server):
     """uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill the process before the
-    fleet is stopped; greenfleet handles the signal and returns normally instead."""
+    fleet is stopped; greenfleet handles the signal and returns normally instead. ``announce``, when set,
+    is logged (INFO) once the server listens."""
+
+    announce: str | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.announce:
+            log.info("%s", self.announce)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -58,70 +119,91 @@ class _Uvicorn(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-@dataclass
-class Services:
-    """What the faces (REST, SageMaker protocol, CLI through REST) call."""
-
-    models: ModelService
-    endpoints: EndpointService
-    tags: TagService
-    router: Router
-    settings: Settings
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["extras"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 class Server:
     def __init__(self, settings: Settings, clock: Clock | None = None,
                  backend: InstanceBackend | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region,
+                                   settings.sigv4_max_skew_s)
+        if self.policy.open and not is_loopback(settings.host) and not settings.allow_unauthenticated_remote:
+            raise ConfigurationError(
+                f"greenfleet refuses to listen on {settings.host} with no credential configured: anyone who "
+                "reaches the port could run models as this user. Set GREENFLEET_API_TOKEN and/or "
+                "GREENFLEET_AWS_CREDENTIALS, listen on 127.0.0.1, or set GREENFLEET_ALLOW_UNAUTHENTICATED_REMOTE=true.")
         settings.home.mkdir(parents=True, exist_ok=True)
+        self.home_lock = HomeLock(settings.home)
+        self.home_lock.acquire()  # one server per home: a second one stops here (AlreadyRunning)
         self.engine = create_store_engine(settings.resolved_database_url())
-        migrate(self.engine)
+        self.lease = DatabaseLease(self.engine)
+        try:
+            self.lease.acquire()  # and one per PostgreSQL database
+            migrate(self.engine)
+        except BaseException:
+            self.lease.release()
+            self.home_lock.release()
+            raise
         self.repo = Repository(self.engine)
         arns = ArnFactory(settings.region, settings.account_id)
         tags = TagService(self.repo)
         models = ModelService(self.repo, arns, self.clock, tags)
         endpoints = EndpointService(self.repo, arns, self.clock, models, tags)
         endpoints.strict_minimums = settings.strict_deployment_minimums
+        models.allowed_images = parse_list(settings.allowed_images)
+        models.limits = endpoints.limits = InstanceLimits(
+            settings.max_instances_per_variant, settings.max_instances_per_endpoint, settings.max_instances_total)
         self.events = EventService(self.engine, self.clock, account_id=settings.account_id, region=settings.region)
         self.metrics = MetricService(self.engine, self.clock, raw_retention_s=settings.metrics_raw_retention_s,
                                      rollup_retention_s=settings.metrics_rollup_retention_s)
         self.alarms = AlarmService(self.engine, self.metrics, self.events, self.clock, region=settings.region,
-                                   account_id=settings.account_id)
+                                   account_id=settings.account_id,
+                                   action_webhooks=settings.alarm_action_webhooks)
+        self.alarms.strict_periods = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
-                             clock=self.clock.now, credentials=settings.aws_credentials,
-                             max_skew_s=settings.sigv4_max_skew_s)
+                             clock=self.clock.now, policy=self.policy)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
-            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
-        self.services = Services(models, endpoints, tags, self.router, settings,
-                                 extras={"metrics": self.metrics, "alarms": self.alarms, "events": self.events})
-        self.hooks: list[Hooks] = []
+            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
+            isolation=isolation(settings), server_lock=self.home_lock.path,
+            invocation_timeout_s=settings.invocation_timeout_s)
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
             restart_backoff_s=settings.instance_restart_backoff_s, drain_timeout_s=settings.drain_timeout_s,
-            hooks=self.hooks)
+            backoff_reset_s=settings.instance_restart_backoff_reset_s,
+            health_check_interval_s=settings.health_check_interval_s,
+            ceilings=Ceilings(settings.max_instances_per_variant, settings.max_instances_per_endpoint,
+                              settings.max_instances_total),
+            hooks=[InstanceEvents(self.metrics, self.events)])
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
-        self.services.extras["deployments"] = DeploymentService(
-            self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
+        deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
+        self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
+                                 SimpleNamespace(models=models, deployments=deployments))
+        self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
+                                 metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
+                                 settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
+                                 registry_audit=self.registry.audit)
         endpoints.changed = self.reconciler.wake
-        self.deployments = DeploymentDriver(self.repo, self.reconciler, alarms=self.alarms, events=self.events,
+        self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
-        # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
-        self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
-        self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events, self.services)
-        self.hooks.append(self.registry.driver)  # registry (issue 11): the binding controller, after deployments
-        self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
+        # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
+        # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
+        # deployer and monitors go in this list.
+        self.reconciler.control.steps[:] = [
+            self.reconciler.routing_step,
+            EverySecond(MetricsFlush(self.metrics, self.backend)),
+            EverySecond(AlarmEvaluation(self.alarms)),
+            self.deployments,
+            self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
+        ]
+        self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
+                         port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
+                         max_api_body_bytes=settings.max_api_body_bytes,
+                         max_aws_body_bytes=settings.max_aws_body_bytes,
+                         body_read_timeout_s=settings.body_read_timeout_s)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -137,20 +219,30 @@ class Server:
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()
+        self.lease.release()
         self.engine.dispose()
+        self.home_lock.release()
 
     def _config(self) -> uvicorn.Config:
         return uvicorn_config(self.app, host=self.settings.host, port=self.settings.port, lifespan="on",
                               timeout_keep_alive=30, date_header=True)
 
     def serve_forever(self) -> None:
-        """Run until SIGINT/SIGTERM; then stop the controllers and the instances."""
-        self.start_controllers()
-        log.warning("greenfleet listening on %s", self.settings.base_url)
+        """Bind the base URL's port (ListenError if it cannot), start the controllers (adopting the workers
+        of a crashed server), serve until SIGINT/SIGTERM, then stop the controllers and the instances.
+        Binding first means a server that cannot listen never touches the instances of the one that does."""
+        sock = listen_socket(self.settings.host, self.settings.port)
         try:
-            _Uvicorn(self._config()).run()
+            self.start_controllers()
+            try:
+                server = _Uvicorn(self._config())
+                server.announce = (f"greenfleet {__version__} listening on {self.settings.base_url} "
+                                   f"(home {self.settings.home})")
+                server.run(sockets=[sock])
+            finally:
+                self.stop_controllers(stop_instances=True)
         finally:
-            self.stop_controllers(stop_instances=True)
+            sock.close()
 
     # --- in-process use (tests, demo) ------------------------------------------------------------
     def start_in_thread(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,7 +51,11 @@ class Settings(BaseSettings):
     """Default ContainerStartupHealthCheckTimeoutInSeconds: how long an instance may take to answer /ping."""
 
     instance_restart_backoff_s: float = 1.0
-    """Delay before a dead instance is replaced."""
+    """Delay before a dead instance is replaced; it doubles with each restart of the group, up to 30 s."""
+
+    instance_restart_backoff_reset_s: float = Field(default=60.0, gt=0)
+    """Once an instance of a group has been healthy this many seconds, the group's restart back-off starts
+    over (the next death is replaced after ``instance_restart_backoff_s`` again)."""
 
     drain_timeout_s: float = 30.0
     """Longest wait for in-flight requests before a removed instance is stopped anyway."""
@@ -78,8 +82,8 @@ class Settings(BaseSettings):
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 
     strict_deployment_minimums: bool = True
-    """Enforce SageMaker's lower bounds on deployment durations (MaximumExecutionTimeoutInSeconds ≥ 600);
-    turn off for fast local experiments and tests."""
+    """Enforce SageMaker's lower bounds on deployment durations (MaximumExecutionTimeoutInSeconds ≥ 600) and
+    CloudWatch's alarm periods (10, 20, 30 or a multiple of 60 s); turn off for fast local experiments and tests."""
 
     deployment_timeout_s: float = 28800.0
     """MaximumExecutionTimeoutInSeconds when a DeploymentConfig gives none."""
@@ -101,6 +105,19 @@ class Settings(BaseSettings):
     on the AWS protocols must carry a valid SigV4 signature by one of these keys; when unset, any request is
     accepted (local development)."""
 
+    alarm_action_webhooks: dict[str, str] = {}
+    """Alarm action ARN → webhook URL, as JSON (``{"arn:aws:sns:us-east-1:123456789012:ops":
+    "https://hooks.example/ops"}``): an alarm action naming a mapped ARN (SNS topic, Lambda function, SSM,
+    EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
+    history as not executed."""
+
+    @field_validator("alarm_action_webhooks")
+    @classmethod
+    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        from greenfleet.alarms.actions import check_webhook_table
+
+        return check_webhook_table(value)
+
     sigv4_max_skew_s: float = 900.0
     """Largest difference between a SigV4 request's X-Amz-Date and the server's clock (AWS: 15 minutes)."""
 
@@ -119,6 +136,48 @@ class Settings(BaseSettings):
 
     max_instances_total: int = Field(default_factory=_default_max_instances, ge=1)
     """Most instances this server runs at once across all endpoints."""
+
+    allowed_hosts: str = ""
+    """Extra names the ``Host`` header may carry, comma-separated (``*``: any). Loopback names and the
+    listening address are always allowed; anything else is refused (DNS rebinding)."""
+
+    allow_unauthenticated_remote: bool = False
+    """Let the server listen on a non-loopback address with no credential configured (no
+    ``api_token``, no ``aws_credentials``): anyone who can reach the port then controls the server."""
+
+    max_api_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    """Largest request body on the native API (``/api/*``)."""
+
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    """Longest wait for a request body on any face; a client that sends less than its Content-Length gets
+    408 instead of holding the connection."""
+
+    worker_user: str | None = None
+    """Run instance processes as this (unprivileged) user; the server must run as root to switch to it.
+    Unset: instances run as the server's user."""
+
+    worker_environment_passthrough: str = ""
+    """Further variables of the server's environment handed to every instance, comma-separated. By default
+    an instance sees only PATH, locale, proxy and CA variables, its container's Environment and the
+    SageMaker contract (plus the AWS_* credentials when its model data is on S3)."""
+
+    allowed_images: str = "*"
+    """Container images models may use, comma-separated patterns (``greenfleet/sklearn,sagemaker-*``);
+    ``*`` allows all. Leave out ``greenfleet/command`` and ``greenfleet/script`` to refuse models that run
+    a shell command or user code."""
+
+    model_data_roots: str | None = None
+    """Directories a local ModelDataUrl (a path or file://) may name, ``os.pathsep``-separated. Default:
+    the server's working directory and GREENFLEET_HOME."""
+
+    model_data_allow_link_local: bool = False
+    """Let http(s) ModelDataUrls reach link-local and cloud metadata addresses (169.254.0.0/16, ...)."""
+
+    def data_roots(self) -> list[Path]:
+        """The directories local model data may come from (see ``model_data_roots``)."""
+        if self.model_data_roots:
+            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
+        return [Path.cwd(), self.home]
 
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's

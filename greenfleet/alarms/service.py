@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine
 
 from greenfleet.alarms import notification
+from greenfleet.alarms.actions import arn_kind, webhook_for
 from greenfleet.alarms.evaluation import decide
 from greenfleet.alarms.observation import observe, range_end
 from greenfleet.alarms.reason import INITIAL_REASON, reason, reason_data
@@ -78,8 +80,10 @@ class AlarmService:
     def __init__(self, engine: Engine, metrics: MetricService, events: EventService, clock: Clock, *,
                  region: str = "us-east-1", account_id: str = "000000000000",
                  history_retention_s: float = 14 * DAY, max_alarms: int = 5000,
-                 maintenance_interval_s: float = 60.0) -> None:
+                 maintenance_interval_s: float = 60.0, action_webhooks: Mapping[str, str] | None = None) -> None:
         self.repo = AlarmRepository(engine)
+        self.strict_periods = False
+        """Hold alarm periods to CloudWatch's 10, 20, 30 or a multiple of 60 s (the server sets it)."""
         self.engine = engine
         self.metrics = metrics
         self.events = events
@@ -88,6 +92,7 @@ class AlarmService:
         self.account_id = account_id
         self.history_retention_s = history_retention_s
         self.max_alarms = max_alarms
+        self.action_webhooks = dict(action_webhooks or {})  # action ARN → webhook URL
         self.maintenance_interval_s = maintenance_interval_s
         self._next_maintenance = clock.now() + maintenance_interval_s
         self._lock = threading.RLock()
@@ -113,7 +118,17 @@ class AlarmService:
     def put_alarm(self, body: Mapping[str, Any], name: str | None = None, now: float | None = None) -> dict[str, Any]:
         """PutMetricAlarm: create, or replace the configuration of, an alarm (its state is kept)."""
         now = self.clock.now() if now is None else now
-        spec = parse_alarm(body, name, max_raw_range_s=self.metrics.store.raw_retention_s)
+        try:
+            spec = parse_alarm(body, name, max_raw_range_s=self.metrics.store.raw_retention_s)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a member of the wrong kind
+            raise ValidationError(f"The request is not in PutMetricAlarm's shape: {type(exc).__name__}: {exc}") \
+                from None
+        if not math.isfinite(spec.threshold):
+            raise ValidationError(f"Threshold must be a finite number (got {spec.threshold})")
+        if self.strict_periods and spec.period not in (10, 20, 30) and spec.period % 60:
+            raise ValidationError(f"The Period {spec.period} is not valid: an alarm's period must be 10, 20, 30 or a "
+                                  "multiple of 60 seconds (GREENFLEET_STRICT_DEPLOYMENT_MINIMUMS=false allows any "
+                                  "whole number of seconds for local experiments)")
         config = spec.to_dict()
         with self._lock:
             record = self._alarms.get(spec.name)
@@ -140,12 +155,12 @@ class AlarmService:
             self._alarms[spec.name] = record
             return self._describe(record)
 
-    def delete_alarms(self, names: Sequence[str], now: float | None = None) -> None:
+    def delete_alarms(self, names: Sequence[str], now: float | None = None) -> list[str]:
+        """DeleteAlarms: delete those of ``names`` that exist (CloudWatch says nothing of the others); returns
+        the names deleted."""
         now = self.clock.now() if now is None else now
         with self._lock:
-            missing = [n for n in names if n not in self._alarms]
-            if missing:
-                raise ResourceNotFound(f"alarm(s) {', '.join(missing)} do not exist")
+            names = [n for n in dict.fromkeys(names) if n in self._alarms]  # CloudWatch ignores unknown names
             with self.engine.begin() as conn:
                 for name in names:
                     self.repo.delete(conn, name)
@@ -153,6 +168,7 @@ class AlarmService:
                                           json.dumps({"version": "1.0", "type": "Delete"}))
             for name in names:
                 del self._alarms[name]
+        return names
 
     def set_actions_enabled(self, names: Sequence[str], enabled: bool) -> None:
         """EnableAlarmActions / DisableAlarmActions."""
@@ -323,20 +339,36 @@ class AlarmService:
             payload = notification.action_payload(
                 spec, self.arn(spec.name), self.account_id, self.region, record.configuration_updated_at,
                 old, new, why, data, now, event.id)
-            for url in spec.actions_for(new):
+            for action in spec.actions_for(new):
+                url = webhook_for(action, self.action_webhooks)
+                if url is None:
+                    self._not_delivered(conn, spec.name, action, event.id, now)
+                    continue
                 self.events.enqueue_webhook(conn, url, payload, event.id, now, kind="alarm_action",
-                                            context={"AlarmName": spec.name, "NewStateValue": new})
+                                            context={"AlarmName": spec.name, "NewStateValue": new,
+                                                     "Action": action})
         return Transition(spec.name, old, new, now, why, event.id)
+
+    def _not_delivered(self, conn: Connection, name: str, action: str, event_id: str, now: float) -> None:
+        """An ARN action with no webhook in the settings: recorded in the history as not executed."""
+        error = (f"greenfleet runs no {arn_kind(action) or 'AWS service'}; map this ARN to a webhook URL in "
+                 "GREENFLEET_ALARM_ACTION_WEBHOOKS to deliver it")
+        data = json.dumps({"actionState": "Failed", "notificationResource": action, "stateUpdateTimestamp": iso(now),
+                           "error": error, "eventId": event_id})
+        self.repo.add_history(conn, name, now, "Action",
+                              f'Failed to execute action {action}. Received error: "{error}"', data)
 
     def _on_delivery(self, delivery: dict[str, Any]) -> None:
         """Record an alarm action's outcome in the alarm's history (Action items)."""
         if delivery.get("Kind") != "alarm_action" or not delivery.get("Context"):
             return
         name = delivery["Context"]["AlarmName"]
+        action = delivery["Context"].get("Action", delivery["Url"])
         ok = delivery["Status"] == "delivered"
-        summary = f"Successfully executed action {delivery['Url']}" if ok else \
-            f"Failed to execute action {delivery['Url']}. Received error: \"{delivery['LastError']}\""
-        data = json.dumps({"actionState": "Succeeded" if ok else "Failed", "notificationResource": delivery["Url"],
+        summary = f"Successfully executed action {action}" if ok else \
+            f"Failed to execute action {action}. Received error: \"{delivery['LastError']}\""
+        data = json.dumps({"actionState": "Succeeded" if ok else "Failed", "notificationResource": action,
+                           "webhookUrl": delivery["Url"],
                            "stateUpdateTimestamp": delivery["CreatedAt"], "deliveryId": delivery["Id"],
                            "attempts": delivery["Attempts"], "eventId": delivery["DedupId"]})
         now = self.clock.now()

@@ -2,9 +2,9 @@
 the field at fault.
 
 Differences from CloudWatch, all deliberate: Period may be any whole number of seconds ≥ 1 (CloudWatch:
-10, 20, 30 or a multiple of 60) so that tests and local use are fast; actions are http(s) webhook URLs
-instead of SNS/EC2/Auto Scaling ARNs; anomaly-detection alarms (ThresholdMetricId and the three
-anomaly comparison operators) are not supported.
+10, 20, 30 or a multiple of 60) so that tests and local use are fast; actions are http(s) webhook URLs or
+CloudWatch's action ARNs, delivered as webhooks (``greenfleet.alarms.actions``); anomaly-detection
+alarms (ThresholdMetricId and the three anomaly comparison operators) are not supported.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+from greenfleet.alarms.actions import check_action
 from greenfleet.errors import ValidationError
+from greenfleet.metrics.errors import validation
 from greenfleet.metrics.query import (
     DataQuery,
     MetricStat,
@@ -118,15 +119,10 @@ def _actions(value: Any, field: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise ValidationError(f"{field} must be a list of webhook URLs")
+        raise ValidationError(f"{field} must be a list of webhook URLs or action ARNs")
     if len(value) > MAX_ACTIONS:
-        raise ValidationError(f"{field} may hold at most {MAX_ACTIONS} actions (got {len(value)})")
-    for i, url in enumerate(value, 1):
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1024:
-            raise ValidationError(f"{field}.member.{i}: '{url}' is not an http(s) webhook URL (at most 1024 "
-                                  "characters); greenfleet delivers alarm actions as webhooks")
-    return tuple(value)
+        raise ValidationError(f"The collection {field} must not have a size greater than {MAX_ACTIONS}.")
+    return tuple(check_action(action, f"{field}.member.{i}") for i, action in enumerate(value, 1))
 
 
 def _single_metric(body: Mapping[str, Any]) -> MetricStat:
@@ -142,7 +138,11 @@ def _single_metric(body: Mapping[str, Any]) -> MetricStat:
                                   "percentiles and trimmed means go in ExtendedStatistic")
         stat = parse_statistic(statistic, "Statistic")
     else:
-        stat = parse_statistic(extended, "ExtendedStatistic")
+        try:
+            stat = parse_statistic(extended, "ExtendedStatistic")
+        except ValidationError:
+            raise ValidationError(f"The value {extended} for parameter ExtendedStatistic is not supported.") \
+                from None
         if not stat.extended:
             raise ValidationError(f"ExtendedStatistic: '{extended}' is a basic statistic; put it in Statistic")
     key = parse_metric({k: body.get(k) for k in ("Namespace", "MetricName", "Dimensions")}, "Metric")
@@ -218,7 +218,8 @@ def parse_alarm(body: Mapping[str, Any], name: str | None = None, *, max_raw_ran
     low = body.get("EvaluateLowSampleCountPercentile")
     if low is not None:
         if low not in ("evaluate", "ignore"):
-            raise ValidationError("EvaluateLowSampleCountPercentile must be 'evaluate' or 'ignore'")
+            raise validation(f"Option {low} is not supported. Supported options for parameter "
+                             "EvaluateLowSampleCountPercentile are evaluate and ignore.")
         if metric is None or metric.stat.kind != "percentile":
             raise ValidationError("EvaluateLowSampleCountPercentile applies only to a percentile "
                                   "ExtendedStatistic")

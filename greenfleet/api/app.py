@@ -1,23 +1,27 @@
-"""create_app: the FastAPI application of the native REST API."""
+"""create_app: the FastAPI application of the native REST API, SageMaker's and CloudWatch's protocols
+on ``POST /``, and Prometheus's ``GET /metrics``."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
-from greenfleet import __version__
-from greenfleet.api import errors
-from greenfleet.api.routes import hosting
-
-# Route modules owned by other features; each exposes ``router`` and is included when present.
-OPTIONAL_ROUTES = ("metrics", "alarms", "events", "prometheus", "deployments", "registry", "aws")
+from greenfleet import __version__, dashboard
+from greenfleet.api import errors, openapi
+from greenfleet.api.routes import alarms, aws, deployments, events, hosting, metrics, prometheus, registry
+from greenfleet.services import Services
 
 
-def create_app(services: Any) -> FastAPI:
+class Health(BaseModel):
+    status: str
+    version: str
+    routing_revision: int
+
+
+def create_app(services: Services) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -27,19 +31,13 @@ def create_app(services: Any) -> FastAPI:
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
-    app.include_router(hosting.router)
-    for name in OPTIONAL_ROUTES:
-        try:
-            module = importlib.import_module(f"greenfleet.api.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"greenfleet.api.routes.{name}":
-                raise
-            continue
+    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, aws):
         app.include_router(module.router)
+    app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 
     @app.get("/health", summary="Liveness of the control plane")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__,
-                "routing_revision": services.router.table.revision}
+    def health() -> Health:
+        return Health(status="ok", version=__version__, routing_revision=services.router.table.revision)
 
+    openapi.install(app)
     return app

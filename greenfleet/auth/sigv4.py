@@ -115,10 +115,13 @@ def expected_signature(secret: str, auth: _Authorization, amz_date: str, method:
 
 def verify(credentials: Mapping[str, str] | None, method: str, path: str, query: str,
            headers: Iterable[tuple[str, str]], body: bytes, now: float,
-           max_skew_s: float = MAX_SKEW_S) -> AuthFailure | None:
+           max_skew_s: float = MAX_SKEW_S, services: tuple[str, ...] | None = None,
+           region: str | None = None) -> AuthFailure | None:
     """None if the request may proceed: always when ``credentials`` (access key id → secret) is None or
     empty, else only when it carries a valid SigV4 signature by one of those keys. ``path`` is the raw
-    (still percent-encoded) path as sent, ``query`` the raw query string."""
+    (still percent-encoded) path as sent, ``query`` the raw query string. With ``services`` and ``region``,
+    the credential scope must name one of those services and that region (as AWS checks: a signature for
+    another service or region is refused even with the right secret)."""
     if not credentials:
         return None
     by_name: dict[str, list[str]] = {}
@@ -131,6 +134,12 @@ def verify(credentials: Mapping[str, str] | None, method: str, path: str, query:
     auth = _parse_authorization(authorization)
     if isinstance(auth, AuthFailure):
         return auth
+    if services is not None and auth.service not in services:
+        return AuthFailure("bad_signature", f"Credential should be scoped to correct service: "
+                                            f"'{services[0]}' (got '{auth.service}').")
+    if region is not None and auth.region != region:
+        return AuthFailure("bad_signature", f"Credential should be scoped to a valid region, not "
+                                            f"'{auth.region}'; this greenfleet server is in '{region}'.")
     amz_date = _amz_date(by_name)
     if isinstance(amz_date, AuthFailure):
         return amz_date
@@ -153,11 +162,13 @@ def verify(credentials: Mapping[str, str] | None, method: str, path: str, query:
 
 
 def verify_scope(scope: Mapping[str, Any], body: bytes, credentials: Mapping[str, str] | None, now: float,
-                 max_skew_s: float = MAX_SKEW_S) -> AuthFailure | None:
+                 max_skew_s: float = MAX_SKEW_S, services: tuple[str, ...] | None = None,
+                 region: str | None = None) -> AuthFailure | None:
     """``verify`` for a raw ASGI http scope (the data plane's InvokeEndpoint handler)."""
     if not credentials:
         return None
     raw_path = scope.get("raw_path") or scope["path"].encode()
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
     return verify(credentials, scope["method"], raw_path.decode("latin-1"),
-                  scope.get("query_string", b"").decode("latin-1"), headers, body, now, max_skew_s)
+                  scope.get("query_string", b"").decode("latin-1"), headers, body, now, max_skew_s,
+                  services, region)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import yaml
-from rich.console import Console
 
-from greenfleet.cli.metrics import DEFAULT_NAMESPACE, dimension_list, dimension_text, local_time
+from greenfleet.cli.metrics import (
+    BASIC_STATISTICS,
+    DEFAULT_NAMESPACE,
+    dimension_list,
+    dimension_text,
+    local_time,
+)
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, number, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -51,6 +58,8 @@ def parse_metric_query(spec: str, period: int) -> Doc:
 
 
 def load_alarm_file(path: Path) -> Doc:
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -253,7 +262,28 @@ def put(name: str | None, url: str, as_json: bool, **options: Any) -> None:
     body = AlarmDefinition(**options).body(name)
     with connect(url) as client:
         answer = client.put_metric_alarm(**body)
+        unmatched = _unmatched_dimensions(client, body)
     done(f"Saved alarm {answer['AlarmName']} ({answer.get('StateValue')})", answer, as_json)
+    if unmatched:
+        click.echo(f"warning: {unmatched}", err=True)
+
+
+def _unmatched_dimensions(client: Any, body: Doc) -> str | None:
+    """A warning when no series of the alarm's metric has exactly its dimensions (an alarm reads only
+    those: with one dimension more or less it would stay INSUFFICIENT_DATA), naming the ones that exist."""
+    if not body.get("MetricName"):
+        return None
+    wanted = {(d["Name"], d["Value"]) for d in body.get("Dimensions") or []}
+    series = client.list_metrics(Namespace=body.get("Namespace"), MetricName=body["MetricName"]).get("Metrics", [])
+    found = [{(d["Name"], d["Value"]) for d in s.get("Dimensions") or []} for s in series]
+    if wanted in found:
+        return None
+    def text(pairs: set[tuple[str, str]]) -> str:
+        return ",".join(f"{n}={v}" for n, v in sorted(pairs)) or "(no dimensions)"
+
+    shown = "; ".join(sorted(text(f) for f in found)[:5]) or "none yet"
+    return (f"no series of {body.get('Namespace')}:{body['MetricName']} has exactly the dimensions {text(wanted)}; "
+            f"the alarm reads only such a series. Series seen: {shown}")
 
 
 @alarm.command("describe")
@@ -314,6 +344,46 @@ def delete(names: tuple[str, ...], url: str, as_json: bool) -> None:
             raise click.ClickException(f"no such alarm: {', '.join(missing)} (nothing deleted)")
         answer = client.delete_alarms(list(dict.fromkeys(names)))
     done(f"Deleted alarm{'s' if len(names) > 1 else ''} {', '.join(names)}", answer, as_json)
+
+
+@alarm.command("for-metric")
+@click.option("--metric", "metric_name", required=True, help="Metric name, e.g. Invocation5XXErrors.")
+@click.option("--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="Metric namespace.")
+@click.option("--dimension", "dimensions", multiple=True, metavar="NAME=VALUE",
+              help="Dimension of the series (repeatable); the alarm's dimensions must be exactly these.")
+@click.option("--statistic", help="Only alarms on this statistic (Average, Sum, ..., or p99 and the like).")
+@click.option("--period", type=click.IntRange(min=1), help="Only alarms with this period, in seconds.")
+@click.option("--unit", help="Only alarms with this unit.")
+@client_options
+def for_metric(metric_name: str, namespace: str, dimensions: tuple[str, ...], statistic: str | None,
+               period: int | None, unit: str | None, url: str, as_json: bool) -> None:
+    """The alarms that watch a metric (DescribeAlarmsForMetric)."""
+    params: Doc = {"Dimensions": dimension_list(dimensions), "Period": period, "Unit": unit}
+    if statistic is not None:
+        params["Statistic" if statistic in BASIC_STATISTICS else "ExtendedStatistic"] = statistic
+    with connect(url) as client:
+        answer = client.describe_alarms_for_metric(MetricName=metric_name, Namespace=namespace,
+                                                   **{k: v for k, v in params.items() if v is not None})
+    emit(answer, as_json, lambda out: render_alarms(answer.get("MetricAlarms", []), out))
+
+
+def _actions_command(enabled: bool) -> click.Command:
+    verb = "enable" if enabled else "disable"
+
+    @click.argument("names", nargs=-1, required=True)
+    @client_options
+    def command(names: tuple[str, ...], url: str, as_json: bool) -> None:
+        with connect(url) as client:
+            answer = (client.enable_alarm_actions if enabled else client.disable_alarm_actions)(list(names))
+        done(f"Actions {verb}d on {', '.join(names)}", answer, as_json)
+
+    command.__doc__ = (f"{verb.capitalize()} the actions of alarms NAMES ({verb.capitalize()}AlarmActions); "
+                       "their state is still evaluated.")
+    return alarm.command(f"{verb}-actions")(command)
+
+
+_actions_command(True)
+_actions_command(False)
 
 
 def register(cli: click.Group) -> None:

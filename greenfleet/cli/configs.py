@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-from rich.console import Console
 
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, fields, number, table, tag_list, when
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 VARIANT_KEYS = ("name", "model", "count", "weight", "instance-type", "routing")
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from greenfleet import demo as demo_logic
 from greenfleet.cli.endpoints import render_endpoint
 from greenfleet.cli.output import Doc, console, emit, table
 from greenfleet.client import ClientError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from greenfleet import demo as demo_logic
 
 
 def as_doc(result: demo_logic.DemoResult) -> Doc:
@@ -41,6 +45,8 @@ def render(result: demo_logic.DemoResult, out: Console) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def demo(port: int, home: Path | None, requests: int, as_json: bool) -> None:
     """Train two scikit-learn models, serve them at 70/30 on one endpoint, invoke it, print the split."""
+    from greenfleet import demo as demo_logic  # the server and scikit-learn: only when the demo runs
+
     progress = console(stderr=True).print
     try:
         if home is not None:

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import yaml
-from rich.console import Console
 
 from greenfleet.cli.output import Doc, client_options, connect, emit, fields, print_json, table, when
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,6 +75,8 @@ def update_options(func: F) -> F:
                      help="Roll back if the deployment takes longer (MaximumExecutionTimeoutInSeconds)."),
         click.option("--alarm", "alarms", multiple=True, metavar="NAME",
                      help="Roll back when this alarm is in ALARM (repeatable; AutoRollbackConfiguration)."),
+        click.option("--allow-missing-alarms", is_flag=True,
+                     help="Deploy even if an --alarm does not exist yet (the deployment is then not guarded by it)."),
         click.option("--retain-variant-properties", is_flag=True,
                      help="Keep the current weights and instance counts (RetainAllVariantProperties)."),
         click.option("--exclude-retained", multiple=True, type=click.Choice(RETAINABLE),
@@ -103,6 +106,7 @@ class UpdateOptions:
     exclude_retained: tuple[str, ...] = ()
     retain_deployment_config: bool = False
     deployment_config_file: Path | None = None
+    allow_missing_alarms: bool = False
 
     def params(self, name: str, config_name: str) -> Doc:
         """UpdateEndpoint's members; raise click.UsageError on a combination that makes no sense."""
@@ -119,6 +123,8 @@ class UpdateOptions:
         if self.exclude_retained:
             params["ExcludeRetainedVariantProperties"] = [
                 {"VariantPropertyType": p} for p in dict.fromkeys(self.exclude_retained)]
+        if self.allow_missing_alarms:
+            params["AllowMissingAlarms"] = True
         return params
 
     def _given(self) -> list[str]:
@@ -188,6 +194,8 @@ def _compact(doc: Doc) -> Doc:
 
 def load_deployment_config(path: Path) -> Doc:
     """A DeploymentConfig from a JSON or YAML file (bare, or under a top-level DeploymentConfig key)."""
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -279,7 +287,7 @@ def deployment() -> None:
 def list_(endpoint_name: str, url: str, as_json: bool) -> None:
     """List the deployments of ENDPOINT, newest first."""
     with connect(url) as client:
-        doc = client.list_deployments(endpoint_name)
+        doc = client.list_deployments(EndpointName=endpoint_name)
     emit(doc, as_json, lambda out: render_list(doc["Deployments"], out))
 
 
@@ -290,7 +298,7 @@ def list_(endpoint_name: str, url: str, as_json: bool) -> None:
 def describe(endpoint_name: str, deployment_id: str | None, url: str, as_json: bool) -> None:
     """Show a deployment of ENDPOINT: outcome, failure reason and timeline."""
     with connect(url) as client:
-        doc = client.describe_deployment(endpoint_name, deployment_id)
+        doc = client.describe_deployment(EndpointName=endpoint_name, DeploymentId=deployment_id)
     emit(doc, as_json, lambda out: render_deployment(doc, out))
 
 
@@ -302,7 +310,7 @@ def _command(kind: str, summary: str) -> None:
     @client_options
     def run(endpoint_name: str, reason: str, by: str | None, url: str, as_json: bool) -> None:
         with connect(url) as client:
-            doc = client.command_deployment(endpoint_name, kind, reason=reason, by=by)
+            doc = client.command_deployment(EndpointName=endpoint_name, Command=kind, Reason=reason, By=by)
         emit(doc, as_json, lambda out: out.print(f"{kind} queued for deployment {doc['DeploymentId']} "
                                                  f"of {endpoint_name} (command {doc['CommandId']})"))
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from greenfleet.cli.deployments import UpdateOptions, report_outcome, update_options
 from greenfleet.cli.output import (
@@ -21,7 +20,9 @@ from greenfleet.cli.output import (
     tag_list,
     when,
 )
-from greenfleet.cli.progress import watch
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 wait_option = click.option("--wait", is_flag=True, help="Wait until the change is complete.")
 timeout_option = click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
@@ -54,7 +55,7 @@ def render_endpoint(doc: Doc, out: Console) -> None:
     ]))
     rows = []
     for v in doc.get("ProductionVariants", []):
-        statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or []) or "-"
+        statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or [])  # SageMaker shows none: blank
         rows.append((v["VariantName"], number(v.get("CurrentWeight")), number(v.get("DesiredWeight")),
                      number(v.get("CurrentInstanceCount")), number(v.get("DesiredInstanceCount")),
                      (v.get("RoutingConfig") or {}).get("RoutingStrategy", "-"), statuses))
@@ -83,7 +84,7 @@ def create(name: str, config_name: str, tags: tuple[str, ...], wait: bool, timeo
     with connect(url) as client:
         answer = client.create_endpoint(**params)
         if wait:
-            doc = client.wait_for_endpoint(name, timeout_s=timeout_s)
+            doc = client.wait_for_endpoint(EndpointName=name, Timeout=timeout_s)
             emit(doc, as_json, lambda out: render_endpoint(doc, out))
             return
     done(f"Creating endpoint {name}: {answer['EndpointArn']}", answer, as_json)
@@ -127,6 +128,8 @@ def update(name: str, config_name: str, wait: bool, url: str, as_json: bool, **o
 
     With --wait, progress is shown until the deployment ends (on stderr with --json, which then prints
     the deployment with its timeline); the exit status is 3 if it rolled back."""
+    from greenfleet.cli.progress import watch
+
     params = UpdateOptions(**options).params(name, config_name)
     with connect(url) as client:
         answer = client.update_endpoint(**params)
@@ -150,7 +153,7 @@ def delete(name: str, wait: bool, timeout_s: float, url: str, as_json: bool) -> 
     with connect(url) as client:
         answer = client.delete_endpoint(EndpointName=name)
         if wait:
-            client.wait_for_deletion(name, timeout_s=timeout_s)
+            client.wait_for_deletion(EndpointName=name, Timeout=timeout_s)
     done(f"Deleted endpoint {name}" if wait else f"Deleting endpoint {name}", answer, as_json)
 
 
@@ -169,10 +172,22 @@ def set_weights(name: str, variants: tuple[str, ...], wait: bool, timeout_s: flo
         answer = client.update_endpoint_weights_and_capacities(EndpointName=name,
                                                                DesiredWeightsAndCapacities=wanted)
         if wait:
-            doc = client.wait_for_endpoint(name, timeout_s=timeout_s)
+            doc = client.wait_for_endpoint(EndpointName=name, Timeout=timeout_s)
             emit(doc, as_json, lambda out: render_endpoint(doc, out))
             return
     done(f"Updating endpoint {name}", answer, as_json)
+
+
+@endpoint.command("instances")
+@click.argument("name")
+@client_options
+def instances(name: str, url: str, as_json: bool) -> None:
+    """List the instance processes serving endpoint NAME (greenfleet's own view)."""
+    with connect(url) as client:
+        answer = client.list_instances(EndpointName=name)
+    rows = [(i.get("InstanceId"), i.get("Group"), when(i.get("StartedAt")), when(i.get("ReadyAt")))
+            for i in answer.get("Instances", [])]
+    emit(answer, as_json, lambda out: out.print(table(["Instance", "Group", "Started", "Ready"], rows)))
 
 
 def register(cli: click.Group) -> None:

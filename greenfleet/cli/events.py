@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from greenfleet.cli.metrics import local_time, parse_duration
-from greenfleet.cli.output import Doc, client_options, connect, console, emit, table
+from greenfleet.cli.output import Doc, client_options, connect, console, done, emit, table
 from greenfleet.client import Client
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PAGE = 100
 SUMMARY_WIDTH = 140
@@ -54,11 +56,13 @@ def render(events: list[Doc], out: Console) -> None:
 
 def print_lines(events: list[Doc], as_json: bool, out: Console) -> None:
     """Followed events: one JSON object per line with --json, else one line each."""
+    from rich import markup
+
     for event in events:
         if as_json:
             click.echo(json.dumps(event, default=str))
         else:
-            out.print(escape("  ".join(row(event))), soft_wrap=True)
+            out.print(markup.escape("  ".join(row(event))), soft_wrap=True)
 
 
 def poll_events(client: Client, filters: Doc, after: int | None, interval_s: float,
@@ -69,7 +73,7 @@ def poll_events(client: Client, filters: Doc, after: int | None, interval_s: flo
     while polls is None or done < polls:
         time.sleep(interval_s)
         while True:
-            answer = client.list_events(**filters, after=after, limit=PAGE)
+            answer = client.list_events(**filters, After=after, MaxResults=PAGE)
             batch = answer.get("Events", [])
             if batch:
                 on_events(batch)
@@ -93,10 +97,10 @@ def poll_events(client: Client, filters: Doc, after: int | None, interval_s: flo
 def events(source: str | None, detail_type: str | None, resource: str | None, since: str | None, limit: int,
            follow: bool, interval_s: float, url: str, as_json: bool) -> None:
     """The latest events, oldest first: alarm state changes, endpoint status changes, deployment steps."""
-    filters: Doc = {"source": source, "detail_type": detail_type, "resource": resource,
-                    "since": time.time() - parse_duration(since) if since else None}
+    filters: Doc = {"Source": source, "DetailType": detail_type, "Resource": resource,
+                    "StartTime": time.time() - parse_duration(since) if since else None}
     with connect(url) as client:
-        answer = client.list_events(**filters, limit=limit, order="desc")
+        answer = client.list_events(**filters, MaxResults=limit, ScanBy="TimestampDescending")
         latest = list(reversed(answer.get("Events", [])))
         if not follow:
             emit({**answer, "Events": latest}, as_json, lambda out: render(latest, out))
@@ -110,5 +114,38 @@ def events(source: str | None, detail_type: str | None, resource: str | None, si
             return
 
 
+@click.group("event", short_help="Show one event of the log, or append one.")
+def event() -> None:
+    """One event of the event log (``greenfleet events`` lists them)."""
+
+
+@event.command("get")
+@click.argument("event_id", metavar="ID")
+@client_options
+def get(event_id: str, url: str, as_json: bool) -> None:
+    """Show event ID in EventBridge's envelope."""
+    with connect(url) as client:
+        answer = client.get_event(EventId=event_id)
+    emit(answer, as_json, lambda out: render([answer], out))
+
+
+@event.command("put")
+@click.option("--source", required=True, help="Where it comes from, e.g. my.pipeline.")
+@click.option("--detail-type", required=True, help="What kind of event, e.g. 'Model Approved'.")
+@click.option("--detail", default="{}", show_default=True, metavar="JSON", help="The event's detail, an object.")
+@click.option("--resource", help="The ARN the event is about.")
+@client_options
+def put(source: str, detail_type: str, detail: str, resource: str | None, url: str, as_json: bool) -> None:
+    """Append an event to the log (its webhooks receive it like any other)."""
+    try:
+        parsed = json.loads(detail)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--detail") from exc
+    with connect(url) as client:
+        answer = client.put_event(Source=source, DetailType=detail_type, Detail=parsed, Resource=resource)
+    done(f"Put event {answer['id']} (seq {answer['seq']})", answer, as_json)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(events)
+    cli.add_command(event)

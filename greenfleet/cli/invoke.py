@@ -8,18 +8,19 @@ from typing import BinaryIO
 import click
 
 from greenfleet.cli.output import Doc, client_options, connect, print_json
-from greenfleet.client import InvokeResult
+from greenfleet.client import InvokeEndpointOutput
 
 
-def as_doc(result: InvokeResult) -> Doc:
+def as_doc(result: InvokeEndpointOutput, body: bytes) -> Doc:
     """InvokeEndpoint's answer in boto3's shape; a body that is not UTF-8 is base64-encoded."""
-    doc: Doc = {"ContentType": result.content_type, "InvokedProductionVariant": result.invoked_variant}
+    doc: Doc = {"ContentType": result["ContentType"],
+                "InvokedProductionVariant": result.get("InvokedProductionVariant")}
     try:
-        doc["Body"] = result.body.decode("utf-8")
+        doc["Body"] = body.decode("utf-8")
     except UnicodeDecodeError:
-        doc["Body"], doc["BodyEncoding"] = base64.b64encode(result.body).decode(), "base64"
-    if result.custom_attributes is not None:
-        doc["CustomAttributes"] = result.custom_attributes
+        doc["Body"], doc["BodyEncoding"] = base64.b64encode(body).decode(), "base64"
+    if "CustomAttributes" in result:
+        doc["CustomAttributes"] = result["CustomAttributes"]
     return doc
 
 
@@ -41,14 +42,15 @@ def invoke(endpoint_name: str, body: str | None, file: BinaryIO | None, content_
         raise click.UsageError("give exactly one of --body or --file")
     payload = body.encode("utf-8") if body is not None else file.read()  # type: ignore[union-attr]
     with connect(url) as client:
-        result = client.invoke_endpoint(endpoint_name, payload, content_type=content_type, accept=accept,
-                                        target_variant=target_variant, custom_attributes=custom_attributes,
-                                        inference_id=inference_id)
+        result = client.invoke_endpoint(EndpointName=endpoint_name, Body=payload, ContentType=content_type,
+                                        Accept=accept, TargetVariant=target_variant,
+                                        CustomAttributes=custom_attributes, InferenceId=inference_id)
+    answer = result["Body"].read()
     if as_json:
-        print_json(as_doc(result))
+        print_json(as_doc(result, answer))
         return
-    click.echo(result.body, nl=not result.body.endswith(b"\n"))
-    click.echo(f"variant: {result.invoked_variant}", err=True)
+    click.echo(answer, nl=not answer.endswith(b"\n"))
+    click.echo(f"variant: {result.get('InvokedProductionVariant')}", err=True)
 
 
 def register(cli: click.Group) -> None:

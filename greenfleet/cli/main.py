@@ -1,17 +1,33 @@
-"""Entry point of the ``greenfleet`` command."""
+"""Entry point of the ``greenfleet`` command.
+
+Every command module is imported here by name (a renamed module fails at import, not silently), and
+none of them imports anything heavy at module level (rich, the server, SQLAlchemy, pydantic-settings,
+botocore): those come inside the command that needs them, so ``greenfleet --version`` and ``--help``
+start fast. ``tests/cli/test_cli_startup.py`` guards this."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import click
 
 from greenfleet import __version__
-
-# Modules that add commands: each exposes ``register(cli: click.Group) -> None``.
-COMMAND_MODULES = ("server", "models", "configs", "endpoints", "invoke", "apply", "demo", "alarms", "metrics",
-                   "events", "deployments", "registry")
+from greenfleet.cli import (
+    alarms,
+    apply,
+    configs,
+    demo,
+    deployments,
+    endpoints,
+    events,
+    invoke,
+    metrics,
+    models,
+    registry,
+    server,
+    tags,
+    webhooks,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,18 +38,9 @@ def cli(token: str | None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"greenfleet.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"greenfleet.cli.{name}":
-                raise
-            continue
-        module.register(cli)
-
-
-_register()
+for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
+                tags, webhooks, registry):
+    _module.register(cli)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""``greenfleet metrics get|list``: CloudWatch's GetMetricStatistics (with a small terminal chart) and
-ListMetrics. Also the time helpers the alarm and event commands share (``--since`` durations, ISO times)."""
+"""``greenfleet metrics get|list|query|put``: CloudWatch's GetMetricStatistics (with a small terminal chart),
+ListMetrics, GetMetricData and PutMetricData. Also the time helpers the alarm and event commands share
+(``--since`` durations, ISO times)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from greenfleet.cli.output import Doc, client_options, connect, emit, number, parse_pairs, table, when
+from greenfleet.cli.output import Doc, client_options, connect, done, emit, number, parse_pairs, table, when
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_NAMESPACE = "AWS/SageMaker"
 BASIC_STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
@@ -124,7 +128,7 @@ def render_statistics(answer: Doc, stats: Sequence[str], window: tuple[float, fl
                   f"min {number(low)}  max {number(high)}  ({len(points)} datapoints, {period} s each)")
 
 
-@click.group("metrics", short_help="Read metrics: statistics with a chart, and the series that exist.")
+@click.group("metrics", short_help="Read metrics (statistics with a chart, series, math) and put custom ones.")
 def metrics() -> None:
     """Metrics: what the routers and workers publish in AWS/SageMaker, and custom metrics."""
 
@@ -175,6 +179,53 @@ def list_(namespace: str | None, metric_name: str | None, dimensions: tuple[str,
     rows = [(m["Namespace"], m["MetricName"], dimension_text(m.get("Dimensions", [])) or "-")
             for m in answer.get("Metrics", [])]
     emit(answer, as_json, lambda out: out.print(table(["Namespace", "Metric", "Dimensions"], rows)))
+
+
+@metrics.command("put")
+@click.option("--metric", "metric_name", required=True, help="Metric name.")
+@click.option("--namespace", required=True, help="Namespace of a custom metric (not AWS/...).")
+@click.option("--value", "values", type=float, multiple=True, required=True,
+              help="A sample (repeatable: several samples of the same second).")
+@click.option("--dimension", "dimensions", multiple=True, metavar="NAME=VALUE", help="Dimension (repeatable).")
+@click.option("--unit", help="Unit of the samples, e.g. Count or Milliseconds.")
+@click.option("--timestamp", type=float, help="Epoch seconds of the samples (default: now).")
+@client_options
+def put(metric_name: str, namespace: str, values: tuple[float, ...], dimensions: tuple[str, ...],
+        unit: str | None, timestamp: float | None, url: str, as_json: bool) -> None:
+    """Publish samples of a custom metric (PutMetricData)."""
+    datum: Doc = {"MetricName": metric_name, "Dimensions": dimension_list(dimensions),
+                  "Timestamp": time.time() if timestamp is None else timestamp}
+    datum.update({"Value": values[0]} if len(values) == 1 else {"Values": list(values)})
+    if unit is not None:
+        datum["Unit"] = unit
+    with connect(url) as client:
+        answer = client.put_metric_data(Namespace=namespace, MetricData=[datum])
+    done(f"Put {len(values)} sample(s) of {namespace} {metric_name}", answer, as_json)
+
+
+@metrics.command("query")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON or YAML: GetMetricData's MetricDataQueries (a list, or under a MetricDataQueries key).")
+@click.option("--since", default="15m", show_default=True, help="How far back: 30s, 15m, 1h, 2d, ...")
+@client_options
+def query(path: Path, since: str, url: str, as_json: bool) -> None:
+    """Run metric queries and metric math over the last --since (GetMetricData)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--file") from exc
+    queries = doc.get("MetricDataQueries") if isinstance(doc, dict) else doc
+    if not isinstance(queries, list) or not queries:
+        raise click.BadParameter(f"{path} holds no list of MetricDataQueries", param_hint="--file")
+    end = time.time()
+    with connect(url) as client:
+        answer = client.get_metric_data(MetricDataQueries=queries, StartTime=end - parse_duration(since), EndTime=end)
+    results = answer.get("MetricDataResults", [])
+    rows = [(r.get("Id"), r.get("Label", ""), r.get("StatusCode", "-"), len(r.get("Values", [])),
+             number(r["Values"][0]) if r.get("Values") else "-") for r in results]
+    emit(answer, as_json, lambda out: out.print(table(["Id", "Label", "Status", "Points", "Latest"], rows)))
 
 
 def register(cli: click.Group) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
-from rich.console import Console
 
 from greenfleet.cli.output import (
     Doc,
@@ -18,6 +20,9 @@ from greenfleet.cli.output import (
     when,
 )
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 @click.group("model", short_help="Create, describe, list and delete models.")
 def model() -> None:
@@ -27,7 +32,8 @@ def model() -> None:
 @model.command("create")
 @click.argument("name")
 @click.option("--image", required=True, help="Runtime image, e.g. greenfleet/sklearn.")
-@click.option("--model-data-url", help="model.tar.gz or model directory: path, file://, http(s):// or s3://.")
+@click.option("--model-data-url", help="model.tar.gz or model directory: path, file://, http(s):// or s3://. "
+                                       "A relative path is resolved here, from the current directory.")
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Container environment variable (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="K=V", help="Tag (repeatable).")
 @client_options
@@ -36,7 +42,7 @@ def create(name: str, image: str, model_data_url: str | None, env: tuple[str, ..
     """Create model NAME."""
     container: Doc = {"Image": image}
     if model_data_url:
-        container["ModelDataUrl"] = model_data_url
+        container["ModelDataUrl"] = local_model_data(model_data_url)
     if env:
         container["Environment"] = parse_pairs(env, "--env")
     params: Doc = {"ModelName": name, "PrimaryContainer": container}
@@ -45,6 +51,20 @@ def create(name: str, image: str, model_data_url: str | None, env: tuple[str, ..
     with connect(url) as client:
         answer = client.create_model(**params)
     done(f"Created model {name}: {answer['ModelArn']}", answer, as_json)
+
+
+def local_model_data(url: str) -> str:
+    """A relative local path as the absolute path the server can read (it would otherwise read it from an
+    instance's directory); it must exist. Absolute paths and URLs are left as they are."""
+    if "://" in url or Path(url).is_absolute():
+        return url
+    resolved = Path(url).resolve()
+    if not resolved.exists():
+        raise click.BadParameter(f"{url} does not exist (relative paths are read from the current directory, "
+                                 f"here: {resolved})", param_hint="--model-data-url")
+    click.echo(f"Model data: {url} is {resolved} (relative paths are resolved on this machine; the server "
+               "reads the absolute path)", err=True)
+    return str(resolved)
 
 
 def render_model(doc: Doc, out: Console) -> None:

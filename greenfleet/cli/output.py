@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from greenfleet.client import DEFAULT_URL, ApiError, Client, ClientError
+
+if TYPE_CHECKING:  # rich is imported where it draws, so that the CLI starts fast
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.table import Table
 
 Doc = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +48,8 @@ def connect(url: str) -> Iterator[Client]:
 
 def console(stderr: bool = False) -> Console:
     """A rich console; when the output is not a terminal, wide enough not to fold ARNs and paths."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else PIPE_WIDTH
     return Console(file=stream, highlight=False, width=width)
@@ -82,21 +86,34 @@ def number(value: Any) -> str:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> Table:
+    from rich.table import Table
+
     grid = Table(*columns, title=title, title_justify="left", show_edge=False, pad_edge=False)
     for row in rows:
         grid.add_row(*(str(cell) for cell in row))
     return grid
 
 
-def fields(pairs: Iterable[tuple[str, Any]]) -> Table:
-    """A two-column key/value table, skipping empty values."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    for key, value in pairs:
-        if value not in (None, "", [], {}):
-            grid.add_row(key, str(value))
-    return grid
+class KeyValues:
+    """Key/value lines, keys aligned, values as they are: no trailing padding (a grid pads every line to its
+    widest, up to the console's width), so piped output stays as wide as its content."""
+
+    def __init__(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.pairs = [(key, str(value)) for key, value in pairs if value not in (None, "", [], {})]
+
+    def __rich_console__(self, out: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        width = max((len(key) for key, _ in self.pairs), default=0) + 2
+        for key, value in self.pairs:
+            line = Text(key.ljust(width), style="bold")
+            line.append(value)
+            yield line
+
+
+def fields(pairs: Iterable[tuple[str, Any]]) -> KeyValues:
+    """Key/value lines, skipping empty values."""
+    return KeyValues(pairs)
 
 
 def parse_pairs(values: Iterable[str], option: str) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """Live progress of ``greenfleet endpoint update --wait``.
 
-Each poll of DescribeEndpoint (``Client.wait_for_deployment``'s ``on_progress``) is followed by one of
-the deployment (``describe_deployment``: phase, View, Timeline) and of the AutoRollback alarms' states.
+Each poll of DescribeEndpoint is followed by one of the deployment (``describe_deployment``: phase, View,
+Timeline) and of the AutoRollback alarms' states (on a connection of their own, kept open). Polls are
+gentle: every ``POLL_S`` while traffic moves, every ``BAKE_POLL_S`` while a bake has longer than that to
+go (an alarm that fires during a bake is seen within that time; the rollback itself is the server's).
 Together they make a ``Snapshot``: the traffic split (the CurrentWeight of ProductionVariants and of
 PendingDeploymentSummary, as the deployment's View shows them), phase, current step (the newest
 timeline entry), bake countdown, time left before MaximumExecutionTimeoutInSeconds, and alarm states.
@@ -25,10 +27,12 @@ from rich.live import Live
 from rich.text import Text
 
 from greenfleet.cli.output import Doc, fields
-from greenfleet.client import Client, ClientError, ServerUnreachable
+from greenfleet.client import Client, ClientError, ServerUnreachable, WaiterError
+from greenfleet.waiters import DEPLOYMENT_ENDED
 
 HEARTBEAT_S = 10.0
 POLL_S = 0.5
+BAKE_POLL_S = 3.0
 DEFAULT_TIMEOUT_S = 28800
 """SageMaker's MaximumExecutionTimeoutInSeconds when the DeploymentConfig sets none."""
 ROLLBACK_SLACK_S = 900.0
@@ -190,18 +194,24 @@ class AlarmStates:
     def __init__(self, url: str) -> None:
         self.url = url
         self.note: str | None = None
+        self._client: Client | None = None
 
     def __call__(self, names: list[str]) -> dict[str, str] | None:
         if not names or self.note is not None:
             return None
-        # Its own connection: an error answer must not break the connection the wait polls on.
+        # Its own connection (opened once): an error answer must not break the connection the wait polls on.
+        if self._client is None:
+            self._client = Client(self.url, timeout=5.0)
         try:
-            with Client(self.url, timeout=5.0) as client:
-                answer = client.describe_alarms(AlarmNames=names)
+            answer = self._client.describe_alarms(AlarmNames=names)
         except ClientError as exc:
             self.note = f"states unavailable: GET /api/alarms failed ({exc})"
             return None
         return {a["AlarmName"]: str(a.get("StateValue")) for a in answer.get("MetricAlarms", [])}
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 class Watcher:
@@ -210,9 +220,11 @@ class Watcher:
     def __init__(self, client: Client, endpoint_name: str, deployment_id: str, out: Console) -> None:
         self.client, self.endpoint_name, self.deployment_id, self.out = client, endpoint_name, deployment_id, out
         self.alarms = AlarmStates(client.base_url)
-        self.live = Live(console=out, refresh_per_second=4, transient=False) if out.is_terminal else None
+        # Redrawn after each poll only (no refresh thread).
+        self.live = Live(console=out, auto_refresh=False, transient=False) if out.is_terminal else None
         self._last_key: tuple[Any, ...] | None = None
         self._last_at = 0.0
+        self.last: Snapshot | None = None
 
     def __enter__(self) -> Watcher:
         if self.live is not None:
@@ -223,16 +235,24 @@ class Watcher:
                  traceback: TracebackType | None) -> None:
         if self.live is not None:
             self.live.stop()
+        self.alarms.close()
+
+    def next_poll_s(self) -> float:
+        """``BAKE_POLL_S`` while a bake has longer than that to go, else ``POLL_S``."""
+        bake_left = self.last.bake[0] if self.last is not None and self.last.bake is not None else 0.0
+        return BAKE_POLL_S if bake_left > BAKE_POLL_S else POLL_S
 
     def __call__(self, endpoint: Doc) -> None:
         try:
-            deployment = self.client.describe_deployment(self.endpoint_name, self.deployment_id)
+            deployment = self.client.describe_deployment(EndpointName=self.endpoint_name,
+                                                          DeploymentId=self.deployment_id)
         except ServerUnreachable:
             return  # a server restart: the wait retries, and the next poll redraws
         states = self.alarms(alarm_names(deployment))
         self.show(snapshot(endpoint, deployment, states, time.time(), self.alarms.note))
 
     def show(self, snap: Snapshot) -> None:
+        self.last = snap
         if self.live is not None:
             self.live.update(panel(snap), refresh=True)
             return
@@ -243,17 +263,43 @@ class Watcher:
             self._last_key, self._last_at = key, now
 
 
+def follow(client: Client, endpoint_name: str, watcher: Watcher, timeout_s: float) -> Doc:
+    """Poll DescribeEndpoint (each answer to ``watcher``) at ``watcher.next_poll_s()`` until the deployment
+    has ended (InService, on either config, or UpdateRollbackFailed); a server briefly unreachable (a
+    restart resumes the deployment) is retried. WaiterError if the endpoint fails or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            described = client.describe_endpoint(EndpointName=endpoint_name)
+        except ServerUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(POLL_S)
+            continue
+        watcher(described)
+        status = described["EndpointStatus"]
+        if status in DEPLOYMENT_ENDED:
+            return described
+        if status == "Failed":
+            raise WaiterError(f"endpoint {endpoint_name} failed: "
+                              f"{described.get('FailureReason', 'no reason given')}", described)
+        if time.monotonic() >= deadline:
+            raise WaiterError(f"the deployment of endpoint {endpoint_name} has not ended after {timeout_s:g} s "
+                              f"(the endpoint is {status})", described)
+        time.sleep(watcher.next_poll_s())
+
+
 def watch(client: Client, endpoint_name: str, out: Console) -> Doc:
     """Follow the endpoint's newest deployment until it ends; return that deployment (describe_deployment).
     Ctrl-C stops watching (exit 130); the deployment goes on."""
-    deployment = client.describe_deployment(endpoint_name)
+    deployment = client.describe_deployment(EndpointName=endpoint_name)
     deployment_id = deployment["DeploymentId"]
     limit = (max_timeout_s(deployment) or DEFAULT_TIMEOUT_S) + ROLLBACK_SLACK_S
     try:
         with Watcher(client, endpoint_name, deployment_id, out) as watcher:
-            client.wait_for_deployment(endpoint_name, timeout_s=limit, poll_s=POLL_S, on_progress=watcher)
+            follow(client, endpoint_name, watcher, limit)
     except KeyboardInterrupt:
         click.echo(f"\nStopped watching; deployment {deployment_id} goes on: "
                    f"greenfleet deployment describe {endpoint_name} --id {deployment_id}", err=True)
         raise click.exceptions.Exit(130) from None
-    return client.describe_deployment(endpoint_name, deployment_id)
+    return client.describe_deployment(EndpointName=endpoint_name, DeploymentId=deployment_id)

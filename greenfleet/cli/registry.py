@@ -7,14 +7,15 @@ import getpass
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, fields, number, parse_pairs, table, when
-from greenfleet.registry.evaluation import key_metrics
-from greenfleet.registry.sources import SourceError, local_source, metrics_report, mlflow_run_source
+from greenfleet.registry.sources import SourceError
+
+if TYPE_CHECKING:  # rich and the registry's readers are imported when a command runs (fast CLI start)
+    from rich.console import Console
 
 KEY_METRICS_SHOWN = 3
 
@@ -90,6 +91,8 @@ def register_version(group_name: str, source: str, image: str | None, descriptio
     server copies the model data into its artifact store, so SOURCE must be readable by the server."""
     with tempfile.TemporaryDirectory(prefix="greenfleet-register-") as tmp:
         try:
+            from greenfleet.registry.sources import local_source, mlflow_run_source
+
             found = mlflow_run_source(source, tracking_uri, Path(tmp)) if source.startswith("runs:/") \
                 else local_source(source)
         except SourceError as exc:
@@ -112,6 +115,8 @@ def register_version(group_name: str, source: str, image: str | None, descriptio
             params["ModelMetrics"] = {"ModelQuality": {"Statistics": {"ContentType": "application/json",
                                                                       "S3Uri": metrics_url}}}
         elif found.metrics:
+            from greenfleet.registry.sources import metrics_report
+
             params["ModelMetrics"] = metrics_report(found.metrics, Path(tmp) / "metrics.json")
         with connect(url) as client:
             answer = client.create_model_package(by=_by(by), **params)
@@ -125,6 +130,8 @@ def _version_name(name: str) -> str:
 
 
 def _metrics_of(doc: Doc) -> dict[str, float]:
+    from greenfleet.registry.evaluation import key_metrics
+
     return key_metrics(doc.get("GreenfleetMetrics") or {})
 
 
@@ -357,3 +364,48 @@ def register(cli: click.Group) -> None:
 
 
 __all__ = ["register"]
+
+
+@group.command("describe")
+@click.argument("name")
+@client_options
+def group_describe(name: str, url: str, as_json: bool) -> None:
+    """Describe model package group NAME."""
+    with connect(url) as client:
+        doc = client.describe_model_package_group(ModelPackageGroupName=name)
+    emit(doc, as_json, lambda out: out.print(fields(
+        (key, doc.get(key)) for key in ("ModelPackageGroupName", "ModelPackageGroupArn",
+                                        "ModelPackageGroupDescription", "ModelPackageGroupStatus", "CreationTime"))))
+
+
+@group.command("delete")
+@click.argument("name")
+@by_option
+@client_options
+def group_delete(name: str, by: str | None, url: str, as_json: bool) -> None:
+    """Delete model package group NAME (it must hold no versions)."""
+    with connect(url) as client:
+        answer = client.delete_model_package_group(ModelPackageGroupName=name, by=_by(by))
+    done(f"Deleted model package group {name}", answer, as_json)
+
+
+@registry.command("delete")
+@click.argument("version")
+@by_option
+@client_options
+def delete_version(version: str, by: str | None, url: str, as_json: bool) -> None:
+    """Delete VERSION (GROUP/N or its ARN)."""
+    with connect(url) as client:
+        answer = client.delete_model_package(ModelPackageName=version, by=_by(by))
+    done(f"Deleted model package {version}", answer, as_json)
+
+
+@registry.command("binding")
+@click.argument("endpoint")
+@client_options
+def binding(endpoint: str, url: str, as_json: bool) -> None:
+    """Describe ENDPOINT's deployment binding."""
+    with connect(url) as client:
+        doc = client.describe_registry_binding(EndpointName=endpoint)
+    emit(doc, as_json, lambda out: out.print(fields((key, value) for key, value in doc.items()
+                                                    if not isinstance(value, dict | list))))

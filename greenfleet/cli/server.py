@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import click
-
-from greenfleet.server import Server
-from greenfleet.settings import Settings
 
 
 @click.command()
@@ -18,9 +16,23 @@ from greenfleet.settings import Settings
 @click.option("--database-url", help="SQLAlchemy URL of the store (GREENFLEET_DATABASE_URL); default SQLite.")
 def server(host: str | None, port: int | None, home: Path | None, database_url: str | None) -> None:
     """Run the greenfleet server (REST API, invocations, controllers) until interrupted."""
+    from greenfleet.ownership import AlreadyRunning
+    from greenfleet.server import ConfigurationError, ListenError, Server
+    from greenfleet.settings import Settings
+
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "home": home,
                                    "database_url": database_url}.items() if v is not None}
-    Server(Settings(**overrides)).serve_forever()
+    # Warnings and errors from everywhere, and the server's own INFO lines (its start, its address).
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("greenfleet.server").setLevel(logging.INFO)
+    try:
+        instance = Server(Settings(**overrides))
+    except (AlreadyRunning, ConfigurationError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        instance.serve_forever()
+    except ListenError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def register(cli: click.Group) -> None:

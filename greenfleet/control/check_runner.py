@@ -44,15 +44,27 @@ class CheckRunner:
         with self._lock:
             self.results[action.check_id] = result
 
+    def forget(self, deployment_id: str) -> None:
+        """Drop the results of a finished deployment's checks (ids start with ``<deployment>/``)."""
+        prefix = f"{deployment_id}/"
+        with self._lock:
+            for check_id in [c for c in self.results if c.startswith(prefix)]:
+                del self.results[check_id]
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def webhook_body(action: RunCheck, instances: list[str]) -> dict[str, object]:
+    """What a check's webhook receives: the payload plus the fleet's instance URLs (for integration tests)."""
+    return {**action.payload, "Check": action.name, "Point": action.point, "FleetId": action.fleet_id,
+            "Instances": instances}
 
 
 def run_webhook(action: RunCheck, instances: list[str]) -> CheckResult:
     """POST the payload (plus the green fleet's instance URLs, for integration tests); 2xx passes."""
     assert action.url is not None
-    body = {**action.payload, "Check": action.name, "Point": action.point, "FleetId": action.fleet_id,
-            "Instances": instances}
+    body = webhook_body(action, instances)
     detail = ""
     for attempt in range(1, action.retries + 2):
         try:

@@ -45,12 +45,10 @@ def _merged(metrics: MetricService, endpoint: str, fleet: FleetSpec, namespace: 
     for variant in fleet.variant_names:
         key = SeriesKey(namespace, name, tuple(sorted((("EndpointName", endpoint), ("VariantName", variant),
                                                        ("EndpointConfigName", fleet.config_name)))))
-        series = metrics.store.find(key)
-        if series is None:
-            continue
-        for aggregate in metrics.store.aggregate(series, start, end, end - start):
-            if aggregate is not None:
-                total.absorb(aggregate)
+        for series in metrics.store.find(key):
+            for aggregate in metrics.store.aggregate(series, start, end, end - start):
+                if aggregate is not None:
+                    total.absorb(aggregate)
     return total
 
 

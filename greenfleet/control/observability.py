@@ -1,7 +1,7 @@
-"""What the control plane reports to the metric store and the event log: once a second it flushes the
-router's per-second figures, samples each instance's CPU and memory, and evaluates the alarms (before
-the deployment driver reads them in the same pass); it records ModelSetupTime and endpoint status
-changes as they happen."""
+"""What the control plane reports to the metric store and the event log: two steps of the pass (once a
+second, see control_pass.py) flush the router's per-second figures with each ready instance's CPU and
+memory (sampled by the instance backend), then evaluate the alarms (before the deployment driver reads
+them in the same pass); hooks record ModelSetupTime and endpoint status changes as they happen."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import logging
 from typing import Any
 
 from greenfleet.alarms import AlarmService
-from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.control.reconciler import Hooks
+from greenfleet.control.snapshot import Snapshot
 from greenfleet.events import EventService
-from greenfleet.instances.backend import InstanceSpec
-from greenfleet.metrics import MetricService, ProcessSampler
+from greenfleet.instances.backend import InstanceBackend, InstanceSpec
+from greenfleet.metrics import MetricService
 
 log = logging.getLogger("greenfleet.observability")
 SOURCE = "greenfleet.sagemaker"
 
 
-class Observability(Hooks):
-    def __init__(self, reconciler: Reconciler, metrics: MetricService, alarms: AlarmService,
-                 events: EventService) -> None:
-        self.reconciler, self.metrics, self.alarms, self.events = reconciler, metrics, alarms, events
-        self.sampler = ProcessSampler()
-        self._second = -1
+class InstanceEvents(Hooks):
+    """ModelSetupTime when an instance first passes its health check; an event per endpoint status change."""
+
+    def __init__(self, metrics: MetricService, events: EventService) -> None:
+        self.metrics, self.events = metrics, events
 
     def instance_ready(self, spec: InstanceSpec, setup_time_s: float, now: float) -> None:
         self.metrics.recorder.record_model_setup_time(spec.endpoint_name, spec.variant_name, spec.config_name,
@@ -35,25 +35,36 @@ class Observability(Hooks):
             "EndpointStatus": after["status"], "PreviousStatus": before["status"],
             "FailureReason": after.get("failure_reason")}, now)
 
-    def tick(self, now: float) -> None:
-        second = int(now)
-        if second == self._second:
-            return
-        self._second = second
-        self._sample(now)
-        for step, run in (("metrics flush", self.metrics.flush), ("alarm evaluation", self.alarms.evaluate)):
-            try:
-                run(now)
-            except Exception:
-                log.exception("%s failed", step)
 
-    def _sample(self, now: float) -> None:
-        for managed in list(self.reconciler.instances.values()):
-            if managed.phase != "ready":
+class MetricsFlush:
+    """Samples each ready instance's CPU and memory through the backend, then flushes the second's figures."""
+
+    name = "metrics"
+
+    def __init__(self, metrics: MetricService, backend: InstanceBackend) -> None:
+        self.metrics, self.backend = metrics, backend
+
+    def run(self, snapshot: Snapshot) -> None:
+        now = snapshot.now
+        for instance in snapshot.ready():
+            try:
+                usage = self.backend.sample(instance.handle, now)
+            except Exception:
+                log.exception("sampling instance %s failed", instance.instance_id)
                 continue
-            usage = self.sampler.sample(managed.handle.pid, now)
             if usage is not None:
-                spec = managed.spec
-                self.metrics.recorder.record_instance_usage(spec.endpoint_name, spec.variant_name, spec.config_name,
-                                                            managed.instance_id, usage.cpu_percent,
+                key = instance.key
+                self.metrics.recorder.record_instance_usage(key.endpoint, key.variant, instance.config_name,
+                                                            instance.instance_id, usage.cpu_percent,
                                                             usage.memory_percent, now)
+        self.metrics.flush(now)
+
+
+class AlarmEvaluation:
+    name = "alarms"
+
+    def __init__(self, alarms: AlarmService) -> None:
+        self.alarms = alarms
+
+    def run(self, snapshot: Snapshot) -> None:
+        self.alarms.evaluate(snapshot.now)

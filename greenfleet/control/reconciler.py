@@ -1,7 +1,13 @@
-"""The endpoint reconciler: every pass it compares each endpoint's desired groups with the instances
-it runs, starts, health-checks, drains and stops instances, publishes the routing table, and records
-what it observed (status, current weights and counts) in the store. It never dies: each step is
-guarded, and a failed pass is retried on the next tick."""
+"""The endpoint reconciler: the instance layer of the control pass and the loop that runs the pass.
+
+Each pass (control_pass.py has the order): the **instance step** health-checks, starts, drains and
+stops instances to match each endpoint's desired groups (within the instance ceilings), then publishes
+an immutable :class:`Snapshot`; the **routing step** publishes the routing table, records what it
+observed (status transitions in the endpoint row, counts, weights and VariantStatus in the observation
+row) and stops drained instances; the steps after it (metrics, alarms, deployments, ...) read the
+snapshot. Health pings run concurrently and a pass waits for them only briefly, so an instance whose
+/ping hangs never slows the pass (nor the one-second alarm evaluation). The loop never dies: each step
+is guarded, and a failed pass is retried on the next tick."""
 
 from __future__ import annotations
 
@@ -10,59 +16,90 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 
 import httpx
 
 from greenfleet.clock import Clock
-from greenfleet.control.health import ping_all
-from greenfleet.control.instance_groups import Group, GroupHealth, Managed, desired_groups
+from greenfleet.control.control_pass import ControlPass, FunctionStep, StepRecord
+from greenfleet.control.health import ping
+from greenfleet.control.instance_groups import (
+    Ceilings,
+    Group,
+    GroupHealth,
+    GroupKey,
+    Managed,
+    adopted,
+    allowed_counts,
+    desired_groups,
+)
 from greenfleet.control.routing import build_routes, next_table
+from greenfleet.control.snapshot import GroupView, InstanceView, Snapshot
 from greenfleet.control.status import observe_endpoint
 from greenfleet.errors import ConflictError
-from greenfleet.instances.backend import InstanceBackend, InstanceHandle, InstanceSpec
+from greenfleet.instances.backend import Address, InstanceBackend, InstanceSpec
+from greenfleet.resources.endpoint_state import ObservedState
 from greenfleet.router.proxy import Router
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.reconciler")
 UNHEALTHY_AFTER = 3
 STARTING_POLL_S = 0.05
+PING_BUDGET_S = 0.25
+"""How long a pass waits for outstanding health pings; slower answers are taken on a later pass."""
+Pinger = Callable[[Address], Awaitable[bool]]
 
 
 class Hooks:
-    """What other controllers learn from the reconciler; override the ones you need."""
+    """What other parts learn from the instance layer as it happens; override the ones you need."""
 
     def instance_ready(self, spec: InstanceSpec, setup_time_s: float, now: float) -> None:
-        """An instance passed its first health check after ``setup_time_s`` (ModelSetupTime)."""
+        """An instance passed its first health check after ``setup_time_s`` (ModelSetupTime); never called
+        again for an instance adopted after a restart."""
 
     def endpoint_changed(self, before: dict[str, Any], after: dict[str, Any], now: float) -> None:
         """The reconciler changed an endpoint's status (``after["status"]`` may be "Deleted")."""
-
-    def tick(self, now: float) -> None:
-        """Once per pass, after instances, routing and statuses are up to date."""
 
 
 class Reconciler:
     def __init__(self, repo: Repository, backend: InstanceBackend, router: Router, clock: Clock, *,
                  interval_s: float, startup_timeout_s: float, restart_backoff_s: float,
-                 drain_timeout_s: float, hooks: list[Hooks] | None = None) -> None:
+                 drain_timeout_s: float, backoff_reset_s: float = 60.0, health_check_interval_s: float = 0.0,
+                 ceilings: Ceilings | None = None,
+                 hooks: list[Hooks] | None = None, pinger: Pinger | None = None) -> None:
         self.repo, self.backend, self.router, self.clock = repo, backend, router, clock
         self.interval_s = interval_s
         self.startup_timeout_s = startup_timeout_s
         self.restart_backoff_s = restart_backoff_s
         self.drain_timeout_s = drain_timeout_s
+        self.backoff_reset_s = backoff_reset_s
+        self.health_check_interval_s = health_check_interval_s
+        """A ready instance is pinged at most this often (a starting one on every pass)."""
+        self.ceilings = ceilings
         self.hooks = hooks if hooks is not None else []
+        self.routing_step = FunctionStep("routing", self._route)
+        self.control = ControlPass([self.routing_step])
+        """The steps after the instance step, in order (the server lists them)."""
         self.instances: dict[str, Managed] = {}
-        self.health: dict[str, GroupHealth] = {}
+        self.health: dict[GroupKey, GroupHealth] = {}
+        self.snapshot: Snapshot | None = None
+        """The last snapshot published."""
+        self._allowed: dict[GroupKey, int] = {}
+        self._pinger = pinger
+        self._pings: dict[str, asyncio.Task[bool]] = {}
         self._stop = threading.Event()
         self._wakeup: asyncio.Event | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._client: httpx.AsyncClient | None = None
         self.passes = 0
         self._first_pass = threading.Event()
-        self.before_pass: list[Callable[[float], None]] = []
+
+    @property
+    def order(self) -> list[str]:
+        """The pass's steps by name, in order."""
+        return ["instances", *self.control.order]
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def start(self, first_pass_timeout_s: float = 10.0) -> None:
@@ -79,6 +116,7 @@ class Reconciler:
 
     def stop(self) -> None:
         self._stop.set()
+        self.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -89,12 +127,14 @@ class Reconciler:
         """Run a pass now (called by services after they record new desired state); thread-safe."""
         loop, event = self._event_loop, self._wakeup
         if loop is not None and event is not None:
-            loop.call_soon_threadsafe(event.set)
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                loop.call_soon_threadsafe(event.set)
 
     async def _loop(self) -> None:
         self._event_loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
         async with httpx.AsyncClient(timeout=2.0) as client:
-            self._client = client
+            if self._pinger is None:
+                self._pinger = lambda address: ping(client, address)
             while not self._stop.is_set():
                 try:
                     await self.reconcile_once()
@@ -106,30 +146,32 @@ class Reconciler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), STARTING_POLL_S if starting else self.interval_s)
                 self._wakeup.clear()
+            for task in self._pings.values():
+                task.cancel()
 
     def adopt(self) -> None:
-        """Take back the instances a previous server process left running."""
+        """Take back the instances a previous server process left running, with the exact spec they were
+        started with (endpoint, fleet, config, variant, container) as the store recorded it."""
+        now = self.clock.now()
         for record in self.repo.list_instances():
-            handle = InstanceHandle(record["id"], "127.0.0.1", record["port"], record["pid"], record["token"],
-                                    record["started_at"])
-            if not self.backend.adopt(handle):
+            managed = adopted(record, self.startup_timeout_s, now)
+            if self.backend.adopt(managed.handle):
+                self.instances[managed.instance_id] = managed
+            else:
                 self.repo.delete_instance(record["id"])
-                continue
-            endpoint, _fleet, variant = record["group_key"].split("/")
-            row = self.repo.get_endpoint(endpoint)
-            spec = InstanceSpec(record["id"], endpoint, row["config_name"] if row else "", variant, {})
-            self.instances[record["id"]] = Managed(spec, handle, record["group_key"], self.startup_timeout_s)
 
     def mark_recovering(self) -> None:
         """After a restart, an endpoint whose instances did not survive is SystemUpdating (SageMaker's
         status for maintenance it did not ask for) until its fleet is back, then InService again."""
-        for row in self.repo.list_endpoints():
+        rows = self.repo.list_endpoints()
+        allowed = allowed_counts([g for row in rows for g in desired_groups(row)], self.ceilings)
+        present: dict[GroupKey, int] = {}
+        for managed in self.instances.values():
+            present[managed.key] = present.get(managed.key, 0) + 1
+        for row in rows:
             if row["status"] != "InService":
                 continue
-            present: dict[str, int] = {}
-            for managed in self.instances.values():
-                present[managed.group_key] = present.get(managed.group_key, 0) + 1
-            if any(present.get(g.key, 0) < g.count for g in desired_groups(row)):
+            if any(present.get(g.key, 0) < allowed[g.key] for g in desired_groups(row)):
                 with contextlib.suppress(ConflictError):
                     self.repo.update_endpoint(row["name"], row["revision"],
                                               {"status": "SystemUpdating", "modified_at": self.clock.now()})
@@ -137,28 +179,53 @@ class Reconciler:
     # --- one pass ----------------------------------------------------------------------------------
     async def reconcile_once(self) -> None:
         now = self.clock.now()
-        for prepare in self.before_pass:
-            prepare(now)
-        await self._check_health(now)
         rows = self.repo.list_endpoints()
-        wanted: set[str] = set()
-        for row in rows:
-            groups = desired_groups(row)
-            for group in groups:
-                wanted.add(group.key)
-                self._converge_group(group, now)
-        for managed in list(self.instances.values()):
-            if managed.group_key not in wanted and managed.phase in ("starting", "ready"):
-                self._drain(managed, now)
-        observed = [self._observe(row, now) for row in rows]
-        self._publish([row for row in observed if row is not None])
-        self._finish_drains(now)
-        for hook in self.hooks:
-            try:
-                hook.tick(now)
-            except Exception:
-                log.exception("hook tick failed")
+        record = self.control.records.setdefault("instances", StepRecord())
+        record.runs, record.last_started = record.runs + 1, now
+        try:
+            await self._instance_step(rows, now)
+        except Exception as exc:
+            record.failures, record.last_error = record.failures + 1, f"{type(exc).__name__}: {exc}"
+            log.exception("step instances failed; retrying next pass")
+        self.snapshot = self._publish_snapshot(rows, now)
+        self.control.run(self.snapshot)
         self.passes += 1
+
+    async def _instance_step(self, rows: list[dict[str, Any]], now: float) -> None:
+        await self._check_health(now)
+        groups = [g for row in rows for g in desired_groups(row)]
+        self._allowed = allowed_counts(groups, self.ceilings)
+        for group in groups:
+            self._converge_group(group, self._allowed[group.key], now)
+        wanted = set(self._allowed)
+        for managed in list(self.instances.values()):
+            if managed.key not in wanted and managed.phase in ("starting", "ready"):
+                self._drain(managed, now)
+
+    def _publish_snapshot(self, rows: list[dict[str, Any]], now: float) -> Snapshot:
+        outstanding = self.router.outstanding
+        instances = tuple(
+            InstanceView(m.instance_id, m.key, m.spec.config_name, m.phase, m.handle, m.ready_at,
+                         outstanding.of(m.instance_id))
+            for m in self.instances.values())
+        groups = {}
+        for key in set(self.health) | set(self._allowed):
+            h = self.health.get(key) or GroupHealth()
+            groups[key] = GroupView(h.failure, h.failure_at, h.restarts, h.startup_failures, h.startup_failure_at,
+                                    h.next_start_at, self._allowed.get(key))
+        return Snapshot(now, self.passes, instances, MappingProxyType(groups), tuple(rows))
+
+    def _route(self, snapshot: Snapshot) -> None:
+        """The routing step: observe each endpoint (status, figures), publish the table, finish drains."""
+        now = snapshot.now
+        observations = self.repo.list_observations()
+        observed = [self._observe(row, observations.get(row["name"]) or ObservedState(), now)
+                    for row in snapshot.endpoints]
+        table = next_table(self.router.table, build_routes([r for r in observed if r is not None],
+                                                           snapshot.instances))
+        if table is not None:
+            self.router.publish(table)
+        self._finish_drains(now)
 
     async def _check_health(self, now: float) -> None:
         live = [m for m in self.instances.values() if m.phase in ("starting", "ready")]
@@ -168,41 +235,86 @@ class Reconciler:
                 reason = exit_.reason or "the instance process exited"
                 self._lose(managed, f"instance {managed.instance_id} stopped: {reason}", now)
         live = [m for m in live if m.instance_id in self.instances]
-        results = await ping_all(self._client, live) if live and self._client is not None else {}
         for managed in live:
-            healthy = results.get(managed.instance_id, False)
+            if managed.handle.address is None:
+                self._locate(managed)
+        await self._ping(live, now)
+        for managed in live:
+            task = self._pings.get(managed.instance_id)
+            if task is None or not task.done():
+                if managed.phase == "starting" and now > managed.startup_deadline:
+                    self._lose(managed, self._startup_failure(managed), now)
+                continue
+            del self._pings[managed.instance_id]
+            healthy = not task.cancelled() and task.exception() is None and task.result()
             if managed.phase == "starting":
                 if healthy:
                     self._mark_ready(managed, now)
-                elif now - managed.handle.started_at > managed.startup_timeout_s:
-                    self._lose(managed, f"the container of variant {managed.spec.variant_name} did not pass "
-                               f"the /ping health check within {managed.startup_timeout_s:g} seconds", now)
+                elif now > managed.startup_deadline:
+                    self._lose(managed, self._startup_failure(managed), now)
             elif healthy:
                 managed.ping_failures = 0
+                self._maybe_reset_backoff(managed, now)
             else:
                 managed.ping_failures += 1
                 if managed.ping_failures >= UNHEALTHY_AFTER:
                     self._lose(managed, f"instance {managed.instance_id} failed {UNHEALTHY_AFTER} health checks",
                                now)
 
+    async def _ping(self, live: list[Managed], now: float) -> None:
+        """Start a ping for each instance that is due and has none in flight; wait briefly for the
+        outstanding ones."""
+        if self._pinger is None:
+            return
+        for managed in live:
+            address = managed.handle.address
+            due = managed.phase == "starting" or now - managed.pinged_at >= self.health_check_interval_s
+            if address is not None and due and managed.instance_id not in self._pings:
+                managed.pinged_at = now
+                self._pings[managed.instance_id] = asyncio.ensure_future(self._pinger(address))
+        waiting = [t for t in self._pings.values() if not t.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=PING_BUDGET_S)
+
+    def _locate(self, managed: Managed) -> None:
+        address = self.backend.locate(managed.handle)
+        if address is not None:
+            managed.handle = managed.handle.located(address)
+            self.repo.set_instance_address(managed.instance_id, address.host, address.port)
+
+    @staticmethod
+    def _startup_failure(managed: Managed) -> str:
+        return (f"the container of variant {managed.spec.variant_name} did not pass the /ping health check "
+                f"within {managed.startup_timeout_s:g} seconds")
+
     def _mark_ready(self, managed: Managed, now: float) -> None:
-        managed.phase, managed.ready_at = "ready", now
+        managed.phase = "ready"
+        self._group_health(managed.key).failure = None
+        if managed.setup_recorded:  # adopted: its ModelSetupTime was recorded by the server that started it
+            return
+        managed.ready_at, managed.setup_recorded = now, True
         self.repo.mark_instance_ready(managed.instance_id, now)
         setup = now - managed.handle.started_at
-        self._group_health(managed.group_key).failure = None
         for hook in self.hooks:
             try:
                 hook.instance_ready(managed.spec, setup, now)
             except Exception:
                 log.exception("hook instance_ready failed")
 
+    def _maybe_reset_backoff(self, managed: Managed, now: float) -> None:
+        health = self.health.get(managed.key)
+        if health is not None and health.restarts and managed.ready_at is not None \
+                and now - managed.ready_at >= self.backoff_reset_s:
+            health.restarts = 0
+
     def _lose(self, managed: Managed, reason: str, now: float) -> None:
         """An instance died or failed its checks: forget it (stopping it if needed) and back off."""
         log.warning("%s", reason)
+        self._forget_ping(managed.instance_id)
         self.backend.stop(managed.handle)
         self.instances.pop(managed.instance_id, None)
         self.repo.delete_instance(managed.instance_id)
-        health = self._group_health(managed.group_key)
+        health = self._group_health(managed.key)
         health.failure, health.failure_at = reason, now
         if managed.phase == "starting":
             health.startup_failures += 1
@@ -210,13 +322,17 @@ class Reconciler:
         health.restarts += 1
         health.next_start_at = now + min(self.restart_backoff_s * 2 ** min(health.restarts - 1, 5), 30.0)
 
-    def _group_health(self, key: str) -> GroupHealth:
+    def _forget_ping(self, instance_id: str) -> None:
+        task = self._pings.pop(instance_id, None)
+        if task is not None:
+            task.cancel()
+
+    def _group_health(self, key: GroupKey) -> GroupHealth:
         return self.health.setdefault(key, GroupHealth())
 
-    def _converge_group(self, group: Group, now: float) -> None:
-        members = [m for m in self.instances.values()
-                   if m.group_key == group.key and m.phase in ("starting", "ready")]
-        missing = group.count - len(members)
+    def _converge_group(self, group: Group, allowed: int, now: float) -> None:
+        members = [m for m in self.instances.values() if m.key == group.key and m.phase in ("starting", "ready")]
+        missing = allowed - len(members)
         if missing > 0 and now >= self._group_health(group.key).next_start_at:
             for _ in range(missing):
                 self._start(group, now)
@@ -227,24 +343,23 @@ class Reconciler:
 
     def _start(self, group: Group, now: float) -> None:
         variant = group.variant
-        spec = InstanceSpec(f"{group.endpoint}-{variant['VariantName']}-{uuid.uuid4().hex[:8]}".lower(),
-                            group.endpoint, group.config_name, variant["VariantName"], variant["Container"])
+        spec = InstanceSpec(f"{group.endpoint}-{variant.name}-{uuid.uuid4().hex[:8]}".lower(), group.endpoint,
+                            group.fleet.id, group.config_name, variant.name, variant.container.definition())
         handle = self.backend.start(spec, now)
-        timeout = float(variant.get("StartupTimeoutS") or self.startup_timeout_s)
-        self.instances[spec.instance_id] = Managed(spec, handle, group.key, timeout)
-        self.repo.save_instance({"id": spec.instance_id, "endpoint_name": group.endpoint,
-                                 "group_key": group.key, "pid": handle.pid, "port": handle.port,
-                                 "token": handle.token, "started_at": handle.started_at, "ready_at": None})
+        timeout = float(variant.startup_timeout_s or self.startup_timeout_s)
+        self.instances[spec.instance_id] = Managed(spec, handle, timeout, startup_deadline=handle.started_at + timeout)
+        address = handle.address
+        self.repo.save_instance({
+            "id": spec.instance_id, "endpoint_name": spec.endpoint_name, "fleet_id": spec.fleet_id,
+            "config_name": spec.config_name, "variant_name": spec.variant_name, "container": spec.container,
+            "host": address.host if address else None, "port": address.port if address else None,
+            "backend_ref": handle.ref, "started_at": handle.started_at, "ready_at": None})
 
     def _drain(self, managed: Managed, now: float) -> None:
+        self._forget_ping(managed.instance_id)
         managed.phase = "draining"
         managed.drain_started_at = now
         managed.drain_revision = self.router.table.revision + 1
-
-    def _publish(self, rows: list[dict[str, Any]]) -> None:
-        table = next_table(self.router.table, build_routes(rows, self.instances.values()))
-        if table is not None:
-            self.router.publish(table)
 
     def _finish_drains(self, now: float) -> None:
         for managed in list(self.instances.values()):
@@ -259,20 +374,22 @@ class Reconciler:
             self.instances.pop(managed.instance_id, None)
             self.repo.delete_instance(managed.instance_id)
 
-    def _observe(self, row: dict[str, Any], now: float) -> dict[str, Any] | None:
+    def _observe(self, row: dict[str, Any], before: ObservedState, now: float) -> dict[str, Any] | None:
         """Record what was observed; returns the row as it now stands (None once deleted)."""
         members = [m for m in self.instances.values() if m.spec.endpoint_name == row["name"]]
-        changes = observe_endpoint(row, members, self.health, now)
-        if changes is None:
-            return row
-        if changes.get("_delete"):
+        seen = observe_endpoint(row, before, members, self.health, self._allowed, now)
+        if seen.delete:
             self.repo.delete_endpoint(row["name"])
-            for key in [k for k in self.health if k.startswith(f"{row['name']}/")]:
+            for key in [k for k in self.health if k.endpoint == row["name"]]:
                 del self.health[key]
             self._notify(row, {**row, "status": "Deleted"}, now)
             return None
+        if seen.observed is not None:
+            self.repo.save_observed_fleets(row["name"], seen.observed, now)
+        if seen.changes is None:
+            return row
         try:
-            after = self.repo.update_endpoint(row["name"], row["revision"], changes)
+            after = self.repo.update_endpoint(row["name"], row["revision"], seen.changes)
         except ConflictError:
             return row  # someone else wrote first; the next pass sees their version
         if after["status"] != row["status"]:

@@ -1,22 +1,27 @@
-"""The deployment driver: the I/O around the pure rollout machine. Each tick, for every endpoint with
-a deployment in progress: load its state, observe (instances, in-flight requests, alarms), step,
-save the new rollout state together with the desired fleets and traffic in one transaction, then
-emit its events. The reconciler converges instances and routing to the saved desired state, so
-"applying" an action is recording it, and re-applying after a crash is harmless."""
+"""The deployment driver (the pass's ``deployments`` step): the I/O around the pure rollout machine.
+Each pass, for every endpoint with a deployment in progress: load its rollout state (deployments table),
+observe (the pass's instance snapshot, alarms, commands, checks, the judge), step, save the new rollout
+state together with the desired fleets and traffic in one transaction, then act (checks, events) and
+record its view of the rollout as observed state. The reconciler converges instances and routing to
+the saved desired state, so "applying" an action is recording it, and re-applying after a crash is
+harmless."""
 
 from __future__ import annotations
 
-import copy
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from greenfleet.control.check_runner import CheckRunner
-from greenfleet.control.instance_groups import GroupHealth, Managed
+from sqlalchemy import Connection
+
+from greenfleet.control.check_runner import CheckRunner, webhook_body
+from greenfleet.control.instance_groups import GroupKey
 from greenfleet.control.judge_samples import collect
-from greenfleet.control.reconciler import Hooks, Reconciler
+from greenfleet.control.snapshot import Snapshot
 from greenfleet.errors import ConflictError
 from greenfleet.metrics import MetricService
 from greenfleet.registry.eventshapes import DEPLOYMENT_STATE_CHANGE, SOURCE, deployment_detail
+from greenfleet.resources.endpoint_state import DesiredState
 from greenfleet.rollout import (
     AlarmObservation,
     AlarmState,
@@ -25,6 +30,7 @@ from greenfleet.rollout import (
     Emit,
     Finish,
     FleetObservation,
+    FleetSpec,
     Observations,
     Outcome,
     RolloutState,
@@ -55,43 +61,88 @@ class EventSink(Protocol):
     def append(self, source: str, detail_type: str, resource: str | None, detail: dict[str, Any],
                now: float) -> Any: ...
 
+    def enqueue_webhook(self, conn: Connection, url: str, payload: Mapping[str, Any], dedup_id: str,
+                        now: float, *, kind: str, context: Mapping[str, Any] | None = None) -> str: ...
 
-class DeploymentDriver(Hooks):
-    def __init__(self, repo: Repository, reconciler: Reconciler, alarms: AlarmSource | None = None,
+    def wake(self) -> None: ...
+
+
+class DeploymentDriver:
+    name = "deployments"
+
+    def __init__(self, repo: Repository, wake: Callable[[], None] = lambda: None, alarms: AlarmSource | None = None,
                  events: EventSink | None = None, metrics: MetricService | None = None) -> None:
-        self.repo, self.reconciler, self.alarms, self.events = repo, reconciler, alarms, events
+        self.repo, self.wake, self.alarms, self.events = repo, wake, alarms, events
         self.checks = CheckRunner()
         self.metrics = metrics
+        self._views: dict[str, Doc | None] = {}
 
-    def tick(self, now: float) -> None:
+    def run(self, snapshot: Snapshot) -> None:
         for row in self.repo.list_endpoints():
-            if row["state"].get("deployment") and row["status"] not in ("Deleting", "Failed"):
+            if row["state"].deployment is not None and row["status"] not in ("Deleting", "Failed"):
                 try:
-                    self.advance(row, now)
+                    self.advance(row, snapshot)
                 except ConflictError:
                     continue  # a concurrent writer won; the next tick retries from the stored state
                 except Exception:
                     log.exception("deployment tick of %s failed", row["name"])
 
-    def advance(self, row: Doc, now: float) -> None:
-        document = row["state"]["deployment"]
-        rollout = load_rollout(document["rollout"])
-        history = self.repo.get_deployment(document["id"])
-        emitted = history["emitted_seq"] if history else -1
-        observations = self.observe(row, rollout, emitted, now)
+    def advance(self, row: Doc, snapshot: Snapshot) -> None:
+        now = snapshot.now
+        desired: DesiredState = row["state"]
+        if desired.deployment is None:
+            return
+        history = self.repo.get_deployment(desired.deployment.id)
+        if history is None:
+            log.error("endpoint %s refers to deployment %s, which is not stored", row["name"], desired.deployment.id)
+            return
+        rollout = load_rollout(history["state"])
+        emitted = history["emitted_seq"]
+        observations = self.observe(row, rollout, emitted, snapshot)
         rollout, actions = step(rollout, observations, now)
-        state, status, config_name, failure, outcome = apply(row, rollout, actions, observations)
-        changes: Doc = {"state": state, "status": status, "config_name": config_name, "failure_reason": failure}
+        state, status, config_name, failure, outcome = apply(row, rollout, actions)
+        changes: Doc = {}
+        if state != desired:
+            changes["state"] = state
         if status != row["status"] or config_name != row["config_name"]:
-            changes["modified_at"] = now
+            changes.update(status=status, config_name=config_name, modified_at=now)
+        if failure != row["failure_reason"]:
+            changes["failure_reason"] = failure
+        checks = [a for a in actions if isinstance(a, RunCheck)]
+        # POST_COMPLETION / POST_ROLLBACK webhooks go into the durable outbox in the transaction that saves the
+        # outcome (the only tick that renders them): delivered at least once, even across a crash.
+        notices = [c for c in checks if not c.report and c.url is not None]
+        addresses = {c.fleet_id: self._addresses(row["name"], c.fleet_id, snapshot) for c in notices}
+
+        def enqueue(conn: Connection) -> None:
+            for notice in notices if self.events is not None else []:
+                assert notice.url is not None and self.events is not None
+                self.events.enqueue_webhook(conn, notice.url, webhook_body(notice, addresses[notice.fleet_id]),
+                                            notice.check_id, now, kind="deployment-check",
+                                            context={"DeploymentId": rollout.deployment_id, "Check": notice.name,
+                                                     "Point": notice.point})
+
         self.repo.save_deployment(row["name"], row["revision"], changes, {
             "id": rollout.deployment_id, "endpoint_name": row["name"], "started_at": rollout.started_at,
             "finished_at": now if outcome else None, "outcome": str(outcome) if outcome else None,
-            "emitted_seq": emitted, "state": dump_rollout(rollout)})
-        for check in (a for a in actions if isinstance(a, RunCheck)):  # side effects only after the save
-            self.checks.start(check, self._addresses(row["name"], check.fleet_id))
-        self.reconciler.wake()  # converge to the new desired fleets and traffic without waiting a tick
+            "emitted_seq": emitted, "state": dump_rollout(rollout)}, also=enqueue)
+        if notices and self.events is not None:
+            self.events.wake()
+        for check in checks:  # side effects only after the save
+            if check not in notices:
+                self.checks.start(check, self._addresses(row["name"], check.fleet_id, snapshot))
+        if outcome is not None:
+            self.checks.forget(rollout.deployment_id)  # nobody reads this deployment's results any more
+        self.wake()  # converge to the new desired fleets and traffic without waiting a tick
+        over = outcome is not None and outcome is not Outcome.ROLLBACK_FAILED
+        self._record_view(row["name"], None if over else describe_rollout(rollout, observations), now)
         self._emit(row, [a for a in actions if isinstance(a, Emit)], rollout.deployment_id, emitted)
+
+    def _record_view(self, endpoint: str, view: Doc | None, now: float) -> None:
+        if endpoint in self._views and self._views[endpoint] == view:
+            return
+        self.repo.save_deployment_view(endpoint, view, now)
+        self._views[endpoint] = view
 
     def _emit(self, row: Doc, emits: list[Emit], deployment_id: str, emitted: int) -> None:
         last = emitted
@@ -101,48 +152,34 @@ class DeploymentDriver(Hooks):
             if self.events is not None:
                 # EventBridge's shape (registry, issue 11), plus greenfleet's step of the deployment.
                 saved = self.repo.get_endpoint(row["name"]) or row
-                detail = {**deployment_detail(describe_endpoint(saved)), "DeploymentId": deployment_id,
+                detail = {**deployment_detail(describe_endpoint(saved, self.repo.get_observation(row["name"]))),
+                          "DeploymentId": deployment_id,
                           "Sequence": emit.seq, "Phase": str(emit.phase), "Message": emit.message, "Time": emit.at}
                 self.events.append(SOURCE, DEPLOYMENT_STATE_CHANGE, row["arn"], detail, emit.at)
             last = emit.seq
         if last != emitted:
             self.repo.set_emitted_seq(deployment_id, last)
 
-    def _addresses(self, endpoint: str, fleet_id: str) -> list[str]:
-        prefix = f"{endpoint}/{fleet_id}/"
-        return [f"http://{m.handle.host}:{m.handle.port}" for m in list(self.reconciler.instances.values())
-                if m.group_key.startswith(prefix) and m.phase == "ready"]
+    @staticmethod
+    def _addresses(endpoint: str, fleet_id: str, snapshot: Snapshot) -> list[str]:
+        return [f"http://{i.address.host}:{i.address.port}" for i in snapshot.members(endpoint, int(fleet_id))
+                if i.phase == "ready" and i.address is not None]
 
     # --- observations ------------------------------------------------------------------------------
-    def observe(self, row: Doc, rollout: RolloutState, emitted: int, now: float) -> Observations:
-        members = [m for m in self.reconciler.instances.values() if m.spec.endpoint_name == row["name"]]
-        fleets = {spec.fleet_id: self._fleet(row["name"], spec.fleet_id, spec.variant_names, members,
-                                             rollout.started_at)
+    def observe(self, row: Doc, rollout: RolloutState, emitted: int, snapshot: Snapshot) -> Observations:
+        now = snapshot.now
+        fleets = {spec.fleet_id: _fleet(row["name"], spec, snapshot, rollout.started_at)
                   for spec in (rollout.blue, rollout.green)}
         handled = set(rollout.handled_commands)
-        commands = tuple(Command(c["command_id"], CommandKind(c["kind"]), c["by"], c.get("reason", ""), c["at"])
-                         for c in row["state"]["deployment"].get("commands", []) if c["command_id"] not in handled)
+        desired: DesiredState = row["state"]
+        queued = desired.deployment.commands if desired.deployment else []
+        commands = tuple(Command(c.command_id, CommandKind(c.kind), c.by, c.reason, c.at)
+                         for c in queued if c.command_id not in handled)
         request = judge_request(rollout, now) if self.metrics is not None else None
         report = request.evaluate(collect(self.metrics, row["name"], request, now), now) \
             if request is not None and self.metrics is not None else None
         return Observations(fleets=fleets, alarms=self._alarms(rollout), commands=commands, last_event_seq=emitted,
                             check_results=dict(self.checks.results), judge=report)
-
-    def _fleet(self, endpoint: str, fleet_id: str, variants: tuple[str, ...], members: list[Managed],
-               since: float) -> FleetObservation:
-        observed = {}
-        in_flight = 0
-        for variant in variants:
-            key = f"{endpoint}/{fleet_id}/{variant}"
-            group = [m for m in members if m.group_key == key]
-            ready = sum(1 for m in group if m.phase == "ready")
-            health = self.reconciler.health.get(key) or GroupHealth()
-            failed = health.startup_failures if (health.startup_failure_at or 0) >= since else 0
-            observed[variant] = VariantObservation(
-                desired=len([m for m in group if m.phase in ("starting", "ready")]), ready=ready, failed=failed,
-                failure_reason=health.failure if failed else None)
-            in_flight += sum(self.reconciler.router.outstanding.of(m.instance_id) for m in group)
-        return FleetObservation(variants=observed, in_flight=in_flight)
 
     def _alarms(self, rollout: RolloutState) -> dict[str, AlarmObservation]:
         names = list(rollout.alarm_names)
@@ -159,41 +196,55 @@ class DeploymentDriver(Hooks):
         return observed
 
 
-def apply(row: Doc, rollout: RolloutState, actions: list[Any],
-          observations: Observations | None = None) -> tuple[Doc, str, str, str | None, Outcome | None]:
-    """The endpoint's new stored state for a tick's actions: fleets, traffic, and the outcome."""
-    state = copy.deepcopy(row["state"])
-    pending = state["pending"]
-    blue_id, green_id = str(state.get("fleet_id", 1)), str(pending["fleet_id"])
+def _fleet(endpoint: str, spec: FleetSpec, snapshot: Snapshot, since: float) -> FleetObservation:
+    observed = {}
+    in_flight = 0
+    for variant in spec.variant_names:
+        group = snapshot.members(endpoint, int(spec.fleet_id), variant)
+        ready = sum(1 for i in group if i.phase == "ready")
+        health = snapshot.group(GroupKey(endpoint, int(spec.fleet_id), variant))
+        failed = health.startup_failures if (health.startup_failure_at or 0) >= since else 0
+        observed[variant] = VariantObservation(
+            desired=len([i for i in group if i.phase in ("starting", "ready")]), ready=ready, failed=failed,
+            failure_reason=health.failure if failed else None)
+        in_flight += sum(i.in_flight for i in group)
+    return FleetObservation(variants=observed, in_flight=in_flight)
+
+
+def apply(row: Doc, rollout: RolloutState,
+          actions: list[Any]) -> tuple[DesiredState, str, str, str | None, Outcome | None]:
+    """The endpoint's new desired state for a tick's actions: fleets, traffic, and the outcome."""
+    state: DesiredState = row["state"].copy_deep()
+    blue, green = state.current, state.pending
+    if green is None or state.deployment is None:
+        raise ValueError(f"endpoint {row['name']} has a deployment without a green fleet")
     for action in actions:
         if isinstance(action, SetFleet):
-            variants = state["variants"] if action.fleet_id == blue_id else pending["variants"]
-            for variant in variants:
-                variant["DesiredInstanceCount"] = int(action.instance_counts.get(variant["VariantName"], 0))
-                variant["DesiredWeight"] = float(action.weights.get(variant["VariantName"], variant["DesiredWeight"]))
+            fleet = blue if action.fleet_id == str(blue.id) else green
+            for variant in fleet.variants:
+                variant.desired_count = int(action.instance_counts.get(variant.name, 0))
+                variant.desired_weight = float(action.weights.get(variant.name, variant.desired_weight))
         elif isinstance(action, SetTraffic):
-            pending["traffic"] = float(action.shares.get(green_id, 0))
-    state["deployment"]["rollout"] = dump_rollout(rollout)
-    handled = set(rollout.handled_commands)  # keep the queue short: the state remembers handled ids
-    state["deployment"]["commands"] = [c for c in state["deployment"].get("commands", [])
-                                       if c["command_id"] not in handled]
-    state["deployment_view"] = describe_rollout(rollout, observations)
+            green.traffic = float(action.shares.get(str(green.id), 0))
+            blue.traffic = 100.0 - green.traffic
+    handled = set(rollout.handled_commands)  # keep the queue short: the rollout remembers handled ids
+    state.deployment.commands = [c for c in state.deployment.commands if c.command_id not in handled]
     finish = next((a for a in actions if isinstance(a, Finish)), None)
     config_name, failure = row["config_name"], rollout.failure_reason
     if finish is None:
         return state, endpoint_status(rollout), config_name, failure, None
-    if finish.outcome is Outcome.SUCCEEDED:
-        for variant in pending["variants"]:
-            variant["DesiredInstanceCount"] = int(pending["target_counts"][variant["VariantName"]])
-        state["variants"] = pending["variants"]
-        state["fleet_id"] = int(green_id)
-        state["data_capture"] = pending.get("data_capture")
-        state["shadow_variants"] = pending.get("shadow_variants") or []
-        config_name, failure = finish.endpoint_config, None
     if finish.outcome is Outcome.ROLLBACK_FAILED:
-        state["deployment"] = None
+        state.deployment = None
         return state, "UpdateRollbackFailed", config_name, failure, finish.outcome
-    state["pending"] = None
-    state["deployment"] = None
-    state.pop("deployment_view", None)
+    if finish.outcome is Outcome.SUCCEEDED:
+        for variant in green.variants:
+            variant.desired_count = int(green.target_counts[variant.name])
+        green.traffic, green.target_counts = 100.0, {}
+        state.fleets = [green] + [f for f in state.fleets if f.role != "production"]
+        state.current_fleet_id = green.id
+        config_name, failure = finish.endpoint_config, None
+    else:
+        blue.traffic = 100.0
+        state.fleets = [f for f in state.fleets if f.id != green.id]
+    state.deployment = None
     return state, "InService", config_name, failure, finish.outcome

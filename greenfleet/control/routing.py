@@ -1,21 +1,21 @@
-"""Building the data plane's RoutingTable from desired groups and ready instances."""
+"""Building the data plane's RoutingTable from desired groups and the ready instances of a snapshot."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from greenfleet.control.instance_groups import SERVING_STATUSES, Group, Managed, desired_groups
+from greenfleet.control.instance_groups import SERVING_STATUSES, Group, GroupKey, desired_groups
+from greenfleet.control.snapshot import InstanceView
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
 
 
-def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[Managed]) -> dict[str, EndpointRoute]:
-    ready: dict[str, list[InstanceAddress]] = {}
-    for managed in instances:
-        if managed.phase == "ready":
-            handle = managed.handle
-            ready.setdefault(managed.group_key, []).append(
-                InstanceAddress(handle.instance_id, handle.host, handle.port))
+def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceView]) -> dict[str, EndpointRoute]:
+    ready: dict[GroupKey, list[InstanceAddress]] = {}
+    for instance in instances:
+        if instance.phase == "ready" and instance.address is not None:
+            ready.setdefault(instance.key, []).append(
+                InstanceAddress(instance.instance_id, instance.address.host, instance.address.port))
     routes = {}
     for row in rows:
         if row["status"] not in SERVING_STATUSES:
@@ -27,10 +27,10 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[Managed]) -
 
 def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
     return Target(
-        variant_name=group.variant["VariantName"],
+        variant_name=group.variant.name,
         config_name=group.config_name,
         weight=group.weight,
-        strategy=group.variant.get("RoutingStrategy", "LEAST_OUTSTANDING_REQUESTS"),
+        strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),
     )
 

@@ -1,36 +1,52 @@
-"""The instance backend interface."""
+"""The instance backend interface: what the control plane asks of whatever runs instances (local
+processes today; a remote scheduler such as Ray tomorrow).
+
+A handle is an address (host, port) plus an opaque backend reference (the local backend's pid and
+token): the control plane persists both and hands them back after a restart, and never reads the
+reference itself. ``start`` may answer before the instance has an address (a remote backend places it
+later); the reconciler then asks ``locate`` on each pass until it has one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from greenfleet.metrics.procfs import Usage
+
+BackendRef = dict[str, str | int]
+"""Opaque to the control plane; JSON-serialisable so the store can keep it."""
 
 
 @dataclass(frozen=True)
 class InstanceSpec:
-    """What to run: one instance of one variant of one endpoint config."""
+    """What to run: one instance of one variant of one fleet (endpoint config) of one endpoint."""
 
     instance_id: str
     endpoint_name: str
+    fleet_id: int
     config_name: str
     variant_name: str
-    container: dict[str, Any]  # Image, ModelDataUrl, Environment (SageMaker's ContainerDefinition)
+    container: dict[str, Any]  # the snapshot of SageMaker's ContainerDefinition (Image, ModelDataUrl, Environment)
 
-    @property
-    def group_key(self) -> str:
-        return f"{self.config_name}/{self.variant_name}"
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)
 class InstanceHandle:
-    """A running instance as the control plane knows it (persisted so a restarted server adopts it)."""
+    """A started instance as the control plane knows it (persisted so a restarted server adopts it)."""
 
     instance_id: str
-    host: str
-    port: int
-    pid: int
-    token: str
+    address: Address | None
+    """None while the backend has not placed the instance yet ("address pending")."""
     started_at: float
+    ref: BackendRef = field(default_factory=dict, compare=False)
+
+    def located(self, address: Address) -> InstanceHandle:
+        return InstanceHandle(self.instance_id, address, self.started_at, self.ref)
 
 
 @dataclass(frozen=True)
@@ -43,7 +59,12 @@ class Exit:
 
 class InstanceBackend(Protocol):
     def start(self, spec: InstanceSpec, now: float) -> InstanceHandle:
-        """Launch the instance; returns at once (readiness is seen through GET /ping)."""
+        """Launch the instance; returns at once (readiness is seen through GET /ping), possibly before it has
+        an address."""
+        ...
+
+    def locate(self, handle: InstanceHandle) -> Address | None:
+        """The address of an instance started without one, once the backend has placed it."""
         ...
 
     def exited(self, handle: InstanceHandle) -> Exit | None:
@@ -56,6 +77,10 @@ class InstanceBackend(Protocol):
 
     def adopt(self, handle: InstanceHandle) -> bool:
         """True if ``handle`` (from before a control-plane restart) is still that same live instance."""
+        ...
+
+    def sample(self, handle: InstanceHandle, now: float) -> Usage | None:
+        """CPU and memory use since the previous sample of this instance (None until there are two)."""
         ...
 
     def close(self, stop_instances: bool) -> None:

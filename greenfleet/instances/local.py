@@ -15,7 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from greenfleet.instances.backend import Exit, InstanceHandle, InstanceSpec
+from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
+from greenfleet.instances.isolation import Isolation
+from greenfleet.metrics.procfs import ProcessSampler, Usage
 
 FAILURE_FILE = "failure"
 TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
@@ -30,7 +32,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LocalProcessBackend:
     def __init__(self, home: Path, python: str | None = None, orphan_grace_s: float = 60.0,
                  artifact_max_bytes: int | None = None, s3_endpoint_url: str | None = None,
-                 stop_grace_s: float = 10.0) -> None:
+                 stop_grace_s: float = 10.0, isolation: Isolation | None = None,
+                 server_lock: Path | None = None, invocation_timeout_s: float | None = None) -> None:
         self.root = home / "instances"
         self.root.mkdir(parents=True, exist_ok=True)
         self.python = python or sys.executable
@@ -38,9 +41,17 @@ class LocalProcessBackend:
         self.artifact_max_bytes = artifact_max_bytes
         self.s3_endpoint_url = s3_endpoint_url
         self.stop_grace_s = stop_grace_s
+        self.isolation = isolation or Isolation()
+        if self.isolation.user is not None:  # the worker user must reach its instance directory (traverse only)
+            for path in (home, self.root):
+                path.chmod(path.stat().st_mode | 0o011)
+        self.server_lock = server_lock
+        self.invocation_timeout_s = invocation_timeout_s
+        """The server's home lock: a command instance's watchdog stops it once no server holds it."""
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._handles: dict[str, InstanceHandle] = {}
         self._lock = threading.Lock()
+        self._sampler = ProcessSampler()
 
     def directory(self, instance_id: str) -> Path:
         return self.root / instance_id
@@ -54,8 +65,11 @@ class LocalProcessBackend:
         (directory / "model").mkdir(parents=True)
         port, token = free_port(), secrets.token_hex(8)
         container = spec.container
-        env = dict(os.environ)  # the child inherits the server's environment, as a container its image's
-        env.update({str(k): str(v) for k, v in (container.get("Environment") or {}).items()})
+        sources = [str(container.get("ModelDataUrl") or ""),
+                   str((container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY") or "")]
+        # A scrubbed environment: the container's Environment and the contract, none of the server's secrets.
+        env = self.isolation.environment(os.environ, container.get("Environment") or {},
+                                         wants_s3=any(u.lower().startswith("s3://") for u in sources))
         env.update({
             "SAGEMAKER_BIND_TO_PORT": str(port),
             "SM_MODEL_DIR": str(directory / "model"),
@@ -70,16 +84,37 @@ class LocalProcessBackend:
             env["GREENFLEET_ARTIFACT_MAX_BYTES"] = str(self.artifact_max_bytes)
         if self.s3_endpoint_url:
             env["GREENFLEET_S3_ENDPOINT_URL"] = self.s3_endpoint_url
+        env.update(self._policy_variables())
+        user = self.isolation.user
+        if user is not None:  # the worker writes its model, failure file and code under its directory
+            for path in (directory, directory / "model"):
+                os.chown(path, user.uid, user.gid)
         with open(self.log_path(spec.instance_id), "ab") as log:
             child = subprocess.Popen(
                 [self.python, "-m", "greenfleet.workers"], env=env, cwd=directory, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                user=user.uid if user else None, group=user.gid if user else None,
+                extra_groups=[] if user else None,
             )
-        handle = InstanceHandle(spec.instance_id, "127.0.0.1", port, child.pid, token, now)
+        handle = InstanceHandle(spec.instance_id, Address("127.0.0.1", port), now, {"pid": child.pid, "token": token})
         with self._lock:
             self._children[spec.instance_id] = child
             self._handles[spec.instance_id] = handle
         return handle
+
+    def _policy_variables(self) -> dict[str, str]:
+        """The worker contract's policy variables (see ``greenfleet.workers.environment``)."""
+        policy = self.isolation
+        env = {"GREENFLEET_ALLOWED_IMAGES": ",".join(policy.allowed_images)}
+        if policy.model_data_roots:
+            env["GREENFLEET_MODEL_DATA_ROOTS"] = os.pathsep.join(str(p) for p in policy.model_data_roots)
+        if policy.allow_link_local:
+            env["GREENFLEET_MODEL_DATA_ALLOW_LINK_LOCAL"] = "1"
+        if self.server_lock is not None:
+            env["GREENFLEET_SERVER_LOCK"] = str(self.server_lock)
+        if self.invocation_timeout_s is not None:
+            env["GREENFLEET_INVOCATION_TIMEOUT_S"] = str(self.invocation_timeout_s)
+        return env
 
     def exited(self, handle: InstanceHandle) -> Exit | None:
         child = self._children.get(handle.instance_id)
@@ -88,7 +123,7 @@ class LocalProcessBackend:
             if code is None:
                 return None
         else:
-            if _alive(handle.pid, handle.token):
+            if _alive(*_process(handle)):
                 return None
             code = None
         return Exit(code, self._reason(handle.instance_id, code))
@@ -104,28 +139,35 @@ class LocalProcessBackend:
             return f"the instance process was killed by signal {-code}"
         return f"the instance process exited with status {code}" + (f": {tail}" if tail else "")
 
+    def locate(self, handle: InstanceHandle) -> Address | None:
+        return handle.address  # a local process has its address from the start
+
+    def sample(self, handle: InstanceHandle, now: float) -> Usage | None:
+        return self._sampler.sample(_process(handle)[0], now)
+
     def stop(self, handle: InstanceHandle) -> None:
-        _signal_group(handle.pid, signal.SIGTERM)
+        _signal_group(_process(handle)[0], signal.SIGTERM)
         child = self._children.get(handle.instance_id)
         threading.Thread(target=self._reap, args=(handle, child), daemon=True).start()
 
     def _reap(self, handle: InstanceHandle, child: subprocess.Popen[bytes] | None) -> None:
         deadline = time.monotonic() + self.stop_grace_s
         while time.monotonic() < deadline:
-            if (child.poll() is not None) if child else not _alive(handle.pid, handle.token):
+            if (child.poll() is not None) if child else not _alive(*_process(handle)):
                 break
             time.sleep(0.05)
         else:
-            _signal_group(handle.pid, signal.SIGKILL)
+            _signal_group(_process(handle)[0], signal.SIGKILL)
             if child is not None:
                 child.wait(5)
         with self._lock:
             self._children.pop(handle.instance_id, None)
             self._handles.pop(handle.instance_id, None)
+        self._sampler.forget(_process(handle)[0])
         shutil.rmtree(self.directory(handle.instance_id), ignore_errors=True)
 
     def adopt(self, handle: InstanceHandle) -> bool:
-        if not _alive(handle.pid, handle.token):
+        if not _alive(*_process(handle)):
             return False
         with self._lock:
             self._handles[handle.instance_id] = handle
@@ -137,15 +179,20 @@ class LocalProcessBackend:
         with self._lock:
             handles = list(self._handles.values())
         for handle in handles:
-            _signal_group(handle.pid, signal.SIGTERM)
+            _signal_group(_process(handle)[0], signal.SIGTERM)
         deadline = time.monotonic() + self.stop_grace_s
         for handle in handles:
             child = self._children.get(handle.instance_id)
             while time.monotonic() < deadline and (
-                (child.poll() is None) if child else _alive(handle.pid, handle.token)
+                (child.poll() is None) if child else _alive(*_process(handle))
             ):
                 time.sleep(0.05)
-            _signal_group(handle.pid, signal.SIGKILL)
+            _signal_group(_process(handle)[0], signal.SIGKILL)
+
+
+def _process(handle: InstanceHandle) -> tuple[int, str]:
+    """The local backend's reference: the instance's pid and the token in its environment."""
+    return int(handle.ref["pid"]), str(handle.ref["token"])
 
 
 def _alive(pid: int, token: str) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from greenfleet.metrics.store import MetricStore
+from greenfleet.metrics.store import MetricStore, merge_periods
 
 QUANTILES = (0.5, 0.9, 0.99)
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
@@ -48,18 +48,20 @@ class MetricCollector(Collector):
         now = int(self.now())
         minute = now - now % 60
         families: dict[str, Metric] = {}
-        for series in sorted(self.store.all_series(), key=lambda s: (s.key.namespace, s.key.name)):
-            key = series.key
+        keys = sorted({series.key for series in self.store.all_series()}, key=lambda k: (k.namespace, k.name))
+        for key in keys:
+            units = self.store.find(key)  # a metric sent in several units: one Prometheus series
             name = f"{flat(key.namespace)}_{snake(key.name)}"
             family = families.get(name)
             if family is None:
-                doc = (f"{key.namespace} {key.name} ({series.unit or 'None'}): _count is SampleCount and _sum "
+                unit = "/".join(sorted(s.unit or "None" for s in units))
+                doc = (f"{key.namespace} {key.name} ({unit}): _count is SampleCount and _sum "
                        "is Sum since greenfleet started; quantiles over the last complete minute")
                 family = families[name] = Metric(name, doc, "summary")
             labels = {snake(dim): value for dim, value in key.dimensions}
-            family.add_sample(f"{name}_count", labels, series.count_total)
-            family.add_sample(f"{name}_sum", labels, series.sum_total)
-            (last,) = self.store.aggregate(series, minute - 60, minute, 60)
+            family.add_sample(f"{name}_count", labels, sum(s.count_total for s in units))
+            family.add_sample(f"{name}_sum", labels, sum(s.sum_total for s in units))
+            (last,) = merge_periods([self.store.aggregate(s, minute - 60, minute, 60) for s in units], True)
             if last is None or last.opaque or last.sketch is None:
                 continue
             for q in QUANTILES:

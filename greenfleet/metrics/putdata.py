@@ -12,6 +12,7 @@ import numpy as np
 
 from greenfleet.errors import ValidationError
 from greenfleet.metrics.aggregate import Aggregate
+from greenfleet.metrics.errors import combination
 from greenfleet.metrics.names import UNITS
 from greenfleet.metrics.series import SeriesKey, check_metric_name, check_namespace, parse_dimensions
 from greenfleet.metrics.sketch import DEFAULT_ACCURACY
@@ -65,13 +66,28 @@ def _values(values: Any, counts: Any, field: str, accuracy: float) -> Aggregate:
     weights = None
     if counts is not None:
         if not isinstance(counts, list) or len(counts) != len(values):
-            raise ValidationError(f"{field}.Counts must be a list as long as {field}.Values")
+            raise ValidationError(f"The parameters {field}.Values and {field}.Counts must be of the same size.")
         weights = np.asarray([_number(c, f"{field}.Counts.member.{i}") for i, c in enumerate(counts, 1)])
         if (weights < 0).any():
             raise ValidationError(f"{field}.Counts must not be negative")
         if not (weights > 0).any():
             raise ValidationError(f"{field}.Counts must hold at least one count above 0")
     return Aggregate.of_values(array, weights, accuracy)
+
+
+def _check_one_form(value: Any, values: Any, statistic: Any, field: str) -> None:
+    """Exactly one of Value, Values and StatisticValues, refused with CloudWatch's codes and words."""
+    given = [name for name, member in (("Value", value), ("Values", values), ("StatisticValues", statistic))
+             if member is not None]
+    if not given:
+        raise combination(f"At least one of the parameters {field}.Value, {field}.Values or "
+                          f"{field}.StatisticValues must be specified.")
+    if len(given) > 1:
+        message = (f"The parameters {field}.{given[0]} and {field}.{given[1]} are mutually exclusive and you "
+                   "have specified both.")
+        if given[:2] == ["Value", "Values"]:
+            raise ValidationError(message)
+        raise combination(message)
 
 
 def parse_datum(item: Any, namespace: str, field: str, now: float, accuracy: float) -> Datum:
@@ -85,8 +101,7 @@ def parse_datum(item: Any, namespace: str, field: str, now: float, accuracy: flo
         name = check_metric_name(name, f"{field}.MetricName")
     dims = parse_dimensions(item.get("Dimensions"), f"{field}.Dimensions")
     value, values, statistic = item.get("Value"), item.get("Values"), item.get("StatisticValues")
-    if (value is not None) + (values is not None) + (statistic is not None) != 1:
-        raise ValidationError(f"{field} must have exactly one of Value, Values or StatisticValues")
+    _check_one_form(value, values, statistic, field)
     if value is not None:
         if type(value) is not float or not math.isfinite(value):
             value = _number(value, f"{field}.Value")

@@ -16,7 +16,7 @@ from greenfleet.metrics.aggregate import Aggregate
 from greenfleet.metrics.expression import Expression, Values, check_id
 from greenfleet.metrics.series import SeriesKey, check_metric_name, check_namespace, parse_dimensions
 from greenfleet.metrics.statistics import Statistic, parse_statistic
-from greenfleet.metrics.store import MetricStore
+from greenfleet.metrics.store import MetricStore, merge_periods
 
 MAX_QUERIES = 500
 
@@ -121,6 +121,21 @@ def parse_queries(items: Any, field: str, max_items: int = MAX_QUERIES) -> list[
     return queries
 
 
+def default_label(query: DataQuery, queries: Sequence[DataQuery]) -> str:
+    """CloudWatch's label for a MetricStat query without Label: the metric name, then its Stat and/or Period
+    when other queries of the request read the same metric with another Stat or Period."""
+    ms = query.metric_stat
+    assert ms is not None
+    others = [q.metric_stat for q in queries if q is not query and q.metric_stat is not None
+              and q.metric_stat.key == ms.key]
+    parts = [ms.key.name]
+    if any(o.stat.name != ms.stat.name for o in others):
+        parts.append(ms.stat.name)
+    if any(o.period != ms.period for o in others):
+        parts.append(str(ms.period))
+    return " ".join(parts)
+
+
 def _order(queries: Sequence[DataQuery], field: str) -> list[DataQuery]:
     """Queries in an order where each expression comes after the ids it uses."""
     by_id = {q.id: q for q in queries}
@@ -147,15 +162,15 @@ def _order(queries: Sequence[DataQuery], field: str) -> list[DataQuery]:
 
 def stat_aggregates(store: MetricStore, ms: MetricStat, start: int, end: int,
                     distribution: bool | None = None) -> list[Aggregate | None]:
-    """Aggregates per period of ``ms.period`` in [start, end); all None when the series does not exist or
-    stores another unit than ``ms.unit``. Distributions are merged only when ``distribution`` (by default:
-    when the statistic is a percentile or trimmed mean)."""
+    """Aggregates per period of ``ms.period`` in [start, end), of the points sent in ``ms.unit`` (of all
+    points when it is None); all None when there are none. Distributions are merged only when
+    ``distribution`` (by default: when the statistic is a percentile or trimmed mean)."""
     count = max(0, (end - start) // ms.period)
-    series = store.find(ms.key)
-    if series is None or (ms.unit is not None and (series.unit or "None") != ms.unit):
+    found = store.find(ms.key, ms.unit)
+    if not found:
         return [None] * count
     wanted = ms.stat.extended if distribution is None else distribution
-    return store.aggregate(series, start, end, ms.period, wanted)
+    return merge_periods([store.aggregate(series, start, end, ms.period, wanted) for series in found], wanted)
 
 
 def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, end: int,
@@ -163,10 +178,16 @@ def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, en
     """Every query's values per period of ``period`` in [start, end)."""
     length = max(0, (end - start) // period)
     results: dict[str, Values] = {}
+    merged: dict[tuple[Any, ...], list[Aggregate | None]] = {}
+    """Aggregates per series, period, unit and kind, shared by the statistics asked of them (p50 and p99
+    of one metric merge its points once)."""
     for q in _order(queries, "MetricDataQueries"):
         if q.metric_stat is not None:
             ms = q.metric_stat
-            results[q.id] = [ms.stat.of(a) for a in stat_aggregates(store, ms, start, end)]
+            shared = (ms.key, ms.period, ms.unit, ms.stat.extended)
+            if shared not in merged:
+                merged[shared] = stat_aggregates(store, ms, start, end)
+            results[q.id] = [ms.stat.of(a) for a in merged[shared]]
         else:
             assert q.expression is not None
             results[q.id] = q.expression.evaluate(results, length)

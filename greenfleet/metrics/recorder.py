@@ -10,8 +10,9 @@ InstanceId}; at the variant level each instance's sample is one sample, so Avera
 and Maximum the busiest one.
 
 InvocationsPerInstance: each invocation contributes 1/n, n being the variant's healthy instance count in its
-config as last given by ``set_instance_count``; without one, n is the number of distinct instance ids that
-served that second (at least 1).
+config in that second: the count in force (``set_instance_counts``, which the router calls with every routing
+table it publishes) when the second's first invocation arrived, so idle instances count too. Without one
+(no table knows the variant), n is the number of distinct instance ids that served that second (at least 1).
 
 Memory stays bounded if flushes stop: latencies fold into a sketch every 4,096 samples, and at most 20,000
 (endpoint, variant, config, second) accumulators wait; records beyond are counted in ``dropped``.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import numpy as np
@@ -41,9 +42,11 @@ Emit = Callable[[str, tuple[tuple[str, str], ...], Aggregate], None]
 
 
 class _Invocations:
-    __slots__ = ("e4", "e5", "em", "folded_model", "folded_overhead", "instances", "model", "n", "overhead")
+    __slots__ = ("e4", "e5", "em", "folded_model", "folded_overhead", "healthy", "instances", "model", "n",
+                 "overhead")
 
-    def __init__(self) -> None:
+    def __init__(self, healthy: int) -> None:
+        self.healthy = healthy  # the variant's healthy instances in this config when the second began (0: unknown)
         self.n = self.e4 = self.e5 = self.em = 0
         self.model: list[float] = []
         self.overhead: list[float] = []
@@ -103,7 +106,7 @@ class Recorder:
                 if len(self._invocations) >= MAX_PENDING:
                     self.dropped += 1
                     return
-                acc = self._invocations[key] = _Invocations()
+                acc = self._invocations[key] = _Invocations(self._instance_counts.get(key[:3], 0))
             acc.n += 1
             if counts.model_error or counts.error_4xx or counts.error_5xx:
                 acc.e4 += counts.error_4xx
@@ -129,13 +132,12 @@ class Recorder:
             self._usage[(endpoint, variant, config, int(now))].append(
                 (instance_id, float(cpu_percent), float(memory_percent)))
 
-    def set_instance_count(self, endpoint: str, variant: str, config: str, healthy: int) -> None:
-        """Healthy instances of a variant's fleet in a config (for InvocationsPerInstance); 0 forgets it."""
+    def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
+        """Healthy instances of every (endpoint, variant, config) from now on (for InvocationsPerInstance);
+        a key left out is forgotten."""
+        fresh = {key: n for key, n in counts.items() if n > 0}
         with self._lock:
-            if healthy > 0:
-                self._instance_counts[(endpoint, variant, config)] = healthy
-            else:
-                self._instance_counts.pop((endpoint, variant, config), None)
+            self._instance_counts = fresh
 
     # -- the control plane's flush ----------------------------------------------------------------------
     def flush(self, now: float) -> int:
@@ -145,7 +147,6 @@ class Recorder:
             invocations = _take_closed(self._invocations, second)
             setup = _take_closed(self._setup, second)
             usage = _take_closed(self._usage, second)
-            counts = dict(self._instance_counts)
         items: list[tuple[Series, int, Aggregate]] = []
         store, keys = self.store, self._keys
 
@@ -166,7 +167,7 @@ class Recorder:
         for (endpoint, variant, config, ts), acc in invocations.items():
             by_variant[(endpoint, variant, ts)].append((config, acc))
         for (endpoint, variant, ts), accs in by_variant.items():
-            self._emit_invocations(emit_at(ts), endpoint, variant, accs, counts)
+            self._emit_invocations(emit_at(ts), endpoint, variant, accs)
         for (endpoint, variant, config, ts), values in setup.items():
             _emit_both(emit_at(ts), names.MODEL_SETUP_TIME, endpoint, variant, config,
                        Aggregate.of_values(np.asarray(values), relative_accuracy=self.accuracy))
@@ -176,11 +177,11 @@ class Recorder:
         return len(items)
 
     def _emit_invocations(self, emit: Emit, endpoint: str, variant: str,
-                          accs: list[tuple[str, _Invocations]], counts: dict[tuple[str, str, str], int]) -> None:
+                          accs: list[tuple[str, _Invocations]]) -> None:
         totals: dict[str, Aggregate] = {}
         for config, acc in accs:
             n = acc.n
-            instances = counts.get((endpoint, variant, config)) or max(1, len(acc.instances))
+            instances = acc.healthy or max(1, len(acc.instances))
             per_config = {
                 names.INVOCATIONS: Aggregate(float(n), float(n), 1.0, 1.0),
                 names.INVOCATION_4XX_ERRORS: _two_valued(n, acc.e4),

@@ -30,7 +30,7 @@ class MetricRepository:
             return conn.execute(select(metric_series)).all()
 
     def insert_series(self, key: SeriesKey, unit: str | None, resolution: int, now: float) -> int:
-        values = {"digest": key.digest(), "namespace": key.namespace, "metric_name": key.name,
+        values = {"digest": key.digest(unit), "namespace": key.namespace, "metric_name": key.name,
                   "dimensions": [list(d) for d in key.dimensions], "unit": unit, "resolution": resolution,
                   "created_at": now, "last_seen_at": now}
         try:

@@ -22,8 +22,9 @@ class SeriesKey:
     name: str
     dimensions: Dimensions  # sorted by name
 
-    def digest(self) -> str:
-        text = json.dumps([self.namespace, self.name, self.dimensions], separators=(",", ":"))
+    def digest(self, unit: str | None = None) -> str:
+        """The stored series' identity: this key in ``unit`` (one series per unit of a metric)."""
+        text = json.dumps([self.namespace, self.name, self.dimensions, unit or "None"], separators=(",", ":"))
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
     def dimension_list(self) -> list[dict[str, str]]:

@@ -12,19 +12,20 @@ from sqlalchemy import Engine
 
 from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
+from greenfleet.metrics.errors import combination, validation
 from greenfleet.metrics.putdata import parse_put
 from greenfleet.metrics.query import (
-    MetricStat,
+    DataQuery,
     check_period,
     check_unit,
     common_period,
+    default_label,
     parse_queries,
     run_queries,
-    stat_aggregates,
 )
 from greenfleet.metrics.recorder import Recorder
 from greenfleet.metrics.series import SeriesKey, check_metric_name, check_namespace, parse_dimensions
-from greenfleet.metrics.statistics import BASIC_STATISTICS, parse_statistic
+from greenfleet.metrics.statistics import BASIC_STATISTICS, Statistic, parse_statistic
 from greenfleet.metrics.store import DAY, HOUR, MetricStore
 from greenfleet.metrics.timestamps import iso, parse_time
 
@@ -80,47 +81,53 @@ class MetricService:
         key = SeriesKey(check_namespace(body.get("Namespace")), check_metric_name(body.get("MetricName")),
                         parse_dimensions(body.get("Dimensions")))
         period = check_period(body.get("Period"))
-        start, end = _range(body, period)
         statistics = _list(body.get("Statistics"), "Statistics")
         extended = _list(body.get("ExtendedStatistics"), "ExtendedStatistics")
         if not statistics and not extended:
-            raise ValidationError("Statistics or ExtendedStatistics must name at least one statistic")
+            raise combination("Must specify either Statistics or ExtendedStatistics")
+        start, end = _range(body, period, "GetMetricStatistics")
         for name in statistics:
             if name not in BASIC_STATISTICS:
                 raise ValidationError(f"Statistics: '{name}' is not one of {', '.join(BASIC_STATISTICS)}")
-        parsed = [parse_statistic(name, "ExtendedStatistics") for name in extended]
-        if any(not p.extended for p in parsed):
-            raise ValidationError("ExtendedStatistics holds percentiles and trimmed means; put the others "
-                                  "in Statistics")
+        parsed = [_extended(name) for name in extended]
         if (end - start) // period > MAX_DATAPOINTS:
             raise ValidationError(f"the request would return {(end - start) // period} data points, more than "
                                   f"{MAX_DATAPOINTS}; use a longer Period or a shorter time range")
         unit = check_unit(body.get("Unit"))
-        ms = MetricStat(key, period, parse_statistic("Sum"), unit)
-        series = self.store.find(key)
-        datapoints = []
-        for k, agg in enumerate(stat_aggregates(self.store, ms, start, end, bool(parsed))):
-            if agg is None:
-                continue
-            point: dict[str, Any] = {"Timestamp": iso(start + k * period)}
-            for name in statistics:
-                point[name] = parse_statistic(name).of(agg)
-            if parsed:
-                point["ExtendedStatistics"] = {p.name: p.of(agg) for p in parsed}
-            point["Unit"] = (series.unit if series else None) or "None"
-            datapoints.append(point)
-        return {"Label": key.name, "Datapoints": datapoints}
+        datapoints: list[tuple[int, dict[str, Any]]] = []
+        for series in self.store.find(key, unit):  # without a Unit: each unit's points apart, as CloudWatch
+            for k, agg in enumerate(self.store.aggregate(series, start, end, period, bool(parsed))):
+                if agg is None:
+                    continue
+                point: dict[str, Any] = {"Timestamp": iso(start + k * period)}
+                for name in statistics:
+                    point[name] = parse_statistic(name).of(agg)
+                if parsed:
+                    point["ExtendedStatistics"] = {p.name: p.of(agg) for p in parsed}
+                point["Unit"] = series.unit or "None"
+                datapoints.append((k, point))
+        return {"Label": key.name, "Datapoints": [p for _, p in sorted(datapoints, key=lambda kp: kp[0])]}
 
     # -- GetMetricData ----------------------------------------------------------------------------------
-    def get_metric_data(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _run_data_queries(self, body: Mapping[str, Any]) -> tuple[list[DataQuery], int, int,
+                                                                  dict[str, list[float | None]]]:
         queries = parse_queries(body.get("MetricDataQueries"), "MetricDataQueries")
         period = common_period(queries, "MetricDataQueries")
-        start, end = _range(body, period)
+        start, end = _range(body, period, "GetMetricData")
         if (end - start) // period * len(queries) > MAX_RESULT_POINTS:
             raise ValidationError(f"the request would return more than {MAX_RESULT_POINTS} data points; use a "
                                   "longer Period or a shorter time range")
+        return queries, start, period, run_queries(self.store, queries, start, end, period)
+
+    def get_metric_data_values(self, body: Mapping[str, Any]) -> tuple[int, int, dict[str, list[float | None]]]:
+        """GetMetricData's numbers without its wire format, for charts: (start, period, {query id: one value
+        per period from start, None where there is no data}) for the queries that return data."""
+        queries, start, period, values = self._run_data_queries(body)
+        return start, period, {q.id: values[q.id] for q in queries if q.return_data}
+
+    def get_metric_data(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        queries, start, period, values = self._run_data_queries(body)
         descending = body.get("ScanBy", "TimestampDescending") == "TimestampDescending"
-        values = run_queries(self.store, queries, start, end, period)
         results = []
         for q in queries:
             if not q.return_data:
@@ -128,7 +135,7 @@ class MetricService:
             points = [(start + k * period, v) for k, v in enumerate(values[q.id]) if v is not None]
             if descending:
                 points.reverse()
-            label = q.label or (q.metric_stat.key.name if q.metric_stat else q.id)
+            label = q.label or (default_label(q, queries) if q.metric_stat else q.id)
             results.append({"Id": q.id, "Label": label, "Timestamps": [iso(t) for t, _ in points],
                             "Values": [v for _, v in points], "StatusCode": "Complete"})
         return {"MetricDataResults": results, "Messages": []}
@@ -138,9 +145,8 @@ class MetricService:
                      dimensions: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
         wanted = [(d.get("Name"), d.get("Value")) for d in dimensions or []]
         metrics = []
-        for series in sorted(self.store.all_series(), key=lambda s: (s.key.namespace, s.key.name,
-                                                                     s.key.dimensions)):
-            key = series.key
+        keys = {series.key for series in self.store.all_series()}  # a metric sent in two units is one metric
+        for key in sorted(keys, key=lambda k: (k.namespace, k.name, k.dimensions)):
             if namespace is not None and key.namespace != namespace:
                 continue
             if metric_name is not None and key.name != metric_name:
@@ -161,12 +167,28 @@ def _list(value: Any, field: str) -> list[str]:
     return value
 
 
-def _range(body: Mapping[str, Any], period: int) -> tuple[int, int]:
-    """[StartTime, EndTime) widened to whole periods."""
+def _extended(name: str) -> Statistic:
+    try:
+        parsed = parse_statistic(name, "ExtendedStatistics")
+    except ValidationError:
+        parsed = None
+    if parsed is None or not parsed.extended:
+        raise ValidationError(f"The value {name} for parameter ExtendedStatistics is not supported.") from None
+    return parsed
+
+
+def _range(body: Mapping[str, Any], period: int, operation: str) -> tuple[int, int]:
+    """[StartTime, EndTime) widened to whole periods. The two are compared as CloudWatch does, to the second
+    (milliseconds dropped), with its messages and codes."""
     if body.get("StartTime") is None or body.get("EndTime") is None:
         raise ValidationError("StartTime and EndTime are required")
     start = parse_time(body["StartTime"], "StartTime")
     end = parse_time(body["EndTime"], "EndTime")
-    if end <= start:
-        raise ValidationError("EndTime must be after StartTime")
+    first, last = math.floor(start), math.floor(end)
+    if operation == "GetMetricStatistics" and last <= first:
+        raise ValidationError("The parameter StartTime must be less than the parameter EndTime.")
+    if last == first:
+        raise validation("The parameter StartTime must not equal parameter EndTime.")
+    if last < first:
+        raise validation("The parameter EndTime must be greater than StartTime.")
     return math.floor(start / period) * period, math.ceil(end / period) * period

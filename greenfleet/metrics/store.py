@@ -1,6 +1,10 @@
 """The metric store: series, their points in memory (a window of recent minutes) and in the database (the
 full retention), and per-period aggregation for queries and alarms.
 
+A series is a metric (namespace, name, dimensions) in one unit: CloudWatch keeps the unit of every data
+point, a query naming a Unit reads only the points sent in that unit, one without reads them all. Data sent
+without a unit is in unit None (CloudWatch's "None").
+
 Retention: one-second points are kept ``raw_retention_s`` (default 3 h), one-minute rollups
 ``rollup_retention_s`` (default 15 days); a series without data for the rollup retention is dropped. Memory
 holds at most ``memory_window_s`` of minutes per series (default 1 h) plus ``max_series`` series; older
@@ -58,7 +62,8 @@ class MetricStore:
         self.relative_accuracy = relative_accuracy
         self.max_series = max_series
         self._lock = threading.RLock()
-        self._by_key: dict[SeriesKey, Series] = {}
+        self._by_key: dict[tuple[SeriesKey, str | None], Series] = {}
+        self._units: dict[SeriesKey, list[Series]] = {}
         self._by_id: dict[int, Series] = {}
         self._dirty: dict[tuple[int, int], MinuteChunk] = {}
         self._hot: dict[tuple[int, int], MinuteChunk] = {}
@@ -69,12 +74,11 @@ class MetricStore:
         """Read series and the memory window's points from the database (at start-up)."""
         with self._lock:
             self._by_key.clear()
+            self._units.clear()
             self._by_id.clear()
             for row in self.repo.load_series():
                 key = SeriesKey(row.namespace, row.metric_name, tuple((n, v) for n, v in row.dimensions))
-                series = Series(row.id, key, row.unit, row.resolution, row.last_seen_at)
-                self._by_key[key] = series
-                self._by_id[row.id] = series
+                self._register(Series(row.id, key, unit_of(row.unit), row.resolution, row.last_seen_at))
             self._horizon = _minute(now - self.memory_window_s)
             for sid, point in self.repo.load_points(60, self._horizon, _minute(now) + 2 * SLOTS):
                 chunk = self._chunk_for_load(sid, point.ts, now)
@@ -101,22 +105,31 @@ class MetricStore:
     def _keeps_seconds(self, series: Series, minute: int, now: float) -> bool:
         return series.resolution == 1 and minute + SLOTS > now - self.raw_retention_s
 
-    def find(self, key: SeriesKey) -> Series | None:
-        return self._by_key.get(key)
+    def _register(self, series: Series) -> None:
+        self._by_key[(series.key, series.unit)] = series
+        self._units.setdefault(series.key, []).append(series)
+        self._by_id[series.id] = series
+
+    def find(self, key: SeriesKey, unit: str | None = None) -> list[Series]:
+        """The series of ``key``: the one in ``unit`` ("None" for data sent without a unit), or all of them
+        when ``unit`` is None."""
+        if unit is None:
+            return list(self._units.get(key, ()))
+        found = self._by_key.get((key, unit_of(unit)))
+        return [found] if found is not None else []
 
     def all_series(self) -> list[Series]:
         with self._lock:
             return list(self._by_key.values())
 
     def resolve(self, key: SeriesKey, unit: str | None, resolution: int, now: float) -> Series:
-        """The series for ``key``, created (and stored) when new."""
-        series = self._by_key.get(key)
+        """The series for ``key`` in ``unit``, created (and stored) when new."""
+        unit = unit_of(unit)
+        series = self._by_key.get((key, unit))
         if series is not None:
-            if unit is not None and unit != series.unit:
-                series.unit, series.meta_dirty = unit, True
             return series
         with self._lock:
-            series = self._by_key.get(key)
+            series = self._by_key.get((key, unit))
             if series is not None:
                 return series
             if len(self._by_key) >= self.max_series:
@@ -125,8 +138,7 @@ class MetricStore:
                     "series without data for the retention period are dropped")
             sid = self.repo.insert_series(key, unit, resolution, now)
             series = Series(sid, key, unit, resolution, now)
-            self._by_key[key] = series
-            self._by_id[sid] = series
+            self._register(series)
             return series
 
     # -- writes -----------------------------------------------------------------------------------------
@@ -198,8 +210,13 @@ class MetricStore:
             self._horizon = max(self._horizon, horizon)
             expired = [s for s in self._by_key.values() if s.last_seen < rollup_before and not s.chunks]
             for series in expired:
-                del self._by_key[series.key]
+                del self._by_key[(series.key, series.unit)]
                 del self._by_id[series.id]
+                siblings = [s for s in self._units[series.key] if s is not series]
+                if siblings:
+                    self._units[series.key] = siblings
+                else:
+                    del self._units[series.key]
             changed = [(s.id, s.unit, s.resolution, s.last_seen) for s in self._by_key.values() if s.meta_dirty]
             for series in self._by_key.values():
                 series.meta_dirty = False
@@ -283,6 +300,30 @@ class MetricStore:
     def memory_bytes(self) -> int:
         with self._lock:
             return sum(chunk.nbytes() for s in self._by_key.values() for chunk in s.chunks.values())
+
+
+def unit_of(unit: str | None) -> str | None:
+    """A unit as stored: CloudWatch's "None" and no unit at all are the same."""
+    return None if unit == "None" else unit
+
+
+def merge_periods(parts: Sequence[Sequence[Aggregate | None]], distribution: bool) -> list[Aggregate | None]:
+    """Per-period aggregates of several series (one metric in several units) merged period by period."""
+    if len(parts) == 1:
+        return list(parts[0])
+    out: list[Aggregate | None] = [None] * (len(parts[0]) if parts else 0)
+    for part in parts:
+        for k, agg in enumerate(part):
+            if agg is None:
+                continue
+            slot = out[k]
+            if slot is None:
+                slot = out[k] = Aggregate(0.0, 0.0, 0.0, 0.0, None, not distribution)
+            if distribution:
+                slot.absorb(agg)
+            else:
+                _add_numbers(slot, agg.count, agg.total, agg.minimum, agg.maximum)
+    return out
 
 
 def _add_numbers(slot: Aggregate, count: float, total: float, low: float, high: float) -> None:

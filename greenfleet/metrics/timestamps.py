@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,13 +14,19 @@ def parse_time(value: Any, field: str) -> float:
     if isinstance(value, bool):
         raise ValidationError(f"{field} must be epoch seconds or an ISO 8601 time")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValidationError(f"{field} must be a finite time (got {value})")
         return float(value)
     if isinstance(value, str):
         text = value.strip()
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
             pass
+        else:
+            if not math.isfinite(number):
+                raise ValidationError(f"{field} must be a finite time (got '{value}')")
+            return number
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:

@@ -34,4 +34,3 @@ class Registry:
         self.audit = AuditService(store, self.repo)
         self.driver = BindingDriver(self.repo, store, self.service, services.models, services.deployments, clock,
                                     reject_on_rollback=settings.reject_on_rollback)
-        services.extras.update({"registry": self.service, "bindings": self.bindings, "registry_audit": self.audit})

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from greenfleet.clock import Clock
-from greenfleet.control.reconciler import Hooks
+from greenfleet.control.snapshot import Snapshot
 from greenfleet.errors import ConflictError, GreenfleetError
 from greenfleet.registry import eventshapes
 from greenfleet.registry.binding_machine import (
@@ -40,7 +40,11 @@ log = logging.getLogger("greenfleet.registry")
 Doc = dict[str, Any]
 
 
-class BindingDriver(Hooks):
+class BindingDriver:
+    """The binding controller's driver, a step of the control pass (after deployments)."""
+
+    name = "registry bindings"
+
     def __init__(self, registry_repo: RegistryRepository, store: Repository, registry: RegistryService,
                  models: ModelService, deployments: DeploymentService, clock: Clock,
                  reject_on_rollback: bool = False) -> None:
@@ -48,6 +52,9 @@ class BindingDriver(Hooks):
         self.models, self.deployments, self.clock = models, deployments, clock
         self.reject_on_rollback = reject_on_rollback
         self.errors: dict[tuple[str, str], str] = {}  # (endpoint, config) → why starting it failed
+
+    def run(self, snapshot: Snapshot) -> None:
+        self.tick(snapshot.now)
 
     def tick(self, now: float) -> None:
         for row in self.registry_repo.list_bindings():

@@ -55,7 +55,7 @@ class BindingService:
         row = self.store.get_endpoint(endpoint)
         if row is None:
             raise ValidationError(f"Could not find endpoint \"{endpoint}\".")
-        variants = [v["VariantName"] for v in row["state"]["variants"]]
+        variants = [v.name for v in row["state"].current.variants]
         variant = params.get("VariantName") or (variants[0] if len(variants) == 1 else None)
         if variant is None:
             raise ValidationError(f"VariantName is required: endpoint {endpoint} has variants {', '.join(variants)}")

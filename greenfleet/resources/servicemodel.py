@@ -7,6 +7,7 @@ SageMaker's wording ("Value 'x' at 'a.b' failed to satisfy constraint: ...")."""
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any
 
@@ -103,12 +104,15 @@ class _Walker:
             self.fail(value, path, f"Member must satisfy enum value set: [{shown}]")
         regex = shape.metadata.get("pattern") if shape.name not in RELAXED_PATTERNS else None
         compiled = _pattern(regex) if regex else None
-        if compiled is not None and value and not compiled.fullmatch(value):
+        if compiled is not None and not compiled.fullmatch(value):  # "" too: SageMaker's names need a character
             self.fail(value, path, f"Member must satisfy regular expression pattern: {regex}")
 
     def _number(self, shape: Shape, value: Any, path: str, integral: bool) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(value, path, "Member must be a number")
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(value, path, "Member must be a finite number (NaN and Infinity are not numbers)")
             return
         if integral and isinstance(value, float) and not value.is_integer():
             self.fail(value, path, "Member must be an integer")

@@ -24,13 +24,18 @@ def alarm_cause(state: RolloutState, obs: Observations, now: float) -> RollbackC
             fired.append((name, alarm.entered_alarm_at))
     if not fired:
         return None
-    names = ", ".join(f"'{name}' (in ALARM at {iso(at)})" for name, at in fired)
-    plural = "s" if len(fired) > 1 else ""
-    return RollbackCause(
-        kind=CauseKind.ALARM,
-        at=now,
-        message=f"Deployment rolled back because CloudWatch alarm{plural} {names} tripped during {where(state)}.",
-    )
+    tripped = [(name, at) for name, at in fired if at >= state.started_at]
+    already = [(name, at) for name, at in fired if at < state.started_at]
+    parts = []
+    if tripped:
+        names = ", ".join(f"'{name}' (in ALARM at {iso(at)})" for name, at in tripped)
+        parts.append(f"CloudWatch alarm{'s' if len(tripped) > 1 else ''} {names} tripped during {where(state)}")
+    if already:
+        names = ", ".join(f"'{name}' (in ALARM since {iso(at)})" for name, at in already)
+        parts.append(f"CloudWatch alarm{'s' if len(already) > 1 else ''} {names} "
+                     f"{'were' if len(already) > 1 else 'was'} already in ALARM when the update started "
+                     f"and still {'were' if len(already) > 1 else 'was'} during {where(state)}")
+    return RollbackCause(kind=CauseKind.ALARM, at=now, message=f"Deployment rolled back because {'; '.join(parts)}.")
 
 
 def fleet_failure(state: RolloutState, obs: Observations, now: float) -> RollbackCause | None:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from random import Random
 from typing import Any
 
-from greenfleet.auth.sigv4 import verify_scope
+from greenfleet.auth.policy import AccessPolicy
+from greenfleet.auth.sigv4 import AuthFailure, verify_scope
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable
@@ -33,7 +34,7 @@ class Router:
     def __init__(self, account_id: str, max_payload_bytes: int, timeout_s: float,
                  recorder: InvocationRecorder | None = None, rng: Random | None = None,
                  clock: Callable[[], float] = time.time, credentials: dict[str, str] | None = None,
-                 max_skew_s: float = 900.0) -> None:
+                 max_skew_s: float = 900.0, policy: AccessPolicy | None = None) -> None:
         self.table: RoutingTable = EMPTY_TABLE
         self.outstanding = Outstanding()
         self.account_id = account_id
@@ -44,11 +45,15 @@ class Router:
         self.clock = clock
         self.credentials = credentials
         self.max_skew_s = max_skew_s
+        self.policy = policy if policy is not None and not policy.open else None
+        """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
 
     def publish(self, table: RoutingTable) -> None:
-        """Swap in a new table (one reference assignment: atomic for readers)."""
+        """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
+        by the healthy instances it lists from now on."""
         if table.revision > self.table.revision:
             self.table = table
+            self.recorder.set_instance_counts(table.healthy_counts())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -61,7 +66,12 @@ class Router:
             await _error(send, 413, "ValidationError",
                          f"Request payload is larger than the {self.max_payload_bytes}-byte limit.")
             return
-        if self.credentials:  # SigV4, as sagemaker-runtime checks it (off when no keys are configured)
+        if self.policy is not None:
+            failure = _policy_failure(self.policy, scope, body, self.clock())
+            if failure is not None:
+                await _error(send, failure.status, failure.code(), failure.message)
+                return
+        elif self.credentials:  # SigV4, as sagemaker-runtime checks it (off when no keys are configured)
             failure = verify_scope(scope, body, self.credentials, self.clock(), self.max_skew_s)
             if failure is not None:
                 await _error(send, failure.status, failure.code(), failure.message)
@@ -143,9 +153,16 @@ class Router:
                                         model_us, overhead, self.clock())
 
 
+def _policy_failure(policy: AccessPolicy, scope: Scope, body: bytes, now: float) -> AuthFailure | None:
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+    return policy.check(scope["method"], raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"),
+                        headers, body, now, ("sagemaker",))
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
     for key, value in scope["headers"]:
-        if key == b"content-length" and int(value) > limit:
+        if key == b"content-length" and value.isdigit() and int(value) > limit:
             return None
     chunks: list[bytes] = []
     size = 0

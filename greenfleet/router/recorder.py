@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 
@@ -12,10 +13,16 @@ class InvocationRecorder(Protocol):
     ) -> None:
         """outcome: ok | model_error_4xx | model_error_5xx | client_4xx | server_5xx."""
 
+    def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
+        """Healthy instances per (endpoint, variant, config) of the table now served (InvocationsPerInstance)."""
+
 
 class NullRecorder:
     def record_invocation(
         self, endpoint: str, variant: str, config: str, instance_id: str, outcome: str,
         model_latency_us: float | None, overhead_latency_us: float, now: float,
     ) -> None:
+        return None
+
+    def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
         return None

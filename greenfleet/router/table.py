@@ -67,5 +67,14 @@ class RoutingTable:
     def get(self, name: str) -> EndpointRoute | None:
         return self.endpoints.get(name)
 
+    def healthy_counts(self) -> dict[tuple[str, str, str], int]:
+        """Ready instances per (endpoint, variant, config) in this table."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for route in self.endpoints.values():
+            for target in route.targets:
+                key = (route.name, target.variant_name, target.config_name)
+                counts[key] = counts.get(key, 0) + len(target.instances)
+        return counts
+
 
 EMPTY_TABLE = RoutingTable(revision=0, endpoints={})

@@ -7,13 +7,14 @@ ExcludeRetainedVariantProperties. RetainDeploymentConfig reuses the endpoint's L
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ValidationError
+from greenfleet.resources.endpoint_state import DeploymentRef, DesiredState, Fleet, QueuedCommand
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout import (
     CommandKind,
@@ -41,10 +42,9 @@ def load_rollout(document: Doc) -> RolloutState:
     return RolloutState.from_json(json.dumps(document))
 
 
-def fleet_spec(fleet_id: int, config_name: str, variants: list[Doc]) -> FleetSpec:
-    return FleetSpec(fleet_id=str(fleet_id), config_name=config_name, variants=tuple(
-        VariantSpec(name=v["VariantName"], instance_count=int(v["DesiredInstanceCount"]),
-                    weight=float(v["DesiredWeight"])) for v in variants))
+def fleet_spec(fleet: Fleet) -> FleetSpec:
+    return FleetSpec(fleet_id=str(fleet.id), config_name=fleet.config_name, variants=tuple(
+        VariantSpec(name=v.name, instance_count=v.desired_count, weight=v.desired_weight) for v in fleet.variants))
 
 
 class DeploymentService:
@@ -52,47 +52,54 @@ class DeploymentService:
                  strict_minimums: bool) -> None:
         self.repo, self.endpoints, self.clock = repo, endpoints, clock
         self.limits, self.strict_minimums = limits, strict_minimums
+        self.alarm_exists: Callable[[str], bool] | None = None
+        """Whether an alarm of that name exists (the server sets it to its alarm service's view)."""
 
-    def update_endpoint(self, params: Doc) -> Doc:
+    def update_endpoint(self, params: Doc, allow_missing_alarms: bool = False) -> Doc:
+        """UpdateEndpoint. Every AutoRollbackConfiguration alarm must exist (an alarm that does not would
+        leave the deployment unguarded) unless ``allow_missing_alarms``."""
         # DeploymentConfig is checked by the rollout policy (which knows strict_deployment_minimums).
         validate_input("sagemaker", "UpdateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
         row = self.endpoints.endpoint(params["EndpointName"])
         if row["status"] not in UPDATABLE:
             raise ValidationError(f'Cannot update in-progress endpoint "{row["arn"]}": its status is {row["status"]}.')
-        state = copy.deepcopy(row["state"])
+        state: DesiredState = row["state"].copy_deep()
         raw = params.get("DeploymentConfig")
         if params.get("RetainDeploymentConfig"):
             if raw is not None:
                 raise ValidationError("Give DeploymentConfig or RetainDeploymentConfig=true, not both")
-            raw = state.get("last_deployment_config")
+            raw = state.last_deployment_config
         config = parse_deployment_config(raw, strict_minimums=self.strict_minimums) if raw else None
-        target = self.endpoints.build_state(params["EndpointConfigName"])
+        if raw and not allow_missing_alarms:
+            self._check_alarms(raw)
         if config is not None and config.GreenfleetRollout is not None and config.GreenfleetRollout.Judge \
                 and params["EndpointConfigName"] == row["config_name"]:
             raise ValidationError(
                 "DeploymentConfig.GreenfleetRollout.Judge: the judge compares the two fleets' per-config metrics, "
                 f"but the endpoint already runs EndpointConfigName {row['config_name']!r}; create a new endpoint "
                 "config for the update (or drop the Judge).")
-        self._retain(state, target, params)
-        blue_id = int(state.get("fleet_id", 1))
-        green_id = max(blue_id, int((state.get("pending") or {}).get("fleet_id", 0))) + 1
-        for variant in target["variants"]:
-            variant["CurrentInstanceCount"], variant["CurrentWeight"] = 0, 0.0
-        blue = fleet_spec(blue_id, row["config_name"], state["variants"])
-        green = fleet_spec(green_id, params["EndpointConfigName"], target["variants"])
+        # A previous deployment's green fleet (after UpdateRollbackFailed) is replaced by the new one,
+        # under a new id (its instances are drained, never mistaken for the new fleet's).
+        green_id = state.next_fleet_id
+        state.fleets = [f for f in state.fleets if f.id == state.current_fleet_id or f.role != "production"]
+        target = self.endpoints.build_fleet(green_id, params["EndpointConfigName"])
+        self._retain(state.current, target, params)
+        blue, green = fleet_spec(state.current), fleet_spec(target)
         now = self.clock.now()
         deployment_id = uuid.uuid4().hex[:12]
         rollout, _actions = begin(deployment_id=deployment_id, endpoint_name=row["name"], blue=blue, green=green,
                                   config=config, now=now, limits=self.limits)
         # The actions are applied by the driver's first tick (it renders the whole desired world).
-        state["pending"] = {"fleet_id": green_id, "config_name": params["EndpointConfigName"],
-                            "variants": [{**v, "DesiredInstanceCount": 0} for v in target["variants"]],
-                            "target_counts": green.counts(), "traffic": 0,
-                            "data_capture": target.get("data_capture"),
-                            "shadow_variants": target.get("shadow_variants")}
-        state["deployment"] = {"id": deployment_id, "rollout": dump_rollout(rollout)}
+        target.target_counts = green.counts()
+        target.traffic = 0.0
+        for variant in target.variants:
+            variant.desired_count = 0
+        state.fleets.append(target)
+        # Both fleets run while the deployment lasts: the ceilings must hold for the two together.
+        self.endpoints.check_capacity(state, row["name"], "UpdateEndpoint")
+        state.deployment = DeploymentRef(id=deployment_id)
         if raw:
-            state["last_deployment_config"] = raw
+            state.last_deployment_config = raw
         self.repo.save_deployment(row["name"], row["revision"], {
             "state": state, "status": "Updating", "failure_reason": None, "modified_at": now,
         }, {"id": deployment_id, "endpoint_name": row["name"], "started_at": now, "finished_at": None,
@@ -100,22 +107,32 @@ class DeploymentService:
         self.endpoints.changed()
         return {"EndpointArn": row["arn"]}
 
+    def _check_alarms(self, raw: Doc) -> None:
+        if self.alarm_exists is None:
+            return
+        listed = ((raw.get("AutoRollbackConfiguration") or {}).get("Alarms")) or []
+        missing = [str(a.get("AlarmName")) for a in listed
+                   if isinstance(a, dict) and not self.alarm_exists(str(a.get("AlarmName")))]
+        if missing:
+            raise ValidationError(
+                f"DeploymentConfig.AutoRollbackConfiguration.Alarms: no alarm named {', '.join(missing)} exists, so "
+                "the deployment would not be guarded by it; create the alarm first (PutMetricAlarm, greenfleet alarm "
+                "put), or opt out with AllowMissingAlarms=true on the native API (greenfleet endpoint update "
+                "--allow-missing-alarms).")
+
     @staticmethod
-    def _retain(state: Doc, target: Doc, params: Doc) -> None:
+    def _retain(current: Fleet, target: Fleet, params: Doc) -> None:
         if not params.get("RetainAllVariantProperties"):
             return
         excluded = {e["VariantPropertyType"] for e in params.get("ExcludeRetainedVariantProperties") or []}
-        current = {v["VariantName"]: v for v in state["variants"]}
-        for variant in target["variants"]:
-            old = current.get(variant["VariantName"])
+        for variant in target.variants:
+            old = current.variant(variant.name)
             if old is None:
                 continue
             if "DesiredInstanceCount" not in excluded:
-                variant["DesiredInstanceCount"] = old["DesiredInstanceCount"]
+                variant.desired_count = old.desired_count
             if "DesiredWeight" not in excluded:
-                variant["DesiredWeight"] = old["DesiredWeight"]
-        if "DataCaptureConfig" not in excluded:
-            target["data_capture"] = state.get("data_capture")
+                variant.desired_weight = old.desired_weight
 
     # --- operators' commands ------------------------------------------------------------------------
     def command(self, endpoint_name: str, kind: str, by: str, reason: str = "",
@@ -131,17 +148,18 @@ class DeploymentService:
         at = self.clock.now()
 
         def queue(row: Doc) -> Doc:
-            state = copy.deepcopy(row["state"])
-            if not state.get("deployment"):
+            state: DesiredState = row["state"].copy_deep()
+            if state.deployment is None:
                 raise ConflictError(f'Endpoint "{endpoint_name}" has no deployment in progress')
-            queued = state["deployment"].setdefault("commands", [])
-            if all(c["command_id"] != command_id for c in queued):
-                queued.append({"command_id": command_id, "kind": kind, "by": by, "reason": reason, "at": at})
+            queued = state.deployment.commands
+            if all(c.command_id != command_id for c in queued):
+                queued.append(QueuedCommand(command_id=command_id, kind=kind, by=by, reason=reason, at=at))
             return {"state": state}
 
-        state = self.endpoints.mutate(endpoint_name, queue)["state"]
+        state: DesiredState = self.endpoints.mutate(endpoint_name, queue)["state"]
         self.endpoints.changed()
-        return {"CommandId": command_id, "DeploymentId": state["deployment"]["id"], "Kind": kind}
+        deployment_id = state.deployment.id if state.deployment else ""
+        return {"CommandId": command_id, "DeploymentId": deployment_id, "Kind": kind}
 
     # --- history ---------------------------------------------------------------------------------
     def list_deployments(self, endpoint_name: str) -> Doc:

@@ -1,34 +1,40 @@
 """Endpoints: the API records desired state; the reconciler (control/) converges to it.
 
-An endpoint row's ``state`` document holds one entry per production variant::
-
-    {"VariantName", "ModelName", "Container" (snapshot of the model's container),
-     "DesiredWeight", "CurrentWeight", "DesiredInstanceCount", "CurrentInstanceCount",
-     "RoutingStrategy", "StartupTimeoutS", "InstanceType", "Serverless"}
-
-plus ``shadow_variants``, ``data_capture``, ``deployment`` (a rollout in progress, if any),
-``last_deployment_config`` and ``variant_status`` (SageMaker's VariantStatus entries).
+The endpoint row holds the desired state (greenfleet/resources/endpoint_state.py: fleets of variants
+with their container snapshots, counts and weights, the deployment in progress); the figures the
+control pass observed (current counts and weights, VariantStatus, a deployment's view) come from the
+observation row, which only the pass writes, so an API write never races the reconciler's refresh.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
+from greenfleet.resources.endpoint_state import (
+    ContainerSnapshot,
+    DesiredState,
+    Fleet,
+    ObservedState,
+    VariantDesired,
+    production_fleet,
+)
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
+from greenfleet.services.capacity import InstanceLimits, endpoint_instances, fleet_counts
 from greenfleet.services.listing import page
-from greenfleet.services.models import ModelService
+from greenfleet.services.models import UNSUPPORTED_CONFIG_MEMBERS, ModelService
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository, StaleWrite
 
 Doc = dict[str, Any]
 STABLE = {"InService", "Failed"}
-MUTATE_ATTEMPTS = 20
+MUTATE_ATTEMPTS = 5
+"""Endpoint rows are written by the API, the deployment driver while a deployment runs, and the reconciler
+only when a status changes (observed figures go to their own row), so a lost compare-and-set is rare."""
 SORT_ENDPOINTS = {
     "Name": lambda i: i["EndpointName"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -36,22 +42,14 @@ SORT_ENDPOINTS = {
 }
 
 
-def variant_state(variant: Doc, container: Doc) -> Doc:
-    serverless = bool(variant.get("ServerlessConfig"))
-    count = 1 if serverless else int(variant["InitialInstanceCount"])
-    return {
-        "VariantName": variant["VariantName"],
-        "ModelName": variant["ModelName"],
-        "Container": container,
-        "DesiredWeight": float(variant["InitialVariantWeight"]),
-        "CurrentWeight": 0.0,
-        "DesiredInstanceCount": count,
-        "CurrentInstanceCount": 0,
-        "RoutingStrategy": variant["RoutingConfig"]["RoutingStrategy"],
-        "StartupTimeoutS": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-        "InstanceType": variant.get("InstanceType"),
-        "Serverless": serverless,
-    }
+def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
+    return VariantDesired(
+        name=variant["VariantName"], model_name=variant["ModelName"],
+        container=ContainerSnapshot.model_validate(container),
+        desired_count=int(variant["InitialInstanceCount"]), desired_weight=float(variant["InitialVariantWeight"]),
+        routing_strategy=variant["RoutingConfig"]["RoutingStrategy"],
+        startup_timeout_s=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
+        instance_type=variant.get("InstanceType"))
 
 
 class EndpointService:
@@ -60,27 +58,35 @@ class EndpointService:
     ) -> None:
         self.repo, self.arns, self.clock, self.models, self.tags = repo, arns, clock, models, tags
         self.strict_minimums = True
+        self.limits: InstanceLimits | None = None
+        """Instance ceilings checked before desired counts are recorded (the server sets them)."""
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the reconciler with it)."""
 
-    def build_state(self, config_name: str) -> Doc:
-        """The state document for serving ``config_name``: variants with their model snapshots."""
+    def build_fleet(self, fleet_id: int, config_name: str) -> Fleet:
+        """The production fleet serving ``config_name``: its variants with their models' container snapshots."""
         spec = self.models.endpoint_config(config_name)["spec"]
-        variants = [variant_state(v, self.models.model_container(v["ModelName"]))
+        # A config stored before these were refused at creation is refused here, not half-served.
+        for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
+            if spec.get(member):
+                raise ValidationError(f"EndpointConfig {config_name}: {member}: {capability} does not run in "
+                                      "greenfleet yet")
+        for index, v in enumerate(spec["ProductionVariants"], start=1):
+            if v.get("ServerlessConfig"):
+                raise ValidationError(f"EndpointConfig {config_name}: ProductionVariants.{index}.ServerlessConfig: "
+                                      "serverless inference does not run in greenfleet yet")
+        variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
-        shadows = [variant_state(v, self.models.model_container(v["ModelName"]))
-                   for v in spec.get("ShadowProductionVariants", [])]
-        return {"variants": variants, "shadow_variants": shadows, "data_capture": spec.get("DataCaptureConfig"),
-                "deployment": None, "last_deployment_config": None}
+        return production_fleet(fleet_id, config_name, variants)
 
     def create_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
         if params.get("DeploymentConfig") is not None:
             parse_deployment_config(params["DeploymentConfig"], strict_minimums=self.strict_minimums)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
-        state = self.build_state(config_name)
-        if params.get("DeploymentConfig"):
-            state["last_deployment_config"] = params["DeploymentConfig"]
+        state = DesiredState(fleets=[self.build_fleet(1, config_name)], current_fleet_id=1,
+                             last_deployment_config=params.get("DeploymentConfig") or None)
+        self.check_capacity(state, None, "CreateEndpoint")
         arn = self.arns.arn("endpoint", name)
         now = self.clock.now()
         self.repo.insert_endpoint({
@@ -99,7 +105,8 @@ class EndpointService:
 
     def describe_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "DescribeEndpoint", params)
-        return describe(self.endpoint(params["EndpointName"]))
+        row = self.endpoint(params["EndpointName"])
+        return describe(row, self.repo.get_observation(row["name"]))
 
     def list_endpoints(self, params: Doc) -> Doc:
         validate_input("sagemaker", "ListEndpoints", params)
@@ -128,6 +135,12 @@ class EndpointService:
 
     def update_weights_and_capacities(self, params: Doc) -> Doc:
         validate_input("sagemaker", "UpdateEndpointWeightsAndCapacities", params)
+        seen: set[str] = set()
+        for wanted in params["DesiredWeightsAndCapacities"]:
+            if wanted["VariantName"] in seen:
+                raise ValidationError(f'The variant name "{wanted["VariantName"]}" was non-unique within the '
+                                      "request.")
+            seen.add(wanted["VariantName"])
         row = self.mutate(params["EndpointName"], lambda current: self._reweigh(current, params))
         self.changed()
         return {"EndpointArn": row["arn"]}
@@ -136,31 +149,48 @@ class EndpointService:
         if row["status"] != "InService":
             raise ValidationError(
                 f'Cannot update in-progress endpoint "{row["arn"]}": its status is {row["status"]}.')
-        state = copy.deepcopy(row["state"])
-        by_name = {v["VariantName"]: v for v in state["variants"]}
+        state: DesiredState = row["state"].copy_deep()
+        current = state.current
         for index, wanted in enumerate(params["DesiredWeightsAndCapacities"], start=1):
             where = f"DesiredWeightsAndCapacities.{index}"
-            variant = by_name.get(wanted["VariantName"])
+            name = wanted["VariantName"]
+            variant = current.variant(name)
             if variant is None:
-                raise ValidationError(f"{where}.VariantName: the endpoint has no variant '{wanted['VariantName']}'")
+                raise ValidationError(f'The variant name(s) "{name}" is/are not present within endpoint '
+                                      f'configuration "{row["config_name"]}".')
             if wanted.get("DesiredWeight") is None and wanted.get("DesiredInstanceCount") is None:
                 raise ValidationError(f"{where}: give DesiredWeight or DesiredInstanceCount")
             if wanted.get("DesiredWeight") is not None:
-                variant["DesiredWeight"] = float(wanted["DesiredWeight"])
+                variant.desired_weight = float(wanted["DesiredWeight"])
             if wanted.get("DesiredInstanceCount") is not None:
-                if variant["Serverless"]:
-                    raise ValidationError(f"{where}.DesiredInstanceCount: a serverless variant has no instances")
-                variant["DesiredInstanceCount"] = int(wanted["DesiredInstanceCount"])
-        if all(v["DesiredWeight"] == 0 for v in state["variants"]):
+                variant.desired_count = int(wanted["DesiredInstanceCount"])
+        if all(v.desired_weight == 0 for v in current.variants):
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
+        self.check_capacity(state, row["name"], "DesiredWeightsAndCapacities")
         return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+    def check_capacity(self, state: DesiredState, endpoint_name: str | None, where: str) -> None:
+        """Refuse (ResourceLimitExceeded) a desired state asking for more instances than the ceilings allow:
+        per variant, per endpoint (its fleets together) and per server (with every other endpoint)."""
+        if self.limits is None:
+            return
+        for fleet in state.fleets:
+            for variant, count in fleet_counts(fleet).items():
+                self.limits.check_variant(count, f"{where}: variant {variant}")
+        wanted = endpoint_instances(state)
+        self.limits.check_endpoint(0, wanted, where)
+        others = sum(endpoint_instances(r["state"]) for r in self.repo.list_endpoints()
+                     if r["name"] != endpoint_name and r["status"] not in ("Deleting", "Failed"))
+        self.limits.check_total(others, wanted, where)
 
     def list_instances(self, name: str) -> Doc:
         """greenfleet's own view of an endpoint's instance processes (not a SageMaker operation)."""
         self.endpoint(name)
         instances = [
-            {"InstanceId": r["id"], "Group": r["group_key"].split("/", 1)[1], "Pid": r["pid"], "Port": r["port"],
-             "StartedAt": r["started_at"], "ReadyAt": r["ready_at"]}
+            {"InstanceId": r["id"], "Group": f"{r['fleet_id']}/{r['variant_name']}", "FleetId": r["fleet_id"],
+             "EndpointConfigName": r["config_name"], "VariantName": r["variant_name"], "Host": r["host"],
+             "Port": r["port"], "Pid": r["backend_ref"].get("pid"), "StartedAt": r["started_at"],
+             "ReadyAt": r["ready_at"]}
             for r in self.repo.list_instances() if r["endpoint_name"] == name
         ]
         return {"Instances": sorted(instances, key=lambda i: i["InstanceId"])}
@@ -181,45 +211,37 @@ class EndpointService:
             raise ResourceInUse(f'Endpoint "{row["name"]}" is {row["status"]}; wait until it is InService.')
 
 
-def describe(row: Doc) -> Doc:
-    """DescribeEndpoint's answer for a stored endpoint row."""
-    state = row["state"]
+def describe(row: Doc, observed: ObservedState) -> Doc:
+    """DescribeEndpoint's answer for a stored endpoint row and what the control pass observed of it."""
+    state: DesiredState = row["state"]
+    current = state.current
     result: Doc = {
         "EndpointName": row["name"],
         "EndpointArn": row["arn"],
         "EndpointConfigName": row["config_name"],
-        "ProductionVariants": [_summary(v, state) for v in state["variants"]],
+        "ProductionVariants": [_summary(current.id, v, observed) for v in current.variants],
         "EndpointStatus": row["status"],
         "CreationTime": row["created_at"],
         "LastModifiedTime": row["modified_at"],
     }
-    if state.get("shadow_variants"):
-        result["ShadowProductionVariants"] = [_summary(v, state) for v in state["shadow_variants"]]
     if row["failure_reason"]:
         result["FailureReason"] = row["failure_reason"]
-    capture = state.get("data_capture")
-    if capture:
-        result["DataCaptureConfig"] = {
-            "EnableCapture": bool(capture.get("EnableCapture", True)),
-            "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
-            "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
-            "DestinationS3Uri": capture["DestinationS3Uri"],
-        }
-    if state.get("last_deployment_config"):
-        result["LastDeploymentConfig"] = state["last_deployment_config"]
-    view = state.get("deployment_view")
-    if view and (state.get("deployment") or row["status"] == "UpdateRollbackFailed"):
+    if state.last_deployment_config:
+        result["LastDeploymentConfig"] = state.last_deployment_config
+    view = observed.deployment_view
+    if view and (state.deployment or row["status"] == "UpdateRollbackFailed"):
         _merge_view(result, view, state)
     return result
 
 
-def _merge_view(result: Doc, view: Doc, state: Doc) -> None:
+def _merge_view(result: Doc, view: Doc, state: DesiredState) -> None:
     """While a deployment runs, weights, counts and VariantStatus come from the rollout's view."""
     ours = {v["VariantName"]: v for v in result["ProductionVariants"]}
     result["ProductionVariants"] = [{**ours.get(v["VariantName"], {}), **v} for v in view["ProductionVariants"]]
     pending = view.get("PendingDeploymentSummary")
     if pending:
-        images = {v["VariantName"]: _summary(v, {}) for v in (state.get("pending") or {}).get("variants", [])}
+        green = state.pending
+        images = {v.name: _summary(green.id, v, ObservedState()) for v in green.variants} if green else {}
         pending = {**pending, "ProductionVariants": [
             {**{k: images.get(v["VariantName"], {}).get(k) for k in ("DeployedImages", "RoutingConfig")
                 if images.get(v["VariantName"])}, **v}
@@ -229,18 +251,17 @@ def _merge_view(result: Doc, view: Doc, state: Doc) -> None:
         result["FailureReason"] = view["FailureReason"]
 
 
-def _summary(variant: Doc, state: Doc) -> Doc:
+def _summary(fleet_id: int, variant: VariantDesired, observed: ObservedState) -> Doc:
+    seen = observed.variant(fleet_id, variant.name)
     summary: Doc = {
-        "VariantName": variant["VariantName"],
-        "DeployedImages": [{"SpecifiedImage": variant["Container"]["Image"],
-                            "ResolvedImage": variant["Container"]["Image"]}],
-        "CurrentWeight": variant["CurrentWeight"],
-        "DesiredWeight": variant["DesiredWeight"],
-        "CurrentInstanceCount": variant["CurrentInstanceCount"],
-        "DesiredInstanceCount": variant["DesiredInstanceCount"],
-        "RoutingConfig": {"RoutingStrategy": variant["RoutingStrategy"]},
+        "VariantName": variant.name,
+        "DeployedImages": [{"SpecifiedImage": variant.container.Image, "ResolvedImage": variant.container.Image}],
+        "CurrentWeight": seen.current_weight,
+        "DesiredWeight": variant.desired_weight,
+        "CurrentInstanceCount": seen.current_count,
+        "DesiredInstanceCount": variant.desired_count,
+        "RoutingConfig": {"RoutingStrategy": variant.routing_strategy},
     }
-    statuses = (state.get("variant_status") or {}).get(variant["VariantName"])
-    if statuses:
-        summary["VariantStatus"] = statuses
+    if seen.status:
+        summary["VariantStatus"] = [s.wire() for s in seen.status]
     return summary

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from greenfleet.errors import ValidationError
+from greenfleet.metrics.timestamps import parse_time
 
 Item = dict[str, Any]
 
@@ -42,9 +43,9 @@ def page(
     for field, key in (("CreationTime", "CreationTime"), ("LastModifiedTime", "LastModifiedTime")):
         before, after = params.get(f"{field}Before"), params.get(f"{field}After")
         if before is not None:
-            items = [i for i in items if i.get(key, 0) < float(before)]
+            items = [i for i in items if i.get(key, 0) < parse_time(before, f"{field}Before")]
         if after is not None:
-            items = [i for i in items if i.get(key, 0) > float(after)]
+            items = [i for i in items if i.get(key, 0) > parse_time(after, f"{field}After")]
     if extra_filter is not None:
         items = [i for i in items if extra_filter(i)]
     sort_by = params.get("SortBy", default_sort)

@@ -9,11 +9,21 @@ from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
+from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.listing import page
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
+from greenfleet.workers.images import image_allowed
 
 Doc = dict[str, Any]
+UNSUPPORTED_CONFIG_MEMBERS = {
+    "ShadowProductionVariants": "shadow testing (shadow variants)",
+    "DataCaptureConfig": "data capture",
+    "AsyncInferenceConfig": "asynchronous inference",
+}
+"""Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
+
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)  # SageMaker: 1 GB steps
 SORT_NAME_TIME = {
     "Name": lambda i: i["_name"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -31,6 +41,10 @@ class ModelService:
         self.repo, self.arns, self.clock, self.tags = repo, arns, clock, tags
         # The model registry's resolver of Containers[].ModelPackageName (set by the server when it runs one).
         self.package_container: Callable[[Doc, str], Doc] | None = None
+        self.limits: InstanceLimits | None = None
+        self.allowed_images: tuple[str, ...] = ("*",)
+        """Image patterns models may use (the server's GREENFLEET_ALLOWED_IMAGES)."""
+        """Instance ceilings checked when a config is created (the server sets them from its settings)."""
 
     # --- models ---------------------------------------------------------------------------------
     def create_model(self, params: Doc) -> Doc:
@@ -40,10 +54,16 @@ class ModelService:
             raise ValidationError("Exactly one of PrimaryContainer or Containers must be given")
         listed: list[Doc] = [params["PrimaryContainer"]] if has_primary else list(containers or [])
         listed = self._resolve_packages(listed, has_primary)
+        if len(listed) > 1:
+            raise ValidationError(f"Containers: {len(listed)} containers given; greenfleet serves one container per "
+                                  "model (serial inference pipelines do not run yet)")
         for index, container in enumerate(listed):
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
                 raise ValidationError(f"{where}.Image: an image (or a ModelPackageName) is required")
+            if not image_allowed(str(container["Image"]), self.allowed_images):
+                raise ValidationError(f"{where}.Image: '{container['Image']}' is not allowed on this server "
+                                      f"(GREENFLEET_ALLOWED_IMAGES: {', '.join(self.allowed_images)})")
         name = params["ModelName"]
         arn = self.arns.arn("model", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
@@ -93,30 +113,25 @@ class ModelService:
     # --- endpoint configurations -----------------------------------------------------------------
     def create_endpoint_config(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpointConfig", params)
-        names = _variant_names(params)
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
+            if params.get(member):
+                raise ValidationError(f"{member}: {capability} does not run in greenfleet yet")
+        names = [n.lower() for n in _variant_names(params)]  # SageMaker compares variant names case-insensitively
+        duplicates = sorted({n for n in _variant_names(params) if names.count(n.lower()) > 1})
         if duplicates:
-            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)}")
+            raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)} "
+                                  "(names are compared case-insensitively)")
         variants = [dict(v) for v in params["ProductionVariants"]]
-        shadows = [dict(v) for v in params.get("ShadowProductionVariants", []) or []]
-        for kind, group in (("ProductionVariants", variants), ("ShadowProductionVariants", shadows)):
-            for index, variant in enumerate(group, start=1):
-                self._check_variant(variant, f"{kind}.{index}")
+        for index, variant in enumerate(variants, start=1):
+            self._check_variant(variant, f"ProductionVariants.{index}")
+        if self.limits is not None:
+            self.limits.check_variants(variants, "InitialInstanceCount", "ProductionVariants")
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
-        if params.get("AsyncInferenceConfig"):
-            raise ValidationError("AsyncInferenceConfig: asynchronous inference is not supported by greenfleet yet")
-        capture = params.get("DataCaptureConfig")
-        if capture is not None:
-            capture = {"EnableCapture": True, **capture}
         name = params["EndpointConfigName"]
         arn = self.arns.arn("endpoint_config", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
         spec["ProductionVariants"] = variants
-        if shadows:
-            spec["ShadowProductionVariants"] = shadows
-        if capture is not None:
-            spec["DataCaptureConfig"] = capture
         row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
         self.repo.insert_endpoint_config(row)
         self.tags.put(arn, params.get("Tags", []))
@@ -130,10 +145,17 @@ class ModelService:
         if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
             raise ValidationError(f"{where}: ServerlessConfig cannot be combined with InstanceType or "
                                   "InitialInstanceCount")
-        if not serverless:
-            for member in ("InstanceType", "InitialInstanceCount"):
-                if variant.get(member) is None:
-                    raise ValidationError(f"{where}.{member}: required for an instance-based variant")
+        if serverless:
+            memory = serverless.get("MemorySizeInMB")
+            if memory not in SERVERLESS_MEMORY_SIZES:
+                raise ValidationError(f"Value '{memory}' at '{where}.ServerlessConfig.MemorySizeInMB' failed to "
+                                      "satisfy constraint: Member must satisfy enum value set: "
+                                      f"[{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}]")
+            raise ValidationError(f"{where}.ServerlessConfig: serverless inference does not run in greenfleet yet; "
+                                  "give InstanceType and InitialInstanceCount")
+        for member in ("InstanceType", "InitialInstanceCount"):
+            if variant.get(member) is None:
+                raise ValidationError(f"{where}.{member}: required for an instance-based variant")
         variant.setdefault("InitialVariantWeight", 1.0)
         variant["InitialVariantWeight"] = float(variant["InitialVariantWeight"])
         variant.setdefault("RoutingConfig", {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"})

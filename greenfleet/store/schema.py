@@ -35,9 +35,20 @@ endpoints = Table(
     Column("failure_reason", Text, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("modified_at", Float, nullable=False),
-    # Desired and observed per-variant state, deployment progress: see resources/endpoints.py.
+    # The desired state (greenfleet/resources/endpoint_state.py: DesiredState).
     Column("state", JSON, nullable=False),
     Column("revision", Integer, nullable=False, default=1),
+)
+
+endpoint_observations = Table(
+    "endpoint_observations",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    # What the control pass observed (endpoint_state.py: ObservedState); only the pass writes it:
+    # the reconciler the fleets' figures, the deployment driver its view.
+    Column("fleets", JSON, nullable=False),
+    Column("deployment_view", JSON, nullable=True),
+    Column("updated_at", Float, nullable=False),
 )
 
 tags = Table(
@@ -65,10 +76,13 @@ instances = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("endpoint_name", String(63), nullable=False, index=True),
-    Column("group_key", String(200), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("port", Integer, nullable=False),
-    Column("token", String(64), nullable=False),
+    Column("fleet_id", Integer, nullable=False),
+    Column("config_name", String(63), nullable=False),
+    Column("variant_name", String(63), nullable=False),
+    Column("container", JSON, nullable=False),  # the ContainerDefinition snapshot the instance runs
+    Column("host", String(255), nullable=True),  # None while the backend has not placed it
+    Column("port", Integer, nullable=True),
+    Column("backend_ref", JSON, nullable=False),  # opaque to the control plane (local: pid and token)
     Column("started_at", Float, nullable=False),
     Column("ready_at", Float, nullable=True),
 )

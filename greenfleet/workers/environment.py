@@ -24,17 +24,23 @@ if TYPE_CHECKING:
     from greenfleet.settings import Settings
 
 __all__ = [
+    "ALLOWED_IMAGES",
+    "ALLOW_LINK_LOCAL",
     "ARTIFACT_MAX_BYTES",
     "COMMAND",
     "DEFAULT_ACCEPT",
     "FAILURE_FILE",
     "IMAGE",
+    "INVOCATION_TIMEOUT_S",
+    "MODEL_DATA_ROOTS",
     "MODEL_DATA_URL",
     "MODEL_DIR",
+    "MODEL_SERVER_WORKERS",
     "ORPHAN_GRACE_S",
     "PORT",
     "PROGRAM",
     "S3_ENDPOINT_URL",
+    "SERVER_LOCK",
     "SUBMIT_DIRECTORY",
     "FailureTarget",
     "InvalidEnvironment",
@@ -55,8 +61,15 @@ FAILURE_FILE = "GREENFLEET_FAILURE_FILE"
 COMMAND = "GREENFLEET_COMMAND"
 S3_ENDPOINT_URL = "GREENFLEET_S3_ENDPOINT_URL"
 ORPHAN_GRACE_S = "GREENFLEET_ORPHAN_GRACE_S"
+ALLOWED_IMAGES = "GREENFLEET_ALLOWED_IMAGES"
+MODEL_DATA_ROOTS = "GREENFLEET_MODEL_DATA_ROOTS"
+ALLOW_LINK_LOCAL = "GREENFLEET_MODEL_DATA_ALLOW_LINK_LOCAL"
+SERVER_LOCK = "GREENFLEET_SERVER_LOCK"
+MODEL_SERVER_WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
+INVOCATION_TIMEOUT_S = "GREENFLEET_INVOCATION_TIMEOUT_S"
 
 _T = TypeVar("_T")
+_NONE: tuple[str, ...] = ()
 _N = TypeVar("_N", int, float)
 
 
@@ -120,6 +133,28 @@ class WorkerEnvironment:
     default_accept: str = "application/json"
     """Accept passed to a script's ``output_fn`` when the request names none."""
 
+    allowed_images: tuple[str, ...] = ("*",)
+    """Image patterns this worker may run (comma-separated); ``greenfleet/script`` and
+    ``greenfleet/command`` must be allowed for a built-in image to run user code or a command."""
+
+    model_data_roots: tuple[Path, ...] = ()
+    """Directories a local ModelDataUrl must lie under (``os.pathsep``-separated); empty: anywhere."""
+
+    allow_link_local: bool = False
+    """Let http(s) model data come from link-local and cloud metadata addresses."""
+
+    model_server_workers: int = 1
+    """How many calls a runtime running user code (script, MLflow) serves at once, each on its own thread
+    (SageMaker's SAGEMAKER_MODEL_SERVER_WORKERS; ≥ 1)."""
+
+    invocation_timeout_s: float | None = None
+    """How long the router waits for an answer; a call still running then is abandoned (its thread runs on)
+    so that it does not block the next one. Unset: calls are never abandoned."""
+
+    server_lock: Path | None = None
+    """The server's home lock; a ``greenfleet/command`` instance stops once no server has held it for
+    ``orphan_grace_s``."""
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> WorkerEnvironment:
         """Read and check the variables (``os.environ`` by default); raise :class:`InvalidEnvironment`
@@ -141,6 +176,12 @@ class WorkerEnvironment:
             program=read.optional(PROGRAM, str, None),
             submit_directory=read.optional(SUBMIT_DIRECTORY, str, None),
             default_accept=read.optional(DEFAULT_ACCEPT, str, cls.default_accept),
+            allowed_images=read.optional(ALLOWED_IMAGES, _items(","), cls.allowed_images),
+            model_data_roots=tuple(Path(root) for root in read.optional(MODEL_DATA_ROOTS, _items(os.pathsep), _NONE)),
+            allow_link_local=read.optional(ALLOW_LINK_LOCAL, _flag, False),
+            server_lock=read.optional(SERVER_LOCK, Path, None),
+            model_server_workers=read.optional(MODEL_SERVER_WORKERS, _bounded(_integer, ge=1, le=64), 1),
+            invocation_timeout_s=read.optional(INVOCATION_TIMEOUT_S, _bounded(_number, gt=0), None),
         )
         if read.problems:
             raise InvalidEnvironment(read.problems)
@@ -209,6 +250,24 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:
         raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+
+
+def _items(separator: str) -> Callable[[str], tuple[str, ...]]:
+    """A ``separator``-separated list of non-empty, stripped items."""
+
+    def parse_items(text: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in text.split(separator) if item.strip())
+
+    return parse_items
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("Input should be a valid boolean")
 
 
 def _bounded(

@@ -21,7 +21,9 @@ __all__ = [
     "RuntimeChoice",
     "RuntimeName",
     "ScriptMode",
+    "check_allowed",
     "choose_runtime",
+    "image_allowed",
     "match_image",
     "repository_of",
 ]
@@ -111,3 +113,26 @@ def choose_runtime(rule: ImageRule, *, program: str | None, model_dir: Path) -> 
         rule.script_mode is ScriptMode.PROGRAM_OR_CODE and (model_dir / "code" / "inference.py").is_file()
     )
     return RuntimeChoice(RuntimeName.SCRIPT if script else rule.runtime, rule.framework)
+
+
+_USER_CODE_IMAGES = {RuntimeName.SCRIPT: "greenfleet/script", RuntimeName.COMMAND: "greenfleet/command"}
+
+
+def image_allowed(image: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    """True if ``image`` matches one of the ``allowed`` patterns (``*`` allows every image)."""
+    repository = repository_of(image)
+    return any(pattern == "*" or _matches(pattern.strip().lower(), repository) for pattern in allowed)
+
+
+def check_allowed(image: str, rule: ImageRule, choice: RuntimeChoice | None, allowed: tuple[str, ...]) -> None:
+    """StartupError unless the server's image allow-list lets ``image`` run, and (``choice`` known) lets it
+    run user code: a built-in image switched to script mode needs ``greenfleet/script`` allowed too."""
+    if not image_allowed(image, allowed):
+        raise StartupError(f"Image '{image}' is not in this server's allow-list (GREENFLEET_ALLOWED_IMAGES: "
+                           f"{', '.join(allowed)})")
+    if choice is None or choice.runtime is rule.runtime:
+        return
+    needed = _USER_CODE_IMAGES.get(choice.runtime)
+    if needed is not None and not image_allowed(needed, allowed):
+        raise StartupError(f"Image '{image}' would run user code ({choice.runtime} runtime), but {needed} is not "
+                           f"in this server's allow-list (GREENFLEET_ALLOWED_IMAGES: {', '.join(allowed)})")

@@ -103,6 +103,8 @@ def loads_json(body: bytes | str) -> Any:
         return json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
     except ValueError as exc:  # also UnicodeDecodeError
         raise ModelInputError(f"request body is not valid JSON: {exc}") from exc
+    except RecursionError:  # json's decoder, nested deeper than the interpreter's recursion limit
+        raise ModelInputError("request body is not valid JSON: nested too deeply") from None
 
 
 def dumps_json(value: Any) -> bytes:

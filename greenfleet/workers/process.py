@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,7 @@ from greenfleet.workers.command import exec_command
 from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import write_failure
-from greenfleet.workers.images import RuntimeName, choose_runtime, match_image
+from greenfleet.workers.images import RuntimeName, check_allowed, choose_runtime, match_image
 from greenfleet.workers.runtime import Runtime
 from greenfleet.workers.runtimes import INLINE_MAX_BYTES, build_runtime
 from greenfleet.workers.server import InvocationApp, serve
@@ -24,6 +25,9 @@ from greenfleet.workers.watchdog import Heartbeat, start_orphan_watchdog
 __all__ = ["main", "prepare"]
 
 _log = logging.getLogger("greenfleet.workers")
+
+ABANDONED_CALLS = 4
+"""Calls past the invocation timeout whose threads may still run while new calls are served."""
 
 _USER_CODE = frozenset({RuntimeName.SCRIPT, RuntimeName.MLFLOW})
 """Runtimes whose loading runs the user's code (an ``inference.py``, an MLflow model's loader)."""
@@ -41,27 +45,37 @@ def main() -> int:
     heartbeat = Heartbeat()
     start_orphan_watchdog(heartbeat, env.orphan_grace_s)
     try:
-        runtime, inline_max_bytes = prepare(env)
+        runtime, inline_max_bytes, user_code = prepare(env)
     except StartupError as exc:
         return write_failure(env.failure_file, exc.message)
     except Exception as exc:
         _log.exception("loading the model failed")
         return write_failure(env.failure_file, f"loading the model failed: {type(exc).__name__}: {exc}")
     gc.enable()  # off during start-up when run as ``python -m greenfleet.workers`` (see __main__.py)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model") as executor:
-        app = InvocationApp(runtime, heartbeat, inline_max_bytes=inline_max_bytes, executor=executor)
-        serve(app, env.port)
+    concurrency = env.model_server_workers if user_code else 1
+    # Room for calls abandoned after the invocation timeout: their threads run on while new calls start.
+    executor = ThreadPoolExecutor(max_workers=concurrency + ABANDONED_CALLS, thread_name_prefix="model")
+    app = InvocationApp(runtime, heartbeat, inline_max_bytes=inline_max_bytes, executor=executor,
+                        concurrency=concurrency, timeout_s=env.invocation_timeout_s)
+    serve(app, env.port)
+    executor.shutdown(wait=False, cancel_futures=True)
+    if app.abandoned:  # a thread stuck in the model would hold the interpreter's exit forever
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 
-def prepare(env: WorkerEnvironment) -> tuple[Runtime, int]:
-    """Fetch, choose and load: the loaded runtime and its inline limit. The command image never returns."""
+def prepare(env: WorkerEnvironment) -> tuple[Runtime, int, bool]:
+    """Fetch, choose and load: the loaded runtime, its inline limit and whether it runs user code. The
+    command image never returns."""
     rule = match_image(env.image)
+    check_allowed(env.image, rule, None, env.allowed_images)
     if env.model_data_url:
         _install(env, env.model_data_url, env.model_dir, label="ModelDataUrl")
     else:
         env.model_dir.mkdir(parents=True, exist_ok=True)
     choice = choose_runtime(rule, program=env.program, model_dir=env.model_dir)
+    check_allowed(env.image, rule, choice, env.allowed_images)
     if choice.runtime is RuntimeName.COMMAND:
         exec_command(env)
     if choice.runtime is RuntimeName.SCRIPT and env.submit_directory and "://" in env.submit_directory:
@@ -70,7 +84,7 @@ def prepare(env: WorkerEnvironment) -> tuple[Runtime, int]:
     if choice.runtime in _USER_CODE:
         gc.enable()  # user code loads with the collector on, as it would anywhere else
     runtime.load(env.model_dir)
-    return runtime, INLINE_MAX_BYTES.get(choice.runtime, 0)
+    return runtime, INLINE_MAX_BYTES.get(choice.runtime, 0), choice.runtime in _USER_CODE
 
 
 def _install(env: WorkerEnvironment, url: str, target: Path, *, label: str) -> None:
@@ -80,7 +94,8 @@ def _install(env: WorkerEnvironment, url: str, target: Path, *, label: str) -> N
 
     try:
         install_model_data(
-            url, target, max_bytes=env.artifact_max_bytes, s3_endpoint_url=env.s3_endpoint_url, label=label
+            url, target, max_bytes=env.artifact_max_bytes, s3_endpoint_url=env.s3_endpoint_url, label=label,
+            roots=env.model_data_roots or None, allow_link_local=env.allow_link_local,
         )
     except ArtifactError as exc:
         raise StartupError(exc.message) from exc

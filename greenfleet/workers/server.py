@@ -34,11 +34,17 @@ _TEXT = b"text/plain; charset=utf-8"
 class InvocationApp:
     """The ASGI app of one worker."""
 
-    def __init__(self, runtime: Runtime, heartbeat: Heartbeat, *, inline_max_bytes: int, executor: Executor) -> None:
+    def __init__(self, runtime: Runtime, heartbeat: Heartbeat, *, inline_max_bytes: int, executor: Executor,
+                 concurrency: int = 1, timeout_s: float | None = None) -> None:
         self._runtime = runtime
         self._heartbeat = heartbeat
         self._inline_max_bytes = inline_max_bytes
         self._executor = executor
+        self._slots = asyncio.Semaphore(concurrency)
+        """Calls on model threads at once (SAGEMAKER_MODEL_SERVER_WORKERS for user code, else 1)."""
+        self._timeout_s = timeout_s
+        self.abandoned = 0
+        """Calls given up after the timeout (their threads may still run)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,17 +81,42 @@ class InvocationApp:
                     raise Blocking("large body")
                 answer, media = self._runtime.invoke(body, content_type, accept)
             except Blocking:
-                loop = asyncio.get_running_loop()
-                answer, media = await loop.run_in_executor(
-                    self._executor, self._runtime.invoke, body, content_type, accept
-                )
+                answer, media = await self._on_model_thread(body, content_type, accept)
         except RequestError as exc:
             await _respond(send, exc.status_code, exc.message.encode(), _TEXT)
+        except RecursionError:  # a hostile body (deep nesting) the runtime's decoding could not walk
+            await _respond(send, 400, b"request body nests too deeply to be read", _TEXT)
         except Exception as exc:
             _log.exception("invocation failed")
             await _respond(send, 500, f"{type(exc).__name__}: {exc}".encode(), _TEXT)
         else:
             await _respond(send, 200, answer, media.encode("latin-1"))
+
+
+    async def _on_model_thread(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        """``invoke`` on a model thread, holding one of the slots; a call still running after the timeout
+        gives its slot up (its thread runs on, its answer is dropped), so it never blocks the next one."""
+        await self._slots.acquire()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._runtime.invoke, body, content_type, accept)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout_s)
+        except TimeoutError:
+            self.abandoned += 1
+            future.add_done_callback(_drop)
+            raise CallTimedOut(f"the model did not answer within {self._timeout_s:g} s") from None
+        finally:
+            self._slots.release()
+
+
+class CallTimedOut(RequestError):
+    status_code = 504
+
+
+def _drop(future: asyncio.Future[tuple[bytes, str]]) -> None:
+    """An abandoned call's outcome: read (so asyncio does not log it as never retrieved) and dropped."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def _read_body(receive: Receive) -> bytes | None:

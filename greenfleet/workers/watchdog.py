@@ -50,7 +50,10 @@ def start_orphan_watchdog(heartbeat: Heartbeat, grace_s: float) -> threading.Thr
         while not is_orphaned(parent_pid, os.getppid(), heartbeat.silence_s(), grace_s):
             time.sleep(interval_s)
         _log.warning("parent process %d is gone and no health check came for %.0f s: exiting", parent_pid, grace_s)
-        os.kill(os.getpid(), signal.SIGTERM)
+        if os.getpgid(0) == os.getpid():  # a session leader (as the server starts it): its children too
+            os.killpg(os.getpid(), signal.SIGTERM)
+        else:
+            os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(_FORCED_EXIT_AFTER_S)
         os._exit(1)
 

@@ -48,11 +48,12 @@ BAD_ALARMS = [
     ({"ComparisonOperator": "GreaterThanUpperThreshold"}, "anomaly detection alarms"),
     ({"TreatMissingData": "skip"}, "TreatMissingData must be one of"),
     ({"Statistic": "Median"}, "Statistic: 'Median' is not one of"),
-    ({"Statistic": None, "ExtendedStatistic": "p999"}, "ExtendedStatistic: 'p999' is not a valid statistic"),
+    ({"Statistic": None, "ExtendedStatistic": "p999"}, "The value p999 for parameter ExtendedStatistic"),
     ({"ExtendedStatistic": "p99"}, "exactly one of Statistic or ExtendedStatistic"),
     ({"Threshold": "high"}, "Threshold is required and must be a number"),
-    ({"AlarmActions": ["arn:aws:sns:us-east-1:1:topic"]}, "AlarmActions.member.1"),
-    ({"OKActions": [f"http://h/{i}" for i in range(6)]}, "OKActions may hold at most 5"),
+    ({"AlarmActions": ["arn:aws:sns:us-east-1:1:topic"]}, "Invalid arn syntax: arn:aws:sns:us-east-1:1:topic"),
+    ({"AlarmActions": ["mailto:ops@example.com"]}, "AlarmActions.member.1"),
+    ({"OKActions": [f"http://h/{i}" for i in range(6)]}, "OKActions must not have a size greater than 5"),
     ({"Dimensions": [{"Name": "EndpointName"}]}, "Dimensions.member.1.Value must be a non-empty string"),
     ({"Period": 10, "EvaluationPeriods": 9000}, "must not exceed 86400 s"),
     ({"Period": 7, "EvaluationPeriods": 2000}, "one-second points are kept"),
@@ -114,8 +115,7 @@ def test_describe_filters_and_delete(services: SimpleNamespace) -> None:
     services.alarms.delete_alarms(["web-errors"])
     with pytest.raises(ResourceNotFound):
         services.alarms.describe_alarm("web-errors")
-    with pytest.raises(ResourceNotFound):
-        services.alarms.delete_alarms(["web-errors"])
+    assert services.alarms.delete_alarms(["web-errors", "nope"]) == []  # unknown names: nothing, no error
 
 
 def test_seed_alarm_on_5xx_goes_alarm_then_ok(services: SimpleNamespace, clock: FakeClock) -> None:

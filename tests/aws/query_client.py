@@ -113,7 +113,7 @@ def run(url: str, key: str, secret: str) -> dict[str, Any]:
         "missing_alarm": error(lambda: cw.set_alarm_state(AlarmName="nope", StateValue="OK", StateReason="x")),
         "bad_reason_data": error(lambda: cw.set_alarm_state(AlarmName="legacy-2", StateValue="OK",
                                                             StateReason="x", StateReasonData="{")),
-        "delete_missing": error(lambda: cw.delete_alarms(AlarmNames=["nope"])),
+        "delete_missing": error(lambda: cw.delete_alarms(AlarmNames=["nope"])),  # None: CloudWatch says nothing
         "wrong_secret": error(lambda: client(secret="guessed").list_metrics()),
         "unknown_action": error(renamed.list_metrics),
     }

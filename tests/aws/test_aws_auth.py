@@ -23,7 +23,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from greenfleet.api.auth import BearerTokenAuth
+from greenfleet.api.guard import Guard
+from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import verify, verify_scope
 from greenfleet.server import Server
 from tests.aws.servers import running_server
@@ -33,7 +34,7 @@ KEYS = {"AKIDGREENFLEET": "the-right-secret", "AKIDOTHER": "another-secret"}
 
 @pytest.fixture
 def locked_server(tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path / "home", aws_credentials=KEYS) as server:
+    with running_server(tmp_path / "home", aws_credentials=KEYS, region="eu-west-1") as server:
         yield server
 
 
@@ -151,7 +152,9 @@ def test_bearer_token_guards_api_paths_only() -> None:
                               Route("/", hello, methods=["POST"])])
 
     async def requests(token: str | None, *calls: tuple[str, str, dict[str, str]]) -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=BearerTokenAuth(inner, token))
+        guard = Guard(inner, AccessPolicy(None, token, "us-east-1"), listen_host="127.0.0.1", port=80,
+                      allowed_hosts=["t"])
+        transport = httpx.ASGITransport(app=guard)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             return [await http.request(method, path, headers=headers) for method, path, headers in calls]
 

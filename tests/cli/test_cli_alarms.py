@@ -180,6 +180,6 @@ def test_events_table_and_follow(run: Run, server_url: str) -> None:
     httpx.post(f"{server_url}/api/events", json={"Source": source, "DetailType": "Cli Test", "Detail": {"step": 2}})
     seen: list[dict[str, object]] = []
     with Client(server_url) as client:
-        poll_events(client, {"source": source}, answer["LastSeq"], 0.01, seen.extend, polls=1)
+        poll_events(client, {"Source": source}, answer["LastSeq"], 0.01, seen.extend, polls=1)
     assert [e["detail"] for e in seen] == [{"step": 2}]
     assert run("events", "--since", "later").exit_code == 2

@@ -14,7 +14,18 @@ from rich.console import Console
 
 from greenfleet.cli.deployments import UpdateOptions, parse_size, report_outcome
 from greenfleet.cli.main import cli
-from greenfleet.cli.progress import AlarmStates, bake, line, panel, snapshot, traffic_split
+from greenfleet.cli.progress import (
+    BAKE_POLL_S,
+    POLL_S,
+    AlarmStates,
+    Watcher,
+    bake,
+    line,
+    panel,
+    snapshot,
+    traffic_split,
+)
+from greenfleet.client import Client
 from greenfleet.server import Server
 from tests.cli.conftest import Run
 from tests.live import conftest as live
@@ -48,6 +59,10 @@ def test_linear_update_with_progress_then_history(run: Run, api: live.Api, sklea
     add_config(api, "v1", sklearn_model)
     add_config(api, "v2", sklearn_model)
     serve(api, "shop", "v1")
+    api.call("PUT", "/api/alarms/shop-errors", {  # the rollback alarm must exist (it does not fire here)
+        "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Sum", "Period": 60,
+        "Dimensions": [{"Name": "EndpointName", "Value": "shop"}, {"Name": "VariantName", "Value": "v2"}],
+        "EvaluationPeriods": 1, "Threshold": 1000, "ComparisonOperator": "GreaterThanThreshold"})
 
     result = run("endpoint", "update", "shop", "--config", "v2", "--strategy", "linear", "--linear-step", "50%",
                  "--wait-interval", "1", "--timeout", "120", "--alarm", "shop-errors", "--wait")
@@ -229,3 +244,16 @@ def test_a_failed_rollback_exits_3_and_alarm_states_fall_back_to_names(capsys: p
     states = AlarmStates("http://127.0.0.1:9")  # nothing listens there
     assert states(["errors"]) is None and states.note is not None and "GET /api/alarms failed" in states.note
     assert states(["errors"]) is None and states([]) is None
+
+
+def test_the_follower_polls_gently_during_a_long_bake() -> None:
+    watcher = Watcher(Client("http://127.0.0.1:9"), "e", "d1", Console(file=io.StringIO(), width=100))
+    assert watcher.next_poll_s() == POLL_S  # nothing seen yet
+    watcher.show(snapshot({}, BAKING, None, now=1025.0))  # 45 s of bake to go
+    assert watcher.next_poll_s() == BAKE_POLL_S > POLL_S
+    watcher.show(snapshot({}, BAKING, None, now=1069.0))  # 1 s to go: back to the fast pace
+    assert watcher.next_poll_s() == POLL_S
+    shifting = {**BAKING, "View": {**BAKING["View"], "PendingDeploymentSummary": {"ProductionVariants": []}}}
+    watcher.show(snapshot({}, shifting, None, now=1025.0))  # traffic moving, no bake
+    assert watcher.next_poll_s() == POLL_S
+    watcher.alarms.close()

@@ -39,6 +39,9 @@ def test_endpoint_life_through_the_cli(run: Run, model_urls: list[str], tmp_path
     described = run("endpoint", "describe", endpoint)
     assert "InService" in described.output and "Desired weight" in described.output
     assert endpoint in run("endpoint", "list", "--status", "InService").output
+    instances = json.loads(run("endpoint", "instances", endpoint, "--json").output)["Instances"]
+    assert len(instances) == 2 and all(i["ReadyAt"] for i in instances)  # blue's and green's instance
+    assert instances[0]["InstanceId"] in run("endpoint", "instances", endpoint).output
     deleted = run("endpoint", "delete", endpoint, "--wait")
     assert deleted.exit_code == 0 and f"Deleted endpoint {endpoint}" in deleted.output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,8 @@ from greenfleet.settings import Settings
 @contextmanager
 def running_server(home: Path) -> Iterator[Server]:
     server = Server(Settings(home=home, host="127.0.0.1", port=free_port(), database_url=None,
-                             reconcile_interval_s=0.1, instance_restart_backoff_s=0.2, drain_timeout_s=2.0))
+                             reconcile_interval_s=0.1, instance_restart_backoff_s=0.2, drain_timeout_s=2.0,
+                             model_data_roots=tempfile.gettempdir()))
     server.start_in_thread()
     try:
         yield server

@@ -148,13 +148,13 @@ def test_endpoint_errors(client: Client) -> None:
         assert f"{ACCOUNT_ARN}:endpoint/ghost" in caught.value.message
     with pytest.raises(ApiError, match="endpoint-config/ghost-config"):
         client.create_endpoint(EndpointName=unique("endpoint"), EndpointConfigName="ghost-config")
-    client.wait_for_deletion("ghost", timeout_s=1)  # already gone
+    client.wait_for_deletion(EndpointName="ghost", Timeout=1)  # already gone
     assert client.list_endpoints(NameContains="ghost") == {"Endpoints": []}
 
 
 def test_invoking_an_unknown_endpoint(client: Client) -> None:
     with pytest.raises(ApiError) as caught:
-        client.invoke_endpoint("ghost", "1,2,3")
+        client.invoke_endpoint(EndpointName="ghost", Body="1,2,3")
     assert (caught.value.status, caught.value.code) == (400, "ValidationError")
     assert "Endpoint ghost" in caught.value.message
 
@@ -167,10 +167,10 @@ def test_wait_for_endpoint_raises_with_the_failure_reason(client: Client) -> Non
     client.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant("only", model)])
     client.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
     with pytest.raises(WaiterError, match=f"endpoint {endpoint} failed: ") as caught:
-        client.wait_for_endpoint(endpoint, timeout_s=60, poll_s=0.1)
+        client.wait_for_endpoint(EndpointName=endpoint, Timeout=60, Delay=0.1)
     assert caught.value.last["EndpointStatus"] == "Failed" and caught.value.last["FailureReason"]
     client.delete_endpoint(EndpointName=endpoint)
-    client.wait_for_deletion(endpoint, timeout_s=30, poll_s=0.1)
+    client.wait_for_deletion(EndpointName=endpoint, Timeout=30, Delay=0.1)
 
 
 def test_unreachable_server() -> None:

@@ -25,7 +25,7 @@ def test_endpoint_lifecycle(client: Client, model_urls: list[str]) -> None:
         client.update_endpoint_weights_and_capacities(
             EndpointName=endpoint, DesiredWeightsAndCapacities=[{"VariantName": "blue", "DesiredWeight": 1}])
 
-    described = client.wait_for_endpoint(endpoint, timeout_s=60, poll_s=0.1)
+    described = client.wait_for_endpoint(EndpointName=endpoint, Timeout=60, Delay=0.1)
     assert described["EndpointArn"] == arn
     assert [(v["VariantName"], v["CurrentWeight"], v["CurrentInstanceCount"])
             for v in described["ProductionVariants"]] == [("blue", 0.7, 1), ("green", 0.3, 1)]
@@ -33,17 +33,19 @@ def test_endpoint_lifecycle(client: Client, model_urls: list[str]) -> None:
     assert [e["EndpointName"] for e in listed] == [endpoint]
 
     # Invocations: weighted, targeted, JSON in and CSV out.
-    answer = client.invoke_endpoint(endpoint, FEATURES, accept="application/json")
-    assert answer.invoked_variant in ("blue", "green") and answer.content_type.startswith("application/json")
-    assert "predictions" in answer.text()
-    targeted = client.invoke_endpoint(endpoint, f"[[{FEATURES}]]", content_type="application/json",
-                                      accept="text/csv", target_variant="green", inference_id="req-1")
-    assert targeted.invoked_variant == "green" and targeted.text().strip() in ("0", "1")
+    answer = client.invoke_endpoint(EndpointName=endpoint, Body=FEATURES, Accept="application/json")
+    assert answer["InvokedProductionVariant"] in ("blue", "green")
+    assert answer["ContentType"].startswith("application/json")
+    assert "predictions" in answer["Body"].read().decode()
+    targeted = client.invoke_endpoint(EndpointName=endpoint, Body=f"[[{FEATURES}]]",
+                                      ContentType="application/json", Accept="text/csv", TargetVariant="green",
+                                      InferenceId="req-1")
+    assert targeted["InvokedProductionVariant"] == "green" and targeted["Body"].read().decode().strip() in ("0", "1")
     with pytest.raises(ApiError, match="Variant purple not found"):
-        client.invoke_endpoint(endpoint, FEATURES, target_variant="purple")
+        client.invoke_endpoint(EndpointName=endpoint, Body=FEATURES, TargetVariant="purple")
 
     # Live weight and capacity changes, with SageMaker's validation.
-    with pytest.raises(ApiError, match="no variant 'purple'"):
+    with pytest.raises(ApiError, match='"purple" is/are not present within endpoint configuration'):
         client.update_endpoint_weights_and_capacities(
             EndpointName=endpoint, DesiredWeightsAndCapacities=[{"VariantName": "purple", "DesiredWeight": 1}])
     with pytest.raises(ApiError, match="at least one variant"):
@@ -51,12 +53,14 @@ def test_endpoint_lifecycle(client: Client, model_urls: list[str]) -> None:
             {"VariantName": "blue", "DesiredWeight": 0}, {"VariantName": "green", "DesiredWeight": 0}])
     client.update_endpoint_weights_and_capacities(EndpointName=endpoint, DesiredWeightsAndCapacities=[
         {"VariantName": "blue", "DesiredWeight": 0.0}, {"VariantName": "green", "DesiredWeight": 1.0}])
-    updated = client.wait_for_endpoint(endpoint, timeout_s=60, poll_s=0.1)
+    updated = client.wait_for_endpoint(EndpointName=endpoint, Timeout=60, Delay=0.1)
     assert [v["CurrentWeight"] for v in updated["ProductionVariants"]] == [0.0, 1.0]
-    assert {client.invoke_endpoint(endpoint, FEATURES).invoked_variant for _ in range(20)} == {"green"}
+    chosen = {client.invoke_endpoint(EndpointName=endpoint, Body=FEATURES)["InvokedProductionVariant"]
+              for _ in range(20)}
+    assert chosen == {"green"}
 
     client.delete_endpoint(EndpointName=endpoint)
     assert client.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Deleting"
-    client.wait_for_deletion(endpoint, timeout_s=60, poll_s=0.1)
+    client.wait_for_deletion(EndpointName=endpoint, Timeout=60, Delay=0.1)
     with pytest.raises(ApiError, match="not found"):
-        client.invoke_endpoint(endpoint, FEATURES)
+        client.invoke_endpoint(EndpointName=endpoint, Body=FEATURES)

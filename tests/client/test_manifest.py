@@ -88,7 +88,8 @@ def test_invalid_yaml_reports_the_line(tmp_path: Path) -> None:
 
 def test_the_example_manifest_is_valid() -> None:
     parsed = manifest.load(EXAMPLE)
-    assert [r.name for r in parsed.all()] == ["churn-lr-c1", "churn-lr-c01", "churn-config-v1", "churn"]
+    assert [r.name for r in parsed.all()] == ["example-lr-c1", "example-lr-c01", "example-config-v1",
+                                              "example-endpoint"]  # names of its own, never the README's churn
 
 
 def test_apply_twice_changes_nothing_the_second_time(client: Client) -> None:

@@ -48,3 +48,13 @@ def test_events_targets_and_deliveries(client: TestClient) -> None:
     assert gone.status_code == 400 and gone.json()["__type"] == "ResourceNotFound"
     bad = client.post("/api/events", json={"Source": "", "DetailType": "x"})
     assert bad.status_code == 400 and "source must be" in bad.json()["message"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "must be a JSON object"), (b"[1, 2]", "must be a JSON object"), (b"{no", "malformed JSON")])
+def test_a_body_that_is_not_a_json_object_is_a_validation_exception(client: TestClient, content: bytes,
+                                                                    message: str) -> None:
+    answer = client.post("/api/events", content=content, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "ValidationException"
+    assert message in answer.json()["message"]
+    assert client.get("/api/events").json()["Events"] == []

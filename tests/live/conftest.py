@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,8 @@ from tests.conftest import free_port
 
 FAST = {"reconcile_interval_s": 0.1, "health_check_interval_s": 0.2, "instance_restart_backoff_s": 0.2,
         "startup_health_check_timeout_s": 30.0, "drain_timeout_s": 5.0, "worker_orphan_grace_s": 30.0,
-        "strict_deployment_minimums": False}
+        "strict_deployment_minimums": False, "model_data_roots": tempfile.gettempdir()}
+"""Short durations; model data may come from the test's temporary directories."""
 
 
 @pytest.fixture(scope="session")

@@ -264,3 +264,48 @@ def test_an_identical_green_is_promoted_in_20_of_20_runs(seeded_api: Api, tmp_pa
         assert [m["verdict"] for m in verdict["metrics"]] == ["PASS", "PASS"], run
         assert any(e["Message"].startswith("Judge passed") for e in deployment["Timeline"]), run
         assert load.failures == [], f"{run}; failed requests: {load.failures[:5]}"
+
+
+def flaky_webhook(failures: int) -> tuple[ThreadingHTTPServer, list[dict[str, Any]]]:
+    """A receiver that answers 503 to its first ``failures`` calls, then 200."""
+    import json
+
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(503 if len(received) <= failures else 200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, received
+
+
+def test_post_completion_webhook_is_delivered_through_the_outbox(api: Api, sklearn_model: Path) -> None:
+    hook, received = flaky_webhook(failures=1)
+    url = f"http://127.0.0.1:{hook.server_address[1]}/notify"
+    new_config(api, "notify", "n1", sklearn_model)
+    api.call("POST", "/api/endpoints", {"EndpointName": "notify", "EndpointConfigName": "n1"})
+    api.wait_status("notify", "InService")
+    new_config(api, "notify", "n2", sklearn_model)
+    api.call("POST", "/api/endpoints/notify/update", {"EndpointConfigName": "n2", "DeploymentConfig": {
+        "GreenfleetRollout": {"Steps": [{"TrafficPercent": 100, "BakeInSeconds": 0}], "Checks": [
+            {"Name": "done", "Point": "POST_COMPLETION", "Url": url, "TimeoutInSeconds": 2, "Retries": 0}]}}})
+    described = wait_done(api, "notify")
+    assert described["EndpointConfigName"] == "n2", described
+    deadline = time.monotonic() + 20
+    while True:  # the first attempt got a 503; the outbox retries after its back-off
+        (delivery,) = api.call("GET", "/api/deliveries?kind=deployment-check")["Deliveries"]
+        if delivery["Status"] == "delivered" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    hook.shutdown()
+    assert delivery["Status"] == "delivered" and delivery["Attempts"] == 2, delivery
+    assert delivery["Context"]["Point"] == "POST_COMPLETION" and delivery["Url"] == url
+    assert len(received) == 2 and received[-1]["Point"] == "POST_COMPLETION"
+    assert received[-1]["Phase"] == "SUCCEEDED" and received[-1]["Instances"], received[-1]

@@ -29,8 +29,8 @@ def _one(svc: MetricService, t: float, name: str = "M", period: int = 60, dims: 
 def test_value_values_counts_and_statistic_values(svc: MetricService, clock: FakeClock) -> None:
     t = clock.now()
     svc.put_metric_data({"Namespace": "App", "MetricData": [
-        {"MetricName": "M", "Value": 10.0, "Timestamp": t},
-        {"MetricName": "M", "Values": [1.0, 2.0], "Counts": [3.0, 1.0], "Timestamp": t + 1},
+        {"MetricName": "M", "Value": 10.0, "Timestamp": t, "Unit": "Count"},
+        {"MetricName": "M", "Values": [1.0, 2.0], "Counts": [3.0, 1.0], "Timestamp": t + 1, "Unit": "Count"},
         {"MetricName": "M", "StatisticValues": {"SampleCount": 4, "Sum": 40, "Minimum": 5, "Maximum": 20},
          "Timestamp": iso(t + 2), "Unit": "Count"},
     ]})
@@ -62,11 +62,12 @@ BAD = [
     ({"Namespace": "AWS/SageMaker", "MetricData": [{"MetricName": "M", "Value": 1}]}, "AWS/ namespaces are reserved"),
     ({"Namespace": "A", "MetricData": []}, "MetricData must be a non-empty list"),
     ({"Namespace": "A", "MetricData": [{"Value": 1}]}, "MetricData.member.1.MetricName"),
-    ({"Namespace": "A", "MetricData": [{"MetricName": "M"}]}, "exactly one of Value, Values or StatisticValues"),
-    ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Value": 1, "Values": [1]}]}, "exactly one of"),
+    ({"Namespace": "A", "MetricData": [{"MetricName": "M"}]}, "At least one of the parameters"),
+    ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Value": 1, "Values": [1]}]},
+     "The parameters MetricData.member.1.Value and MetricData.member.1.Values are mutually exclusive"),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Value": "x"}]}, "MetricData.member.1.Value must be"),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Values": [1, 2], "Counts": [1]}]},
-     "MetricData.member.1.Counts must be a list as long as"),
+     "MetricData.member.1.Values and MetricData.member.1.Counts must be of the same size"),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Values": [1.0] * 151}]}, "at most 150 values"),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "StatisticValues": {"SampleCount": 1, "Sum": 1,
                                                                                "Minimum": 1}}]},
@@ -98,11 +99,11 @@ def test_query_validation(svc: MetricService, clock: FakeClock) -> None:
     t = clock.now()
     base = {"Namespace": "App", "MetricName": "M", "StartTime": t, "EndTime": t + 60, "Period": 60}
     for extra, message in (({"Statistics": ["Median"]}, "'Median' is not one of"),
-                           ({}, "at least one statistic"),
-                           ({"ExtendedStatistics": ["p101"]}, "outside 0-100"),
-                           ({"ExtendedStatistics": ["Sum"]}, "put the others in Statistics"),
+                           ({}, "Must specify either Statistics or ExtendedStatistics"),
+                           ({"ExtendedStatistics": ["p101"]}, "The value p101 for parameter ExtendedStatistics"),
+                           ({"ExtendedStatistics": ["Sum"]}, "The value Sum for parameter ExtendedStatistics"),
                            ({"Statistics": ["Sum"], "Period": 0}, "Period must be a whole number"),
-                           ({"Statistics": ["Sum"], "EndTime": t - 1}, "EndTime must be after StartTime"),
+                           ({"Statistics": ["Sum"], "EndTime": t - 1}, "StartTime must be less than"),
                            ({"Statistics": ["Sum"], "Period": 1, "EndTime": t + 7200}, "more than 1440")):
         with pytest.raises(ValidationError, match=message):
             svc.get_metric_statistics({**base, **extra})

@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from greenfleet.clock import FakeClock
 from greenfleet.metrics import MetricService
 from greenfleet.metrics.names import NAMESPACE
+from greenfleet.router.proxy import Router
+from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
 
 EV = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}]
 
@@ -87,12 +89,36 @@ def test_invocations_per_instance(svc: MetricService, clock: FakeClock) -> None:
     for i in range(12):
         svc.recorder.record_invocation("ep", "AllTraffic", "cfg", f"i-{i % 3}", "ok", 1.0, 1.0, t0 + 0.1)
     svc.flush(t0 + 1)  # no count given: 3 distinct instances served
-    svc.recorder.set_instance_count("ep", "AllTraffic", "cfg", 4)
+    svc.recorder.set_instance_counts({("ep", "AllTraffic", "cfg"): 4})
     for _ in range(12):
         svc.recorder.record_invocation("ep", "AllTraffic", "cfg", "i-0", "ok", 1.0, 1.0, t0 + 1.1)
     svc.flush(t0 + 2)
     points = _stats(svc, "InvocationsPerInstance", _dims("cfg"), t0, t0 + 2, period=1)
     assert [p["Sum"] for p in points] == [4.0, 3.0]
+
+
+def test_invocations_per_instance_divides_by_the_routers_healthy_instances(svc: MetricService,
+                                                                          clock: FakeClock) -> None:
+    """One request a second to a variant with four ready instances is 0.25 per instance, not 1 (the
+    instances that happened to serve): the router gives the recorder the counts of each table it publishes,
+    and a second keeps the count in force when it began."""
+    def table(revision: int, n: int) -> RoutingTable:
+        instances = tuple(InstanceAddress(f"i-{k}", "127.0.0.1", 9000 + k) for k in range(n))
+        target = Target("AllTraffic", "cfg", 1.0, "RANDOM", instances)
+        return RoutingTable(revision, {"ep": EndpointRoute("ep", (target,))})
+
+    router = Router("000000000000", 1024, 1.0, recorder=svc.recorder)
+    router.publish(table(1, 4))
+    t0 = float(int(clock.now()))
+    svc.recorder.record_invocation("ep", "AllTraffic", "cfg", "i-0", "ok", 1.0, 1.0, t0 + 0.1)
+    router.publish(table(2, 1))  # an instance count change inside the second applies from the next one
+    svc.recorder.record_invocation("ep", "AllTraffic", "cfg", "i-0", "ok", 1.0, 1.0, t0 + 0.2)
+    svc.recorder.record_invocation("ep", "AllTraffic", "cfg", "i-0", "ok", 1.0, 1.0, t0 + 1.1)
+    svc.flush(t0 + 2)
+    points = _stats(svc, "InvocationsPerInstance", _dims("cfg"), t0, t0 + 2, period=1)
+    assert [p["Sum"] for p in points] == [0.5, 1.0]
+    (both,) = _stats(svc, "InvocationsPerInstance", _dims(), t0, t0 + 1, period=1)
+    assert both["Sum"] == 0.5
 
 
 def test_model_setup_time_and_instance_usage(svc: MetricService, clock: FakeClock) -> None:

@@ -89,8 +89,8 @@ def test_old_ranges_come_from_the_database_after_the_memory_window(engine: Engin
     now = clock.advance(1200)
     svc.flush(now)
     svc.store.maintain(now)
-    series = svc.store.find(svc.store.all_series()[0].key)
-    assert series is not None and not series.chunks  # evicted from memory
+    (series,) = svc.store.find(svc.store.all_series()[0].key)
+    assert not series.chunks  # evicted from memory
     (point,) = _get(svc, t0, t0 + 60, 1)
     assert (point["Timestamp"], point["Sum"]) == (iso(t0 + 1), 12.0)
     _put(svc, t0 + 1, [3.0])  # late data for an evicted minute merges with what the database holds

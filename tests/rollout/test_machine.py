@@ -192,6 +192,10 @@ def test_alarm_already_in_alarm_at_start_rolls_back() -> None:
     state, ticks = drive(state, world)
     assert phases(ticks) == [Phase.ROLLING_BACK, Phase.ROLLED_BACK]
     assert "during provisioning" in (state.failure_reason or "")
+    # It did not trip because of the update: the reason says it was in ALARM before the update started.
+    assert "'errors' (in ALARM since 1969-12-31T23:58:20Z) was already in ALARM when the update started" in (
+        state.failure_reason or "")
+    assert "tripped" not in (state.failure_reason or "")
 
 
 def test_rolling_rollback_restores_blue_in_batches() -> None:

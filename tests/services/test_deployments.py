@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from greenfleet.errors import ValidationError
-from greenfleet.rollout import Limits
+from greenfleet.rollout import Limits, RolloutState
 from greenfleet.services.deployments import DeploymentService, load_rollout
 from tests.services.test_hosting import Hosting, config, model, variant
 
@@ -51,10 +51,16 @@ def reweigh(hosting: Hosting) -> None:
     hosting.repo.update_endpoint("e", row["revision"], {"status": "InService"})
 
 
-def green(hosting: Hosting) -> dict[str, tuple[int, float]]:
+def stored_rollout(hosting: Hosting) -> RolloutState:
     row = hosting.repo.get_endpoint("e")
-    assert row is not None
-    rollout = load_rollout(row["state"]["deployment"]["rollout"])
+    assert row is not None and row["state"].deployment is not None
+    deployment = hosting.repo.get_deployment(row["state"].deployment.id)
+    assert deployment is not None
+    return load_rollout(deployment["state"])
+
+
+def green(hosting: Hosting) -> dict[str, tuple[int, float]]:
+    rollout = stored_rollout(hosting)
     return {v.name: (v.instance_count, v.weight) for v in rollout.green.variants}
 
 
@@ -90,7 +96,7 @@ def test_retain_deployment_config_reuses_the_last_one_and_updates_are_exclusive(
     deployments.update_endpoint({"EndpointName": "e", "EndpointConfigName": "c2", "RetainDeploymentConfig": True})
     row = hosting.repo.get_endpoint("e")
     assert row is not None and row["status"] == "Updating"
-    rollout = load_rollout(row["state"]["deployment"]["rollout"])
+    rollout = stored_rollout(hosting)
     assert rollout.deployment_config == CANARY and str(rollout.strategy).lower().endswith("canary")
     with pytest.raises(ValidationError, match="Cannot update in-progress endpoint"):
         deployments.update_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
@@ -111,7 +117,7 @@ def test_bad_deployment_configs_are_rejected_with_the_field_path(hosting: Hostin
     with pytest.raises(ValidationError, match="CanarySize"):
         service(hosting).update_endpoint({"EndpointName": "e", "EndpointConfigName": "c2", "DeploymentConfig": bad})
     row = hosting.repo.get_endpoint("e")
-    assert row is not None and row["status"] == "InService" and row["state"].get("deployment") is None
+    assert row is not None and row["status"] == "InService" and row["state"].deployment is None
 
 
 def test_a_judged_update_to_the_config_already_running_is_rejected(hosting: Hosting) -> None:
@@ -121,7 +127,7 @@ def test_a_judged_update_to_the_config_already_running_is_rejected(hosting: Host
     with pytest.raises(ValidationError, match="already runs EndpointConfigName 'c1'"):
         service(hosting).update_endpoint({"EndpointName": "e", "EndpointConfigName": "c1", "DeploymentConfig": judged})
     row = hosting.repo.get_endpoint("e")
-    assert row is not None and row["status"] == "InService" and row["state"].get("deployment") is None
+    assert row is not None and row["status"] == "InService" and row["state"].deployment is None
     service(hosting).update_endpoint({"EndpointName": "e", "EndpointConfigName": "c2", "DeploymentConfig": judged})
     row = hosting.repo.get_endpoint("e")
-    assert row is not None and row["status"] == "Updating" and row["state"]["pending"]["config_name"] == "c2"
+    assert row is not None and row["status"] == "Updating" and row["state"].pending.config_name == "c2"

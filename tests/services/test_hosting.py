@@ -121,28 +121,49 @@ def test_endpoint_config_validation(hosting: Hosting, variants: list[dict[str, o
     assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
 
 
-def test_endpoint_config_defaults_and_shadow_and_capture_are_stored(hosting: Hosting) -> None:
+def test_endpoint_config_defaults(hosting: Hosting) -> None:
     hosting.models.create_model(model())
-    hosting.models.create_model(model("m2"))
     hosting.models.create_endpoint_config(
         {
             "EndpointConfigName": "c1",
             "ProductionVariants": [
                 {"VariantName": "v1", "ModelName": "m1", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
             ],
-            "ShadowProductionVariants": [variant("shadow", "m2")],
-            "DataCaptureConfig": {
-                "InitialSamplingPercentage": 20,
-                "DestinationS3Uri": "s3://bucket/capture",
-                "CaptureOptions": [{"CaptureMode": "Input"}],
-            },
         }
     )
     described = hosting.models.describe_endpoint_config({"EndpointConfigName": "c1"})
     assert described["ProductionVariants"][0]["InitialVariantWeight"] == 1.0
     assert described["ProductionVariants"][0]["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
-    assert described["ShadowProductionVariants"][0]["VariantName"] == "shadow"
-    assert described["DataCaptureConfig"]["EnableCapture"] is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "member"),
+    [
+        ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
+        ({"DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
+                                "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
+        ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
+        ({"ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
+                                  "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]},
+         "ProductionVariants.1.ServerlessConfig"),
+    ],
+)
+def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, extra: dict[str, object],
+                                                              member: str) -> None:
+    hosting.models.create_model(model())
+    hosting.models.create_model(model("m2"))
+    with pytest.raises(ValidationError) as info:
+        hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
+                                               **extra})
+    assert info.value.message.startswith(f"{member}:") and "does not run" in info.value.message
+    assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
+
+
+def test_a_model_with_several_containers_is_refused(hosting: Hosting) -> None:
+    container = model()["PrimaryContainer"]
+    with pytest.raises(ValidationError, match=r"^Containers: 2 containers given"):
+        hosting.models.create_model({"ModelName": "pipeline", "Containers": [container, container]})
+    assert hosting.models.list_models({})["Models"] == []
 
 
 def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
@@ -181,7 +202,7 @@ def test_update_weights_validation(hosting: Hosting) -> None:
             {"EndpointName": "e1", "DesiredWeightsAndCapacities": list(entries)}
         )
 
-    with pytest.raises(ValidationError, match="has no variant 'zzz'"):
+    with pytest.raises(ValidationError, match='"zzz" is/are not present'):
         update({"VariantName": "zzz", "DesiredWeight": 1})
     with pytest.raises(ValidationError, match="give DesiredWeight or DesiredInstanceCount"):
         update({"VariantName": "a"})
@@ -220,3 +241,14 @@ def test_everything_survives_a_new_process_on_the_same_store(database_url: str) 
     second = Hosting(database_url)
     assert second.endpoints.describe_endpoint({"EndpointName": "e1"})["EndpointConfigName"] == "c1"
     assert second.models.describe_model({"ModelName": "m1"})["ModelName"] == "m1"
+
+
+def test_a_config_stored_with_a_capability_that_does_not_run_is_refused_at_use(hosting: Hosting) -> None:
+    """A store from before the refusals may hold such a config: using it is refused, nothing half-runs."""
+    hosting.models.create_model(model())
+    spec = {**config("old", variant("v1")), "DataCaptureConfig": {"InitialSamplingPercentage": 20,
+                                                                  "DestinationS3Uri": "s3://bucket/capture"}}
+    hosting.repo.insert_endpoint_config({"name": "old", "arn": "arn:old", "spec": spec, "created_at": 1.0})
+    with pytest.raises(ValidationError, match="EndpointConfig old: DataCaptureConfig: data capture does not run"):
+        hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "old"})
+    assert hosting.endpoints.list_endpoints({})["Endpoints"] == []

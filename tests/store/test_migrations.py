@@ -3,6 +3,7 @@ recognised without importing Alembic (so the running server never holds it)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from greenfleet.store.database import HEAD_REVISION, MIGRATIONS, create_store_engine, current_revision, migrate
+from greenfleet.store.repository import Repository
 
 
 def test_head_revision_is_alembics_head() -> None:
@@ -49,3 +51,60 @@ def test_a_store_behind_head_is_upgraded(tmp_path: Path) -> None:
     migrate(engine)
     assert current_revision(engine) == HEAD_REVISION
     assert "deployments" in inspect(engine).get_table_names()
+
+
+def test_0004_splits_endpoint_state_and_structures_instances_and_back(tmp_path: Path) -> None:
+    """0003's one state document (a deployment in progress) → desired fleets + observed figures; instance
+    rows keyed by group_key/pid/token → structured columns; and the downgrade restores the 0003 shapes."""
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = create_store_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def variant(name: str, count: int, current: int) -> dict[str, object]:
+        return {"VariantName": name, "ModelName": f"m-{name}", "Container": {"Image": "greenfleet/sklearn"},
+                "DesiredWeight": 1.0, "CurrentWeight": 1.0 if current else 0.0, "DesiredInstanceCount": count,
+                "CurrentInstanceCount": current, "RoutingStrategy": "RANDOM", "StartupTimeoutS": None,
+                "InstanceType": "ml.m5.large", "Serverless": False}
+
+    old_state = {"variants": [variant("a", 1, 1)], "shadow_variants": [], "data_capture": None, "fleet_id": 1,
+                 "last_deployment_config": None,
+                 "pending": {"fleet_id": 2, "config_name": "c2", "variants": [variant("a", 1, 0)],
+                             "target_counts": {"a": 1}, "traffic": 10, "data_capture": None, "shadow_variants": []},
+                 "deployment": {"id": "d1", "rollout": {"x": 1}, "commands": []},
+                 "deployment_view": {"ProductionVariants": []}}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(text(
+            "INSERT INTO endpoints VALUES ('e', 'arn', 'c1', 'Updating', NULL, 1.0, 2.0, :state, 7)"),
+            {"state": json.dumps(old_state)})
+        connection.execute(text("INSERT INTO deployments VALUES ('d1', 'e', 1.0, NULL, NULL, -1, :s)"),
+                           {"s": json.dumps({"x": 1})})
+        connection.execute(text("INSERT INTO instances VALUES ('i-green', 'e', 'e/2/a', 4242, 31337, 'tok', 1.5, 2.5)"))
+    migrate(engine)
+    repo = Repository(engine)
+    row = repo.get_endpoint("e")
+    assert row is not None and row["revision"] == 7
+    desired = row["state"]
+    assert [(f.id, f.config_name, f.traffic) for f in desired.fleets] == [(1, "c1", 90.0), (2, "c2", 10.0)]
+    assert desired.current.variants[0].routing_strategy == "RANDOM" and desired.pending.target_counts == {"a": 1}
+    assert desired.deployment.id == "d1"
+    observed = repo.get_observation("e")
+    assert observed.variant(1, "a").current_count == 1 and observed.deployment_view == {"ProductionVariants": []}
+    (instance,) = repo.list_instances()
+    assert (instance["fleet_id"], instance["config_name"], instance["variant_name"], instance["host"],
+            instance["port"], instance["backend_ref"]) == (2, "c2", "a", "127.0.0.1", 31337,
+                                                           {"pid": 4242, "token": "tok"})
+    assert instance["container"] == {"Image": "greenfleet/sklearn"}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+        state = json.loads(connection.execute(text("SELECT state FROM endpoints")).scalar_one())
+        old_instance = connection.execute(text("SELECT group_key, pid, token FROM instances")).one()
+    assert state["pending"]["traffic"] == 10.0 and state["deployment"]["rollout"] == {"x": 1}
+    assert state["variants"][0]["CurrentInstanceCount"] == 1 and tuple(old_instance) == ("e/2/a", 4242, "tok")
+    engine.dispose()

@@ -23,6 +23,7 @@ from greenfleet.errors import (
     ResourceNotFound,
     ValidationError,
 )
+from greenfleet.metrics.errors import ParameterError
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.resources.servicemodel import service_model, validate_input
 
@@ -34,6 +35,7 @@ Operation = Callable[[Any, Doc], Doc]
 DESCRIBE_ALARMS_PAGE = 50  # CloudWatch's default MaxRecords
 HISTORY_PAGE = 100
 LIST_METRICS_PAGE = 500
+BAD_TOKEN = "Request parameter NextToken is invalid"  # CloudWatch's words
 ROUNDING_S = 0.0000005  # timestamps are shown rounded to the microsecond, then cut to the millisecond
 
 
@@ -54,6 +56,8 @@ _TRANSLATED: tuple[tuple[type[GreenfleetError], str, int], ...] = (
 
 
 def translate(error: GreenfleetError) -> CloudWatchError:
+    if isinstance(error, ParameterError):
+        return CloudWatchError(error.cloudwatch_code, error.message, 400)
     for kind, code, status in _TRANSLATED:
         if isinstance(error, kind):
             return CloudWatchError(code, error.message, status)
@@ -84,8 +88,7 @@ def _read_token(params: Mapping[str, Any], kind: str) -> Any:
     except (binascii.Error, ValueError, UnicodeError):
         decoded = None
     if not isinstance(decoded, dict) or decoded.get("k") != kind:
-        raise CloudWatchError("InvalidNextToken", "The service couldn't process the NextToken; pass the one "
-                                                  "the previous call of this operation returned.")
+        raise CloudWatchError("InvalidNextToken", BAD_TOKEN)
     return decoded["v"]
 
 
@@ -108,7 +111,7 @@ def describe_alarms(services: Any, params: Doc) -> Doc:
     after = _read_token(params, "alarms")
     if after is not None:
         if not isinstance(after, str):
-            raise CloudWatchError("InvalidNextToken", "The service couldn't process the NextToken.")
+            raise CloudWatchError("InvalidNextToken", BAD_TOKEN)
         alarms = [a for a in alarms if a["AlarmName"] > after]
     limit = params.get("MaxRecords") or DESCRIBE_ALARMS_PAGE
     out: Doc = {"MetricAlarms": alarms[:limit]}
@@ -179,7 +182,7 @@ def describe_alarm_history(services: Any, params: Doc) -> Doc:
     if mark is not None:
         # Resume at the last item's millisecond (as shown, rounded): read it again, skip what was sent.
         if not (isinstance(mark, list) and len(mark) == 2 and isinstance(mark[1], int)):
-            raise CloudWatchError("InvalidNextToken", "The service couldn't process the NextToken.")
+            raise CloudWatchError("InvalidNextToken", BAD_TOKEN)
         shown, skip = parse_time(mark[0], "NextToken"), mark[1]
         low, high = shown - ROUNDING_S, shown + 0.001 - ROUNDING_S
         if descending:
@@ -229,7 +232,7 @@ def list_metrics(services: Any, params: Doc) -> Doc:
                                             params.get("Dimensions"))["Metrics"]
     offset = _read_token(params, "metrics") or 0
     if not isinstance(offset, int) or offset < 0:
-        raise CloudWatchError("InvalidNextToken", "The service couldn't process the NextToken.")
+        raise CloudWatchError("InvalidNextToken", BAD_TOKEN)
     out: Doc = {"Metrics": metrics[offset:offset + LIST_METRICS_PAGE]}
     if len(metrics) > offset + LIST_METRICS_PAGE:
         out["NextToken"] = _token("metrics", offset + LIST_METRICS_PAGE)

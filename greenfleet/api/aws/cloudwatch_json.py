@@ -16,7 +16,9 @@ from typing import Any
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 from starlette.responses import Response
 
+from greenfleet.api import jsonbody
 from greenfleet.api.aws import cloudwatch
+from greenfleet.errors import ValidationError
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.resources.servicemodel import operation_model
 
@@ -52,9 +54,9 @@ def handle(services: Any, operation: str, body: bytes) -> Response:
     if operation not in cloudwatch.OPERATIONS:
         return fail(400, "UnknownOperationException", f"{TARGET_PREFIX}.{operation} is not supported by greenfleet")
     try:
-        params = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return fail(400, "InvalidParameterValue", f"Malformed JSON body: {exc}")
+        params = jsonbody.parse(body or b"{}")
+    except ValidationError as exc:
+        return fail(400, "InvalidParameterValue", exc.message)
     if not isinstance(params, dict):
         return fail(400, "InvalidParameterValue", "The request body must be a JSON object")
     try:
@@ -62,5 +64,5 @@ def handle(services: Any, operation: str, body: bytes) -> Response:
     except cloudwatch.CloudWatchError as exc:
         return fail(exc.status, exc.code, exc.message)
     output = to_wire(operation_model(cloudwatch.SERVICE, operation).output_shape, result)
-    return Response(json.dumps(output if output is not None else {}), media_type=CONTENT_TYPE,
+    return Response(jsonbody.dumps(output if output is not None else {}), media_type=CONTENT_TYPE,
                     headers={"x-amzn-RequestId": str(uuid.uuid4())})

@@ -1,39 +1,51 @@
-"""CloudWatch's alarm API: PutMetricAlarm, DescribeAlarms, DeleteAlarms, DescribeAlarmHistory,
-SetAlarmState, Enable/DisableAlarmActions. Bodies and answers are CloudWatch's shapes."""
+"""CloudWatch's alarm API: PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
+DescribeAlarmHistory, SetAlarmState, Enable/DisableAlarmActions. Bodies and answers are CloudWatch's shapes."""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Depends, Query, Request
 
-from fastapi import APIRouter, Body, Query, Request
+from greenfleet.alarms.service import AlarmService
+from greenfleet.api.aws import cloudwatch
+from greenfleet.api.routing import Doc, json_body, route, services
+from greenfleet.errors import ResourceNotFound, ValidationError
 
-router = APIRouter(prefix="/api")
-Doc = dict[str, Any]
-
-
-def _alarms(request: Request) -> Any:
-    return request.app.state.services.alarms
+router = APIRouter()
 
 
-@router.put("/alarms/{name}", summary="PutMetricAlarm (create or replace)")
-def put_alarm(request: Request, name: str, body: Doc = Body(...)) -> Doc:
-    return _alarms(request).put_alarm(body, name)  # type: ignore[no-any-return]
+def _alarms(request: Request) -> AlarmService:
+    return services(request).alarms
 
 
-@router.get("/alarms", summary="DescribeAlarms")
+@route(router, "PutMetricAlarm")
+def put_alarm(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
+    return _alarms(request).put_alarm(body, name)
+
+
+@route(router, "DescribeAlarms")
 def describe_alarms(request: Request, name: list[str] | None = Query(default=None), prefix: str | None = None,
                     state: str | None = None, action_prefix: str | None = None) -> Doc:
     return {"MetricAlarms": _alarms(request).describe_alarms(name, prefix, state, action_prefix)}
 
 
-@router.get("/alarms/{name}", summary="DescribeAlarms for one alarm")
+@route(router, "DescribeAlarmsForMetric")
+def describe_alarms_for_metric(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    """The alarms that read a metric, matched as CloudWatch matches them."""
+    try:
+        return cloudwatch.call(services(request), "DescribeAlarmsForMetric", body)
+    except cloudwatch.CloudWatchError as exc:
+        raise ValidationError(exc.message) from None
+
+
+@route(router, "DescribeAlarm")
 def describe_alarm(request: Request, name: str) -> Doc:
-    return _alarms(request).describe_alarm(name)  # type: ignore[no-any-return]
+    return _alarms(request).describe_alarm(name)
 
 
-@router.delete("/alarms/{name}", summary="DeleteAlarms")
+@route(router, "DeleteAlarms")
 def delete_alarm(request: Request, name: str) -> Doc:
-    _alarms(request).delete_alarms([name])
+    if not _alarms(request).delete_alarms([name]):
+        raise ResourceNotFound(f"alarm '{name}' does not exist")
     return {}
 
 
@@ -43,32 +55,33 @@ def _history(request: Request, name: str | None, item_type: str | None, start: s
     return {"AlarmHistoryItems": items}
 
 
-@router.get("/alarms/{name}/history", summary="DescribeAlarmHistory of one alarm")
+@route(router, "DescribeAlarmHistory")
 def alarm_history(request: Request, name: str, type: str | None = None, start: str | None = None,
                   end: str | None = None, limit: int = 100, order: str = "desc") -> Doc:
     return _history(request, name, type, start, end, limit, order)
 
 
-@router.get("/alarm-history", summary="DescribeAlarmHistory of every alarm")
+@route(router, "DescribeAlarmHistory", 1)
 def all_alarm_history(request: Request, type: str | None = None, start: str | None = None,
                       end: str | None = None, limit: int = 100, order: str = "desc") -> Doc:
+    """DescribeAlarmHistory of every alarm."""
     return _history(request, None, type, start, end, limit, order)
 
 
-@router.post("/alarms/{name}/state", summary="SetAlarmState")
-def set_alarm_state(request: Request, name: str, body: Doc = Body(...)) -> Doc:
-    _alarms(request).set_alarm_state(name, body.get("StateValue"), body.get("StateReason"),
+@route(router, "SetAlarmState")
+def set_alarm_state(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
+    _alarms(request).set_alarm_state(name, body.get("StateValue", ""), body.get("StateReason", ""),
                                      body.get("StateReasonData"))
     return {}
 
 
-@router.post("/alarms/{name}/enable-actions", summary="EnableAlarmActions")
+@route(router, "EnableAlarmActions")
 def enable_actions(request: Request, name: str) -> Doc:
     _alarms(request).set_actions_enabled([name], True)
     return {}
 
 
-@router.post("/alarms/{name}/disable-actions", summary="DisableAlarmActions")
+@route(router, "DisableAlarmActions")
 def disable_actions(request: Request, name: str) -> Doc:
     _alarms(request).set_actions_enabled([name], False)
     return {}

@@ -11,7 +11,6 @@ a cap; a failure is answered in the protocol's own error form."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -21,62 +20,36 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from greenfleet.api import jsonbody
 from greenfleet.api.aws import cloudwatch_json, cloudwatch_query
 from greenfleet.api.aws.body import BodyError, inflate, read_capped
-from greenfleet.auth.sigv4 import AuthFailure, verify
+from greenfleet.auth.policy import AccessPolicy
+from greenfleet.auth.sigv4 import AuthFailure
 from greenfleet.errors import GreenfleetError, ValidationError
+from greenfleet.operations import sagemaker_targets
 from greenfleet.registry.caller import CALLER, from_authorization
+from greenfleet.services import Services
 
 router = APIRouter()
 Doc = dict[str, Any]
 
-SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = {
-    "CreateModel": ("models", "create_model"),
-    "DescribeModel": ("models", "describe_model"),
-    "ListModels": ("models", "list_models"),
-    "DeleteModel": ("models", "delete_model"),
-    "CreateEndpointConfig": ("models", "create_endpoint_config"),
-    "DescribeEndpointConfig": ("models", "describe_endpoint_config"),
-    "ListEndpointConfigs": ("models", "list_endpoint_configs"),
-    "DeleteEndpointConfig": ("models", "delete_endpoint_config"),
-    "CreateEndpoint": ("endpoints", "create_endpoint"),
-    "DescribeEndpoint": ("endpoints", "describe_endpoint"),
-    "ListEndpoints": ("endpoints", "list_endpoints"),
-    "DeleteEndpoint": ("endpoints", "delete_endpoint"),
-    "UpdateEndpoint": ("deployments", "update_endpoint"),
-    "UpdateEndpointWeightsAndCapacities": ("endpoints", "update_weights_and_capacities"),
-    "AddTags": ("tags", "add_tags"),
-    "ListTags": ("tags", "list_tags"),
-    "DeleteTags": ("tags", "delete_tags"),
-    # model registry (issue 11)
-    "CreateModelPackageGroup": ("registry", "create_model_package_group"),
-    "DescribeModelPackageGroup": ("registry", "describe_model_package_group"),
-    "ListModelPackageGroups": ("registry", "list_model_package_groups"),
-    "DeleteModelPackageGroup": ("registry", "delete_model_package_group"),
-    "CreateModelPackage": ("registry", "create_model_package"),
-    "DescribeModelPackage": ("registry", "describe_model_package"),
-    "ListModelPackages": ("registry", "list_model_packages"),
-    "UpdateModelPackage": ("registry", "update_model_package"),
-    "DeleteModelPackage": ("registry", "delete_model_package"),
-}
+SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = sagemaker_targets()
+"""Wire name → (``Services`` attribute, method), from greenfleet.operations."""
 
 
 def _json(status: int, payload: Doc, content_type: str, error_code: str | None = None) -> Response:
     headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     if error_code:
         headers["x-amzn-ErrorType"] = error_code
-    return Response(json.dumps(payload), status_code=status, media_type=content_type, headers=headers)
+    return Response(jsonbody.dumps(payload), status_code=status, media_type=content_type, headers=headers)
 
 
-def _call(services: Any, target: tuple[str, str], params: Doc) -> Doc:
-    service = getattr(services, target[0])
-    method: Callable[[Doc], Doc] | None = getattr(service, target[1], None)
-    if method is None:
-        raise ValidationError(f"{target[1]} is not available in this greenfleet server")
+def _call(services: Services, target: tuple[str, str], params: Doc) -> Doc:
+    method: Callable[[Doc], Doc] = getattr(getattr(services, target[0]), target[1])
     return method(params)
 
 
-def sagemaker(services: Any, operation: str, body: bytes) -> Response:
+def sagemaker(services: Services, operation: str, body: bytes) -> Response:
     content_type = "application/x-amz-json-1.1"
     target = SAGEMAKER_OPERATIONS.get(operation)
     if target is None:
@@ -84,14 +57,14 @@ def sagemaker(services: Any, operation: str, body: bytes) -> Response:
                            "message": f"SageMaker.{operation} is not supported by greenfleet"},
                      content_type, "UnknownOperationException")
     try:
-        params = json.loads(body or b"{}")
+        params = jsonbody.parse(body or b"{}")
         if not isinstance(params, dict):
             raise ValidationError("The request body must be a JSON object")
         return _json(200, _call(services, target, params), content_type)
-    except json.JSONDecodeError as exc:
-        error: GreenfleetError = ValidationError(f"Malformed JSON body: {exc}")
     except GreenfleetError as exc:
-        error = exc
+        error: GreenfleetError = exc
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a shape the validators did not foresee
+        error = ValidationError(f"Invalid request: {type(exc).__name__}: {exc}")
     return _json(error.status_code, {"__type": error.code, "message": error.message}, content_type, error.code)
 
 
@@ -105,17 +78,20 @@ class Protocol:
     ``fail(status, code, message)`` answers in the protocol's error form before one runs (body, auth);
     ``query_codes``: the service is query-compatible (CloudWatch), so auth errors use the query codes."""
 
-    handle: Callable[[Any, str, bytes], Response]
+    handle: Callable[[Services, str, bytes], Response]
     fail: Callable[[int, str, str], Response]
     query_codes: bool = False
+    services: tuple[str, ...] = ("sagemaker",)
+    """SigV4 signing names the protocol's requests must be scoped to."""
 
 
 # Protocols by X-Amz-Target prefix; a form body without X-Amz-Target is the query protocol (CloudWatch).
 TARGETS: dict[str, Protocol] = {
     "SageMaker": Protocol(sagemaker, sagemaker_fail),
-    cloudwatch_json.TARGET_PREFIX: Protocol(cloudwatch_json.handle, cloudwatch_json.fail, query_codes=True),
+    cloudwatch_json.TARGET_PREFIX: Protocol(cloudwatch_json.handle, cloudwatch_json.fail, query_codes=True,
+                                            services=("monitoring",)),
 }
-QUERY = Protocol(cloudwatch_query.handle, cloudwatch_query.fail, query_codes=True)
+QUERY = Protocol(cloudwatch_query.handle, cloudwatch_query.fail, query_codes=True, services=("monitoring",))
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -128,13 +104,14 @@ def _protocol(request: Request) -> tuple[Protocol | None, str]:
     return TARGETS.get(prefix), operation
 
 
-def _auth_failure(request: Request, body: bytes) -> AuthFailure | None:
+def _auth_failure(request: Request, body: bytes, services: tuple[str, ...]) -> AuthFailure | None:
+    """The server's access policy: SigV4 for ``services`` in the server's region, or its bearer token."""
     settings = request.app.state.services.settings
-    return verify(settings.aws_credentials, request.method,
-                  (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
-                  request.scope.get("query_string", b"").decode("latin-1"),
-                  [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body,
-                  time.time(), settings.sigv4_max_skew_s)
+    policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region, settings.sigv4_max_skew_s)
+    return policy.check(request.method, (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
+                        request.scope.get("query_string", b"").decode("latin-1"),
+                        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body,
+                        time.time(), services)
 
 
 @router.post("/", include_in_schema=False)
@@ -148,7 +125,7 @@ async def aws_post(request: Request) -> Response:
     limit = request.app.state.services.settings.max_aws_body_bytes
     try:
         raw = await read_capped(request.stream(), limit, request.headers.get("content-length"))
-        failure = _auth_failure(request, raw)
+        failure = _auth_failure(request, raw, protocol.services)
         if failure is not None:
             return protocol.fail(failure.status, failure.code(protocol.query_codes), failure.message)
         body = inflate(raw, request.headers.get("content-encoding"), limit)
@@ -162,7 +139,7 @@ async def aws_post(request: Request) -> Response:
 @router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)
 async def not_yet(request: Request, name: str) -> Response:
     """InvokeEndpointAsync and InvokeEndpointWithResponseStream: a clear error until they exist."""
-    failure = _auth_failure(request, await request.body())
+    failure = _auth_failure(request, await request.body(), ("sagemaker",))
     if failure is not None:
         return _json(failure.status, {"message": failure.message}, "application/json", failure.code())
     operation = "InvokeEndpointAsync" if request.url.path.endswith("async-invocations") else \

@@ -2,39 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Depends, Request
 
-from fastapi import APIRouter, Body, Request
+from greenfleet.api.routing import Doc, json_body, optional_json_body, route, services, with_path_name
 
-router = APIRouter(prefix="/api")
-Doc = dict[str, Any]
-
-
-@router.post("/endpoints/{name}/update", summary="UpdateEndpoint (blue/green or rolling, with auto-rollback)")
-def update_endpoint(request: Request, name: str, body: Doc = Body(...)) -> Doc:
-    return request.app.state.services.deployments.update_endpoint(  # type: ignore[no-any-return]
-        {**body, "EndpointName": name})
+router = APIRouter()
 
 
-@router.get("/endpoints/{name}/deployments", summary="Past and current deployments of an endpoint")
+@route(router, "UpdateEndpoint")
+def update_endpoint(request: Request, name: str, body: Doc = Depends(json_body),
+                    AllowMissingAlarms: bool = False) -> Doc:
+    return services(request).deployments.update_endpoint(with_path_name(body, "EndpointName", name),
+                                                         allow_missing_alarms=AllowMissingAlarms)
+
+
+@route(router, "ListDeployments")
 def list_deployments(request: Request, name: str) -> Doc:
-    return request.app.state.services.deployments.list_deployments(name)  # type: ignore[no-any-return]
+    return services(request).deployments.list_deployments(name)
 
 
-@router.get("/endpoints/{name}/deployments/latest", summary="The newest deployment, with its timeline")
-def latest_deployment(request: Request, name: str) -> Doc:
-    return request.app.state.services.deployments.describe_deployment(name)  # type: ignore[no-any-return]
-
-
-@router.get("/endpoints/{name}/deployments/{deployment_id}", summary="One deployment, with its timeline")
+@route(router, "DescribeDeployment")
 def describe_deployment(request: Request, name: str, deployment_id: str) -> Doc:
-    return request.app.state.services.deployments.describe_deployment(  # type: ignore[no-any-return]
-        name, deployment_id)
+    """``latest``: the newest deployment."""
+    return services(request).deployments.describe_deployment(name, None if deployment_id == "latest" else deployment_id)
 
 
-@router.post("/endpoints/{name}/deployment/{command}", status_code=202,
-             summary="Command the running deployment: abort, pause, resume, approve or promote")
-def command(request: Request, name: str, command: str, body: Doc = Body(default={})) -> Doc:
-    return request.app.state.services.deployments.command(  # type: ignore[no-any-return]
-        name, command, by=str(body.get("By") or "api"), reason=str(body.get("Reason") or ""),
-        command_id=body.get("CommandId"))
+@route(router, "CommandDeployment")
+def command(request: Request, name: str, command: str, body: Doc = Depends(optional_json_body)) -> Doc:
+    return services(request).deployments.command(name, command, by=str(body.get("By") or "api"),
+                                                 reason=str(body.get("Reason") or ""),
+                                                 command_id=body.get("CommandId"))

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Depends, Request
 
-from fastapi import APIRouter, Body, Request
+from greenfleet.api.routing import Doc, json_body, route, services
+from greenfleet.events.service import EventService
 
-router = APIRouter(prefix="/api")
-Doc = dict[str, Any]
-
-
-def _events(request: Request) -> Any:
-    return request.app.state.services.events
+router = APIRouter()
 
 
-@router.get("/events", summary="Read the event log (oldest first; order=desc for newest first)")
+def _events(request: Request) -> EventService:
+    return services(request).events
+
+
+@route(router, "ListEvents")
 def list_events(request: Request, source: str | None = None, detail_type: str | None = None,
                 resource: str | None = None, since: str | None = None, until: str | None = None,
                 after: int | None = None, limit: int = 100, order: str = "asc") -> Doc:
@@ -25,45 +25,45 @@ def list_events(request: Request, source: str | None = None, detail_type: str | 
             "LastSeq": max((e.seq for e in events), default=after)}
 
 
-@router.get("/events/{event_id}", summary="One event")
+@route(router, "GetEvent")
 def get_event(request: Request, event_id: str) -> Doc:
     svc = _events(request)
-    return svc.event_dict(svc.get_event(event_id))  # type: ignore[no-any-return]
+    return svc.event_dict(svc.get_event(event_id))
 
 
-@router.post("/events", status_code=201, summary="Append an event (PutEvents)")
-def put_event(request: Request, body: Doc = Body(...)) -> Doc:
+@route(router, "PutEvent")
+def put_event(request: Request, body: Doc = Depends(json_body)) -> Doc:
     svc = _events(request)
-    return svc.event_dict(svc.put_event(body))  # type: ignore[no-any-return]
+    return svc.event_dict(svc.put_event(body))
 
 
-@router.get("/event-targets", summary="List the webhook targets")
+@route(router, "ListEventTargets")
 def list_targets(request: Request) -> Doc:
     return {"Targets": [t.to_dict() for t in _events(request).list_targets()]}
 
 
-@router.post("/event-targets", status_code=201, summary="Register a webhook target")
-def create_target(request: Request, body: Doc = Body(...)) -> Doc:
-    return _events(request).create_target(body).to_dict()  # type: ignore[no-any-return]
+@route(router, "CreateEventTarget")
+def create_target(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    return _events(request).create_target(body).to_dict()
 
 
-@router.get("/event-targets/{target_id}", summary="One webhook target")
+@route(router, "DescribeEventTarget")
 def get_target(request: Request, target_id: str) -> Doc:
-    return _events(request).get_target(target_id).to_dict()  # type: ignore[no-any-return]
+    return _events(request).get_target(target_id).to_dict()
 
 
-@router.patch("/event-targets/{target_id}", summary="Change a webhook target")
-def update_target(request: Request, target_id: str, body: Doc = Body(...)) -> Doc:
-    return _events(request).update_target(target_id, body).to_dict()  # type: ignore[no-any-return]
+@route(router, "UpdateEventTarget")
+def update_target(request: Request, target_id: str, body: Doc = Depends(json_body)) -> Doc:
+    return _events(request).update_target(target_id, body).to_dict()
 
 
-@router.delete("/event-targets/{target_id}", summary="Remove a webhook target")
+@route(router, "DeleteEventTarget")
 def delete_target(request: Request, target_id: str) -> Doc:
     _events(request).delete_target(target_id)
     return {}
 
 
-@router.get("/deliveries", summary="Webhook deliveries (events and alarm actions), newest first")
+@route(router, "ListDeliveries")
 def list_deliveries(request: Request, status: str | None = None, kind: str | None = None,
                     event_id: str | None = None, target_id: str | None = None, limit: int = 100) -> Doc:
     return {"Deliveries": _events(request).deliveries(status=status, kind=kind, dedup_id=event_id,

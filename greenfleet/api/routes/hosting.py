@@ -1,109 +1,94 @@
-"""Models, endpoint configurations and endpoints. Bodies and answers are SageMaker's shapes."""
+"""Models, endpoint configurations, endpoints and tags. Bodies and answers are SageMaker's shapes."""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Depends, Request
 
-from fastapi import APIRouter, Body, Request
+from greenfleet.api.routing import Doc, json_body, query, route, services, with_path_name
 
-router = APIRouter(prefix="/api")
-Doc = dict[str, Any]
-
-
-def _svc(request: Request) -> Any:
-    return request.app.state.services
+router = APIRouter()
 
 
-def _query(request: Request) -> Doc:
-    params: Doc = {}
-    for key, value in request.query_params.items():
-        params[key] = int(value) if key == "MaxResults" and value.isdigit() else value
-    return params
+@route(router, "CreateModel")
+def create_model(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    return services(request).models.create_model(body)
 
 
-@router.post("/models", status_code=201, summary="CreateModel")
-def create_model(request: Request, body: Doc = Body(...)) -> Doc:
-    return _svc(request).models.create_model(body)  # type: ignore[no-any-return]
-
-
-@router.get("/models", summary="ListModels")
+@route(router, "ListModels")
 def list_models(request: Request) -> Doc:
-    return _svc(request).models.list_models(_query(request))  # type: ignore[no-any-return]
+    return services(request).models.list_models(query(request))
 
 
-@router.get("/models/{name}", summary="DescribeModel")
+@route(router, "DescribeModel")
 def describe_model(request: Request, name: str) -> Doc:
-    return _svc(request).models.describe_model({"ModelName": name})  # type: ignore[no-any-return]
+    return services(request).models.describe_model({"ModelName": name})
 
 
-@router.delete("/models/{name}", summary="DeleteModel")
+@route(router, "DeleteModel")
 def delete_model(request: Request, name: str) -> Doc:
-    return _svc(request).models.delete_model({"ModelName": name})  # type: ignore[no-any-return]
+    return services(request).models.delete_model({"ModelName": name})
 
 
-@router.post("/endpoint-configs", status_code=201, summary="CreateEndpointConfig")
-def create_endpoint_config(request: Request, body: Doc = Body(...)) -> Doc:
-    return _svc(request).models.create_endpoint_config(body)  # type: ignore[no-any-return]
+@route(router, "CreateEndpointConfig")
+def create_endpoint_config(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    return services(request).models.create_endpoint_config(body)
 
 
-@router.get("/endpoint-configs", summary="ListEndpointConfigs")
+@route(router, "ListEndpointConfigs")
 def list_endpoint_configs(request: Request) -> Doc:
-    return _svc(request).models.list_endpoint_configs(_query(request))  # type: ignore[no-any-return]
+    return services(request).models.list_endpoint_configs(query(request))
 
 
-@router.get("/endpoint-configs/{name}", summary="DescribeEndpointConfig")
+@route(router, "DescribeEndpointConfig")
 def describe_endpoint_config(request: Request, name: str) -> Doc:
-    return _svc(request).models.describe_endpoint_config(  # type: ignore[no-any-return]
-        {"EndpointConfigName": name})
+    return services(request).models.describe_endpoint_config({"EndpointConfigName": name})
 
 
-@router.delete("/endpoint-configs/{name}", summary="DeleteEndpointConfig")
+@route(router, "DeleteEndpointConfig")
 def delete_endpoint_config(request: Request, name: str) -> Doc:
-    return _svc(request).models.delete_endpoint_config(  # type: ignore[no-any-return]
-        {"EndpointConfigName": name})
+    return services(request).models.delete_endpoint_config({"EndpointConfigName": name})
 
 
-@router.post("/endpoints", status_code=201, summary="CreateEndpoint")
-def create_endpoint(request: Request, body: Doc = Body(...)) -> Doc:
-    return _svc(request).endpoints.create_endpoint(body)  # type: ignore[no-any-return]
+@route(router, "CreateEndpoint")
+def create_endpoint(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    return services(request).endpoints.create_endpoint(body)
 
 
-@router.get("/endpoints", summary="ListEndpoints")
+@route(router, "ListEndpoints")
 def list_endpoints(request: Request) -> Doc:
-    return _svc(request).endpoints.list_endpoints(_query(request))  # type: ignore[no-any-return]
+    return services(request).endpoints.list_endpoints(query(request))
 
 
-@router.get("/endpoints/{name}", summary="DescribeEndpoint")
+@route(router, "DescribeEndpoint")
 def describe_endpoint(request: Request, name: str) -> Doc:
-    return _svc(request).endpoints.describe_endpoint({"EndpointName": name})  # type: ignore[no-any-return]
+    return services(request).endpoints.describe_endpoint({"EndpointName": name})
 
 
-@router.delete("/endpoints/{name}", summary="DeleteEndpoint")
+@route(router, "DeleteEndpoint")
 def delete_endpoint(request: Request, name: str) -> Doc:
-    return _svc(request).endpoints.delete_endpoint({"EndpointName": name})  # type: ignore[no-any-return]
+    return services(request).endpoints.delete_endpoint({"EndpointName": name})
 
 
-@router.get("/endpoints/{name}/instances", summary="List the instance processes of an endpoint")
+@route(router, "ListInstances")
 def list_instances(request: Request, name: str) -> Doc:
-    return _svc(request).endpoints.list_instances(name)  # type: ignore[no-any-return]
+    return services(request).endpoints.list_instances(name)
 
 
-@router.post("/endpoints/{name}/weights-and-capacities", summary="UpdateEndpointWeightsAndCapacities")
-def update_weights(request: Request, name: str, body: Doc = Body(...)) -> Doc:
-    return _svc(request).endpoints.update_weights_and_capacities(  # type: ignore[no-any-return]
-        {**body, "EndpointName": name})
+@route(router, "UpdateEndpointWeightsAndCapacities")
+def update_weights(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
+    return services(request).endpoints.update_weights_and_capacities(with_path_name(body, "EndpointName", name))
 
 
-@router.post("/tags", summary="AddTags")
-def add_tags(request: Request, body: Doc = Body(...)) -> Doc:
-    return _svc(request).tags.add_tags(body)  # type: ignore[no-any-return]
+@route(router, "AddTags")
+def add_tags(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    return services(request).tags.add_tags(body)
 
 
-@router.get("/tags", summary="ListTags")
+@route(router, "ListTags")
 def list_tags(request: Request) -> Doc:
-    return _svc(request).tags.list_tags(_query(request))  # type: ignore[no-any-return]
+    return services(request).tags.list_tags(query(request))
 
 
-@router.post("/tags/delete", summary="DeleteTags")
-def delete_tags(request: Request, body: Doc = Body(...)) -> Doc:
-    return _svc(request).tags.delete_tags(body)  # type: ignore[no-any-return]
+@route(router, "DeleteTags")
+def delete_tags(request: Request, body: Doc = Depends(json_body)) -> Doc:
+    return services(request).tags.delete_tags(body)

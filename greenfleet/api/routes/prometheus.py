@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from greenfleet.alarms.prometheus import AlarmCollector
+from greenfleet.api.routing import services
 from greenfleet.metrics.prometheus import MetricCollector
 
 router = APIRouter()
@@ -14,11 +15,8 @@ router = APIRouter()
 
 @router.get("/metrics", summary="Prometheus exposition of the metric store", include_in_schema=False)
 def prometheus_metrics(request: Request) -> Response:
-    services = request.app.state.services
+    svc = services(request)
     registry = CollectorRegistry(auto_describe=False)
-    metrics = services.metrics
-    registry.register(MetricCollector(metrics.store, metrics.clock.now))
-    alarms = getattr(services, "alarms", None)
-    if alarms is not None:
-        registry.register(AlarmCollector(alarms))
+    registry.register(MetricCollector(svc.metrics.store, svc.metrics.clock.now))
+    registry.register(AlarmCollector(svc.alarms))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

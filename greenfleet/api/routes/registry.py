@@ -10,10 +10,11 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
+from greenfleet.api.routing import route
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.registry.caller import CALLER, CALLER_HEADER, from_header
 
-router = APIRouter(prefix="/api")
+router = APIRouter()
 Doc = dict[str, Any]
 INTEGERS = ("MaxResults",)
 
@@ -34,87 +35,87 @@ def _query(request: Request) -> Doc:
     return {k: int(v) if k in INTEGERS and v.isdigit() else v for k, v in request.query_params.items()}
 
 
-@router.post("/model-package-groups", status_code=201, summary="CreateModelPackageGroup")
+@route(router, "CreateModelPackageGroup")
 def create_group(request: Request, body: Doc = Body(...)) -> Doc:
     return _as_caller(request, lambda: _registry(request).create_model_package_group(body))
 
 
-@router.get("/model-package-groups", summary="ListModelPackageGroups")
+@route(router, "ListModelPackageGroups")
 def list_groups(request: Request) -> Doc:
     return _registry(request).list_model_package_groups(_query(request))  # type: ignore[no-any-return]
 
 
-@router.get("/model-package-groups/{name}", summary="DescribeModelPackageGroup")
+@route(router, "DescribeModelPackageGroup")
 def describe_group(request: Request, name: str) -> Doc:
     return _registry(request).describe_model_package_group(  # type: ignore[no-any-return]
         {"ModelPackageGroupName": name})
 
 
-@router.delete("/model-package-groups/{name}", summary="DeleteModelPackageGroup")
+@route(router, "DeleteModelPackageGroup")
 def delete_group(request: Request, name: str) -> Doc:
     return _as_caller(request, lambda: _registry(request).delete_model_package_group({"ModelPackageGroupName": name}))
 
 
-@router.get("/model-package-groups/{name}/history", summary="Audit trail of a group (or one version)")
+@route(router, "ModelPackageHistory")
 def history(request: Request, name: str, version: int | None = None) -> Doc:
     return request.app.state.services.registry_audit.history(name, version)  # type: ignore[no-any-return]
 
 
-@router.get("/model-package-groups/{name}/champion", summary="The champion alias: the version live per bound endpoint")
+@route(router, "Champion")
 def champion(request: Request, name: str) -> Doc:
     return request.app.state.services.bindings.champion(name)  # type: ignore[no-any-return]
 
 
-@router.post("/model-packages", status_code=201, summary="CreateModelPackage")
+@route(router, "CreateModelPackage")
 def create_package(request: Request, body: Doc = Body(...)) -> Doc:
     return _as_caller(request, lambda: _registry(request).create_model_package(body))
 
 
-@router.get("/model-packages", summary="ListModelPackages")
+@route(router, "ListModelPackages")
 def list_packages(request: Request) -> Doc:
     return _registry(request).list_model_packages(_query(request))  # type: ignore[no-any-return]
 
 
-@router.get("/model-packages/{group}/{version}", summary="DescribeModelPackage")
+@route(router, "DescribeModelPackage")
 def describe_package(request: Request, group: str, version: int) -> Doc:
     return _registry(request).describe_model_package(  # type: ignore[no-any-return]
         {"ModelPackageName": f"{group}/{version}"})
 
 
-@router.post("/model-packages/{group}/{version}", summary="UpdateModelPackage")
+@route(router, "UpdateModelPackage")
 def update_package(request: Request, group: str, version: int, body: Doc = Body(...)) -> Doc:
     registry = _registry(request)
     arn = registry.package(f"{group}/{version}")["arn"]
     return _as_caller(request, lambda: registry.update_model_package({**body, "ModelPackageArn": arn}))
 
 
-@router.delete("/model-packages/{group}/{version}", summary="DeleteModelPackage")
+@route(router, "DeleteModelPackage")
 def delete_package(request: Request, group: str, version: int) -> Doc:
     return _as_caller(request, lambda: _registry(request).delete_model_package(
         {"ModelPackageName": f"{group}/{version}"}))
 
 
-@router.get("/registry/served", summary="Which version served an endpoint at a time, and who approved it")
+@route(router, "ServedAt")
 def served(request: Request, EndpointName: str, At: str) -> Doc:
     return request.app.state.services.registry_audit.served(  # type: ignore[no-any-return]
         EndpointName, parse_time(At, "At"))
 
 
-@router.post("/registry-bindings", status_code=201, summary="Bind a model package group to an endpoint")
+@route(router, "CreateRegistryBinding")
 def bind(request: Request, body: Doc = Body(...)) -> Doc:
     return _as_caller(request, lambda: request.app.state.services.bindings.bind(body))
 
 
-@router.get("/registry-bindings", summary="List deployment bindings")
+@route(router, "ListRegistryBindings")
 def list_bindings(request: Request, ModelPackageGroupName: str | None = None) -> Doc:
     return request.app.state.services.bindings.list_bindings(ModelPackageGroupName)  # type: ignore[no-any-return]
 
 
-@router.get("/registry-bindings/{endpoint}", summary="Describe a deployment binding")
+@route(router, "DescribeRegistryBinding")
 def describe_binding(request: Request, endpoint: str) -> Doc:
     return request.app.state.services.bindings.describe(endpoint)  # type: ignore[no-any-return]
 
 
-@router.delete("/registry-bindings/{endpoint}", summary="Unbind an endpoint")
+@route(router, "DeleteRegistryBinding")
 def unbind(request: Request, endpoint: str) -> Doc:
     return request.app.state.services.bindings.unbind(endpoint)  # type: ignore[no-any-return]

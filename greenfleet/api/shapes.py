@@ -1,0 +1,153 @@
+"""The shapes of greenfleet's own operations (deployments, events, webhook targets, instances), for the
+OpenAPI document: SageMaker's and CloudWatch's come from botocore's model (greenfleet.api.openapi).
+The services build these answers as dicts; these models describe them and are not used to validate."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from greenfleet.rollout.extension import RolloutExtension
+
+Json = dict[str, JsonValue]
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeploymentSummary(BaseModel):
+    DeploymentId: str
+    EndpointName: str
+    StartTime: float = Field(description="epoch seconds")
+    EndTime: float | None = Field(description="epoch seconds; null while it runs")
+    Outcome: str | None = Field(description="null while it runs")
+    Phase: str
+    Strategy: str
+    FromConfig: str
+    ToConfig: str
+    FailureReason: str | None
+
+
+class DeploymentList(BaseModel):
+    Deployments: list[DeploymentSummary] = Field(description="newest first")
+
+
+class TimelineEntry(BaseModel):
+    Seq: int
+    At: float
+    Phase: str
+    Message: str
+
+
+class Deployment(DeploymentSummary):
+    View: Json = Field(description="the blue and green fleets, weights and the current step")
+    Timeline: list[TimelineEntry]
+    Rollout: Json = Field(description="greenfleet's steps, gates, checks and judge")
+
+
+class DeploymentCommand(BaseModel):
+    Reason: str | None = None
+    By: str | None = Field(default=None, description="who commands (default: api)")
+    CommandId: str | None = Field(default=None, description="idempotency key")
+
+
+class DeploymentCommandAnswer(BaseModel):
+    CommandId: str
+    DeploymentId: str
+    Kind: Literal["ABORT", "PAUSE", "RESUME", "APPROVE", "PROMOTE"]
+
+
+class Instance(BaseModel):
+    InstanceId: str
+    Group: str
+    StartedAt: float | None
+    ReadyAt: float | None
+
+
+class InstanceList(BaseModel):
+    Instances: list[Instance]
+
+
+class Event(BaseModel):
+    """EventBridge's envelope, plus the log's sequence number."""
+
+    version: str
+    id: str
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    account: str
+    time: str
+    region: str
+    resources: list[str]
+    detail: Json
+    seq: int
+
+
+class EventList(BaseModel):
+    Events: list[Event]
+    LastSeq: int | None = Field(description="pass as after= to read only newer events")
+
+
+class PutEvent(BaseModel):
+    Source: str
+    DetailType: str
+    Detail: Json = Field(default_factory=dict)
+    Resource: str | None = None
+
+
+class EventTargetInput(BaseModel):
+    Url: str
+    EventPattern: dict[str, list[str]] | None = Field(
+        default=None, description="source, detail-type and/or resources: accepted values")
+    Description: str | None = None
+    Enabled: bool | None = None
+
+
+class EventTargetChange(BaseModel):
+    Url: str | None = None
+    EventPattern: dict[str, list[str]] | None = None
+    Description: str | None = None
+    Enabled: bool | None = None
+
+
+class EventTarget(BaseModel):
+    Id: str
+    Url: str
+    EventPattern: dict[str, list[str]]
+    Description: str | None
+    Enabled: bool
+    CreatedAt: str
+    UpdatedAt: str
+
+
+class EventTargetList(BaseModel):
+    Targets: list[EventTarget]
+
+
+class Delivery(BaseModel):
+    Id: str
+    Kind: str
+    TargetId: str | None
+    Url: str
+    DedupId: str
+    Status: str
+    Attempts: int
+    NextAttemptAt: str | None
+    LastStatusCode: int | None
+    LastError: str | None
+    CreatedAt: str
+    UpdatedAt: str
+    AttemptLog: list[Json]
+    Context: Json | None
+    Payload: Json
+
+
+class DeliveryList(BaseModel):
+    Deliveries: list[Delivery]
+
+
+SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
+    Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,
+    PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList, RolloutExtension)}

@@ -1,0 +1,154 @@
+"""An endpoint's state, typed: what the API asked for (desired) apart from what the control plane saw
+(observed). The one module that declares both; every reader and writer goes through these models.
+
+    endpoints row (compare-and-set; API, deployment driver)   endpoint_observations row (no contention)
+    ├── config_name, status, failure_reason                    └── ObservedState, written only by the
+    └── state: DesiredState                                        control pass (reconciler, driver)
+        ├── fleets: [Fleet]  id, config, role, traffic %           ├── fleets: {fleet id: {variant:
+        │    └── variants: [VariantDesired]  count, weight,        │       VariantObserved}} counts,
+        │        container snapshot, routing, startup timeout      │       weights, VariantStatus
+        ├── current_fleet_id  the fleet of ``config_name``         └── deployment_view (the rollout's
+        ├── deployment: DeploymentRef | None  (id, commands)            DescribeEndpoint view)
+        └── last_deployment_config
+
+An endpoint serves its current production fleet; during a deployment a second production fleet (the
+green one) takes its ``traffic`` percent. Shadow fleets (role ``shadow``) are expressible for the shadow
+testing capability; until it runs, CreateEndpointConfig refuses ShadowProductionVariants.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FleetRole = Literal["production", "shadow"]
+VariantStatusName = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
+DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
+
+
+class ContainerSnapshot(BaseModel):
+    """The model's container as it was when the fleet was created (SageMaker's ContainerDefinition
+    members, kept verbatim: an instance always runs the snapshot, not the model's current definition)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    Image: str
+    ModelDataUrl: str | None = None
+    Environment: dict[str, str] = Field(default_factory=dict)
+
+    def definition(self) -> dict[str, Any]:
+        """The ContainerDefinition document the instance backend runs."""
+        return self.model_dump(exclude_none=True)
+
+
+class VariantDesired(BaseModel):
+    """Values are checked where requests enter (the services); the stored state always loads, and the
+    reconciler bounds what it runs (instance ceilings), so one bad stored value cannot stop the pass."""
+
+    name: str
+    model_name: str
+    container: ContainerSnapshot
+    desired_count: int
+    desired_weight: float
+    routing_strategy: str = DEFAULT_ROUTING
+    startup_timeout_s: float | None = None
+    instance_type: str | None = None
+
+
+class Fleet(BaseModel):
+    """The variants of one endpoint config, started as one unit; ``traffic`` is its percent of the
+    endpoint's requests (a production fleet's share; a shadow fleet's copy of them)."""
+
+    id: int
+    config_name: str
+    role: FleetRole = "production"
+    traffic: float = 100.0
+    variants: list[VariantDesired]
+    target_counts: dict[str, int] = Field(default_factory=dict)
+    """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
+
+    def variant(self, name: str) -> VariantDesired | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+    @property
+    def weight_total(self) -> float:
+        return sum(v.desired_weight for v in self.variants)
+
+
+class QueuedCommand(BaseModel):
+    command_id: str
+    kind: str
+    by: str
+    reason: str = ""
+    at: float
+
+
+class DeploymentRef(BaseModel):
+    """The deployment in progress (its rollout state lives in the deployments table) and the operators'
+    commands queued for it."""
+
+    id: str
+    commands: list[QueuedCommand] = Field(default_factory=list)
+
+
+class DesiredState(BaseModel):
+    fleets: list[Fleet]
+    current_fleet_id: int
+    deployment: DeploymentRef | None = None
+    last_deployment_config: dict[str, Any] | None = None
+
+    @property
+    def current(self) -> Fleet:
+        return next(f for f in self.fleets if f.id == self.current_fleet_id)
+
+    @property
+    def pending(self) -> Fleet | None:
+        """The green fleet of a deployment in progress, if any."""
+        return next((f for f in self.fleets if f.role == "production" and f.id != self.current_fleet_id), None)
+
+    @property
+    def next_fleet_id(self) -> int:
+        return max(f.id for f in self.fleets) + 1
+
+    def fleet(self, fleet_id: int) -> Fleet | None:
+        return next((f for f in self.fleets if f.id == fleet_id), None)
+
+    def copy_deep(self) -> DesiredState:
+        return self.model_copy(deep=True)
+
+
+class VariantStatus(BaseModel):
+    """One of SageMaker's VariantStatus entries."""
+
+    status: VariantStatusName
+    message: str | None = None
+    start_time: float
+
+    def wire(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Status": self.status, "StartTime": self.start_time}
+        if self.message:
+            entry["StatusMessage"] = self.message
+        return entry
+
+
+class VariantObserved(BaseModel):
+    current_count: int = 0
+    current_weight: float = 0.0
+    status: list[VariantStatus] = Field(default_factory=list)
+
+
+class ObservedState(BaseModel):
+    fleets: dict[str, dict[str, VariantObserved]] = Field(default_factory=dict)
+    """Fleet id (as text) → variant name → what was observed."""
+    deployment_view: dict[str, Any] | None = None
+    """The rollout's view (DescribeEndpoint's members while a deployment runs), by the deployment driver."""
+
+    def variant(self, fleet_id: int, name: str) -> VariantObserved:
+        return self.fleets.get(str(fleet_id), {}).get(name) or VariantObserved()
+
+
+def production_fleet(fleet_id: int, config_name: str, variants: list[VariantDesired], traffic: float = 100.0,
+                     target_counts: dict[str, int] | None = None) -> Fleet:
+    return Fleet(id=fleet_id, config_name=config_name, traffic=traffic, variants=variants,
+                 target_counts=target_counts or {})
