@@ -13,8 +13,3 @@ deployment bindings whose controller turns approvals into guarded endpoint updat
     sources.py                 the CLI's sources: directories, archives, MLflow models and runs
     assembly.py                wiring inside a server
 """
-
-from greenfleet.registry.binding_machine import BindingState, step
-from greenfleet.registry.packages import RegistryService
-
-__all__ = ["BindingState", "RegistryService", "step"]

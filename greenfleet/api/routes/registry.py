@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Depends, Request
 
-from greenfleet.api.routing import route
+from greenfleet.api.routing import json_body, route
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.registry.caller import CALLER, CALLER_HEADER, from_header
 
@@ -36,7 +36,7 @@ def _query(request: Request) -> Doc:
 
 
 @route(router, "CreateModelPackageGroup")
-def create_group(request: Request, body: Doc = Body(...)) -> Doc:
+def create_group(request: Request, body: Doc = Depends(json_body)) -> Doc:
     return _as_caller(request, lambda: _registry(request).create_model_package_group(body))
 
 
@@ -67,7 +67,7 @@ def champion(request: Request, name: str) -> Doc:
 
 
 @route(router, "CreateModelPackage")
-def create_package(request: Request, body: Doc = Body(...)) -> Doc:
+def create_package(request: Request, body: Doc = Depends(json_body)) -> Doc:
     return _as_caller(request, lambda: _registry(request).create_model_package(body))
 
 
@@ -83,7 +83,7 @@ def describe_package(request: Request, group: str, version: int) -> Doc:
 
 
 @route(router, "UpdateModelPackage")
-def update_package(request: Request, group: str, version: int, body: Doc = Body(...)) -> Doc:
+def update_package(request: Request, group: str, version: int, body: Doc = Depends(json_body)) -> Doc:
     registry = _registry(request)
     arn = registry.package(f"{group}/{version}")["arn"]
     return _as_caller(request, lambda: registry.update_model_package({**body, "ModelPackageArn": arn}))
@@ -102,7 +102,7 @@ def served(request: Request, EndpointName: str, At: str) -> Doc:
 
 
 @route(router, "CreateRegistryBinding")
-def bind(request: Request, body: Doc = Body(...)) -> Doc:
+def bind(request: Request, body: Doc = Depends(json_body)) -> Doc:
     return _as_caller(request, lambda: request.app.state.services.bindings.bind(body))
 
 
