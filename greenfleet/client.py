@@ -61,6 +61,13 @@ def _path(name: str) -> str:
     return quote(name, safe="")
 
 
+def _version_path(name: str) -> str:
+    """A model package version (ARN or ``GROUP/N``) as the REST path ``GROUP/N``."""
+    tail = name.split(":model-package/", 1)[-1]
+    group, _, version = tail.rpartition("/")
+    return f"{_path(group)}/{_path(version)}"
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, datetime):
         return str(value.timestamp())
@@ -364,6 +371,64 @@ class Client(EndpointWaiters):
 
     def delete_tags(self, ResourceArn: str, TagKeys: list[str]) -> Doc:
         return self._call("POST", "/api/tags/delete", {"ResourceArn": ResourceArn, "TagKeys": TagKeys})
+
+    # --- model registry (issue 11) ------------------------------------------------------------------
+    # ``by`` names who acts, for the audit trail (sent as X-Greenfleet-Caller).
+    def _registry_call(self, method: str, url: str, body: Doc | None = None, by: str | None = None) -> Doc:
+        headers = {"X-Greenfleet-Caller": by} if by else None
+        response = self._send(method, url, json=_json_doc(body) if body is not None else None, headers=headers)
+        result: Doc = response.json() if response.content else {}
+        return result
+
+    def create_model_package_group(self, *, by: str | None = None, **params: Any) -> Doc:
+        return self._registry_call("POST", "/api/model-package-groups", params, by)
+
+    def describe_model_package_group(self, ModelPackageGroupName: str) -> Doc:
+        return self._call("GET", f"/api/model-package-groups/{_path(ModelPackageGroupName)}")
+
+    def list_model_package_groups(self, **params: Any) -> Doc:
+        return self._call("GET", "/api/model-package-groups", query=params)
+
+    def delete_model_package_group(self, ModelPackageGroupName: str, *, by: str | None = None) -> Doc:
+        return self._registry_call("DELETE", f"/api/model-package-groups/{_path(ModelPackageGroupName)}", by=by)
+
+    def create_model_package(self, *, by: str | None = None, **params: Any) -> Doc:
+        return self._registry_call("POST", "/api/model-packages", params, by)
+
+    def describe_model_package(self, ModelPackageName: str) -> Doc:
+        return self._call("GET", f"/api/model-packages/{_version_path(ModelPackageName)}")
+
+    def list_model_packages(self, **params: Any) -> Doc:
+        return self._call("GET", "/api/model-packages", query=params)
+
+    def update_model_package(self, ModelPackageArn: str, *, by: str | None = None, **params: Any) -> Doc:
+        return self._registry_call("POST", f"/api/model-packages/{_version_path(ModelPackageArn)}", params, by)
+
+    def delete_model_package(self, ModelPackageName: str, *, by: str | None = None) -> Doc:
+        return self._registry_call("DELETE", f"/api/model-packages/{_version_path(ModelPackageName)}", by=by)
+
+    def model_package_history(self, ModelPackageGroupName: str, ModelPackageVersion: int | None = None) -> Doc:
+        return self._call("GET", f"/api/model-package-groups/{_path(ModelPackageGroupName)}/history",
+                          query={"version": ModelPackageVersion})
+
+    def champion(self, ModelPackageGroupName: str) -> Doc:
+        return self._call("GET", f"/api/model-package-groups/{_path(ModelPackageGroupName)}/champion")
+
+    def served_at(self, EndpointName: str, At: datetime | float | str) -> Doc:
+        """Which model package version served ``EndpointName`` at ``At``, and who approved it."""
+        return self._call("GET", "/api/registry/served", query={"EndpointName": EndpointName, "At": At})
+
+    def create_registry_binding(self, *, by: str | None = None, **params: Any) -> Doc:
+        return self._registry_call("POST", "/api/registry-bindings", params, by)
+
+    def describe_registry_binding(self, EndpointName: str) -> Doc:
+        return self._call("GET", f"/api/registry-bindings/{_path(EndpointName)}")
+
+    def list_registry_bindings(self, ModelPackageGroupName: str | None = None) -> Doc:
+        return self._call("GET", "/api/registry-bindings", query={"ModelPackageGroupName": ModelPackageGroupName})
+
+    def delete_registry_binding(self, EndpointName: str, *, by: str | None = None) -> Doc:
+        return self._registry_call("DELETE", f"/api/registry-bindings/{_path(EndpointName)}", by=by)
 
     # --- pagination --------------------------------------------------------------------------------
     def paginate(self, operation: Callable[..., Doc], key: str, **params: Any) -> Iterator[Doc]:

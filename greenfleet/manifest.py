@@ -18,6 +18,15 @@ The file has up to three lists; each entry is either SageMaker's Create* request
     endpoints:
       - {name: churn, config: churn-config}
 
+Two more lists for the model registry (created first and last): ``modelPackageGroups`` (``name``,
+``description``, or CreateModelPackageGroup's request) and ``registryBindings``, which bind a group to an
+endpoint variant so that approving a version deploys it through ``deploymentConfig``::
+
+    modelPackageGroups:
+      - {name: churn, description: churn models}
+    registryBindings:
+      - {endpoint: churn, group: churn, variant: blue, deploymentConfig: {BlueGreenUpdatePolicy: ...}}
+
 Models and endpoint configurations are immutable, as in SageMaker: one that exists with the same
 definition is "unchanged", one that exists with a different definition is a conflict (give the new
 version a new name). An endpoint that exists serving another configuration needs UpdateEndpoint;
@@ -42,9 +51,12 @@ from greenfleet.resources.servicemodel import validate_input
 __all__ = ["Change", "Manifest", "ManifestError", "Plan", "Resource", "apply", "load", "parse", "plan"]
 
 Doc = dict[str, Any]
-SECTIONS = {"models": "model", "endpointConfigs": "endpoint-config", "endpoints": "endpoint"}
+SECTIONS = {"models": "model", "endpointConfigs": "endpoint-config", "endpoints": "endpoint",
+            "modelPackageGroups": "model-package-group", "registryBindings": "registry-binding"}
 NATIVE_NAME = {"model": "ModelName", "endpoint-config": "EndpointConfigName", "endpoint": "EndpointName"}
-OPERATION = {"model": "CreateModel", "endpoint-config": "CreateEndpointConfig", "endpoint": "CreateEndpoint"}
+OPERATION = {"model": "CreateModel", "endpoint-config": "CreateEndpointConfig", "endpoint": "CreateEndpoint",
+             "model-package-group": "CreateModelPackageGroup"}
+REF_KIND = {"endpoint-config": "model", "endpoint": "endpoint-config", "registry-binding": "endpoint"}
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_ROUTING = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
 
@@ -75,9 +87,11 @@ class Manifest:
     models: list[Resource]
     configs: list[Resource]
     endpoints: list[Resource]
+    groups: list[Resource] = field(default_factory=list)
+    bindings: list[Resource] = field(default_factory=list)
 
     def all(self) -> list[Resource]:
-        return [*self.models, *self.configs, *self.endpoints]
+        return [*self.groups, *self.models, *self.configs, *self.endpoints, *self.bindings]
 
 
 @dataclass(frozen=True)
@@ -215,6 +229,32 @@ def _endpoint(doc: Doc, where: str, reader: _Reader) -> Resource:
     return Resource("endpoint", str(doc.get("name")), params, where, [(f"{where}.config", str(doc.get("config")))])
 
 
+def _group(doc: Doc, where: str, reader: _Reader) -> Resource:
+    if "ModelPackageGroupName" in doc:
+        return Resource("model-package-group", str(doc["ModelPackageGroupName"]), dict(doc), where)
+    reader.keys(doc, where, ("name", "description"), ("name",))
+    for key in ("name", "description"):
+        reader.check(doc, where, key, (str,), "a string")
+    params: Doc = {"ModelPackageGroupName": doc.get("name")}
+    if doc.get("description"):
+        params["ModelPackageGroupDescription"] = doc["description"]
+    return Resource("model-package-group", str(doc.get("name")), params, where)
+
+
+def _binding(doc: Doc, where: str, reader: _Reader) -> Resource:
+    reader.keys(doc, where, ("endpoint", "group", "variant", "deploymentConfig"), ("endpoint", "group"))
+    for key in ("endpoint", "group", "variant"):
+        reader.check(doc, where, key, (str,), "a string")
+    reader.check(doc, where, "deploymentConfig", (dict,), "a mapping")
+    params: Doc = {"EndpointName": doc.get("endpoint"), "ModelPackageGroupName": doc.get("group")}
+    if doc.get("variant"):
+        params["VariantName"] = doc["variant"]
+    if doc.get("deploymentConfig"):
+        params["DeploymentConfig"] = doc["deploymentConfig"]
+    return Resource("registry-binding", str(doc.get("endpoint")), params, where,
+                    [(f"{where}.endpoint", str(doc.get("endpoint")))])
+
+
 def parse(document: Any, base_dir: Path) -> Manifest:
     """A loaded YAML document as a Manifest; raises ManifestError listing every problem."""
     reader = _Reader()
@@ -229,6 +269,8 @@ def parse(document: Any, base_dir: Path) -> Manifest:
         "models": lambda d, w: _model(d, w, reader, base_dir),
         "endpointConfigs": lambda d, w: _config(d, w, reader),
         "endpoints": lambda d, w: _endpoint(d, w, reader),
+        "modelPackageGroups": lambda d, w: _group(d, w, reader),
+        "registryBindings": lambda d, w: _binding(d, w, reader),
     }
     sections: dict[str, list[Resource]] = {}
     for section, build in builders.items():
@@ -239,7 +281,8 @@ def parse(document: Any, base_dir: Path) -> Manifest:
             if doc is not None:
                 resources.append(build(doc, where))
         sections[section] = resources
-    manifest = Manifest(sections["models"], sections["endpointConfigs"], sections["endpoints"])
+    manifest = Manifest(sections["models"], sections["endpointConfigs"], sections["endpoints"],
+                        sections["modelPackageGroups"], sections["registryBindings"])
     _validate(manifest, reader)
     if reader.problems:
         raise ManifestError(reader.problems)
@@ -250,8 +293,8 @@ def _validate(manifest: Manifest, reader: _Reader) -> None:
     """SageMaker's own constraints (names, ranges, enums) and unique names within each kind."""
     seen: dict[tuple[str, str], str] = {}
     for resource in manifest.all():
-        if not any(p.startswith(f"{resource.where}.") or p.startswith(f"{resource.where}:")
-                   for p in reader.problems):
+        if resource.kind in OPERATION and not any(
+                p.startswith(f"{resource.where}.") or p.startswith(f"{resource.where}:") for p in reader.problems):
             try:
                 validate_input("sagemaker", OPERATION[resource.kind], resource.params)
             except ValidationError as exc:
@@ -303,11 +346,13 @@ def _differences(wanted: Any, actual: Any, path: str = "") -> list[str]:
 
 def _existing(client: Client, resource: Resource) -> Doc | None:
     describe = {"model": client.describe_model, "endpoint-config": client.describe_endpoint_config,
-                "endpoint": client.describe_endpoint}[resource.kind]
+                "endpoint": client.describe_endpoint, "model-package-group": client.describe_model_package_group,
+                "registry-binding": client.describe_registry_binding}[resource.kind]
     try:
         return describe(resource.name)
     except ApiError as exc:
-        if exc.not_found:
+        if exc.not_found or (resource.kind in ("model-package-group", "registry-binding")
+                             and exc.code == "ValidationException"):
             return None
         raise
 
@@ -322,10 +367,15 @@ def plan(manifest: Manifest, client: Client) -> Plan:
     declared = {(r.kind, r.name) for r in manifest.all()}
     for resource in manifest.all():
         current = _existing(client, resource)
-        ref_kind = "model" if resource.kind == "endpoint-config" else "endpoint-config"
+        ref_kind = REF_KIND.get(resource.kind, "")
         for where, name in resource.refs:
             if (ref_kind, name) not in declared and _existing(client, Resource(ref_kind, name, {}, where)) is None:
                 problems.append(f"{where}: {ref_kind} '{name}' is neither in the manifest nor on the server")
+        group = resource.params.get("ModelPackageGroupName") if resource.kind == "registry-binding" else None
+        if group and ("model-package-group", group) not in declared and _existing(
+                client, Resource("model-package-group", str(group), {}, resource.where)) is None:
+            problems.append(f"{resource.where}.group: model package group '{group}' is neither in the manifest "
+                            "nor on the server")
         if current is None:
             plan.append((resource, "create", None))
         elif resource.kind == "endpoint":
@@ -333,6 +383,18 @@ def plan(manifest: Manifest, client: Client) -> Plan:
                 problems.append(f"{resource.where}: endpoint '{resource.name}' is being deleted; apply again later")
             same = current.get("EndpointConfigName") == resource.params["EndpointConfigName"]
             plan.append((resource, "unchanged" if same else "switch", current))
+        elif resource.kind == "registry-binding":
+            wanted = {k: resource.params.get(k) for k in ("ModelPackageGroupName", "DeploymentConfig")}
+            have = {k: current.get(k) for k in wanted}
+            if resource.params.get("VariantName") not in (None, current.get("VariantName")) or wanted != have:
+                problems.append(f"{resource.where}: endpoint '{resource.name}' is already bound differently; "
+                                "unbind it first (greenfleet registry unbind)")
+            plan.append((resource, "unchanged", current))
+        elif resource.kind == "model-package-group":
+            if resource.params.get("ModelPackageGroupDescription") != current.get("ModelPackageGroupDescription"):
+                problems.append(f"{resource.where}: model package group '{resource.name}' already exists with "
+                                "another description")
+            plan.append((resource, "unchanged", current))
         else:
             diff = _differences(_normalized(resource.kind, resource.params), _normalized(resource.kind, current))
             if diff:
@@ -358,7 +420,8 @@ def apply(manifest: Manifest, client: Client, wait: bool = False, timeout_s: flo
     declared configuration; report what is unchanged. ``planned``: the ``plan`` already shown to the user
     (default: planned now). With ``wait``, wait until every created or updated endpoint is InService."""
     create = {"model": client.create_model, "endpoint-config": client.create_endpoint_config,
-              "endpoint": client.create_endpoint}
+              "endpoint": client.create_endpoint, "model-package-group": client.create_model_package_group,
+              "registry-binding": client.create_registry_binding}
     changes: list[Change] = []
     for resource, action, current in plan(manifest, client) if planned is None else planned:
         if action == "create":

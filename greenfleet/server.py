@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import uvicorn
 
@@ -33,6 +34,7 @@ from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
 from greenfleet.ownership import DatabaseLease, HomeLock
+from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
@@ -178,9 +180,12 @@ class Server:
                         rollback_timeout_s=settings.rollback_timeout_s)
         deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
+        self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
+                                 SimpleNamespace(models=models, deployments=deployments))
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
-                                 settings=settings)
+                                 settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
+                                 registry_audit=self.registry.audit)
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
@@ -192,6 +197,7 @@ class Server:
             EverySecond(MetricsFlush(self.metrics, self.backend)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
+            self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
         ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
             return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
         return [Path.cwd(), self.home]
 
+    reject_on_rollback: bool = False
+    """When a deployment binding's guardrail rolls a model package version back, also set that version's
+    ModelApprovalStatus to Rejected (its outcome is recorded and announced either way)."""
+
+    registry_s3_uri: str | None = None
+    """``s3://bucket/prefix`` where the model registry keeps registered artifacts (with
+    ``s3_endpoint_url`` for MinIO or another S3-compatible store); default: under ``home``."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

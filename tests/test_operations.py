@@ -18,6 +18,7 @@ from greenfleet.api.routes.aws import SAGEMAKER_OPERATIONS
 from greenfleet.cli.main import cli
 from greenfleet.client import Client
 from greenfleet.operations import OPERATIONS, Operation
+from greenfleet.registry.packages import RegistryService
 from greenfleet.resources.servicemodel import service_model
 from greenfleet.services import Services
 from greenfleet.services.deployments import DeploymentService
@@ -75,7 +76,7 @@ def test_the_wire_protocols_serve_exactly_the_declared_operations() -> None:
     assert set(SAGEMAKER_OPERATIONS) == declared["sagemaker"]
     assert set(cloudwatch.OPERATIONS) == declared["cloudwatch"]
     classes = {"models": ModelService, "endpoints": EndpointService, "deployments": DeploymentService,
-               "tags": TagService}
+               "tags": TagService, "registry": RegistryService}
     assert set(classes) <= set(Services.__dataclass_fields__)
     for attribute, method in SAGEMAKER_OPERATIONS.values():
         assert callable(getattr(classes[attribute], method, None)), f"{attribute}.{method}"

@@ -148,6 +148,54 @@ class DeliveryList(BaseModel):
     Deliveries: list[Delivery]
 
 
+class RegistryHistory(BaseModel):
+    """The audit trail of a group (or one version): who did what, why and when."""
+
+    model_config = ConfigDict(extra="allow")
+    ModelPackageGroupName: str
+    History: list[Json]
+
+
+class Champion(BaseModel):
+    """The champion alias: the version live on each endpoint bound to the group."""
+
+    model_config = ConfigDict(extra="allow")
+    ModelPackageGroupName: str
+    Champions: list[Json]
+
+
+class ServedAt(BaseModel):
+    """Which model package version served an endpoint at a time, and who approved it."""
+
+    model_config = ConfigDict(extra="allow")
+    EndpointName: str
+
+
+class RegistryBindingInput(BaseModel):
+    """Bind a model package group to an endpoint (variant) with a DeploymentConfig."""
+
+    model_config = ConfigDict(extra="forbid")
+    EndpointName: str
+    ModelPackageGroupName: str
+    VariantName: str | None = None
+    DeploymentConfig: Json | None = None
+
+
+class RegistryBinding(BaseModel):
+    """A deployment binding with its champion and any deployment in progress."""
+
+    model_config = ConfigDict(extra="allow")
+    EndpointName: str
+    ModelPackageGroupName: str
+    VariantName: str
+
+
+class RegistryBindingList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    Bindings: list[RegistryBinding]
+
+
 SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
+    RegistryHistory, Champion, ServedAt, RegistryBindingInput, RegistryBinding, RegistryBindingList,
     Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,
     PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList, RolloutExtension)}

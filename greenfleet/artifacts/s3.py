@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from greenfleet.artifacts.errors import ArtifactError
 
-__all__ = ["S3Location", "install_s3"]
+__all__ = ["S3Location", "install_s3", "upload_file"]
 
 Installer = Callable[[IO[bytes], str, bool], None]
 """Writes one stream to the model directory under a relative path; the flag allows unpacking an archive."""
@@ -97,3 +97,9 @@ def _translated_errors(location: S3Location) -> Iterator[None]:
         raise ArtifactError(f"S3 error {code}: {exc}") from exc
     except BotoCoreError as exc:
         raise ArtifactError(f"S3 error: {exc}") from exc
+
+
+def upload_file(path: Path, location: S3Location, endpoint_url: str | None) -> None:
+    """Put the file at ``path`` to ``location`` (the registry's artifact store on S3)."""
+    with _translated_errors(location):
+        _client(endpoint_url).upload_file(str(path), location.bucket, location.key)

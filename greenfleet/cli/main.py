@@ -23,6 +23,7 @@ from greenfleet.cli import (
     invoke,
     metrics,
     models,
+    registry,
     server,
     tags,
     webhooks,
@@ -38,7 +39,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks):
+                tags, webhooks, registry):
     _module.register(cli)
 
 

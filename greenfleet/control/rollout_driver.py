@@ -20,6 +20,7 @@ from greenfleet.control.judge_samples import collect
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.errors import ConflictError
 from greenfleet.metrics import MetricService
+from greenfleet.registry.eventshapes import DEPLOYMENT_STATE_CHANGE, SOURCE, deployment_detail
 from greenfleet.resources.endpoint_state import DesiredState
 from greenfleet.rollout import (
     AlarmObservation,
@@ -43,6 +44,7 @@ from greenfleet.rollout.judging import judge_request
 from greenfleet.rollout.view import describe as describe_rollout
 from greenfleet.rollout.view import endpoint_status
 from greenfleet.services.deployments import dump_rollout, load_rollout
+from greenfleet.services.endpoints import describe as describe_endpoint
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.deployments")
@@ -148,10 +150,12 @@ class DeploymentDriver:
             if emit.seq <= last:
                 continue
             if self.events is not None:
-                self.events.append("greenfleet.deployment", "SageMaker Endpoint Deployment State Change",
-                                   row["arn"], {"EndpointName": row["name"], "DeploymentId": deployment_id,
-                                                "Sequence": emit.seq, "Phase": str(emit.phase),
-                                                "Message": emit.message, "Time": emit.at}, emit.at)
+                # EventBridge's shape (registry, issue 11), plus greenfleet's step of the deployment.
+                saved = self.repo.get_endpoint(row["name"]) or row
+                detail = {**deployment_detail(describe_endpoint(saved, self.repo.get_observation(row["name"]))),
+                          "DeploymentId": deployment_id,
+                          "Sequence": emit.seq, "Phase": str(emit.phase), "Message": emit.message, "Time": emit.at}
+                self.events.append(SOURCE, DEPLOYMENT_STATE_CHANGE, row["arn"], detail, emit.at)
             last = emit.seq
         if last != emitted:
             self.repo.set_emitted_seq(deployment_id, last)

@@ -42,6 +42,7 @@ class EventService:
                                      max_attempts=webhook_max_attempts, backoff_base_s=webhook_backoff_base_s,
                                      backoff_max_s=webhook_backoff_max_s, workers=webhook_workers,
                                      poll_interval_s=poll_interval_s)
+        self.dispatcher.secret_of = self.targets.secret
 
     def start(self) -> None:
         self.dispatcher.start()

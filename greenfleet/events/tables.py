@@ -32,6 +32,7 @@ event_targets = Table(
     Column("enabled", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("secret", String(256), nullable=True),  # migration 0005: HMAC key of signed deliveries
 )
 
 deliveries = Table(

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
     from greenfleet.events.service import EventService
     from greenfleet.metrics.service import MetricService
+    from greenfleet.registry.audit import AuditService
+    from greenfleet.registry.bindings import BindingService
+    from greenfleet.registry.packages import RegistryService
     from greenfleet.router.proxy import Router
     from greenfleet.services.deployments import DeploymentService
     from greenfleet.services.endpoints import EndpointService
@@ -35,3 +38,6 @@ class Services:
     events: EventService
     router: Router
     settings: Settings
+    registry: RegistryService | None = None
+    bindings: BindingService | None = None
+    registry_audit: AuditService | None = None

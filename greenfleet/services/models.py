@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
@@ -38,6 +39,8 @@ def _variant_names(params: Doc) -> list[str]:
 class ModelService:
     def __init__(self, repo: Repository, arns: ArnFactory, clock: Clock, tags: TagService) -> None:
         self.repo, self.arns, self.clock, self.tags = repo, arns, clock, tags
+        # The model registry's resolver of Containers[].ModelPackageName (set by the server when it runs one).
+        self.package_container: Callable[[Doc, str], Doc] | None = None
         self.limits: InstanceLimits | None = None
         self.allowed_images: tuple[str, ...] = ("*",)
         """Image patterns models may use (the server's GREENFLEET_ALLOWED_IMAGES)."""
@@ -50,22 +53,35 @@ class ModelService:
         if has_primary == bool(containers):
             raise ValidationError("Exactly one of PrimaryContainer or Containers must be given")
         listed: list[Doc] = [params["PrimaryContainer"]] if has_primary else list(containers or [])
+        listed = self._resolve_packages(listed, has_primary)
         if len(listed) > 1:
             raise ValidationError(f"Containers: {len(listed)} containers given; greenfleet serves one container per "
                                   "model (serial inference pipelines do not run yet)")
         for index, container in enumerate(listed):
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
-                raise ValidationError(f"{where}.Image: an image is required (model packages are not supported)")
+                raise ValidationError(f"{where}.Image: an image (or a ModelPackageName) is required")
             if not image_allowed(str(container["Image"]), self.allowed_images):
                 raise ValidationError(f"{where}.Image: '{container['Image']}' is not allowed on this server "
                                       f"(GREENFLEET_ALLOWED_IMAGES: {', '.join(self.allowed_images)})")
         name = params["ModelName"]
         arn = self.arns.arn("model", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
+        spec["PrimaryContainer" if has_primary else "Containers"] = listed[0] if has_primary else listed
         self.repo.insert_model({"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()})
         self.tags.put(arn, params.get("Tags", []))
         return {"ModelArn": arn}
+
+    def _resolve_packages(self, listed: list[Doc], has_primary: bool) -> list[Doc]:
+        resolved = []
+        for index, container in enumerate(listed):
+            where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
+            if container.get("ModelPackageName"):
+                if self.package_container is None:
+                    raise ValidationError(f"{where}.ModelPackageName: this server runs no model registry")
+                container = self.package_container(container, where)
+            resolved.append(container)
+        return resolved
 
     def _model(self, name: str) -> Doc:
         row = self.repo.get_model(name)

@@ -73,7 +73,8 @@ def test_every_problem_is_reported_with_its_yaml_path() -> None:
 
 def test_an_empty_manifest_is_an_error() -> None:
     assert problems_of({"models": []}) == [
-        "(top level): nothing to apply; expected some of: models, endpointConfigs, endpoints"]
+        "(top level): nothing to apply; expected some of: models, endpointConfigs, endpoints, "
+        "modelPackageGroups, registryBindings"]
     assert problems_of(["models"]) == ["(top level): expected a mapping, got list"]
 
 

@@ -27,6 +27,7 @@ from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure
 from greenfleet.errors import GreenfleetError, ValidationError
 from greenfleet.operations import sagemaker_targets
+from greenfleet.registry.caller import CALLER, from_authorization
 from greenfleet.services import Services
 
 router = APIRouter()
@@ -130,6 +131,7 @@ async def aws_post(request: Request) -> Response:
         body = inflate(raw, request.headers.get("content-encoding"), limit)
     except BodyError as exc:
         return protocol.fail(exc.status, exc.code, exc.message)
+    CALLER.set(from_authorization(request.headers.get("authorization")))  # who, for the registry's audit trail
     return await run_in_threadpool(protocol.handle, request.app.state.services, operation, body)
 
 

@@ -1,0 +1,411 @@
+"""``greenfleet registry …``: model package groups, registering versions with their lineage, approvals,
+the audit trail, diffs, deployment bindings and "which version served when"."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from greenfleet.cli.output import Doc, client_options, connect, done, emit, fields, number, parse_pairs, table, when
+from greenfleet.registry.sources import SourceError
+
+if TYPE_CHECKING:  # rich and the registry's readers are imported when a command runs (fast CLI start)
+    from rich.console import Console
+
+KEY_METRICS_SHOWN = 3
+
+
+def _by(value: str | None) -> str:
+    return value or getpass.getuser()
+
+
+by_option = click.option("--by", help="Who acts, for the audit trail (default: your user name).")
+
+
+@click.group("registry", short_help="Model registry: versions, approvals, lineage and bindings.")
+def registry() -> None:
+    """SageMaker's model registry: groups of versioned model packages with lineage and approvals;
+    approving a version deploys it to the endpoints bound to its group, through their guardrail."""
+
+
+@registry.group("group")
+def group() -> None:
+    """Model package groups."""
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--description", help="What the group holds.")
+@by_option
+@client_options
+def group_create(name: str, description: str | None, by: str | None, url: str, as_json: bool) -> None:
+    """Create model package group NAME."""
+    params: Doc = {"ModelPackageGroupName": name}
+    if description:
+        params["ModelPackageGroupDescription"] = description
+    with connect(url) as client:
+        answer = client.create_model_package_group(by=_by(by), **params)
+    done(f"Created model package group {name}: {answer['ModelPackageGroupArn']}", answer, as_json)
+
+
+@group.command("list")
+@client_options
+def group_list(url: str, as_json: bool) -> None:
+    """List model package groups, newest first."""
+    with connect(url) as client:
+        items = list(client.paginate(client.list_model_package_groups, "ModelPackageGroupSummaryList",
+                                     MaxResults=100))
+    rows = [(g["ModelPackageGroupName"], g.get("ModelPackageGroupDescription", "-"), when(g["CreationTime"]))
+            for g in items]
+    emit({"ModelPackageGroupSummaryList": items}, as_json,
+         lambda out: out.print(table(["Group", "Description", "Created"], rows)))
+
+
+@registry.command("register")
+@click.argument("group_name", metavar="GROUP")
+@click.argument("source")
+@click.option("--image", help="Runtime image (default for an MLflow model: greenfleet/mlflow).")
+@click.option("--description", help="ModelPackageDescription.")
+@click.option("--approve", is_flag=True, help="Register as Approved (deploys to bound endpoints).")
+@click.option("--commit", help="MetadataProperties.CommitId.")
+@click.option("--repository", help="MetadataProperties.Repository.")
+@click.option("--generated-by", help="MetadataProperties.GeneratedBy (a pipeline or job).")
+@click.option("--project-id", help="MetadataProperties.ProjectId.")
+@click.option("--meta", multiple=True, metavar="K=V", help="CustomerMetadataProperties entry (repeatable).")
+@click.option("--metrics", "metrics_url", help="Evaluation report (JSON): path, file://, s3:// or http(s)://.")
+@click.option("--tracking-uri", help="MLflow tracking URI for runs:/ sources (default: MLflow's own).")
+@click.option("--client-token", help="ClientToken: registering twice with it makes one version.")
+@by_option
+@client_options
+def register_version(group_name: str, source: str, image: str | None, description: str | None, approve: bool,
+                     commit: str | None, repository: str | None, generated_by: str | None, project_id: str | None,
+                     meta: tuple[str, ...], metrics_url: str | None, tracking_uri: str | None,
+                     client_token: str | None, by: str | None, url: str, as_json: bool) -> None:
+    """Register SOURCE as a new version of GROUP: a model directory, a model.tar.gz, an MLflow model
+    directory, or runs:/<run id>/model (its params, tags and metrics become the version's lineage). The
+    server copies the model data into its artifact store, so SOURCE must be readable by the server."""
+    with tempfile.TemporaryDirectory(prefix="greenfleet-register-") as tmp:
+        try:
+            from greenfleet.registry.sources import local_source, mlflow_run_source
+
+            found = mlflow_run_source(source, tracking_uri, Path(tmp)) if source.startswith("runs:/") \
+                else local_source(source)
+        except SourceError as exc:
+            raise click.ClickException(str(exc)) from exc
+        chosen = image or found.image
+        if chosen is None:
+            raise click.UsageError("--image is required (e.g. greenfleet/sklearn) unless SOURCE is an MLflow model")
+        metadata = {**found.metadata, **{k: v for k, v in {"CommitId": commit, "Repository": repository,
+                    "GeneratedBy": generated_by, "ProjectId": project_id}.items() if v}}
+        params: Doc = {"ModelPackageGroupName": group_name, "InferenceSpecification": {
+            "Containers": [{"Image": chosen, "ModelDataUrl": found.model_data_url}]}}
+        properties = {**found.properties, **parse_pairs(meta, "--meta")}
+        for key, value in (("ModelPackageDescription", description), ("MetadataProperties", metadata),
+                           ("CustomerMetadataProperties", properties), ("ClientToken", client_token)):
+            if value:
+                params[key] = value
+        if approve:
+            params["ModelApprovalStatus"] = "Approved"
+        if metrics_url:
+            params["ModelMetrics"] = {"ModelQuality": {"Statistics": {"ContentType": "application/json",
+                                                                      "S3Uri": metrics_url}}}
+        elif found.metrics:
+            from greenfleet.registry.sources import metrics_report
+
+            params["ModelMetrics"] = metrics_report(found.metrics, Path(tmp) / "metrics.json")
+        with connect(url) as client:
+            answer = client.create_model_package(by=_by(by), **params)
+    done(f"Registered {answer['ModelPackageArn']}", answer, as_json)
+
+
+def _version_name(name: str) -> str:
+    if "/" not in name:
+        raise click.BadParameter(f"expected GROUP/VERSION or an ARN, got {name!r}")
+    return name
+
+
+def _metrics_of(doc: Doc) -> dict[str, float]:
+    from greenfleet.registry.evaluation import key_metrics
+
+    return key_metrics(doc.get("GreenfleetMetrics") or {})
+
+
+@registry.command("list")
+@click.argument("group_name", metavar="GROUP")
+@click.option("--status", type=click.Choice(["Approved", "Rejected", "PendingManualApproval"]))
+@click.option("--max", "limit", default=20, show_default=True, help="Newest versions shown.")
+@client_options
+def list_versions(group_name: str, status: str | None, limit: int, url: str, as_json: bool) -> None:
+    """List GROUP's versions, newest first, with key metrics and commit."""
+    with connect(url) as client:
+        page = client.list_model_packages(ModelPackageGroupName=group_name, ModelApprovalStatus=status,
+                                          MaxResults=min(limit, 100))
+        described = [client.describe_model_package(ModelPackageName=s["ModelPackageArn"])
+                     for s in page["ModelPackageSummaryList"]]
+    rows = []
+    for doc in described:
+        metrics = _metrics_of(doc)
+        shown = ", ".join(f"{k}={number(v)}" for k, v in list(metrics.items())[:KEY_METRICS_SHOWN]) or "-"
+        rows.append((doc["ModelPackageVersion"], doc["ModelApprovalStatus"], when(doc["CreationTime"]), shown,
+                     (doc.get("MetadataProperties") or {}).get("CommitId", "-")[:12],
+                     (doc.get("GreenfleetArtifact") or {}).get("Sha256", "-")[:12]))
+    emit({"ModelPackages": described}, as_json, lambda out: out.print(
+        table(["Version", "Status", "Created", "Key metrics", "Commit", "Digest"], rows, title=group_name)))
+
+
+def render_version(doc: Doc, out: Console) -> None:
+    artifact = doc.get("GreenfleetArtifact") or {}
+    container = doc["InferenceSpecification"]["Containers"][0]
+    out.print(fields([("Version", f"{doc['ModelPackageGroupName']}/{doc['ModelPackageVersion']}"),
+                      ("ARN", doc["ModelPackageArn"]), ("Approval", doc["ModelApprovalStatus"]),
+                      ("Reason", doc.get("ApprovalDescription")), ("Status", doc["ModelPackageStatus"]),
+                      ("Created", when(doc["CreationTime"])), ("Created by", doc.get("CreatedBy", {}).get(
+                          "UserProfileName")), ("Description", doc.get("ModelPackageDescription")),
+                      ("Image", container.get("Image")), ("Source", artifact.get("SourceUri")),
+                      ("Digest", f"sha256:{artifact['Sha256']}" if artifact else None),
+                      ("Stored at", artifact.get("Uri"))]))
+    lineage = [(k, v) for k, v in (doc.get("MetadataProperties") or {}).items()]
+    lineage += sorted((doc.get("CustomerMetadataProperties") or {}).items())
+    if lineage:
+        out.print(table(["Lineage", "Value"], lineage, title="Lineage"))
+    metrics = _metrics_of(doc)
+    if metrics:
+        out.print(table(["Metric", "Value"], [(k, number(v)) for k, v in metrics.items()], title="Metrics"))
+    outcomes = doc.get("GreenfleetDeployments") or []
+    if outcomes:
+        out.print(table(["When", "Endpoint", "Outcome", "Reason"], [
+            (when(o["Time"]), o.get("Detail", {}).get("EndpointName"), o["ToStatus"], o.get("Reason") or "-")
+            for o in outcomes], title="Deployments"))
+
+
+@registry.command("describe")
+@click.argument("name", metavar="GROUP/VERSION")
+@client_options
+def describe(name: str, url: str, as_json: bool) -> None:
+    """Show one version: status, digest, lineage, metrics, deployment outcomes."""
+    with connect(url) as client:
+        doc = client.describe_model_package(ModelPackageName=_version_name(name))
+    emit(doc, as_json, lambda out: render_version(doc, out))
+
+
+def _decide(name: str, status: str, reason: str | None, by: str | None, url: str, as_json: bool) -> None:
+    params: Doc = {"ModelApprovalStatus": status}
+    if reason:
+        params["ApprovalDescription"] = reason
+    with connect(url) as client:
+        answer = client.update_model_package(ModelPackageArn=_version_name(name), by=_by(by), **params)
+    done(f"{name}: {status}", answer, as_json)
+
+
+@registry.command("approve")
+@click.argument("name", metavar="GROUP/VERSION")
+@click.option("--reason", help="ApprovalDescription, kept in the audit trail.")
+@by_option
+@client_options
+def approve(name: str, reason: str | None, by: str | None, url: str, as_json: bool) -> None:
+    """Approve a version (bound endpoints deploy it through their guardrail)."""
+    _decide(name, "Approved", reason, by, url, as_json)
+
+
+@registry.command("reject")
+@click.argument("name", metavar="GROUP/VERSION")
+@click.option("--reason", help="ApprovalDescription, kept in the audit trail.")
+@by_option
+@client_options
+def reject(name: str, reason: str | None, by: str | None, url: str, as_json: bool) -> None:
+    """Reject a version (if it is live on a bound endpoint, the previous Approved version redeploys)."""
+    _decide(name, "Rejected", reason, by, url, as_json)
+
+
+@registry.command("history")
+@click.argument("group_name", metavar="GROUP")
+@click.option("--version", type=int, help="Only this version.")
+@client_options
+def history(group_name: str, version: int | None, url: str, as_json: bool) -> None:
+    """The audit trail: registrations, approvals (who, why, when), deployment outcomes, deletions."""
+    with connect(url) as client:
+        doc = client.model_package_history(ModelPackageGroupName=group_name, ModelPackageVersion=version)
+    rows = [(when(h["Time"]), h["ModelPackageVersion"], h["Kind"],
+             f"{h.get('FromStatus') or ''} → {h.get('ToStatus') or ''}".strip(" →"), h.get("By") or "-",
+             h.get("Reason") or "-") for h in doc["History"]]
+    emit(doc, as_json, lambda out: out.print(table(["When", "Version", "Kind", "Status", "By", "Reason"], rows)))
+
+
+@registry.command("diff")
+@click.argument("first", metavar="GROUP/A")
+@click.argument("second", metavar="GROUP/B")
+@client_options
+def diff(first: str, second: str, url: str, as_json: bool) -> None:
+    """Two versions' metrics and lineage side by side."""
+    with connect(url) as client:
+        a = client.describe_model_package(ModelPackageName=_version_name(first))
+        b = client.describe_model_package(ModelPackageName=_version_name(second))
+    rows = _diff_rows(a, b)
+    emit({"Rows": [dict(zip(["Field", first, second, "Change"], r, strict=True)) for r in rows]}, as_json,
+         lambda out: out.print(table(["Field", first, second, "Change"], rows)))
+
+
+def _diff_rows(a: Doc, b: Doc) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    ma, mb = _metrics_of(a), _metrics_of(b)
+    for key in dict.fromkeys([*ma, *mb]):
+        left, right = ma.get(key), mb.get(key)
+        change = number(right - left) if left is not None and right is not None else ""
+        rows.append((f"metric {key}", number(left), number(right), change))
+    for member in ("MetadataProperties", "CustomerMetadataProperties"):
+        la, lb = a.get(member) or {}, b.get(member) or {}
+        for key in dict.fromkeys([*la, *lb]):
+            left, right = la.get(key, "-"), lb.get(key, "-")
+            rows.append((key, str(left), str(right), "" if left == right else "changed"))
+    da, db = (a.get("GreenfleetArtifact") or {}).get("Sha256", "-"), (b.get("GreenfleetArtifact") or {}).get(
+        "Sha256", "-")
+    rows.append(("artifact sha256", da[:16], db[:16], "" if da == db else "changed"))
+    rows.append(("approval", a["ModelApprovalStatus"], b["ModelApprovalStatus"], ""))
+    return rows
+
+
+@registry.command("bind")
+@click.argument("endpoint")
+@click.argument("group_name", metavar="GROUP")
+@click.option("--variant", help="The variant the group's versions serve on (default: the only one).")
+@click.option("--deployment-config", help="DeploymentConfig as JSON, or @file.json (any guardrail, the judge too).")
+@by_option
+@client_options
+def bind(endpoint: str, group_name: str, variant: str | None, deployment_config: str | None, by: str | None,
+         url: str, as_json: bool) -> None:
+    """Bind GROUP to ENDPOINT: approving a version deploys it there through DeploymentConfig."""
+    params: Doc = {"EndpointName": endpoint, "ModelPackageGroupName": group_name}
+    if variant:
+        params["VariantName"] = variant
+    if deployment_config:
+        params["DeploymentConfig"] = _json_option(deployment_config, "--deployment-config")
+    with connect(url) as client:
+        answer = client.create_registry_binding(by=_by(by), **params)
+    done(f"Bound {group_name} to {endpoint} (variant {answer['VariantName']}); champion: "
+         f"{answer.get('Champion') or '-'}", answer, as_json)
+
+
+def _json_option(value: str, option: str) -> Any:
+    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from exc
+
+
+@registry.command("unbind")
+@click.argument("endpoint")
+@by_option
+@client_options
+def unbind(endpoint: str, by: str | None, url: str, as_json: bool) -> None:
+    """Remove ENDPOINT's binding (what it serves does not change)."""
+    with connect(url) as client:
+        answer = client.delete_registry_binding(EndpointName=endpoint, by=_by(by))
+    done(f"Unbound {endpoint}", answer, as_json)
+
+
+@registry.command("bindings")
+@click.option("--group", "group_name", help="Only this group's bindings.")
+@client_options
+def bindings(group_name: str | None, url: str, as_json: bool) -> None:
+    """List deployment bindings with their champion (the version live on the endpoint)."""
+    with connect(url) as client:
+        doc = client.list_registry_bindings(ModelPackageGroupName=group_name)
+    rows = [(b["EndpointName"], b["VariantName"], b["ModelPackageGroupName"], number(b.get("Champion")),
+             number((b.get("Deploying") or {}).get("ModelPackageVersion")),
+             ", ".join(map(str, b.get("FailedVersions") or [])) or "-") for b in doc["Bindings"]]
+    emit(doc, as_json, lambda out: out.print(table(["Endpoint", "Variant", "Group", "Champion", "Deploying",
+                                                    "Rolled back"], rows)))
+
+
+@registry.command("served")
+@click.argument("endpoint")
+@click.option("--at", "at", required=True, help="A time: ISO 8601 or epoch seconds.")
+@client_options
+def served(endpoint: str, at: str, url: str, as_json: bool) -> None:
+    """Which version served ENDPOINT at a time, and who approved it."""
+    with connect(url) as client:
+        doc = client.served_at(EndpointName=endpoint, At=at)
+    emit(doc, as_json, lambda out: _render_served(doc, out))
+
+
+def _render_served(doc: Doc, out: Console) -> None:
+    def rows(variants: list[Doc]) -> list[tuple[Any, ...]]:
+        return [(v["VariantName"], v.get("ModelName") or "-",
+                 f"{v['ModelPackageGroupName']}/{v['ModelPackageVersion']}" if v.get("ModelPackageVersion") else "-",
+                 (v.get("Approval") or {}).get("By", "-"), when((v.get("Approval") or {}).get("Time")),
+                 (v.get("Approval") or {}).get("Reason") or "-") for v in variants]
+
+    columns = ["Variant", "Model", "Version", "Approved by", "Approved at", "Reason"]
+    out.print(table(columns, rows(doc["Variants"]), title=f"{doc['EndpointName']} on {doc['EndpointConfigName']}"))
+    if doc.get("DeployingVariants"):
+        out.print(table(columns, rows(doc["DeployingVariants"]),
+                        title=f"being deployed: {doc['DeployingEndpointConfigName']}"))
+
+
+@registry.command("champion")
+@click.argument("group_name", metavar="GROUP")
+@client_options
+def champion(group_name: str, url: str, as_json: bool) -> None:
+    """The champion alias: the version live on each endpoint bound to GROUP."""
+    with connect(url) as client:
+        doc = client.champion(ModelPackageGroupName=group_name)
+    emit(doc, as_json, lambda out: out.print(table(["Endpoint", "Champion"], [
+        (e["EndpointName"], number(e["ModelPackageVersion"])) for e in doc["Endpoints"]])))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(registry)
+
+
+__all__ = ["register"]
+
+
+@group.command("describe")
+@click.argument("name")
+@client_options
+def group_describe(name: str, url: str, as_json: bool) -> None:
+    """Describe model package group NAME."""
+    with connect(url) as client:
+        doc = client.describe_model_package_group(ModelPackageGroupName=name)
+    emit(doc, as_json, lambda out: out.print(fields(
+        (key, doc.get(key)) for key in ("ModelPackageGroupName", "ModelPackageGroupArn",
+                                        "ModelPackageGroupDescription", "ModelPackageGroupStatus", "CreationTime"))))
+
+
+@group.command("delete")
+@click.argument("name")
+@by_option
+@client_options
+def group_delete(name: str, by: str | None, url: str, as_json: bool) -> None:
+    """Delete model package group NAME (it must hold no versions)."""
+    with connect(url) as client:
+        answer = client.delete_model_package_group(ModelPackageGroupName=name, by=_by(by))
+    done(f"Deleted model package group {name}", answer, as_json)
+
+
+@registry.command("delete")
+@click.argument("version")
+@by_option
+@client_options
+def delete_version(version: str, by: str | None, url: str, as_json: bool) -> None:
+    """Delete VERSION (GROUP/N or its ARN)."""
+    with connect(url) as client:
+        answer = client.delete_model_package(ModelPackageName=version, by=_by(by))
+    done(f"Deleted model package {version}", answer, as_json)
+
+
+@registry.command("binding")
+@click.argument("endpoint")
+@client_options
+def binding(endpoint: str, url: str, as_json: bool) -> None:
+    """Describe ENDPOINT's deployment binding."""
+    with connect(url) as client:
+        doc = client.describe_registry_binding(EndpointName=endpoint)
+    emit(doc, as_json, lambda out: out.print(fields((key, value) for key, value in doc.items()
+                                                    if not isinstance(value, dict | list))))
