@@ -30,8 +30,8 @@ from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
+from greenfleet.instances.factory import BackendUnavailable, create_backend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
-from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
 from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.registry.assembly import Registry
@@ -162,11 +162,15 @@ class Server:
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy)
-        self.backend = backend or LocalProcessBackend(
-            settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
-            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
-            isolation=isolation(settings), server_lock=self.home_lock.path,
-            invocation_timeout_s=settings.invocation_timeout_s)
+        try:
+            self.backend = backend or create_backend(settings, isolation(settings), self.home_lock.path)
+        except BaseException as exc:
+            self.lease.release()
+            self.engine.dispose()
+            self.home_lock.release()
+            if isinstance(exc, BackendUnavailable):
+                raise ConfigurationError(str(exc)) from None
+            raise
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,

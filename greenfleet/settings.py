@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -186,6 +187,18 @@ class Settings(BaseSettings):
     registry_s3_uri: str | None = None
     """``s3://bucket/prefix`` where the model registry keeps registered artifacts (with
     ``s3_endpoint_url`` for MinIO or another S3-compatible store); default: under ``home``."""
+
+    backend: Literal["local", "ray"] = "local"
+    """What runs instances: ``local`` (processes on this machine) or ``ray`` (actors on the Ray cluster at
+    ``ray_address``; needs ``pip install 'greenfleet[ray]'``)."""
+
+    ray_address: str | None = None
+    """The Ray cluster the ``ray`` backend joins: ``HOST:6379`` (its GCS), ``auto`` (the cluster this
+    machine's ``ray start`` joined) or ``local`` (a one-machine cluster inside the server, for trying it
+    out: its instances die with the server). Required with ``backend=ray``, refused otherwise."""
+
+    ray_namespace: str = "greenfleet"
+    """Ray namespace of the instance actors: one per greenfleet installation sharing a cluster."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -16,6 +16,8 @@ import click
 @click.option("--database-url", help="SQLAlchemy URL of the store (GREENFLEET_DATABASE_URL); default SQLite.")
 def server(host: str | None, port: int | None, home: Path | None, database_url: str | None) -> None:
     """Run the greenfleet server (REST API, invocations, controllers) until interrupted."""
+    from pydantic import ValidationError
+
     from greenfleet.ownership import AlreadyRunning
     from greenfleet.server import ConfigurationError, ListenError, Server
     from greenfleet.settings import Settings
@@ -26,7 +28,13 @@ def server(host: str | None, port: int | None, home: Path | None, database_url: 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("greenfleet.server").setLevel(logging.INFO)
     try:
-        instance = Server(Settings(**overrides))
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"GREENFLEET_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        raise click.ClickException(f"invalid settings: {problems}") from None
+    try:
+        instance = Server(settings)
     except (AlreadyRunning, ConfigurationError) as exc:
         raise click.ClickException(str(exc)) from None
     try:

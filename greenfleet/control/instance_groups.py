@@ -120,7 +120,7 @@ def adopted(record: dict[str, Any], startup_timeout_s: float, now: float) -> Man
     address = Address(record["host"], record["port"]) if record["host"] and record["port"] else None
     handle = InstanceHandle(record["id"], address, record["started_at"], dict(record["backend_ref"]))
     spec = InstanceSpec(record["id"], record["endpoint_name"], int(record["fleet_id"]), record["config_name"],
-                        record["variant_name"], dict(record["container"]))
+                        record["variant_name"], dict(record["container"]), record.get("instance_type"))
     ready_at = record["ready_at"]
     return Managed(spec, handle, startup_timeout_s, ready_at=ready_at, setup_recorded=ready_at is not None,
                    startup_deadline=max(now, record["started_at"]) + startup_timeout_s)

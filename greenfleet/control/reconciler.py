@@ -344,7 +344,8 @@ class Reconciler:
     def _start(self, group: Group, now: float) -> None:
         variant = group.variant
         spec = InstanceSpec(f"{group.endpoint}-{variant.name}-{uuid.uuid4().hex[:8]}".lower(), group.endpoint,
-                            group.fleet.id, group.config_name, variant.name, variant.container.definition())
+                            group.fleet.id, group.config_name, variant.name, variant.container.definition(),
+                            variant.instance_type)
         handle = self.backend.start(spec, now)
         timeout = float(variant.startup_timeout_s or self.startup_timeout_s)
         self.instances[spec.instance_id] = Managed(spec, handle, timeout, startup_deadline=handle.started_at + timeout)
@@ -353,7 +354,8 @@ class Reconciler:
             "id": spec.instance_id, "endpoint_name": spec.endpoint_name, "fleet_id": spec.fleet_id,
             "config_name": spec.config_name, "variant_name": spec.variant_name, "container": spec.container,
             "host": address.host if address else None, "port": address.port if address else None,
-            "backend_ref": handle.ref, "started_at": handle.started_at, "ready_at": None})
+            "backend_ref": handle.ref, "started_at": handle.started_at, "ready_at": None,
+            "instance_type": spec.instance_type})
 
     def _drain(self, managed: Managed, now: float) -> None:
         self._forget_ping(managed.instance_id)

@@ -27,6 +27,9 @@ class InstanceSpec:
     config_name: str
     variant_name: str
     container: dict[str, Any]  # the snapshot of SageMaker's ContainerDefinition (Image, ModelDataUrl, Environment)
+    instance_type: str | None = None
+    """The variant's InstanceType (``ml.m5.large``): what a remote backend reserves for it
+    (``instance_types.py``)."""
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
+from greenfleet.instances.contract import TOKEN_VARIABLE, WorkerContract, placed_environment
 from greenfleet.instances.isolation import Isolation
 from greenfleet.metrics.procfs import ProcessSampler, Usage
 
 FAILURE_FILE = "failure"
-TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -46,8 +46,10 @@ class LocalProcessBackend:
             for path in (home, self.root):
                 path.chmod(path.stat().st_mode | 0o011)
         self.server_lock = server_lock
-        self.invocation_timeout_s = invocation_timeout_s
         """The server's home lock: a command instance's watchdog stops it once no server holds it."""
+        self.invocation_timeout_s = invocation_timeout_s
+        self.contract = WorkerContract(self.isolation, orphan_grace_s, artifact_max_bytes, s3_endpoint_url,
+                                       invocation_timeout_s, server_lock)
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._handles: dict[str, InstanceHandle] = {}
         self._lock = threading.Lock()
@@ -64,27 +66,7 @@ class LocalProcessBackend:
         shutil.rmtree(directory, ignore_errors=True)
         (directory / "model").mkdir(parents=True)
         port, token = free_port(), secrets.token_hex(8)
-        container = spec.container
-        sources = [str(container.get("ModelDataUrl") or ""),
-                   str((container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY") or "")]
-        # A scrubbed environment: the container's Environment and the contract, none of the server's secrets.
-        env = self.isolation.environment(os.environ, container.get("Environment") or {},
-                                         wants_s3=any(u.lower().startswith("s3://") for u in sources))
-        env.update({
-            "SAGEMAKER_BIND_TO_PORT": str(port),
-            "SM_MODEL_DIR": str(directory / "model"),
-            "GREENFLEET_IMAGE": str(container.get("Image", "")),
-            "GREENFLEET_FAILURE_FILE": str(directory / FAILURE_FILE),
-            "GREENFLEET_ORPHAN_GRACE_S": str(self.orphan_grace_s),
-            TOKEN_VARIABLE: token,
-        })
-        if container.get("ModelDataUrl"):
-            env["GREENFLEET_MODEL_DATA_URL"] = str(container["ModelDataUrl"])
-        if self.artifact_max_bytes:
-            env["GREENFLEET_ARTIFACT_MAX_BYTES"] = str(self.artifact_max_bytes)
-        if self.s3_endpoint_url:
-            env["GREENFLEET_S3_ENDPOINT_URL"] = self.s3_endpoint_url
-        env.update(self._policy_variables())
+        env = placed_environment(self.contract.environment(spec.container, token), directory, port, FAILURE_FILE)
         user = self.isolation.user
         if user is not None:  # the worker writes its model, failure file and code under its directory
             for path in (directory, directory / "model"):
@@ -102,20 +84,6 @@ class LocalProcessBackend:
             self._handles[spec.instance_id] = handle
         return handle
 
-    def _policy_variables(self) -> dict[str, str]:
-        """The worker contract's policy variables (see ``greenfleet.workers.environment``)."""
-        policy = self.isolation
-        env = {"GREENFLEET_ALLOWED_IMAGES": ",".join(policy.allowed_images)}
-        if policy.model_data_roots:
-            env["GREENFLEET_MODEL_DATA_ROOTS"] = os.pathsep.join(str(p) for p in policy.model_data_roots)
-        if policy.allow_link_local:
-            env["GREENFLEET_MODEL_DATA_ALLOW_LINK_LOCAL"] = "1"
-        if self.server_lock is not None:
-            env["GREENFLEET_SERVER_LOCK"] = str(self.server_lock)
-        if self.invocation_timeout_s is not None:
-            env["GREENFLEET_INVOCATION_TIMEOUT_S"] = str(self.invocation_timeout_s)
-        return env
-
     def exited(self, handle: InstanceHandle) -> Exit | None:
         child = self._children.get(handle.instance_id)
         if child is not None:
@@ -129,15 +97,7 @@ class LocalProcessBackend:
         return Exit(code, self._reason(handle.instance_id, code))
 
     def _reason(self, instance_id: str, code: int | None) -> str | None:
-        failure = self.directory(instance_id) / FAILURE_FILE
-        if failure.exists():
-            text = failure.read_text(errors="replace").strip()
-            if text:
-                return text
-        tail = _tail(self.log_path(instance_id))
-        if code is not None and code < 0:
-            return f"the instance process was killed by signal {-code}"
-        return f"the instance process exited with status {code}" + (f": {tail}" if tail else "")
+        return exit_reason(self.directory(instance_id), code)
 
     def locate(self, handle: InstanceHandle) -> Address | None:
         return handle.address  # a local process has its address from the start
@@ -188,6 +148,19 @@ class LocalProcessBackend:
             ):
                 time.sleep(0.05)
             _signal_group(_process(handle)[0], signal.SIGKILL)
+
+
+def exit_reason(directory: Path, code: int | None) -> str:
+    """Why the worker in ``directory`` stopped: its failure file, else its exit status and log tail."""
+    failure = directory / FAILURE_FILE
+    if failure.exists():
+        text = failure.read_text(errors="replace").strip()
+        if text:
+            return text
+    tail = _tail(directory / "log")
+    if code is not None and code < 0:
+        return f"the instance process was killed by signal {-code}"
+    return f"the instance process exited with status {code}" + (f": {tail}" if tail else "")
 
 
 def _process(handle: InstanceHandle) -> tuple[int, str]:

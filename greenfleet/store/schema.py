@@ -85,4 +85,14 @@ instances = Table(
     Column("backend_ref", JSON, nullable=False),  # opaque to the control plane (local: pid and token)
     Column("started_at", Float, nullable=False),
     Column("ready_at", Float, nullable=True),
+    Column("instance_type", String(63), nullable=True),  # the variant's InstanceType (a remote backend reserves it)
+)
+
+routing_tables = Table(
+    "routing_tables",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row (id 1): the routing table the leader published last
+    Column("revision", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("published_at", Float, nullable=False),
 )

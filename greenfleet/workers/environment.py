@@ -27,6 +27,7 @@ __all__ = [
     "ALLOWED_IMAGES",
     "ALLOW_LINK_LOCAL",
     "ARTIFACT_MAX_BYTES",
+    "BIND_HOST",
     "COMMAND",
     "DEFAULT_ACCEPT",
     "FAILURE_FILE",
@@ -67,6 +68,7 @@ ALLOW_LINK_LOCAL = "GREENFLEET_MODEL_DATA_ALLOW_LINK_LOCAL"
 SERVER_LOCK = "GREENFLEET_SERVER_LOCK"
 MODEL_SERVER_WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
 INVOCATION_TIMEOUT_S = "GREENFLEET_INVOCATION_TIMEOUT_S"
+BIND_HOST = "GREENFLEET_BIND_HOST"
 
 _T = TypeVar("_T")
 _NONE: tuple[str, ...] = ()
@@ -98,7 +100,11 @@ class WorkerEnvironment:
     """Everything a worker process is told, from its environment."""
 
     port: int
-    """Port to listen on, on 127.0.0.1 (1-65535)."""
+    """Port to listen on, on ``bind_host`` (1-65535)."""
+
+    bind_host: str = "127.0.0.1"
+    """Address to listen on: loopback for the local backend; the node's address when a remote backend
+    (Ray) runs the worker on another machine than the router."""
 
     model_dir: Path
     """Where the model data is unpacked and loaded from (``/opt/ml/model`` in SageMaker)."""
@@ -182,6 +188,7 @@ class WorkerEnvironment:
             server_lock=read.optional(SERVER_LOCK, Path, None),
             model_server_workers=read.optional(MODEL_SERVER_WORKERS, _bounded(_integer, ge=1, le=64), 1),
             invocation_timeout_s=read.optional(INVOCATION_TIMEOUT_S, _bounded(_number, gt=0), None),
+            bind_host=read.optional(BIND_HOST, str, cls.bind_host),
         )
         if read.problems:
             raise InvalidEnvironment(read.problems)

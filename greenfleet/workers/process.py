@@ -57,7 +57,7 @@ def main() -> int:
     executor = ThreadPoolExecutor(max_workers=concurrency + ABANDONED_CALLS, thread_name_prefix="model")
     app = InvocationApp(runtime, heartbeat, inline_max_bytes=inline_max_bytes, executor=executor,
                         concurrency=concurrency, timeout_s=env.invocation_timeout_s)
-    serve(app, env.port)
+    serve(app, env.port, env.bind_host)
     executor.shutdown(wait=False, cancel_futures=True)
     if app.abandoned:  # a thread stuck in the model would hold the interpreter's exit forever
         logging.shutdown()

@@ -148,8 +148,8 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes) ->
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(app: InvocationApp, port: int) -> None:
-    """Serve ``app`` on 127.0.0.1:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
-    config = uvicorn_config(app, host="127.0.0.1", port=port, lifespan="off", timeout_keep_alive=75,
+def serve(app: InvocationApp, port: int, host: str = "127.0.0.1") -> None:
+    """Serve ``app`` on ``host``:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
+    config = uvicorn_config(app, host=host, port=port, lifespan="off", timeout_keep_alive=75,
                             date_header=False)
     uvicorn.Server(config).run()

@@ -16,7 +16,7 @@ def test_main_serves_with_the_garbage_collector_on(
 ) -> None:
     served: list[tuple[bool, int]] = []
 
-    def serve(app: InvocationApp, port: int) -> None:
+    def serve(app: InvocationApp, port: int, host: str = "127.0.0.1") -> None:
         served.append((gc.isenabled(), port))
 
     monkeypatch.setattr(process, "serve", serve)

@@ -1,0 +1,42 @@
+"""The instance backend named by the settings (``GREENFLEET_BACKEND``), with clear errors for a backend
+that cannot run: settings that do nothing are refused, a missing optional package is named."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from greenfleet.instances.backend import InstanceBackend
+from greenfleet.instances.contract import WorkerContract
+from greenfleet.instances.isolation import Isolation
+from greenfleet.instances.local import LocalProcessBackend
+from greenfleet.settings import Settings
+
+
+class BackendUnavailable(RuntimeError):
+    """The settings name a backend this installation cannot run (the message says what to change)."""
+
+
+def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) -> InstanceBackend:
+    if settings.backend == "local":
+        if settings.ray_address:
+            raise BackendUnavailable("GREENFLEET_RAY_ADDRESS is set but GREENFLEET_BACKEND is local: set "
+                                     "GREENFLEET_BACKEND=ray to run instances on that Ray cluster, or unset it.")
+        return LocalProcessBackend(
+            settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
+            artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
+            isolation=isolation, server_lock=server_lock, invocation_timeout_s=settings.invocation_timeout_s)
+    if not settings.ray_address:
+        raise BackendUnavailable("GREENFLEET_BACKEND=ray needs GREENFLEET_RAY_ADDRESS: the cluster's GCS "
+                                 "address (HOST:6379), 'auto', or 'local' for a one-machine cluster in the server.")
+    if importlib.util.find_spec("ray") is None:
+        raise BackendUnavailable("GREENFLEET_BACKEND=ray needs the ray package, which is not installed: "
+                                 "pip install 'greenfleet[ray]'.")
+    from greenfleet.instances.ray_backend import RayBackend
+
+    contract = WorkerContract(isolation, settings.worker_orphan_grace_s, settings.artifact_max_bytes,
+                              settings.s3_endpoint_url, settings.invocation_timeout_s)
+    try:
+        return RayBackend(contract, settings.ray_address, settings.ray_namespace, python=settings.worker_python)
+    except ConnectionError as exc:
+        raise BackendUnavailable(f"cannot join the Ray cluster at {settings.ray_address}: {exc}") from None
