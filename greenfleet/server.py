@@ -24,9 +24,11 @@ from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
+from greenfleet.control.leadership import LeaderElection, migration_lock
 from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
+from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.events import EventService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
@@ -49,6 +51,8 @@ from greenfleet.store.database import create_store_engine, migrate
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.server")
+FOLLOW_INTERVAL_S = 0.1
+"""How often a follower reads the stored routing table's revision (one indexed read)."""
 
 
 class ListenError(Exception):
@@ -137,8 +141,15 @@ class Server:
         self.engine = create_store_engine(settings.resolved_database_url())
         self.lease = DatabaseLease(self.engine)
         try:
-            self.lease.acquire()  # and one per PostgreSQL database
-            migrate(self.engine)
+            if not settings.ha:
+                self.lease.acquire()  # and one per PostgreSQL database
+                migrate(self.engine)
+            elif self.engine.dialect.name != "postgresql":
+                raise ConfigurationError("GREENFLEET_HA=true needs a PostgreSQL store (GREENFLEET_DATABASE_URL="
+                                         "postgresql://...) that every server shares; SQLite is one machine's.")
+            else:  # several servers on one database: they migrate one at a time, then elect a leader
+                with migration_lock(self.engine):
+                    migrate(self.engine)
         except BaseException:
             self.lease.release()
             self.home_lock.release()
@@ -198,6 +209,7 @@ class Server:
         # deployer and monitors go in this list.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
+            *([TablePublish(self.repo, self.router)] if settings.ha else []),  # followers' routers read it
             EverySecond(MetricsFlush(self.metrics, self.backend)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
@@ -208,16 +220,50 @@ class Server:
                          max_api_body_bytes=settings.max_api_body_bytes,
                          max_aws_body_bytes=settings.max_aws_body_bytes,
                          body_read_timeout_s=settings.body_read_timeout_s)
+        if settings.ha:  # another server's router may still send to a draining instance until it follows
+            self.reconciler.drain_grace_s = FOLLOW_INTERVAL_S * 10
+        self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
+        self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start_controllers(self) -> None:
+        if not self.settings.ha:
+            self._lead()
+            return
+        with contextlib.suppress(Exception):
+            self.follower.follow_once()  # serve the stored table from the first request
+        self.follower.start()
+        if self.election.try_once():
+            log.info("this server leads the control plane")
+            self._lead()
+        self.election.start()  # a follower takes over when the leader's session ends
+
+    def _lead(self) -> None:
+        """Run the controllers: adopt the instances, resume deployments from their saved state."""
+        if self.settings.ha:
+            self.follower.stop()
+            with contextlib.suppress(Exception):
+                self.follower.follow_once()  # continue from the last table the previous leader stored
         self.events.start()
         self.alarms.start()
         self.reconciler.start()
 
+    def _leadership_lost(self) -> None:
+        """Another server may lead now: two sets of controllers must never act on one fleet, so this
+        process stops at once (its instances live on; the leader adopts them)."""
+        log.critical("greenfleet lost its leadership (database session) and exits")
+        logging.shutdown()
+        os._exit(70)
+
+    @property
+    def leader(self) -> bool:
+        return not self.settings.ha or self.election.leader.is_set()
+
     def stop_controllers(self, stop_instances: bool = True) -> None:
+        self.follower.stop()
         self.reconciler.stop()
+        self.election.stop()  # after the reconciler: never two leaders at once
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
         self.alarms.stop()
@@ -243,8 +289,8 @@ class Server:
                 server.announce = (f"greenfleet {__version__} listening on {self.settings.base_url} "
                                    f"(home {self.settings.home})")
                 server.run(sockets=[sock])
-            finally:
-                self.stop_controllers(stop_instances=True)
+            finally:  # with HA the fleet outlives this server: the next leader adopts it
+                self.stop_controllers(stop_instances=not self.settings.ha)
         finally:
             sock.close()
 

@@ -200,6 +200,11 @@ class Settings(BaseSettings):
     ray_namespace: str = "greenfleet"
     """Ray namespace of the instance actors: one per greenfleet installation sharing a cluster."""
 
+    ha: bool = False
+    """Several servers share this PostgreSQL database (a highly available control plane): one leads (runs
+    the controllers), every one answers the API and serves invocations from the routing table the leader
+    stores; when the leader dies another takes over within seconds. Refused with SQLite."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

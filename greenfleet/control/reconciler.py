@@ -95,6 +95,9 @@ class Reconciler:
         self._thread: threading.Thread | None = None
         self.passes = 0
         self._first_pass = threading.Event()
+        self.drain_grace_s = 0.0
+        """A drained instance is stopped no sooner than this after its drain began (other servers' routers
+        follow the published table within it; see table_sync.py)."""
 
     @property
     def order(self) -> list[str]:
@@ -370,7 +373,8 @@ class Reconciler:
             unpublished = self.router.table.revision < managed.drain_revision
             busy = self.router.outstanding.of(managed.instance_id) > 0
             timed_out = now - (managed.drain_started_at or now) > self.drain_timeout_s
-            if (unpublished or busy) and not timed_out:
+            young = now - (managed.drain_started_at or now) < self.drain_grace_s
+            if (unpublished or busy or young) and not timed_out:
                 continue
             self.backend.stop(managed.handle)
             self.instances.pop(managed.instance_id, None)

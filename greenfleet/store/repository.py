@@ -223,6 +223,27 @@ class Repository:
         with self.engine.connect() as connection:
             return [dict(r) for r in connection.execute(select(schema.instances)).mappings()]
 
+    # --- the routing table the leader published (followed by the other servers' routers) -------------
+    def save_routing_table(self, revision: int, body: Any, now: float) -> None:
+        table = schema.routing_tables
+        with self.transaction() as tx:
+            if tx.execute(update(table).where(table.c.id == 1).values(
+                    revision=revision, body=body, published_at=now)).rowcount == 0:
+                tx.execute(insert(table).values(id=1, revision=revision, body=body, published_at=now))
+
+    def routing_table_revision(self) -> int:
+        """The revision of the stored routing table (0: none yet); one indexed read."""
+        with self.engine.connect() as connection:
+            value = connection.execute(select(schema.routing_tables.c.revision)
+                                       .where(schema.routing_tables.c.id == 1)).scalar()
+        return int(value or 0)
+
+    def routing_table(self) -> tuple[int, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schema.routing_tables.c.revision, schema.routing_tables.c.body)
+                                     .where(schema.routing_tables.c.id == 1)).first()
+        return None if row is None else (int(row[0]), row[1])
+
 
 def _compare_and_set(tx: Connection, name: str, expected_revision: int, changes: Mapping[str, Any]) -> Row:
     table = schema.endpoints

@@ -1,0 +1,55 @@
+"""The routing table as the leader stores it and a follower reads it back: the same table, only newer
+revisions published, the last one kept when the store is unreachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greenfleet.control.table_sync import TableFollower, dump_table, load_table
+from greenfleet.router.proxy import Router
+from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
+from greenfleet.server import ConfigurationError, Server
+from greenfleet.settings import Settings
+from greenfleet.store.database import create_store_engine, migrate
+from greenfleet.store.repository import Repository
+
+
+def table(revision: int, port: int = 9001) -> RoutingTable:
+    targets = (Target("main", "c1", 0.75, "LEAST_OUTSTANDING_REQUESTS",
+                      (InstanceAddress("e-main-1", "10.0.0.7", port), InstanceAddress("e-main-2", "10.0.0.8", 9002))),
+               Target("main", "c2", 0.25, "RANDOM", ()))
+    return RoutingTable(revision, {"e": EndpointRoute("e", targets)})
+
+
+def test_a_table_survives_the_round_trip() -> None:
+    original = table(7)
+    assert load_table(dump_table(original)) == original
+
+
+def test_a_follower_publishes_only_newer_tables_and_keeps_the_last_when_the_store_fails(
+        database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    migrate(engine)
+    repo = Repository(engine)
+    router = Router("000000000000", 1024, 1.0)
+    follower = TableFollower(repo, router)
+    assert not follower.follow_once()  # nothing stored yet
+    repo.save_routing_table(3, dump_table(table(3)), 1.0)
+    assert follower.follow_once() and router.table == table(3)
+    assert not follower.follow_once()  # same revision: nothing to do
+    repo.save_routing_table(4, dump_table(table(4, port=9100)), 2.0)
+    assert follower.follow_once() and router.table.revision == 4
+    assert router.table.endpoints["e"].targets[0].instances[0].port == 9100
+    engine.dispose()
+    repo.engine = create_store_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with pytest.raises(Exception):  # noqa: B017 -- whatever the driver raises; the thread logs it
+        follower.follow_once()
+    assert router.table.revision == 4  # the data plane keeps its last table
+
+
+def test_ha_needs_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="GREENFLEET_HA=true needs a PostgreSQL store"):
+        Server(Settings(home=tmp_path / "home", port=1, ha=True))
+    Server(Settings(home=tmp_path / "home", port=1)).stop_controllers(stop_instances=False)  # home released

@@ -1,0 +1,135 @@
+"""A highly available control plane: two greenfleet servers (own OS processes, own homes) on one
+PostgreSQL database. The leader runs the controllers; the follower answers the API and serves from the
+routing table the leader stores. SIGKILL of the leader mid-rollout: the follower takes over within 5 s,
+adopts the instances and finishes (or rolls back) the deployment, with zero failed requests through its
+router."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, _pg_reachable, free_port
+from tests.live.conftest import FAST, Api, _kill_leftover_workers
+from tests.live.test_deployments_live import Load, new_config, wait_done
+from tests.live.test_endpoints_live import csv_row
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+LEADS = "leads the control plane"
+
+
+@pytest.fixture
+def shared_database() -> Iterator[str]:
+    problem = _pg_reachable()
+    if problem:
+        pytest.skip(problem)
+    import psycopg
+
+    name = f"gf_ha_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class HaServer:
+    def __init__(self, root: Path, database_url: str) -> None:
+        self.home, self.port, self.log = root / "home", free_port(), root / "server.log"
+        self.home.mkdir(parents=True)
+        env = {**os.environ, "GREENFLEET_HOME": str(self.home), "GREENFLEET_PORT": str(self.port),
+               "GREENFLEET_DATABASE_URL": database_url, "GREENFLEET_HA": "true",
+               **{f"GREENFLEET_{k.upper()}": str(v) for k, v in FAST.items()}}
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "greenfleet", "server"], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        self.api = Api(f"http://127.0.0.1:{self.port}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api.base_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("server did not start: " + self.log.read_text()[-2000:])
+
+    def leads(self) -> bool:
+        return LEADS in self.log.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+        self.api.http.close()
+        _kill_leftover_workers(self.home)
+
+
+def history_outcome(api: Api) -> str:
+    return str(api.call("GET", "/api/endpoints/ha/deployments")["Deployments"][0].get("Outcome"))
+
+
+def canary_serves(api: Api) -> bool:
+    pending = api.call("GET", "/api/endpoints/ha").get("PendingDeploymentSummary") or {}
+    return any(v["CurrentWeight"] > 0 and v["CurrentInstanceCount"] >= 1 for v in pending.get("ProductionVariants", []))
+
+
+def test_sigkill_of_the_leader_mid_rollout_the_follower_takes_over(
+        shared_database: str, tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
+    first = HaServer(tmp_path / "a", shared_database)
+    second = None
+    try:
+        assert first.leads()
+        second = HaServer(tmp_path / "b", shared_database)
+        time.sleep(1)
+        assert not second.leads()  # one leader
+        api = second.api  # everything through the follower: its API and its router
+        new_config(api, "ha", "blue", sklearn_model, count=2)
+        api.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
+        api.wait_status("ha", "InService")
+        deadline = time.monotonic() + 10
+        while api.invoke("ha", csv_row(features)).status_code != 200:  # the follower's table caught up
+            assert time.monotonic() < deadline, "the follower's router never served the endpoint"
+            time.sleep(0.1)
+        new_config(api, "ha", "green", sklearn_model, count=2)
+        policy = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+            "Type": "CANARY", "WaitIntervalInSeconds": 8, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}},
+            "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 300}}
+        with Load(api, "ha", csv_row(features), clients=4) as load:
+            api.call("POST", "/api/endpoints/ha/update", {"EndpointConfigName": "green", "DeploymentConfig": policy})
+            deadline = time.monotonic() + 30
+            while not canary_serves(api):  # mid-rollout: the canary takes its share of the traffic
+                assert time.monotonic() < deadline, "the canary never served"
+                time.sleep(0.1)
+            time.sleep(1)
+            first.process.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            first.process.wait(10)
+            while not second.leads():
+                assert time.monotonic() - killed_at < 10, "the follower did not take over"
+                time.sleep(0.05)
+            failover_s = time.monotonic() - killed_at
+            described = wait_done(api, "ha", timeout_s=120)
+            time.sleep(1)
+        print(f"failover {failover_s:.2f} s; outcome {history_outcome(api)}; served {sum(load.served.values())}")
+        assert failover_s < 5, failover_s
+        assert described["EndpointStatus"] == "InService", described
+        assert described["EndpointConfigName"] in ("green", "blue")  # finished, or rolled back
+        history = api.call("GET", "/api/endpoints/ha/deployments")["Deployments"]
+        assert history[0]["Outcome"] in ("SUCCEEDED", "ROLLED_BACK"), history[0]
+        assert load.failures == [], load.failures[:5]
+        assert sum(load.served.values()) > 50
+        assert api.invoke("ha", csv_row(features)).status_code == 200
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
