@@ -39,4 +39,7 @@ def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) 
     try:
         return RayBackend(contract, settings.ray_address, settings.ray_namespace, python=settings.worker_python)
     except ConnectionError as exc:
-        raise BackendUnavailable(f"cannot join the Ray cluster at {settings.ray_address}: {exc}") from None
+        raise BackendUnavailable(
+            f"cannot join the Ray cluster at {settings.ray_address}: {exc}. If the cluster uses token "
+            "authentication (Ray's default since 2.5x: its head logs 'Token authentication is enabled'), run the "
+            "server with RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN.") from None
