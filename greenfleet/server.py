@@ -209,7 +209,7 @@ class Server:
         # deployer and monitors go in this list.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
-            *([TablePublish(self.repo, self.router)] if settings.ha else []),  # followers' routers read it
+            TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
             EverySecond(MetricsFlush(self.metrics, self.backend)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
@@ -241,10 +241,9 @@ class Server:
 
     def _lead(self) -> None:
         """Run the controllers: adopt the instances, resume deployments from their saved state."""
-        if self.settings.ha:
-            self.follower.stop()
-            with contextlib.suppress(Exception):
-                self.follower.follow_once()  # continue from the last table the previous leader stored
+        self.follower.stop()
+        with contextlib.suppress(Exception):
+            self.follower.follow_once()  # continue from the last stored table's revision (router processes)
         self.events.start()
         self.alarms.start()
         self.reconciler.start()

@@ -24,6 +24,7 @@ from greenfleet.cli import (
     metrics,
     models,
     registry,
+    router,
     server,
     tags,
     webhooks,
@@ -38,7 +39,7 @@ def cli(token: str | None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
+for _module in (server, router, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
                 tags, webhooks, registry):
     _module.register(cli)
 

@@ -1,0 +1,103 @@
+"""``greenfleet router``: the data plane as a process of its own beside the server (or on another
+machine sharing its PostgreSQL store). It follows the routing table the server stores, by revision
+(``control/table_sync.py``), serves invocations from it, keeps serving its last table while the server
+is down (the instances are processes or actors of their own and live on), and ships its per-second
+invocation metrics to the shared metric store.
+
+It never asks the store per request, never starts or stops an instance, and needs no home lock: several
+routers may run beside one server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+
+import uvicorn
+
+from greenfleet.api.gateway import Gateway
+from greenfleet.api.guard import Guard
+from greenfleet.auth.policy import AccessPolicy
+from greenfleet.clock import SystemClock
+from greenfleet.control.table_sync import TableFollower
+from greenfleet.httpserver import uvicorn_config
+from greenfleet.metrics import MetricService
+from greenfleet.router.proxy import Router
+from greenfleet.settings import Settings
+from greenfleet.store.database import HEAD_REVISION, create_store_engine, current_revision
+from greenfleet.store.repository import Repository
+from greenfleet.types import Receive, Scope, Send
+
+log = logging.getLogger("greenfleet.server.router")
+FOLLOW_INTERVAL_S = 0.1
+
+
+class StoreNotReady(RuntimeError):
+    """The store has no greenfleet schema at this version yet (start ``greenfleet server`` first)."""
+
+
+class _Health:
+    """Everything that is not an invocation: ``GET /health`` (with the table's revision), else 404."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        found = scope.get("path") == "/health"
+        body = json.dumps({"status": "ok", "role": "router", "routing_revision": self.router.table.revision}
+                          if found else {"message": "Not Found"}).encode()
+        await send({"type": "http.response.start", "status": 200 if found else 404,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class RouterProcess:
+    def __init__(self, settings: Settings, host: str, port: int) -> None:
+        self.settings, self.host, self.port = settings, host, port
+        self.engine = create_store_engine(settings.resolved_database_url())
+        if current_revision(self.engine) != HEAD_REVISION:
+            self.engine.dispose()
+            raise StoreNotReady(f"the store {settings.resolved_database_url()} is not at greenfleet's schema "
+                                f"{HEAD_REVISION}: start (or upgrade) greenfleet server on it first")
+        clock = SystemClock()
+        self.metrics = MetricService(self.engine, clock, raw_retention_s=settings.metrics_raw_retention_s,
+                                     rollup_retention_s=settings.metrics_rollup_retention_s)
+        policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region, settings.sigv4_max_skew_s)
+        self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
+                             recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
+                             clock=clock.now, policy=policy)
+        self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
+        self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
+                         allowed_hosts=settings.allowed_hosts.split(","),
+                         max_aws_body_bytes=settings.max_aws_body_bytes,
+                         body_read_timeout_s=settings.body_read_timeout_s)
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_every_second, name="greenfleet-router-metrics",
+                                         daemon=True)
+
+    def _flush_every_second(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.metrics.flush(self.metrics.clock.now())
+            except Exception:  # the store is down: the recorder keeps (bounded) what it has
+                log.warning("could not ship the router's metrics; retrying", exc_info=True)
+
+    def serve_forever(self) -> None:
+        try:
+            self.follower.follow_once()
+        except Exception:
+            log.warning("the store is unreachable; serving no table until it answers")
+        self.follower.start()
+        self._flusher.start()
+        try:
+            uvicorn.Server(uvicorn_config(self.app, host=self.host, port=self.port, lifespan="off",
+                                          timeout_keep_alive=30, date_header=True)).run()
+        finally:
+            self.follower.stop()
+            self._stop.set()
+            self._flusher.join(timeout=5)
+            self.metrics.close()
+            self.engine.dispose()
