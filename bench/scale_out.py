@@ -1,7 +1,8 @@
 """Past one machine, measured in one run (issue 17):
 
 1. greenfleet's router in front of one instance through the Ray backend vs the local backend
-   (wrk, 8 connections, POST /endpoints/bench/invocations; rounds alternate the order);
+   (wrk, 8 connections, POST /endpoints/bench/invocations; rounds alternate the order), both the
+   server's own router and a ``greenfleet router`` process beside it;
 2. the memory of a Ray head started beside greenfleet (idle, and with the instance's actor);
 3. leader failover: two ``GREENFLEET_HA`` servers on one PostgreSQL, SIGKILL of the leader, time until
    the other one leads (skipped without PostgreSQL at 127.0.0.1:5432).
@@ -155,6 +156,26 @@ def wrk(url: str, body: str, seconds: int, workdir: Path) -> dict[str, float]:
             "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")}
 
 
+def start_router(server: GreenfleetServer, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``greenfleet router`` beside the server (same home), once it serves the endpoint."""
+    port = free_port()
+    with open(workdir / f"router-{port}.log", "ab") as log:
+        process = subprocess.Popen([PYTHON, "-m", "greenfleet", "router", "--port", str(port)],
+                                   env={**os.environ, "GREENFLEET_HOME": str(server.home)}, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(url + "/endpoints/bench/invocations", content=b"[[0]]", timeout=2,
+                          headers={"Content-Type": "application/json"}).status_code != 404:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the router process did not serve the endpoint")
+
+
 def start_ray_head(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = open(workdir / "ray-head.log", "ab")  # noqa: SIM115 -- kept for the head's lifetime
@@ -217,7 +238,8 @@ def main() -> None:
     result: dict[str, Any] = {"seconds": args.seconds, "rounds": args.rounds, "ray_address": address}
     try:
         result["ray_head_idle_mb"] = rss_mb(tree(head.pid))
-        runs: dict[str, list[dict[str, float]]] = {"local": [], "ray": []}
+        runs: dict[str, list[dict[str, float]]] = {"local": [], "ray": [], "local-router-process": [],
+                                                   "ray-router-process": []}
         for round_ in range(args.rounds):
             order = ["local", "ray"] if round_ % 2 == 0 else ["ray", "local"]
             for backend in order:
@@ -225,18 +247,27 @@ def main() -> None:
                 if backend == "ray":  # the head enabled token authentication (~/.ray/auth_token)
                     env.update({"GREENFLEET_RAY_ADDRESS": address, "RAY_AUTH_MODE": "token"})
                 server = GreenfleetServer(workdir, env)
+                router = None
                 try:
                     server.deploy(model_path)
                     wrk(server.url, body, 2, workdir)  # warm-up
                     runs[backend].append(wrk(server.url, body, args.seconds, workdir))
                     if backend == "ray":
                         result["ray_head_with_instance_mb"] = rss_mb(tree(head.pid))
+                    router, router_url = start_router(server, workdir)
+                    wrk(router_url, body, 2, workdir)
+                    runs[backend + "-router-process"].append(wrk(router_url, body, args.seconds, workdir))
                 finally:
+                    if router is not None:
+                        router.terminate()
+                        router.wait(15)
                     server.stop()
                 time.sleep(2)
         result["runs"] = runs
         result["rps"] = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
         result["ratio_ray_over_local"] = result["rps"]["ray"] / result["rps"]["local"]
+        result["ratio_ray_over_local_router_process"] = (result["rps"]["ray-router-process"]
+                                                         / result["rps"]["local-router-process"])
     finally:
         end_tree(head.pid)
     result["failover_s"] = failover(workdir, args.failovers)
@@ -247,6 +278,9 @@ def main() -> None:
     print(f"{'router req/s c8, local backend (median)':44} {result['rps']['local']:>12.0f}")
     print(f"{'router req/s c8, Ray backend (median)':44} {result['rps']['ray']:>12.0f}")
     print(f"{'Ray / local':44} {result['ratio_ray_over_local']:>12.2f}")
+    print(f"{'greenfleet router process req/s, local':44} {result['rps']['local-router-process']:>12.0f}")
+    print(f"{'greenfleet router process req/s, Ray':44} {result['rps']['ray-router-process']:>12.0f}")
+    print(f"{'Ray / local (router process)':44} {result['ratio_ray_over_local_router_process']:>12.2f}")
     print(f"{'non-2xx answers (all runs)':44} {sum(r['non_2xx'] for v in runs.values() for r in v):>12.0f}")
     print(f"{'Ray head RSS idle (MB)':44} {result['ray_head_idle_mb']:>12.0f}")
     print(f"{'Ray head RSS with the instance actor (MB)':44} {result.get('ray_head_with_instance_mb', 0):>12.0f}")

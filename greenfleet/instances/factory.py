@@ -19,9 +19,10 @@ class BackendUnavailable(RuntimeError):
 
 def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) -> InstanceBackend:
     if settings.backend == "local":
-        if settings.ray_address:
-            raise BackendUnavailable("GREENFLEET_RAY_ADDRESS is set but GREENFLEET_BACKEND is local: set "
-                                     "GREENFLEET_BACKEND=ray to run instances on that Ray cluster, or unset it.")
+        for name in ("ray_address", "ray_namespace"):
+            if name in settings.model_fields_set:
+                raise BackendUnavailable(f"GREENFLEET_{name.upper()} is set but GREENFLEET_BACKEND is local: set "
+                                         "GREENFLEET_BACKEND=ray to run instances on a Ray cluster, or unset it.")
         return LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,

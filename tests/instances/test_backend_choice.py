@@ -31,9 +31,12 @@ def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
     assert "GREENFLEET_BACKEND: Input should be 'local' or 'ray'" in result.output
 
 
-def test_a_ray_address_without_the_ray_backend_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BackendUnavailable, match="GREENFLEET_BACKEND is local"):
+def test_a_ray_address_without_the_ray_backend_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(BackendUnavailable, match="GREENFLEET_RAY_ADDRESS is set but GREENFLEET_BACKEND is local"):
         create_backend(Settings(home=tmp_path, ray_address="10.0.0.1:6379"), Isolation(), tmp_path / "lock")
+    monkeypatch.setenv("GREENFLEET_RAY_NAMESPACE", "team-a")
+    with pytest.raises(BackendUnavailable, match="GREENFLEET_RAY_NAMESPACE is set"):
+        create_backend(Settings(home=tmp_path), Isolation(), tmp_path / "lock")
 
 
 def test_the_ray_backend_needs_an_address(tmp_path: Path) -> None:
