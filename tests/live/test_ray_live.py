@@ -108,6 +108,9 @@ def test_an_endpoint_with_two_instances_serves_through_ray(ray_server: Server, a
     served = [api.invoke("rayed", csv_row(features)) for _ in range(20)]
     assert [r.status_code for r in served] == [200] * 20
     assert served[0].json()["predictions"][0] in (0, 1)
+    # the worker runs at the ordinary priority, not at the niceness Ray gives its own workers (15)
+    pid = int(ray.get(ray.get_actor(ACTOR_PREFIX + ids[0], namespace=NAMESPACE).identity.remote())["pid"])
+    assert int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]) == 0
     # CPU and memory come from the actor on the instance's node (two samples: a figure)
     backend = ray_server.backend
     assert isinstance(backend, RayBackend)
