@@ -17,6 +17,8 @@ from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
 from greenfleet.api.auth import BearerTokenAuth
 from greenfleet.api.gateway import Gateway
+from greenfleet.capture import CaptureWriter
+from greenfleet.capture.observer import CaptureObserver
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.observability import Observability
 from greenfleet.control.reconciler import Hooks, Reconciler
@@ -98,6 +100,11 @@ class Server:
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, credentials=settings.aws_credentials,
                              max_skew_s=settings.sigv4_max_skew_s)
+        self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
+                                     flush_interval_s=settings.capture_flush_interval_s,
+                                     s3_endpoint_url=settings.s3_endpoint_url)
+        self.router.capture = self.capture
+        endpoints.capture_failure = self.capture.failure
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url)
@@ -118,6 +125,7 @@ class Server:
                                             metrics=self.metrics)
         # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
         self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
+        self.hooks.append(CaptureObserver(self.capture, self.metrics))  # monitor: data capture metrics
         self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -125,12 +133,14 @@ class Server:
     def start_controllers(self) -> None:
         self.events.start()
         self.alarms.start()
+        self.capture.start()
         self.reconciler.start()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.reconciler.stop()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
+        self.capture.stop()
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()

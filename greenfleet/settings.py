@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     max_instances_total: int = Field(default_factory=_default_max_instances, ge=1)
     """Most instances this server runs at once across all endpoints."""
 
+    capture_max_queued_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Data capture: most bytes of sampled invocations held in memory before they are written; beyond
+    it records are dropped and counted (metric ``greenfleet/DataCapture`` DroppedRecords)."""
+
+    capture_flush_interval_s: float = Field(default=1.0, gt=0, le=1.0)
+    """Data capture: captured records reach their destination at least this often (at most 1 s)."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from greenfleet.capture.config import capture_setting
 from greenfleet.control.instance_groups import SERVING_STATUSES, Group, Managed, desired_groups
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
 
@@ -21,7 +22,8 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[Managed]) -
         if row["status"] not in SERVING_STATUSES:
             continue
         targets = tuple(_target(group, ready.get(group.key, [])) for group in desired_groups(row))
-        routes[row["name"]] = EndpointRoute(row["name"], targets)
+        capture = capture_setting(row["state"].get("data_capture"))
+        routes[row["name"]] = EndpointRoute(row["name"], targets, capture)
     return routes
 
 

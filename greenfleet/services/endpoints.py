@@ -62,6 +62,8 @@ class EndpointService:
         self.strict_minimums = True
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the reconciler with it)."""
+        self.capture_failure: Callable[[str], str | None] = lambda destination: None
+        """Why writing captured data to a destination fails right now, if it does (the capture writer)."""
 
     def build_state(self, config_name: str) -> Doc:
         """The state document for serving ``config_name``: variants with their model snapshots."""
@@ -99,7 +101,13 @@ class EndpointService:
 
     def describe_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "DescribeEndpoint", params)
-        return describe(self.endpoint(params["EndpointName"]))
+        result = describe(self.endpoint(params["EndpointName"]))
+        capture = result.get("DataCaptureConfig")
+        failure = self.capture_failure(capture["DestinationS3Uri"]) if capture and capture["EnableCapture"] else None
+        if failure and "FailureReason" not in result:
+            result["FailureReason"] = (f"Data capture is failing: {failure}. Invocations are served; their "
+                                       "captured records are dropped.")
+        return result
 
     def list_endpoints(self, params: Doc) -> Doc:
         validate_input("sagemaker", "ListEndpoints", params)

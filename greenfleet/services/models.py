@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenfleet.capture.config import check_capture_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
@@ -92,6 +93,7 @@ class ModelService:
             raise ValidationError("AsyncInferenceConfig: asynchronous inference is not supported by greenfleet yet")
         capture = params.get("DataCaptureConfig")
         if capture is not None:
+            check_capture_config(capture)
             capture = {"EnableCapture": True, **capture}
         name = params["EndpointConfigName"]
         arn = self.arns.arn("endpoint_config", name)

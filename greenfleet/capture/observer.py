@@ -1,0 +1,45 @@
+"""Publishes the capture writer's counters to the metric store once per second, in namespace
+``greenfleet/DataCapture`` with dimensions EndpointName and VariantName:
+
+- ``CapturedRecords``: records written to the destination;
+- ``DroppedRecords``: records dropped because the writer's queue was full (backpressure);
+- ``FailedRecords``: records lost because the destination refused the write (see DescribeEndpoint's
+  FailureReason)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from greenfleet.capture.writer import CaptureCounts, CaptureWriter, Key
+from greenfleet.control.reconciler import Hooks
+
+NAMESPACE = "greenfleet/DataCapture"
+
+
+class MetricSink(Protocol):
+    def put_metric_data(self, body: dict[str, Any], now: float | None = None) -> None: ...
+
+
+class CaptureObserver(Hooks):
+    def __init__(self, writer: CaptureWriter, metrics: MetricSink) -> None:
+        self.writer, self.metrics = writer, metrics
+        self._seen: dict[Key, CaptureCounts] = {}
+        self._last_second = 0
+
+    def tick(self, now: float) -> None:
+        if int(now) == self._last_second:
+            return
+        self._last_second = int(now)
+        datums: list[dict[str, Any]] = []
+        for key, counts in self.writer.counts().items():
+            before = self._seen.get(key, CaptureCounts(0, 0, 0))
+            self._seen[key] = counts
+            dimensions = [{"Name": "EndpointName", "Value": key[0]}, {"Name": "VariantName", "Value": key[1]}]
+            for name, value in (("CapturedRecords", counts.written - before.written),
+                                ("DroppedRecords", counts.dropped - before.dropped),
+                                ("FailedRecords", counts.failed - before.failed)):
+                if value:
+                    datums.append({"MetricName": name, "Dimensions": dimensions, "Value": float(value),
+                                   "Unit": "Count", "StorageResolution": 1})
+        for start in range(0, len(datums), 1000):
+            self.metrics.put_metric_data({"Namespace": NAMESPACE, "MetricData": datums[start:start + 1000]}, now)
