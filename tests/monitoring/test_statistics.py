@@ -21,7 +21,8 @@ def test_numeric_and_string_statistics_match_the_reference_shape() -> None:
     ages = rng.integers(18, 91, size=1000)
     heights = rng.normal(170, 10, size=1000)
     states = rng.choice(["CA", "NY", "TX"], size=1000, p=[0.6, 0.3, 0.1])
-    rows: list[tuple[object, ...]] = [(int(a), f"{h:.3f}", s, "") for a, h, s in zip(ages, heights, states, strict=True)]
+    rows: list[tuple[object, ...]] = [(int(a), f"{h:.3f}", s, "")
+                                      for a, h, s in zip(ages, heights, states, strict=True)]
     rows[5] = (None, rows[5][1], rows[5][2], "")
     result = baseline(csv(rows, "age,height,state,empty"), "csv", header=True)
     stats = result.statistics
