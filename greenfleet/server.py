@@ -28,6 +28,9 @@ from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.monitoring.driver import MonitoringDriver, capture_destination
+from greenfleet.monitoring.repository import MonitoringRepository
+from greenfleet.monitoring.service import MonitoringService
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
@@ -126,6 +129,15 @@ class Server:
         # Order matters: alarms are evaluated before the deployment driver reads them in the same pass.
         self.hooks.extend([Observability(self.reconciler, self.metrics, self.alarms, self.events), self.deployments])
         self.hooks.append(CaptureObserver(self.capture, self.metrics))  # monitor: data capture metrics
+        monitoring_repo = MonitoringRepository(self.engine)
+        monitoring = MonitoringService(monitoring_repo, self.clock, settings.region, settings.account_id,
+                                       lambda name: capture_destination(self.repo, name), tags,
+                                       settings.s3_endpoint_url)
+        monitoring.changed = self.reconciler.wake
+        self.services.extras["monitoring"] = monitoring
+        self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
+                                        lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
+        self.hooks.append(self.monitor)  # monitor: the Model Monitor scheduler (controller)
         self.app = Gateway(self.router, BearerTokenAuth(create_app(self.services), settings.api_token))
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -138,6 +150,7 @@ class Server:
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.reconciler.stop()
+        self.monitor.close()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
         self.capture.stop()

@@ -14,7 +14,7 @@ from greenfleet.api import errors
 from greenfleet.api.routes import hosting
 
 # Route modules owned by other features; each exposes ``router`` and is included when present.
-OPTIONAL_ROUTES = ("metrics", "alarms", "events", "prometheus", "deployments", "aws")
+OPTIONAL_ROUTES = ("metrics", "alarms", "events", "prometheus", "deployments", "monitoring", "aws")
 
 
 def create_app(services: Any) -> FastAPI:

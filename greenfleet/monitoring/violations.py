@@ -36,6 +36,8 @@ class Evaluation:
     figures: list[FeatureFigures] = field(default_factory=list)
     missing_columns: int = 0
     extra_columns: int = 0
+    emit_metrics: bool = True
+    """monitoring_config.emit_metrics of the baseline's constraints."""
 
     @property
     def report(self) -> Doc:
@@ -52,6 +54,8 @@ def evaluate(table: Table, baseline_constraints: Doc, baseline_statistics: Doc |
     statistics = {"version": 0, "dataset": {"item_count": table.rows},
                   "features": [feature_statistics(profiles[n], columns[n]) for n in table.names]}
     result = Evaluation(statistics)
+    result.emit_metrics = (baseline_constraints.get("monitoring_config") or {}).get("emit_metrics",
+                                                                                   "Enabled") == "Enabled"
     expected = [f["name"] for f in baseline_constraints.get("features", [])]
     baseline_features = {f["name"]: f for f in (baseline_statistics or {}).get("features", [])}
     missing = [n for n in expected if n not in profiles or profiles[n].count == 0]
