@@ -4,11 +4,12 @@ window, from a local destination or S3, filtered to the window by ``eventMetadat
 from __future__ import annotations
 
 import calendar
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from greenfleet.capture.destination import local_root
 
@@ -31,12 +32,14 @@ def parse_time(text: str) -> float:
 def read_captured(destination: str, endpoint: str, start: float, end: float,
                   s3_endpoint_url: str | None = None) -> Iterator[Record]:
     """Records of ``endpoint`` (all variants) with start ≤ inferenceTime < end, file by file in key order."""
+    parsed: dict[str, float] = {}  # records of one second share their inferenceTime
     for chunk in _chunks(destination.rstrip("/"), endpoint, hours(start, end), s3_endpoint_url):
-        for line in chunk.splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            at = parse_time(record["eventMetadata"]["inferenceTime"])
+        lines = [line for line in chunk.splitlines() if line.strip()]
+        for record in orjson.loads(b"[" + b",".join(lines) + b"]"):  # one call per file
+            text = record["eventMetadata"]["inferenceTime"]
+            at = parsed.get(text)
+            if at is None:
+                at = parsed[text] = parse_time(text)
             if start <= at < end:
                 yield record
 

@@ -66,6 +66,29 @@ def encode_line(record: dict[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 
 
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C string encoder json.dumps uses
+
+
+def _payload_json(setting: CaptureSetting, mode: str, content_type: str, data: bytes) -> str:
+    payload = _payload(setting, mode, content_type, data)
+    return (f'{{"observedContentType":{_quote(payload["observedContentType"])},"mode":"{mode}",'
+            f'"data":{_quote(payload["data"])},"encoding":"{payload["encoding"]}"}}')
+
+
+def fast_line(event: CapturedEvent, event_id: str, inference_time_text: str) -> bytes:
+    """``encode_line(to_record(event, event_id))`` byte for byte, without building the dicts (the writer's
+    inner loop)."""
+    parts = []
+    if event.setting.capture_input:
+        parts.append('"endpointInput":' + _payload_json(event.setting, "INPUT", event.request_type, event.request))
+    if event.setting.capture_output:
+        parts.append('"endpointOutput":' + _payload_json(event.setting, "OUTPUT", event.response_type,
+                                                         event.response))
+    inference = f',"inferenceId":{_quote(event.inference_id)}' if event.inference_id is not None else ""
+    return (f'{{"captureData":{{{",".join(parts)}}},"eventMetadata":{{"eventId":{_quote(event_id)},'
+            f'"inferenceTime":"{inference_time_text}"{inference}}},"eventVersion":"0"}}\n').encode()
+
+
 def hour_prefix(endpoint: str, variant: str, at: float) -> str:
     """``{endpoint}/{variant}/yyyy/mm/dd/hh`` of an invocation time (relative to the destination)."""
     return f"{endpoint}/{variant}/" + time.strftime("%Y/%m/%d/%H", time.gmtime(at))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from greenfleet.capture.destination import CaptureWriteError, Destination, open_destination
-from greenfleet.capture.record import CapturedEvent, encode_line, file_name, hour_prefix, to_record
+from greenfleet.capture.record import CapturedEvent, fast_line, file_name, hour_prefix, inference_time
 
 log = logging.getLogger("greenfleet.capture")
 DRAIN_INTERVAL_S = 0.1
@@ -121,9 +121,18 @@ class CaptureWriter:
 
     def _drain(self) -> None:
         queue, pending = self._queue, self._pending
+        prefixes: dict[tuple[str, str, int], str] = {}
+        times: dict[int, str] = {}
         while queue:
             event = queue.popleft()
-            prefix = hour_prefix(event.endpoint, event.variant, event.at)
+            hour, second = int(event.at // 3600), int(event.at)
+            prefix = prefixes.get((event.endpoint, event.variant, hour))
+            if prefix is None:
+                prefix = prefixes[(event.endpoint, event.variant, hour)] = hour_prefix(
+                    event.endpoint, event.variant, event.at)
+            stamp = times.get(second)
+            if stamp is None:
+                stamp = times[second] = inference_time(event.at)
             destination = event.setting.destination
             chunk = pending.get((destination, prefix))
             if chunk is None:
@@ -131,7 +140,7 @@ class CaptureWriter:
                                event.setting.kms_key_id)
                 pending[(destination, prefix)] = chunk
             try:
-                chunk.lines.append(encode_line(to_record(event, self.new_id())))
+                chunk.lines.append(fast_line(event, self.new_id(), stamp))
             except Exception:
                 log.exception("could not encode a captured record of %s", event.endpoint)
                 self._count(self._failed, chunk.key, 1)

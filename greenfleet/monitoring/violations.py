@@ -44,16 +44,25 @@ class Evaluation:
         return {"violations": self.violations}
 
 
+def _profile(table: Table, name: str, values: list[Any]) -> Profile:
+    numbers = table.numeric.get(name)
+    if numbers is None:
+        return profile(name, values)
+    integral = len(numbers) if name in table.integral else 0
+    return Profile(name, len(numbers), 0, integral, len(numbers) - integral, (), numbers)
+
+
 def _violation(feature: str, check: str, description: str) -> Doc:
     return {"feature_name": feature, "constraint_check_type": check, "description": description}
 
 
 def evaluate(table: Table, baseline_constraints: Doc, baseline_statistics: Doc | None) -> Evaluation:
     columns = dict(zip(table.names, table.columns, strict=True))
-    profiles = {name: profile(name, values) for name, values in columns.items()}
-    statistics = {"version": 0, "dataset": {"item_count": table.rows},
-                  "features": [feature_statistics(profiles[n], columns[n]) for n in table.names]}
+    profiles = {name: _profile(table, name, values) for name, values in columns.items()}
+    features = [feature_statistics(profiles[n], columns[n]) for n in table.names]
+    statistics: Doc = {"version": 0, "dataset": {"item_count": table.rows}, "features": features}
     result = Evaluation(statistics)
+    current_features = {f["name"]: f for f in features}
     result.emit_metrics = (baseline_constraints.get("monitoring_config") or {}).get("emit_metrics",
                                                                                    "Enabled") == "Enabled"
     expected = [f["name"] for f in baseline_constraints.get("features", [])]
@@ -78,7 +87,7 @@ def evaluate(table: Table, baseline_constraints: Doc, baseline_statistics: Doc |
         if current is None or current.count == 0:
             continue
         figures, found = _check_feature(constraint, baseline_constraints, baseline_features.get(constraint["name"]),
-                                        current, columns[constraint["name"]])
+                                        current, columns[constraint["name"]], current_features[constraint["name"]])
         result.figures.append(figures)
         if evaluate_all:
             result.violations.extend(found)
@@ -86,7 +95,7 @@ def evaluate(table: Table, baseline_constraints: Doc, baseline_statistics: Doc |
 
 
 def _check_feature(constraint: Doc, constraints: Doc, baseline: Doc | None, current: Profile,
-                   values: list[Any]) -> tuple[FeatureFigures, list[Doc]]:
+                   values: list[Any], statistics: Doc) -> tuple[FeatureFigures, list[Doc]]:
     config = feature_config(constraints, constraint)
     name, expected_type = constraint["name"], constraint.get("inferred_type", UNKNOWN)
     found: list[Doc] = []
@@ -111,7 +120,7 @@ def _check_feature(constraint: Doc, constraints: Doc, baseline: Doc | None, curr
                                     f"Data content requirement is not met. Expected: at most "
                                     f"{100 * config['domain_content_threshold']:g}% of values outside the "
                                     f"baseline's domain; observed {100 * unknown:.4g}%."))
-    drift = _drift(expected_type, baseline, current, values, config)
+    drift = _drift(expected_type, baseline, current, values, config, statistics)
     distribution = config["distribution_constraints"]
     threshold = float(distribution["categorical_comparison_threshold" if expected_type == STRING
                                    else "comparison_threshold"])
@@ -125,8 +134,13 @@ def _check_feature(constraint: Doc, constraints: Doc, baseline: Doc | None, curr
     return FeatureFigures(name, completeness, bad_types, drift, numbers), found
 
 
+def _sketch(statistics: Doc) -> Any:
+    return (statistics.get("numerical_statistics") or {}).get("distribution", {}).get("kll", {}).get(
+        "sketch", {}).get("data")
+
+
 def _drift(expected_type: str, baseline: Doc | None, current: Profile, values: list[Any],
-           config: Doc) -> float | None:
+           config: Doc, statistics: Doc) -> float | None:
     if baseline is None or not current.present:
         return None
     if expected_type in (INTEGRAL, FRACTIONAL):
@@ -134,7 +148,7 @@ def _drift(expected_type: str, baseline: Doc | None, current: Profile, values: l
         sketch = section.get("distribution", {}).get("kll", {}).get("sketch", {}).get("data")
         if not sketch or not len(current.numbers):
             return None
-        simple = linf_numeric(sketch, sketch_levels(current.numbers))
+        simple = linf_numeric(sketch, _sketch(statistics) or sketch_levels(current.numbers))
         method = config["distribution_constraints"].get("comparison_method", "Robust")
         if method in ("Robust", "linf_robust"):
             return robust(simple, int(section["common"]["num_present"]), len(current.numbers))

@@ -77,3 +77,12 @@ def test_key_layout_is_hour_of_invocation_in_utc() -> None:
     assert hour_prefix("ep", "AllTraffic", AT) == "ep/AllTraffic/2019/11/20/23"
     name = file_name(AT, "0b6c")
     assert name == "33-12-648-0b6c.jsonl"
+
+
+def test_the_writers_fast_encoder_is_byte_for_byte_the_record() -> None:
+    from greenfleet.capture.record import fast_line, inference_time
+
+    setting = capture_setting(CONFIG)
+    assert setting is not None
+    for item in (event(setting), event(setting, b'{"a": "\\u00e9\\n"}', "application/json", b"\x00", "x/y", "i\"d")):
+        assert fast_line(item, "e-1", inference_time(item.at)) == encode_line(to_record(item, "e-1"))

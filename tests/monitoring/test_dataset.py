@@ -48,3 +48,21 @@ def test_captured_csv_inputs_take_baseline_names_by_position() -> None:
     table = captured_table(records, ["age", "state"])
     assert table.names == ("age", "state", "_c2")
     assert table.columns == (["1", "2"], ["a", "b"], [None, "9"])
+
+
+def test_captured_numbers_are_parsed_in_bulk_with_the_same_statistics() -> None:
+    from greenfleet.monitoring import evaluate
+
+    lines = ["1,2.5,3e1", "4,5.0,-6", "7,8.25,9"]
+    records = [{"captureData": {"endpointInput": {"data": d, "encoding": "CSV"}}} for d in lines]
+    bulk = captured_table(records, ["a", "b", "c"])
+    assert set(bulk.numeric) == {"a", "b", "c"} and bulk.integral == {"a"} and bulk.rows == 3
+    careful = read_dataset("\n".join(lines).encode(), "csv")
+    fast = evaluate(bulk, {"features": []}, None).statistics["features"]
+    slow = evaluate(careful, {"features": []}, None).statistics["features"]
+    assert [(f["inferred_type"], f["numerical_statistics"]["mean"]) for f in fast] == \
+        [(f["inferred_type"], f["numerical_statistics"]["mean"]) for f in slow]
+    assert [f["inferred_type"] for f in fast] == ["Integral", "Fractional", "Fractional"]
+    ragged = captured_table(records + [{"captureData": {"endpointInput": {"data": "1,,x", "encoding": "CSV"}}}],
+                            ["a", "b", "c"])
+    assert ragged.numeric == {} and ragged.columns[1] == ["2.5", "5.0", "8.25", ""]
