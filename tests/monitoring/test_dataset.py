@@ -63,6 +63,6 @@ def test_captured_numbers_are_parsed_in_bulk_with_the_same_statistics() -> None:
     assert [(f["inferred_type"], f["numerical_statistics"]["mean"]) for f in fast] == \
         [(f["inferred_type"], f["numerical_statistics"]["mean"]) for f in slow]
     assert [f["inferred_type"] for f in fast] == ["Integral", "Fractional", "Fractional"]
-    ragged = captured_table(records + [{"captureData": {"endpointInput": {"data": "1,,x", "encoding": "CSV"}}}],
+    ragged = captured_table([*records, {"captureData": {"endpointInput": {"data": "1,,x", "encoding": "CSV"}}}],
                             ["a", "b", "c"])
     assert ragged.numeric == {} and ragged.columns[1] == ["2.5", "5.0", "8.25", ""]
