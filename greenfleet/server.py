@@ -132,7 +132,7 @@ class Server:
         monitoring_repo = MonitoringRepository(self.engine)
         monitoring = MonitoringService(monitoring_repo, self.clock, settings.region, settings.account_id,
                                        lambda name: capture_destination(self.repo, name), tags,
-                                       settings.s3_endpoint_url)
+                                       settings.s3_endpoint_url, settings.monitoring_min_interval_s)
         monitoring.changed = self.reconciler.wake
         self.services.extras["monitoring"] = monitoring
         self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,

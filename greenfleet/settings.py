@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     capture_flush_interval_s: float = Field(default=1.0, gt=0, le=1.0)
     """Data capture: captured records reach their destination at least this often (at most 1 s)."""
 
+    monitoring_min_interval_s: float = Field(default=60.0, ge=1.0)
+    """Shortest interval of a continuous monitoring schedule (``rate(N seconds)``); lower it only for tests."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -39,7 +39,7 @@ def capture_destination(repo: Repository, endpoint: str) -> str | None:
 def _state(row: Doc) -> ScheduleState:
     schedule = row["config"]["ScheduleConfig"]
     rule = parse_rule(schedule["ScheduleExpression"], schedule.get("DataAnalysisStartTime"),
-                      schedule.get("DataAnalysisEndTime"))
+                      schedule.get("DataAnalysisEndTime"), min_interval_s=0.0)  # validated when stored
     return ScheduleState(row["name"], row["status"], rule, row["next_run_at"])
 
 
@@ -57,13 +57,15 @@ class MonitoringDriver(Hooks):
         if int(now) == self._last_second:
             return
         self._last_second = int(now)
+        unfinished = self.repo.executions(statuses=(PENDING, IN_PROGRESS))
+        busy = {e["schedule_name"] for e in unfinished}
         for row in self.repo.schedules():
             try:
                 before = _state(row)
             except Exception as exc:  # a stored expression no longer valid: record it, keep the others going
                 self.repo.update_schedule(row["name"], {"status": "Failed", "failure_reason": str(exc)})
                 continue
-            after, actions = step(before, now)
+            after, actions = step(before, now, busy=row["name"] in busy)
             if after != before:
                 self.repo.update_schedule(row["name"], {"next_run_at": after.next_run_at})  # save, then act
             for action in actions:

@@ -8,7 +8,8 @@ another) with dimensions ``EndpointName`` and ``ScheduleName``:
 - ``feature_type_violations_{feature}``: fraction of values not of the baseline's type (greenfleet's);
 - ``missing_columns`` / ``extra_columns``: columns the baseline has and the data lacks, and vice versa.
 
-Ordinary alarms on these metrics notify, or roll back a deployment that lists them."""
+Points are high resolution (continuous monitoring runs more often than once a minute), so alarms may
+use periods from 10 s. Ordinary alarms on these metrics notify, or roll back a deployment that lists them."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def metric_requests(evaluation: Evaluation, endpoint: str, schedule: str, at: fl
     dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "ScheduleName", "Value": schedule}]
 
     def datum(name: str, **value: Any) -> dict[str, Any]:
-        return {"MetricName": name[:255], "Dimensions": dims, "Timestamp": at, "Unit": "None", **value}
+        return {"MetricName": name[:255], "Dimensions": dims, "Timestamp": at, "Unit": "None",
+                "StorageResolution": 1, **value}
 
     datums = [datum("missing_columns", Value=float(evaluation.missing_columns)),
               datum("extra_columns", Value=float(evaluation.extra_columns))]

@@ -33,11 +33,13 @@ class RunExecution:
 
 
 def first_run(rule: Rule, created_at: float) -> float | None:
-    return created_at if rule.one_shot else rule.next_after(created_at)
+    return created_at if rule.starts_now else rule.next_after(created_at)
 
 
-def step(state: ScheduleState, now: float) -> tuple[ScheduleState, list[RunExecution]]:
-    if state.status != SCHEDULED or state.next_run_at is None or now < state.next_run_at:
+def step(state: ScheduleState, now: float, busy: bool = False) -> tuple[ScheduleState, list[RunExecution]]:
+    """``busy``: an execution of this schedule is still pending or running; a due run then waits for it
+    (and, when it starts, covers the latest window) instead of piling up behind it."""
+    if state.status != SCHEDULED or state.next_run_at is None or now < state.next_run_at or busy:
         return state, []
     due = state.next_run_at
     following = state.rule.next_after(due)

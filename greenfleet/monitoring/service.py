@@ -32,7 +32,8 @@ SORT_EXECUTIONS = {"CreationTime": lambda i: i["CreationTime"], "ScheduledTime":
 class MonitoringService:
     def __init__(self, repo: MonitoringRepository, clock: Clock, region: str, account_id: str,
                  capture_destination: Callable[[str], str | None], tags: TagService,
-                 s3_endpoint_url: str | None = None) -> None:
+                 s3_endpoint_url: str | None = None, min_interval_s: float = 60.0) -> None:
+        self.min_interval_s = min_interval_s
         self.repo, self.clock, self.tags, self.s3_endpoint_url = repo, clock, tags, s3_endpoint_url
         self.region, self.account_id = region, account_id
         self.capture_destination = capture_destination
@@ -56,7 +57,7 @@ class MonitoringService:
             raise ValidationError("MonitoringScheduleConfig.MonitoringJobDefinition is required")
         schedule = config.get("ScheduleConfig") or {}
         parse_rule(schedule.get("ScheduleExpression", ""), schedule.get("DataAnalysisStartTime"),
-                   schedule.get("DataAnalysisEndTime"))
+                   schedule.get("DataAnalysisEndTime"), self.min_interval_s)
         inputs = job["MonitoringInputs"]
         if len(inputs) != 1 or not inputs[0].get("EndpointInput"):
             raise ValidationError("MonitoringJobDefinition.MonitoringInputs: exactly one EndpointInput is supported")
@@ -84,7 +85,7 @@ class MonitoringService:
         kind, endpoint = self._check_config(config)
         schedule = config["ScheduleConfig"]
         rule = parse_rule(schedule["ScheduleExpression"], schedule.get("DataAnalysisStartTime"),
-                          schedule.get("DataAnalysisEndTime"))
+                          schedule.get("DataAnalysisEndTime"), self.min_interval_s)
         now = self.clock.now()
         row = {"name": name, "arn": self.arn(name), "status": SCHEDULED, "monitoring_type": kind,
                "endpoint_name": endpoint, "config": copy.deepcopy(config), "next_run_at": first_run(rule, now),
@@ -138,7 +139,7 @@ class MonitoringService:
         kind, endpoint = self._check_config(config)
         schedule = config["ScheduleConfig"]
         rule = parse_rule(schedule["ScheduleExpression"], schedule.get("DataAnalysisStartTime"),
-                          schedule.get("DataAnalysisEndTime"))
+                          schedule.get("DataAnalysisEndTime"), self.min_interval_s)
         now = self.clock.now()
         self.repo.update_schedule(row["name"], {"config": copy.deepcopy(config), "monitoring_type": kind,
                                                 "endpoint_name": endpoint, "next_run_at": first_run(rule, now),
@@ -154,7 +155,7 @@ class MonitoringService:
             if status == SCHEDULED:
                 schedule = row["config"]["ScheduleConfig"]
                 rule = parse_rule(schedule["ScheduleExpression"], schedule.get("DataAnalysisStartTime"),
-                                  schedule.get("DataAnalysisEndTime"))
+                                  schedule.get("DataAnalysisEndTime"), self.min_interval_s)
                 values["next_run_at"] = first_run(rule, self.clock.now())
             self.repo.update_schedule(row["name"], values)
             self.changed()

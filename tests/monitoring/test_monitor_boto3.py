@@ -73,10 +73,10 @@ def test_capture_baseline_schedule_now_execution_violations(server: Server, skle
 
     with pytest.raises(ClientError) as info:
         sm.create_monitoring_schedule(MonitoringScheduleName="bad", MonitoringScheduleConfig={
-            "ScheduleConfig": {"ScheduleExpression": "rate(5 minutes)"},
+            "ScheduleConfig": {"ScheduleExpression": "cron(5 * * * ? *)"},
             "MonitoringJobDefinition": job("mon", base, tmp_path / "out"), "MonitoringType": "DataQuality"})
     assert info.value.response["Error"]["Code"] == "ValidationException"
-    assert "rate(5 minutes)" in info.value.response["Error"]["Message"]
+    assert "cron(5 * * * ? *)" in info.value.response["Error"]["Message"]
 
     output = tmp_path / "reports"
     sm.create_monitoring_schedule(MonitoringScheduleName="mon-now", MonitoringScheduleConfig={

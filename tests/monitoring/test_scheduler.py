@@ -58,7 +58,8 @@ def test_now_runs_once_over_its_offsets() -> None:
 
 @pytest.mark.parametrize(("expression", "start", "end", "message"), [
     ("cron(0 * * * * *)", None, None, "is not supported"),
-    ("rate(1 hour)", None, None, "is not supported"),
+    ("rate(1 fortnight)", None, None, "is not supported"),
+    ("rate(30 seconds)", None, None, "at most every 60 seconds"),
     ("cron(0 25 ? * * *)", None, None, "hour 0-23"),
     ("NOW", None, None, "needs DataAnalysisStartTime"),
     ("NOW", "-PT1H", "-PT2H", "must be earlier"),
@@ -69,3 +70,20 @@ def test_invalid_expressions_are_refused(expression: str, start: str | None, end
     with pytest.raises(ValidationError) as info:
         parse_rule(expression, start, end)
     assert message in info.value.message
+
+
+def test_continuous_rate_runs_now_then_every_interval_over_a_sliding_window() -> None:
+    rule = parse_rule("rate(2 minutes)", "-PT10M", "-PT0S")
+    assert rule.interval_s == 120 and parse_rule("rate(1 hour)").start_offset_s == HOUR
+    clock = FakeClock(T0)
+    state = ScheduleState("c", SCHEDULED, rule, first_run(rule, clock.now()))
+    state, actions = step(state, clock.now())
+    assert [(a.window_start, a.window_end) for a in actions] == [(T0 - 600, T0)]
+    assert step(state, clock.advance(119))[1] == []
+    state, actions = step(state, clock.advance(1))
+    assert [a.scheduled_time for a in actions] == [T0 + 120] and state.next_run_at == T0 + 240
+    assert parse_rule("rate(5 seconds)", min_interval_s=1).interval_s == 5
+    waiting = step(state, clock.advance(500), busy=True)
+    assert waiting == (state, [])
+    state, actions = step(state, clock.now())
+    assert [a.scheduled_time for a in actions] == [T0 + 600]  # the latest due time, once free
