@@ -436,3 +436,32 @@ class Client:
                 raise WaiterError(f"endpoint {name} still exists ({described['EndpointStatus']}) after "
                                   f"{timeout_s:g} s", described)
             time.sleep(poll_s)
+
+    # --- Model Monitor ----------------------------------------------------------------------------------
+    def suggest_baseline(self, **params: Any) -> Doc:
+        """Baseline a dataset: DatasetUri, DatasetFormat (csv | json), Header, OutputUri."""
+        return self._call("POST", "/api/monitoring/baselines", params)
+
+    def create_monitoring_schedule(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/monitoring/schedules", params)
+
+    def describe_monitoring_schedule(self, MonitoringScheduleName: str) -> Doc:
+        return self._call("GET", f"/api/monitoring/schedules/{_path(MonitoringScheduleName)}")
+
+    def list_monitoring_schedules(self) -> Doc:
+        return self._call("GET", "/api/monitoring/schedules")
+
+    def list_monitoring_executions(self, MonitoringScheduleName: str) -> Doc:
+        return self._call("GET", f"/api/monitoring/schedules/{_path(MonitoringScheduleName)}/executions")
+
+    def monitoring_report(self, MonitoringScheduleName: str) -> Doc:
+        return self._call("GET", f"/api/monitoring/schedules/{_path(MonitoringScheduleName)}/report")
+
+    def stop_monitoring_schedule(self, MonitoringScheduleName: str) -> Doc:
+        return self._call("POST", f"/api/monitoring/schedules/{_path(MonitoringScheduleName)}/stop")
+
+    def start_monitoring_schedule(self, MonitoringScheduleName: str) -> Doc:
+        return self._call("POST", f"/api/monitoring/schedules/{_path(MonitoringScheduleName)}/start")
+
+    def delete_monitoring_schedule(self, MonitoringScheduleName: str) -> Doc:
+        return self._call("DELETE", f"/api/monitoring/schedules/{_path(MonitoringScheduleName)}")

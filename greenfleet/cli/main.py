@@ -11,7 +11,7 @@ from greenfleet import __version__
 
 # Modules that add commands: each exposes ``register(cli: click.Group) -> None``.
 COMMAND_MODULES = ("server", "models", "configs", "endpoints", "invoke", "apply", "demo", "alarms", "metrics",
-                   "events", "deployments")
+                   "events", "deployments", "monitor")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

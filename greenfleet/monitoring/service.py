@@ -12,6 +12,7 @@ from typing import Any
 from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ResourceNotFound, ValidationError
 from greenfleet.monitoring.baseline import baseline
+from greenfleet.monitoring.report import feature_report
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.schedule import parse_rule
 from greenfleet.monitoring.scheduler import SCHEDULED, STOPPED, first_run
@@ -211,6 +212,34 @@ class MonitoringService:
         chunk, token = page(items, params, "MonitoringScheduleName", SORT_EXECUTIONS,
                             extra_filter=lambda i: all(f(i) for f in filters))
         return {"MonitoringExecutionSummaries": chunk, **({"NextToken": token} if token else {})}
+
+
+    def monitoring_report(self, name: str) -> Doc:
+        """greenfleet's report of a schedule's latest execution that wrote one (not a SageMaker operation)."""
+        row = self._schedule(name)
+        finished = [e for e in self.repo.executions(row["name"]) if e["output_uri"]]
+        if not finished:
+            raise ValidationError(f"Monitoring schedule {name} has no execution with a report yet")
+        latest = finished[-1]
+        baseline = row["config"]["MonitoringJobDefinition"].get("BaselineConfig") or {}
+        try:
+            current = self._json(join(latest["output_uri"], "statistics.json"))
+            violations = self._json(join(latest["output_uri"], "constraint_violations.json"))["violations"]
+            statistics = self._json(baseline["StatisticsResource"]["S3Uri"]) \
+                if baseline.get("StatisticsResource") else {"features": []}
+            constraints = self._json(baseline["ConstraintsResource"]["S3Uri"]) \
+                if baseline.get("ConstraintsResource") else {"features": []}
+        except UriError as exc:
+            raise ValidationError(str(exc)) from exc
+        return {"MonitoringScheduleName": row["name"], "EndpointName": row["endpoint_name"],
+                "Execution": {**execution_summary(latest), "OutputUri": latest["output_uri"]},
+                "Features": feature_report(constraints, statistics, current, violations), "Violations": violations}
+
+    def _json(self, uri: str) -> Doc:
+        document = json.loads(read_bytes(uri, self.s3_endpoint_url))
+        if not isinstance(document, dict):
+            raise ValidationError(f"{uri} is not a JSON object")
+        return document
 
 
 def execution_summary(row: Doc) -> Doc:

@@ -160,3 +160,24 @@ def _drift(expected_type: str, baseline: Doc | None, current: Profile, values: l
             return None
         return linf_categorical({b["value"]: b["count"] for b in buckets}, categories(current, values))
     return None
+
+
+def distance_between(expected_type: str, baseline: Doc, current: Doc, config: Doc) -> float | None:
+    """The baseline_drift_check distance from two statistics.json features (categories: the listed ones)."""
+    if expected_type in (INTEGRAL, FRACTIONAL):
+        before, after = _sketch(baseline), _sketch(current)
+        if not before or not after:
+            return None
+        simple = linf_numeric(before, after)
+        if config["distribution_constraints"].get("comparison_method", "Robust") in ("Robust", "linf_robust"):
+            return robust(simple, int(baseline["numerical_statistics"]["common"]["num_present"]),
+                          int(current["numerical_statistics"]["common"]["num_present"]))
+        return simple
+    if expected_type == STRING:
+        def counts(feature: Doc) -> dict[str, float]:
+            section = (feature.get("string_statistics") or {}).get("distribution", {}).get("categorical", {})
+            return {b["value"]: b["count"] for b in section.get("buckets", [])}
+
+        before_counts, after_counts = counts(baseline), counts(current)
+        return linf_categorical(before_counts, after_counts) if before_counts and after_counts else None
+    return None

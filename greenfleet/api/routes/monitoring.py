@@ -39,3 +39,26 @@ def describe_schedule(request: Request, name: str) -> Doc:
 def list_executions(request: Request, name: str) -> Doc:
     return _monitoring(request).list_monitoring_executions(  # type: ignore[no-any-return]
         {"MonitoringScheduleName": name, "MaxResults": 100})
+
+
+@router.get("/schedules/{name}/report", summary="The latest execution's per-feature report")
+def report(request: Request, name: str) -> Doc:
+    return _monitoring(request).monitoring_report(name)  # type: ignore[no-any-return]
+
+
+@router.post("/schedules/{name}/stop", summary="StopMonitoringSchedule")
+def stop(request: Request, name: str) -> Doc:
+    return _monitoring(request).stop_monitoring_schedule(  # type: ignore[no-any-return]
+        {"MonitoringScheduleName": name})
+
+
+@router.post("/schedules/{name}/start", summary="StartMonitoringSchedule")
+def start(request: Request, name: str) -> Doc:
+    return _monitoring(request).start_monitoring_schedule(  # type: ignore[no-any-return]
+        {"MonitoringScheduleName": name})
+
+
+@router.delete("/schedules/{name}", summary="DeleteMonitoringSchedule")
+def delete(request: Request, name: str) -> Doc:
+    return _monitoring(request).delete_monitoring_schedule(  # type: ignore[no-any-return]
+        {"MonitoringScheduleName": name})
