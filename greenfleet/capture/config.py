@@ -3,7 +3,7 @@ routing table, never per request."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +56,13 @@ def capture_setting(config: Mapping[str, Any] | None) -> CaptureSetting | None:
     )
 
 
-def check_capture_config(config: Mapping[str, Any]) -> None:
+def check_capture_config(config: Mapping[str, Any], variants: Sequence[Mapping[str, Any]] = ()) -> None:
     """What CreateEndpointConfig refuses beyond the service model: a KMS key for a local destination
-    (only S3 encrypts with one) and a destination that is neither a path, ``file://`` nor ``s3://bucket``."""
+    (only S3 encrypts with one), a destination that is neither a path, ``file://`` nor ``s3://bucket``, and
+    capture on serverless variants (SageMaker excludes it there too)."""
+    serverless = [v["VariantName"] for v in variants if v.get("ServerlessConfig")]
+    if serverless:
+        raise ValidationError(f"DataCaptureConfig is not supported on serverless variants ({', '.join(serverless)})")
     destination = str(config.get("DestinationS3Uri", ""))
     scheme = destination.split("://", 1)[0] if "://" in destination else ""
     if scheme not in ("", "file", "s3"):

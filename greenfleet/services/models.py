@@ -93,7 +93,7 @@ class ModelService:
             raise ValidationError("AsyncInferenceConfig: asynchronous inference is not supported by greenfleet yet")
         capture = params.get("DataCaptureConfig")
         if capture is not None:
-            check_capture_config(capture)
+            check_capture_config(capture, variants)
             capture = {"EnableCapture": True, **capture}
         name = params["EndpointConfigName"]
         arn = self.arns.arn("endpoint_config", name)

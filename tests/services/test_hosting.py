@@ -220,3 +220,15 @@ def test_everything_survives_a_new_process_on_the_same_store(database_url: str) 
     second = Hosting(database_url)
     assert second.endpoints.describe_endpoint({"EndpointName": "e1"})["EndpointConfigName"] == "c1"
     assert second.models.describe_model({"ModelName": "m1"})["ModelName"] == "m1"
+
+
+def test_data_capture_is_refused_on_serverless_variants(hosting: Hosting) -> None:
+    hosting.models.create_model(model())
+    with pytest.raises(ValidationError) as info:
+        hosting.models.create_endpoint_config({
+            "EndpointConfigName": "c-sls",
+            "ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
+                                    "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1}}],
+            "DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
+                                  "CaptureOptions": [{"CaptureMode": "Input"}]}})
+    assert "not supported on serverless variants (v1)" in info.value.message
