@@ -5,6 +5,7 @@ chunk of JSON lines per (endpoint, variant, hour) per flush."""
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -27,9 +28,13 @@ class LocalDestination:
     """Appends to one open file per hour directory and flushes it on every write (so at most one flush
     interval is lost in a crash); a new hour starts a new file."""
 
+    IDLE_S = 60.0
+    """A file not written for this long is closed (its endpoint may be gone); a later write reopens it."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._open: dict[str, IO[bytes]] = {}
+        self._written_at: dict[str, float] = {}
 
     def write(self, prefix: str, name: str, data: bytes) -> None:
         try:
@@ -42,6 +47,10 @@ class LocalDestination:
                 self._open[prefix] = handle
             handle.write(data)
             handle.flush()
+            now = time.monotonic()
+            self._written_at[prefix] = now
+            for idle in [p for p, at in self._written_at.items() if now - at > self.IDLE_S]:
+                self._drop(idle)
         except OSError as exc:
             self._drop(prefix)
             raise CaptureWriteError(f"cannot write to {self.root}: {exc.strerror or exc}") from exc
@@ -53,6 +62,7 @@ class LocalDestination:
             self._drop(other)
 
     def _drop(self, prefix: str) -> None:
+        self._written_at.pop(prefix, None)
         handle = self._open.pop(prefix, None)
         if handle is not None:
             with contextlib.suppress(OSError):

@@ -45,6 +45,13 @@ def _json_file(uri: str, s3_endpoint_url: str | None) -> Doc:
 def run_execution(job: Doc, endpoint: str, capture_destination: str, run: RunExecution,
                   s3_endpoint_url: str | None) -> Outcome:
     baseline = job.get("BaselineConfig") or {}
+    started = time.monotonic()
+    limit_s = float((job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
+
+    def check_runtime() -> None:
+        if time.monotonic() - started > limit_s:
+            raise ValueError(f"the execution ran longer than StoppingCondition.MaxRuntimeInSeconds ({limit_s:g} s)")
+
     try:
         constraints = _json_file(baseline["ConstraintsResource"]["S3Uri"], s3_endpoint_url) \
             if baseline.get("ConstraintsResource") else {"features": []}
@@ -55,9 +62,11 @@ def run_execution(job: Doc, endpoint: str, capture_destination: str, run: RunExe
         if not records:
             return Outcome(FAILED, failure_reason=f"No captured data of endpoint {endpoint} between "
                            f"{_iso(run.window_start)} and {_iso(run.window_end)} (is data capture enabled?)")
+        check_runtime()
         names = [f["name"] for f in constraints.get("features", [])] or \
             [f["name"] for f in (statistics or {}).get("features", [])]
         evaluation = evaluate(captured_table(records, names), constraints, statistics)
+        check_runtime()
         out = output_uri(job, endpoint, run)
         write_bytes(join(out, "statistics.json"), json.dumps(evaluation.statistics).encode(), s3_endpoint_url)
         write_bytes(join(out, "constraint_violations.json"), json.dumps(evaluation.report).encode(),

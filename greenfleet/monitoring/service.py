@@ -70,6 +70,20 @@ class MonitoringService:
             if app.get(unsupported):
                 raise ValidationError(f"MonitoringAppSpecification.{unsupported} is not supported by greenfleet: "
                                       "executions run greenfleet's built-in data-quality analysis")
+        endpoint_input = inputs[0]["EndpointInput"]
+        for member in ("FeaturesAttribute", "InferenceAttribute", "ProbabilityAttribute",
+                       "ProbabilityThresholdAttribute", "StartTimeOffset", "EndTimeOffset", "ExcludeFeaturesAttribute"):
+            if endpoint_input.get(member) is not None:
+                raise ValidationError(f"EndpointInput.{member} is not supported by greenfleet's data-quality analysis")
+        for member, default in (("S3InputMode", "File"), ("S3DataDistributionType", "FullyReplicated")):
+            if endpoint_input.get(member, default) != default:
+                raise ValidationError(f"EndpointInput.{member}: only {default} is supported")
+        for member in ("NetworkConfig",):
+            if job.get(member):
+                raise ValidationError(f"MonitoringJobDefinition.{member} is not supported by greenfleet: executions "
+                                      "run inside the server")
+        if job["MonitoringOutputConfig"].get("KmsKeyId"):
+            raise ValidationError("MonitoringOutputConfig.KmsKeyId is not supported by greenfleet yet")
         unknown = set(job.get("Environment") or {}) - ENVIRONMENT
         if unknown:
             raise ValidationError(f"MonitoringJobDefinition.Environment: {', '.join(sorted(unknown))} not supported "

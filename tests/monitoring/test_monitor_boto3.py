@@ -125,4 +125,10 @@ def test_schedule_needs_an_endpoint_with_capture(server: Server, tmp_path: Path)
             "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
             "MonitoringJobDefinitionName": "def", "MonitoringType": "ModelBias"})
     assert "ModelBias monitoring is not supported" in info.value.response["Error"]["Message"]
+    definition = job("nowhere", tmp_path, tmp_path)
+    definition["MonitoringInputs"][0]["EndpointInput"]["ExcludeFeaturesAttribute"] = "_c3"
+    with pytest.raises(ClientError) as info:
+        sm.create_monitoring_schedule(MonitoringScheduleName="s", MonitoringScheduleConfig={
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinition": definition})
+    assert "EndpointInput.ExcludeFeaturesAttribute is not supported" in info.value.response["Error"]["Message"]
     np.testing.assert_equal(sm.list_monitoring_executions()["MonitoringExecutionSummaries"], [])
