@@ -28,6 +28,7 @@ from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.monitoring.definitions import JobDefinitionService
 from greenfleet.monitoring.driver import MonitoringDriver, capture_destination
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.service import MonitoringService
@@ -135,6 +136,8 @@ class Server:
                                        settings.s3_endpoint_url, settings.monitoring_min_interval_s)
         monitoring.changed = self.reconciler.wake
         self.services.extras["monitoring"] = monitoring
+        self.services.extras["monitoring_jobs"] = JobDefinitionService(monitoring_repo, self.clock, tags,
+                                                                       lambda kind, name: monitoring.arn(name, kind))
         self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
                                         lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
         self.hooks.append(self.monitor)  # monitor: the Model Monitor scheduler (controller)

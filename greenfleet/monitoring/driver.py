@@ -15,6 +15,7 @@ from greenfleet.capture.config import capture_setting
 from greenfleet.clock import Clock
 from greenfleet.control.reconciler import Hooks
 from greenfleet.monitoring.execution import run_execution
+from greenfleet.monitoring.jobs import resolve_job
 from greenfleet.monitoring.metrics import metric_requests
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.schedule import parse_rule
@@ -103,7 +104,7 @@ class MonitoringDriver(Hooks):
             self.repo.update_execution(execution["id"], {"status": "Failed", "failure_reason": reason,
                                                          "modified_at": self.clock.now()})
             return
-        job = schedule["config"]["MonitoringJobDefinition"]
+        job = resolve_job(self.repo, schedule["config"])
         run = RunExecution(schedule["name"], execution["scheduled_time"], execution["window_start"],
                            execution["window_end"])
         outcome = run_execution(job, endpoint, destination, run, self.s3_endpoint_url)

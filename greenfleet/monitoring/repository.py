@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from greenfleet.monitoring.tables import monitoring_executions, monitoring_schedules
+from greenfleet.monitoring.tables import monitoring_executions, monitoring_job_definitions, monitoring_schedules
 
 Doc = dict[str, Any]
 
@@ -66,3 +66,27 @@ class MonitoringRepository:
             query = query.where(monitoring_executions.c.status.in_(statuses))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query.order_by(monitoring_executions.c.scheduled_time))]
+
+    # --- job definitions ------------------------------------------------------------------------------
+    def insert_job_definition(self, row: Doc) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(monitoring_job_definitions.insert().values(**row))
+        except IntegrityError:
+            return False
+        return True
+
+    def job_definition(self, name: str) -> Doc | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(monitoring_job_definitions)
+                               .where(monitoring_job_definitions.c.name == name)).first()
+        return dict(row._mapping) if row else None
+
+    def job_definitions(self, monitoring_type: str) -> list[Doc]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(monitoring_job_definitions).where(
+                monitoring_job_definitions.c.monitoring_type == monitoring_type))]
+
+    def delete_job_definition(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(monitoring_job_definitions).where(monitoring_job_definitions.c.name == name))

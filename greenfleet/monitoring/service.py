@@ -12,6 +12,7 @@ from typing import Any
 from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ResourceNotFound, ValidationError
 from greenfleet.monitoring.baseline import baseline
+from greenfleet.monitoring.jobs import check_job, resolve_job
 from greenfleet.monitoring.report import feature_report
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.schedule import parse_rule
@@ -23,7 +24,6 @@ from greenfleet.services.tags import TagService
 
 Doc = dict[str, Any]
 SUPPORTED_TYPES = {"DataQuality"}
-ENVIRONMENT = {"publish_cloudwatch_metrics"}
 SORT_SCHEDULES = {"Name": lambda i: i["MonitoringScheduleName"], "CreationTime": lambda i: i["CreationTime"],
                   "Status": lambda i: i["MonitoringScheduleStatus"]}
 SORT_EXECUTIONS = {"CreationTime": lambda i: i["CreationTime"], "ScheduledTime": lambda i: i["ScheduledTime"],
@@ -41,8 +41,8 @@ class MonitoringService:
         """The data-capture destination of an endpoint (None: no such endpoint or capture is off)."""
         self.changed: Callable[[], None] = lambda: None
 
-    def arn(self, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:monitoring-schedule/{name.lower()}"
+    def arn(self, name: str, kind: str = "monitoring-schedule") -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{kind}/{name.lower()}"
 
     def _check_config(self, config: Doc) -> tuple[str, str]:
         """(monitoring type, endpoint name) of a valid MonitoringScheduleConfig."""
@@ -50,45 +50,14 @@ class MonitoringService:
         if kind not in SUPPORTED_TYPES:
             raise ValidationError(f"MonitoringScheduleConfig.MonitoringType: {kind} monitoring is not supported by "
                                   "greenfleet yet (DataQuality is)")
-        if config.get("MonitoringJobDefinitionName"):
-            raise ValidationError("MonitoringScheduleConfig.MonitoringJobDefinitionName: job definitions are not "
-                                  "supported by greenfleet yet; give the MonitoringJobDefinition inline")
-        job = config.get("MonitoringJobDefinition")
-        if not job:
-            raise ValidationError("MonitoringScheduleConfig.MonitoringJobDefinition is required")
+        if config.get("MonitoringJobDefinitionName") and config.get("MonitoringJobDefinition"):
+            raise ValidationError("MonitoringScheduleConfig: give MonitoringJobDefinition or "
+                                  "MonitoringJobDefinitionName, not both")
+        job = resolve_job(self.repo, config)
         schedule = config.get("ScheduleConfig") or {}
         parse_rule(schedule.get("ScheduleExpression", ""), schedule.get("DataAnalysisStartTime"),
                    schedule.get("DataAnalysisEndTime"), self.min_interval_s)
-        inputs = job["MonitoringInputs"]
-        if len(inputs) != 1 or not inputs[0].get("EndpointInput"):
-            raise ValidationError("MonitoringJobDefinition.MonitoringInputs: exactly one EndpointInput is supported")
-        if len(job["MonitoringOutputConfig"]["MonitoringOutputs"]) != 1:
-            raise ValidationError("MonitoringJobDefinition.MonitoringOutputConfig: exactly one output is supported")
-        app = job["MonitoringAppSpecification"]
-        for unsupported in ("RecordPreprocessorSourceUri", "PostAnalyticsProcessorSourceUri", "ContainerEntrypoint",
-                            "ContainerArguments"):
-            if app.get(unsupported):
-                raise ValidationError(f"MonitoringAppSpecification.{unsupported} is not supported by greenfleet: "
-                                      "executions run greenfleet's built-in data-quality analysis")
-        endpoint_input = inputs[0]["EndpointInput"]
-        for member in ("FeaturesAttribute", "InferenceAttribute", "ProbabilityAttribute",
-                       "ProbabilityThresholdAttribute", "StartTimeOffset", "EndTimeOffset", "ExcludeFeaturesAttribute"):
-            if endpoint_input.get(member) is not None:
-                raise ValidationError(f"EndpointInput.{member} is not supported by greenfleet's data-quality analysis")
-        for member, default in (("S3InputMode", "File"), ("S3DataDistributionType", "FullyReplicated")):
-            if endpoint_input.get(member, default) != default:
-                raise ValidationError(f"EndpointInput.{member}: only {default} is supported")
-        for member in ("NetworkConfig",):
-            if job.get(member):
-                raise ValidationError(f"MonitoringJobDefinition.{member} is not supported by greenfleet: executions "
-                                      "run inside the server")
-        if job["MonitoringOutputConfig"].get("KmsKeyId"):
-            raise ValidationError("MonitoringOutputConfig.KmsKeyId is not supported by greenfleet yet")
-        unknown = set(job.get("Environment") or {}) - ENVIRONMENT
-        if unknown:
-            raise ValidationError(f"MonitoringJobDefinition.Environment: {', '.join(sorted(unknown))} not supported "
-                                  f"(supported: {', '.join(sorted(ENVIRONMENT))})")
-        endpoint = inputs[0]["EndpointInput"]["EndpointName"]
+        endpoint = check_job(job)
         if self.capture_destination(endpoint) is None:
             raise ValidationError(f"Endpoint {endpoint} does not exist or has no enabled DataCaptureConfig; "
                                   "a monitoring schedule analyses captured data")
@@ -235,7 +204,7 @@ class MonitoringService:
         if not finished:
             raise ValidationError(f"Monitoring schedule {name} has no execution with a report yet")
         latest = finished[-1]
-        baseline = row["config"]["MonitoringJobDefinition"].get("BaselineConfig") or {}
+        baseline = resolve_job(self.repo, row["config"]).get("BaselineConfig") or {}
         try:
             current = self._json(join(latest["output_uri"], "statistics.json"))
             violations = self._json(join(latest["output_uri"], "constraint_violations.json"))["violations"]

@@ -1,4 +1,4 @@
-"""Tables of monitoring schedules and executions (created by migration 0006). ``config`` is the
+"""Tables of monitoring schedules, executions and job definitions (created by migration 0006). ``config`` is the
 schedule's MonitoringScheduleConfig as validated; ``next_run_at`` is the scheduler's progress."""
 
 from __future__ import annotations
@@ -38,4 +38,16 @@ monitoring_executions = Table(
     Column("created_at", Float, nullable=False),
     Column("modified_at", Float, nullable=False),
     Index("ix_monitoring_executions_schedule", "schedule_name", "scheduled_time"),
+)
+
+monitoring_job_definitions = Table(
+    "monitoring_job_definitions",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("monitoring_type", String(32), nullable=False),
+    Column("arn", String(256), nullable=False),
+    Column("endpoint_name", String(63), nullable=True),
+    Column("params", JSON, nullable=False),
+    Column("job", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
 )

@@ -104,6 +104,30 @@ def test_capture_baseline_schedule_now_execution_violations(server: Server, skle
         StartTime=now - 600, EndTime=now + 60, Period=60, Statistics=["Maximum"])["Datapoints"]
     assert points and points[0]["Maximum"] > 0.5
 
+    inline = job("mon", base, tmp_path / "by-definition")
+    sm.create_data_quality_job_definition(
+        JobDefinitionName="mon-dq", DataQualityBaselineConfig=inline["BaselineConfig"],
+        DataQualityAppSpecification={"ImageUri": "greenfleet/model-monitor"},
+        DataQualityJobInput={"EndpointInput": inline["MonitoringInputs"][0]["EndpointInput"]},
+        DataQualityJobOutputConfig=inline["MonitoringOutputConfig"], JobResources=inline["MonitoringResources"],
+        RoleArn=ROLE, StoppingCondition={"MaxRuntimeInSeconds": 600})
+    definition = sm.describe_data_quality_job_definition(JobDefinitionName="mon-dq")
+    assert definition["JobDefinitionArn"].endswith(":data-quality-job-definition/mon-dq")
+    assert definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == "mon"
+    assert [d["MonitoringJobDefinitionName"] for d in
+            sm.list_data_quality_job_definitions(EndpointName="mon")["JobDefinitionSummaries"]] == ["mon-dq"]
+    sm.create_monitoring_schedule(MonitoringScheduleName="mon-def", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "NOW", "DataAnalysisStartTime": "-PT1H",
+                           "DataAnalysisEndTime": "-PT0H"},
+        "MonitoringJobDefinitionName": "mon-dq", "MonitoringType": "DataQuality"})
+    assert wait_execution(sm, "mon-def")["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    assert list((tmp_path / "by-definition").rglob("constraint_violations.json"))
+    with pytest.raises(ClientError) as info:
+        sm.delete_data_quality_job_definition(JobDefinitionName="mon-dq")
+    assert info.value.response["Error"]["Code"] == "ResourceInUse"
+    sm.delete_monitoring_schedule(MonitoringScheduleName="mon-def")
+    sm.delete_data_quality_job_definition(JobDefinitionName="mon-dq")
+
     sm.stop_monitoring_schedule(MonitoringScheduleName="mon-now")
     summaries = sm.list_monitoring_schedules(EndpointName="mon")["MonitoringScheduleSummaries"]
     assert [(s["MonitoringScheduleName"], s["MonitoringScheduleStatus"]) for s in summaries] == [("mon-now", "Stopped")]

@@ -1,4 +1,4 @@
-"""Model Monitor: monitoring schedules and their executions.
+"""Model Monitor: monitoring schedules, their executions, and job definitions.
 
 Revision ID: 0006
 """
@@ -41,10 +41,21 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("modified_at", sa.Float, nullable=False),
     )
+    op.create_table(
+        "monitoring_job_definitions",
+        sa.Column("name", sa.String(63), primary_key=True),
+        sa.Column("monitoring_type", sa.String(32), nullable=False),
+        sa.Column("arn", sa.String(256), nullable=False),
+        sa.Column("endpoint_name", sa.String(63), nullable=True),
+        sa.Column("params", sa.JSON, nullable=False),
+        sa.Column("job", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
     op.create_index("ix_monitoring_executions_schedule", "monitoring_executions", ["schedule_name", "scheduled_time"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_monitoring_executions_schedule", table_name="monitoring_executions")
+    op.drop_table("monitoring_job_definitions")
     op.drop_table("monitoring_executions")
     op.drop_table("monitoring_schedules")
