@@ -17,6 +17,7 @@ from greenfleet.control.reconciler import Hooks
 from greenfleet.monitoring.execution import run_execution
 from greenfleet.monitoring.jobs import resolve_job
 from greenfleet.monitoring.metrics import metric_requests
+from greenfleet.monitoring.quality_execution import quality_metric_requests, run_quality_execution
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.schedule import parse_rule
 from greenfleet.monitoring.scheduler import RunExecution, ScheduleState, step
@@ -107,13 +108,20 @@ class MonitoringDriver(Hooks):
         job = resolve_job(self.repo, schedule["config"])
         run = RunExecution(schedule["name"], execution["scheduled_time"], execution["window_start"],
                            execution["window_end"])
-        outcome = run_execution(job, endpoint, destination, run, self.s3_endpoint_url)
+        if schedule["monitoring_type"] == "ModelQuality":
+            outcome = run_quality_execution(job, endpoint, destination, run, self.s3_endpoint_url)
+        else:
+            outcome = run_execution(job, endpoint, destination, run, self.s3_endpoint_url)
         now = self.clock.now()
         self.repo.update_execution(execution["id"], {"status": outcome.status, "failure_reason": outcome.failure_reason,
                                                      "output_uri": outcome.output_uri, "modified_at": now})
+        bodies: list[Doc] = []
         if outcome.evaluation is not None and outcome.evaluation.emit_metrics and _emits(job):
-            for body in metric_requests(outcome.evaluation, endpoint, schedule["name"], now):
-                self.metrics.put_metric_data(body, now)
+            bodies = metric_requests(outcome.evaluation, endpoint, schedule["name"], now)
+        if outcome.quality is not None and _emits(job):
+            bodies = quality_metric_requests(outcome.quality, endpoint, schedule["name"], now)
+        for body in bodies:
+            self.metrics.put_metric_data(body, now)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

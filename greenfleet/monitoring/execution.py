@@ -25,6 +25,8 @@ class Outcome:
     output_uri: str | None = None
     failure_reason: str | None = None
     evaluation: Evaluation | None = None
+    quality: Doc | None = None
+    """A model-quality execution's statistics."""
 
 
 def output_uri(job: Doc, endpoint: str, run: RunExecution) -> str:

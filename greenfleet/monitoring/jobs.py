@@ -84,3 +84,39 @@ def check_job(job: Doc) -> str:
         raise ValidationError(f"MonitoringJobDefinition.Environment: {', '.join(sorted(unknown))} not supported "
                               f"(supported: {', '.join(sorted(ENVIRONMENT))})")
     return str(inputs[0]["EndpointInput"]["EndpointName"])
+
+
+def quality_job(params: Doc) -> tuple[Doc, str]:
+    """CreateModelQualityJobDefinition's members as stored (and run), and the endpoint they monitor."""
+    app = params["ModelQualityAppSpecification"]
+    if app.get("ProblemType") not in ("BinaryClassification", "MulticlassClassification", "Regression"):
+        raise ValidationError("ModelQualityAppSpecification.ProblemType is required: BinaryClassification, "
+                              "MulticlassClassification or Regression")
+    for unsupported in ("RecordPreprocessorSourceUri", "PostAnalyticsProcessorSourceUri", "ContainerEntrypoint",
+                        "ContainerArguments"):
+        if app.get(unsupported):
+            raise ValidationError(f"ModelQualityAppSpecification.{unsupported} is not supported by greenfleet: "
+                                  "executions run greenfleet's built-in model-quality analysis")
+    unknown = set(app.get("Environment") or {}) - ENVIRONMENT
+    if unknown:
+        raise ValidationError(f"ModelQualityAppSpecification.Environment: {', '.join(sorted(unknown))} not "
+                              f"supported (supported: {', '.join(sorted(ENVIRONMENT))})")
+    job_input = params["ModelQualityJobInput"]
+    endpoint_input = job_input.get("EndpointInput")
+    if job_input.get("BatchTransformInput") or not endpoint_input:
+        raise ValidationError("ModelQualityJobInput: an EndpointInput is required (BatchTransformInput is not "
+                              "supported by greenfleet)")
+    for member in ("FeaturesAttribute", "ExcludeFeaturesAttribute"):
+        if endpoint_input.get(member) is not None:
+            raise ValidationError(f"EndpointInput.{member} is not used by model quality; leave it out")
+    for member, default in (("S3InputMode", "File"), ("S3DataDistributionType", "FullyReplicated")):
+        if endpoint_input.get(member, default) != default:
+            raise ValidationError(f"EndpointInput.{member}: only {default} is supported")
+    if params.get("NetworkConfig"):
+        raise ValidationError("NetworkConfig is not supported by greenfleet: executions run inside the server")
+    if len(params["ModelQualityJobOutputConfig"]["MonitoringOutputs"]) != 1 or \
+            params["ModelQualityJobOutputConfig"].get("KmsKeyId"):
+        raise ValidationError("ModelQualityJobOutputConfig: exactly one output, without KmsKeyId, is supported")
+    job = {k: v for k, v in params.items() if k not in ("JobDefinitionName", "Tags")}
+    job["Environment"] = app.get("Environment") or {}
+    return job, str(endpoint_input["EndpointName"])

@@ -24,7 +24,7 @@ MAX_WINDOW_S = DAY_S
 _CRON = re.compile(r"cron\(0 (\*|\d{1,2})(?:/(\d{1,2}))? \? \* \* \*\)")
 _RATE = re.compile(r"rate\((\d+) (second|minute|hour)s?\)")
 _UNITS = {"second": 1, "minute": 60, "hour": HOUR_S}
-_OFFSET = re.compile(r"-PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?")
+_OFFSET = re.compile(r"-P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,12 @@ class Rule:
         return scheduled - self.start_offset_s, scheduled - self.end_offset_s
 
 
-def _offset(text: str, field: str) -> float:
+def parse_offset(text: str, field: str) -> float:
     match = _OFFSET.fullmatch(text)
     if not match or not any(match.groups()):
-        raise ValidationError(f"ScheduleConfig.{field}: '{text}' is not a negative ISO-8601 duration such as -PT1H")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return float(hours * HOUR_S + minutes * 60 + seconds)
+        raise ValidationError(f"{field}: '{text}' is not a negative ISO-8601 duration such as -PT1H")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(days * DAY_S + hours * HOUR_S + minutes * 60 + seconds)
 
 
 def parse_rule(expression: str, start: str | None = None, end: str | None = None,
@@ -103,8 +103,9 @@ def parse_rule(expression: str, start: str | None = None, end: str | None = None
             if not 0 <= int(first) <= 23 or not 1 <= step <= 24:
                 raise ValidationError(f"ScheduleConfig.ScheduleExpression: '{expression}': hour 0-23, interval 1-24")
             hours = tuple(range(int(first), 24, step))
-    start_s = _offset(start, "DataAnalysisStartTime") if start is not None else (interval or float(HOUR_S))
-    end_s = _offset(end, "DataAnalysisEndTime") if end is not None else 0.0
+    default_start = interval or float(HOUR_S)
+    start_s = parse_offset(start, "ScheduleConfig.DataAnalysisStartTime") if start is not None else default_start
+    end_s = parse_offset(end, "ScheduleConfig.DataAnalysisEndTime") if end is not None else 0.0
     if (start is None) != (end is None):
         raise ValidationError("ScheduleConfig: give both DataAnalysisStartTime and DataAnalysisEndTime, or neither")
     if start_s <= end_s:

@@ -23,7 +23,7 @@ from greenfleet.services.listing import page
 from greenfleet.services.tags import TagService
 
 Doc = dict[str, Any]
-SUPPORTED_TYPES = {"DataQuality"}
+SUPPORTED_TYPES = {"DataQuality", "ModelQuality"}
 SORT_SCHEDULES = {"Name": lambda i: i["MonitoringScheduleName"], "CreationTime": lambda i: i["CreationTime"],
                   "Status": lambda i: i["MonitoringScheduleStatus"]}
 SORT_EXECUTIONS = {"CreationTime": lambda i: i["CreationTime"], "ScheduledTime": lambda i: i["ScheduledTime"],
@@ -49,7 +49,7 @@ class MonitoringService:
         kind = config.get("MonitoringType", "DataQuality")
         if kind not in SUPPORTED_TYPES:
             raise ValidationError(f"MonitoringScheduleConfig.MonitoringType: {kind} monitoring is not supported by "
-                                  "greenfleet yet (DataQuality is)")
+                                  "greenfleet yet (DataQuality and ModelQuality are)")
         if config.get("MonitoringJobDefinitionName") and config.get("MonitoringJobDefinition"):
             raise ValidationError("MonitoringScheduleConfig: give MonitoringJobDefinition or "
                                   "MonitoringJobDefinitionName, not both")
@@ -57,7 +57,15 @@ class MonitoringService:
         schedule = config.get("ScheduleConfig") or {}
         parse_rule(schedule.get("ScheduleExpression", ""), schedule.get("DataAnalysisStartTime"),
                    schedule.get("DataAnalysisEndTime"), self.min_interval_s)
-        endpoint = check_job(job)
+        name = config.get("MonitoringJobDefinitionName")
+        defined = self.repo.job_definition(name)["monitoring_type"] if name else "DataQuality"  # type: ignore[index]
+        if defined != kind:
+            raise ValidationError(f"MonitoringScheduleConfig: job definition {name} is a {defined} job, the "
+                                  f"MonitoringType is {kind}")
+        if kind == "ModelQuality":
+            endpoint = str(job["ModelQualityJobInput"]["EndpointInput"]["EndpointName"])
+        else:
+            endpoint = check_job(job)
         if self.capture_destination(endpoint) is None:
             raise ValidationError(f"Endpoint {endpoint} does not exist or has no enabled DataCaptureConfig; "
                                   "a monitoring schedule analyses captured data")
@@ -204,6 +212,16 @@ class MonitoringService:
         if not finished:
             raise ValidationError(f"Monitoring schedule {name} has no execution with a report yet")
         latest = finished[-1]
+        summary = {**execution_summary(latest), "OutputUri": latest["output_uri"]}
+        if row["monitoring_type"] == "ModelQuality":
+            try:
+                statistics = self._json(join(latest["output_uri"], "statistics.json"))
+                violations = self._json(join(latest["output_uri"], "constraint_violations.json"))["violations"]
+            except UriError as exc:
+                raise ValidationError(str(exc)) from exc
+            metrics = next(v for k, v in statistics.items() if k.endswith("_metrics"))
+            return {"MonitoringScheduleName": row["name"], "EndpointName": row["endpoint_name"], "Execution": summary,
+                    "Metrics": metrics, "Violations": violations}
         baseline = resolve_job(self.repo, row["config"]).get("BaselineConfig") or {}
         try:
             current = self._json(join(latest["output_uri"], "statistics.json"))
@@ -215,7 +233,7 @@ class MonitoringService:
         except UriError as exc:
             raise ValidationError(str(exc)) from exc
         return {"MonitoringScheduleName": row["name"], "EndpointName": row["endpoint_name"],
-                "Execution": {**execution_summary(latest), "OutputUri": latest["output_uri"]},
+                "Execution": summary,
                 "Features": feature_report(constraints, statistics, current, violations), "Violations": violations}
 
     def _json(self, uri: str) -> Doc:
