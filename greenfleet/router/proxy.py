@@ -8,17 +8,19 @@ import logging
 import time
 from collections.abc import Callable
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenfleet.auth.sigv4 import verify_scope
 from greenfleet.capture.config import CaptureSetting
 from greenfleet.capture.record import CapturedEvent
-from greenfleet.capture.writer import CaptureWriter
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from greenfleet.capture.writer import CaptureWriter
 
 log = logging.getLogger("greenfleet.router")
 FORWARDED = {
