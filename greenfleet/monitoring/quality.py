@@ -138,3 +138,39 @@ def quality_violations(statistics: Doc, constraints: Doc, problem: str) -> list[
             found.append({"constraint_check_type": operator, "metric_name": metric,
                           "description": f"Metric {metric} with {value:.4g} was {operator} {threshold:g}"})
     return found
+
+
+LOWER_IS_BETTER = {"mae", "mse", "rmse"}
+
+
+def suggest_quality_constraints(statistics: Doc, problem: str) -> Doc:
+    """Constraints at the baseline's own figures: a metric that gets worse than the baseline violates."""
+    section = statistics[f"{SECTIONS[problem]}_metrics"]
+    return {"version": 0.0, f"{SECTIONS[problem]}_constraints": {
+        name: {"threshold": entry["value"],
+               "comparison_operator": "GreaterThanThreshold" if name in LOWER_IS_BETTER else "LessThanThreshold"}
+        for name, entry in section.items()}}
+
+
+def labelled_pairs(columns: Mapping[str, list[Any]], problem: str, label: str, inference: str | None,
+                   probability: str | None, threshold: float) -> Pairs:
+    """A labelled validation dataset's columns (ground truth, prediction and/or probability) as pairs."""
+    for name in (label, inference, probability):
+        if name is not None and name not in columns:
+            raise ValidationError(f"the dataset has no column '{name}' (columns: {', '.join(columns)})")
+    if inference is None and probability is None:
+        raise ValidationError("give InferenceAttribute or ProbabilityAttribute: the column of the model's answer")
+
+    def numbers(name: str) -> list[float]:
+        try:
+            return [float(v) for v in columns[name]]  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"column '{name}': {exc}") from None
+
+    pairs = Pairs(labels=numbers(label))
+    if probability is not None and problem == BINARY:
+        pairs.probabilities = numbers(probability)
+        pairs.predictions = [1.0 if s >= threshold else 0.0 for s in pairs.probabilities]
+    else:
+        pairs.predictions = numbers(inference or "")
+    return pairs

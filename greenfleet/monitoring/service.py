@@ -12,7 +12,9 @@ from typing import Any
 from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ResourceNotFound, ValidationError
 from greenfleet.monitoring.baseline import baseline
+from greenfleet.monitoring.dataset import read_dataset
 from greenfleet.monitoring.jobs import check_job, resolve_job
+from greenfleet.monitoring.quality import labelled_pairs, quality_statistics, suggest_quality_constraints
 from greenfleet.monitoring.report import feature_report
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.schedule import parse_rule
@@ -172,6 +174,8 @@ class MonitoringService:
         for required in ("DatasetUri", "DatasetFormat", "OutputUri"):
             if not params.get(required):
                 raise ValidationError(f"{required} is required")
+        if params.get("ProblemType"):
+            return self._suggest_quality_baseline(params)
         try:
             data = read_bytes(params["DatasetUri"], self.s3_endpoint_url)
             result = baseline(data, params["DatasetFormat"], bool(params.get("Header", False)))
@@ -204,6 +208,29 @@ class MonitoringService:
                             extra_filter=lambda i: all(f(i) for f in filters))
         return {"MonitoringExecutionSummaries": chunk, **({"NextToken": token} if token else {})}
 
+
+    def _suggest_quality_baseline(self, params: Doc) -> Doc:
+        """Model-quality baselining: a labelled dataset (``GroundTruthAttribute`` and ``InferenceAttribute``
+        or ``ProbabilityAttribute`` name its columns) → statistics.json and constraints.json."""
+        problem = params["ProblemType"]
+        if not params.get("GroundTruthAttribute"):
+            raise ValidationError("GroundTruthAttribute is required: the column of the true labels")
+        try:
+            table = read_dataset(read_bytes(params["DatasetUri"], self.s3_endpoint_url), params["DatasetFormat"],
+                                 bool(params.get("Header", False)))
+            pairs = labelled_pairs(dict(zip(table.names, table.columns, strict=True)), problem,
+                                   params["GroundTruthAttribute"], params.get("InferenceAttribute"),
+                                   params.get("ProbabilityAttribute"),
+                                   float(params.get("ProbabilityThresholdAttribute", 0.5)))
+            statistics = quality_statistics(pairs, problem)
+            constraints = suggest_quality_constraints(statistics, problem)
+            uris = join(params["OutputUri"], "statistics.json"), join(params["OutputUri"], "constraints.json")
+            write_bytes(uris[0], json.dumps(statistics, indent=1).encode(), self.s3_endpoint_url)
+            write_bytes(uris[1], json.dumps(constraints, indent=1).encode(), self.s3_endpoint_url)
+        except UriError as exc:
+            raise ValidationError(str(exc)) from exc
+        return {"StatisticsResource": {"S3Uri": uris[0]}, "ConstraintsResource": {"S3Uri": uris[1]},
+                "ItemCount": len(pairs.labels), "Constraints": constraints}
 
     def monitoring_report(self, name: str) -> Doc:
         """greenfleet's report of a schedule's latest execution that wrote one (not a SageMaker operation)."""

@@ -65,3 +65,17 @@ def test_regression_and_multiclass_metrics() -> None:
     assert "standard_deviation" not in regression["mae"]  # fewer than 200 pairs
     multi = quality_statistics(Pairs([0.0, 1.0, 2.0, 2.0], [0.0, 1.0, 1.0, 2.0]), MULTICLASS)
     assert multi["multiclass_classification_metrics"]["accuracy"]["value"] == 0.75
+
+
+def test_suggested_constraints_sit_at_the_baseline_and_columns_are_checked() -> None:
+    from greenfleet.errors import ValidationError
+    from greenfleet.monitoring.quality import labelled_pairs, suggest_quality_constraints
+
+    pairs = labelled_pairs({"y": ["1", "2", "3"], "p": ["1.5", "2", "2.5"]}, REGRESSION, "y", "p", None, 0.5)
+    statistics = quality_statistics(pairs, REGRESSION)
+    constraints = suggest_quality_constraints(statistics, REGRESSION)["regression_constraints"]
+    assert constraints["mae"] == {"threshold": pytest.approx(1 / 3), "comparison_operator": "GreaterThanThreshold"}
+    assert constraints["r2"]["comparison_operator"] == "LessThanThreshold"
+    with pytest.raises(ValidationError) as info:
+        labelled_pairs({"y": ["1"]}, REGRESSION, "y", "missing", None, 0.5)
+    assert "no column 'missing'" in info.value.message
