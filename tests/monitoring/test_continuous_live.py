@@ -1,6 +1,6 @@
 """Continuous monitoring, live: the input distribution shifts under load → a continuous schedule's
 execution finds drift → the per-feature metric → an ordinary CloudWatch alarm goes to ALARM, within the
-window plus one evaluation period."""
+window plus one evaluation period → its webhook."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sklearn.datasets import make_classification
 from tests.aws.servers import running_server
 from tests.aws.test_sagemaker_boto3 import FAST_WAITER, ROLE, client
 from tests.monitoring.test_monitor_boto3 import job
+from tests.observability_support import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ def statuses(sm: Any) -> list[str]:
     return [e["MonitoringExecutionStatus"] for e in found]
 
 
-def test_shifted_inputs_raise_the_drift_alarm(tmp_path: Path, sklearn_model: Path) -> None:
+def test_shifted_inputs_raise_the_drift_alarm(tmp_path: Path, sklearn_model: Path, receiver: Receiver) -> None:
     with running_server(tmp_path / "home", monitoring_min_interval_s=1.0) as server:
         sm, runtime, cloudwatch = (client(server, s) for s in ("sagemaker", "sagemaker-runtime", "cloudwatch"))
         x, _ = make_classification(n_samples=1000, n_features=20, random_state=0)
@@ -55,6 +56,7 @@ def test_shifted_inputs_raise_the_drift_alarm(tmp_path: Path, sklearn_model: Pat
             AlarmName="drift-c0", Namespace="/aws/sagemaker/Endpoints/data-metric",
             MetricName="feature_baseline_drift__c0", Statistic="Maximum", Period=10, EvaluationPeriods=1,
             Threshold=0.3, ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+            AlarmActions=[f"{receiver.url}/drift"],
             Dimensions=[{"Name": "EndpointName", "Value": "live"}, {"Name": "ScheduleName", "Value": "cont"}])
         sm.create_monitoring_schedule(MonitoringScheduleName="cont", MonitoringScheduleConfig={
             "ScheduleConfig": {"ScheduleExpression": "rate(2 seconds)", "DataAnalysisStartTime": "-PT8S",
@@ -76,5 +78,9 @@ def test_shifted_inputs_raise_the_drift_alarm(tmp_path: Path, sklearn_model: Pat
             state = cloudwatch.describe_alarms(AlarmNames=["drift-c0"])["MetricAlarms"][0]["StateValue"]
         assert state == "ALARM", statuses(sm)
         assert "CompletedWithViolations" in statuses(sm)
+        webhook = receiver.wait_for(1, timeout=10)[0]
+        assert webhook.path == "/drift" and webhook.body["AlarmName"] == "drift-c0"
+        assert webhook.body["NewStateValue"] == "ALARM"
+        assert webhook.body["Trigger"]["MetricName"] == "feature_baseline_drift__c0"
         assert time.monotonic() - started <= 8 + 10 + 12  # window + one period + the execution and slack
         sm.stop_monitoring_schedule(MonitoringScheduleName="cont")
