@@ -212,6 +212,7 @@ def describe(row: Doc) -> Doc:
             "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
             "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
             "DestinationS3Uri": capture["DestinationS3Uri"],
+            **({"KmsKeyId": capture["KmsKeyId"]} if capture.get("KmsKeyId") else {}),
         }
     if state.get("last_deployment_config"):
         result["LastDeploymentConfig"] = state["last_deployment_config"]
