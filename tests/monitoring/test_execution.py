@@ -59,3 +59,29 @@ def test_failures_name_their_cause(tmp_path: Path) -> None:
     job["StoppingCondition"] = {"MaxRuntimeInSeconds": 0}
     slow = run_execution(job, "ep", str(tmp_path / "cap"), RunExecution("s", NOW, NOW - 3600, NOW), None)
     assert slow.status == "Failed" and "MaxRuntimeInSeconds" in (slow.failure_reason or "")
+
+
+def test_execution_reads_capture_and_baseline_from_s3_and_writes_reports_there() -> None:
+    import boto3
+
+    from tests.artifacts.s3 import moto_s3
+
+    with moto_s3() as url:
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+        s3.create_bucket(Bucket="mon")
+        base = baseline("\n".join(rows(1000, 1)).encode(), "csv")
+        s3.put_object(Bucket="mon", Key="base/constraints.json", Body=json.dumps(base.constraints).encode())
+        s3.put_object(Bucket="mon", Key="base/statistics.json", Body=json.dumps(base.statistics).encode())
+        setting = CaptureSetting("s3://mon/capture", 100, True, False, frozenset({"text/csv"}), frozenset())
+        writer = CaptureWriter(max_queued_bytes=1 << 24, flush_interval_s=1.0, s3_endpoint_url=url)
+        for i, row in enumerate(rows(300, 2)):
+            writer.offer(CapturedEvent(setting, "ep", "v", NOW - 600 + i, row.encode(), "text/csv", b"", "", None))
+        writer.stop()
+        job = {"BaselineConfig": {"ConstraintsResource": {"S3Uri": "s3://mon/base/constraints.json"},
+                                  "StatisticsResource": {"S3Uri": "s3://mon/base/statistics.json"}},
+               "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://mon/reports"}}]}}
+        outcome = run_execution(job, "ep", "s3://mon/capture", RunExecution("s", NOW, NOW - 3600, NOW), url)
+        assert outcome.status == "Completed", outcome.failure_reason
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="mon", Prefix="reports/")["Contents"])
+        assert keys == ["reports/ep/s/2023/11/14/22/constraint_violations.json",
+                        "reports/ep/s/2023/11/14/22/statistics.json"]
