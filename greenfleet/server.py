@@ -21,8 +21,8 @@ from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy, is_loopback
-from greenfleet.capture import CaptureWriter
 from greenfleet.capture.observer import CaptureObserver
+from greenfleet.capture.writer import CaptureWriter
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
