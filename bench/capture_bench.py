@@ -100,7 +100,8 @@ def _loadgen(port: int, endpoint: str, body: str, seconds: float) -> float:
 
 def bench_router(tmp: Path, seconds: float, rounds: int) -> dict[str, Any]:
     model, _, body = make_models(tmp)
-    settings = Settings(home=tmp / "home", port=free_port(), strict_deployment_minimums=False)
+    settings = Settings(home=tmp / "home", port=free_port(), strict_deployment_minimums=False,
+                        model_data_roots=str(tmp))  # the model is made under tmp
     server = Server(settings)
     server.start_in_thread()
     api = httpx.Client(base_url=settings.base_url, timeout=30)
