@@ -1,5 +1,5 @@
 """``greenfleet monitor …`` against a live server: baseline, schedule with NOW, executions, the report
-(a per-feature table with terminal histograms, and as JSON)."""
+(a per-feature table with terminal histograms, and as JSON), describe and update, and job definitions."""
 
 from __future__ import annotations
 
@@ -62,4 +62,26 @@ def test_monitor_commands(server: Server, sklearn_model: Path, tmp_path: Path) -
     assert "cli-now" in run("list").output
     run("stop", "cli-now")
     assert "Stopped" in run("list").output
+    run("update", "cli-now", "--expression", "cron(0 * ? * * *)")
+    described = json.loads(run("describe", "cli-now").output)
+    assert described["MonitoringScheduleConfig"]["ScheduleConfig"] == {"ScheduleExpression": "cron(0 * ? * * *)"}
+    assert described["LastMonitoringExecutionSummary"]["MonitoringExecutionStatus"] == "CompletedWithViolations"
     run("delete", "cli-now")
+
+    job = described["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
+    (tmp_path / "dq.json").write_text(json.dumps({
+        "DataQualityBaselineConfig": job["BaselineConfig"], "DataQualityAppSpecification": {"ImageUri": "monitor"},
+        "DataQualityJobInput": {"EndpointInput": job["MonitoringInputs"][0]["EndpointInput"]},
+        "DataQualityJobOutputConfig": job["MonitoringOutputConfig"], "JobResources": job["MonitoringResources"],
+        "RoleArn": ROLE}))
+    created = run("data-quality", "create", "cli-dq", f"@{tmp_path}/dq.json").output
+    assert "data-quality-job-definition/cli-dq" in created
+    run("schedule", "cli-hourly", "--job-definition", "cli-dq")
+    assert json.loads(run("data-quality", "describe", "cli-dq").output)["JobDefinitionName"] == "cli-dq"
+    assert "cli-dq" in run("data-quality", "list").output
+    refused = CliRunner().invoke(cli, ["monitor", "data-quality", "delete", "cli-dq"],
+                                 env={"GREENFLEET_URL": server.settings.base_url})
+    assert refused.exit_code == 1 and "ResourceInUse" in refused.output and "cli-hourly" in refused.output
+    run("delete", "cli-hourly")
+    run("data-quality", "delete", "cli-dq")
+    assert "cli-dq" not in run("data-quality", "list").output
