@@ -1,9 +1,14 @@
 """Reading captured records back: every record of one endpoint whose invocation hour overlaps a time
-window, from a local destination or S3, filtered to the window by ``eventMetadata.inferenceTime``."""
+window, from a local destination or S3, filtered to the window by ``eventMetadata.inferenceTime``.
+
+``read_inputs`` gives only what a data-quality execution reads (each record's endpointInput encoding and
+data): a file in SageMaker's record layout, its strings free of escapes, is read by one regular
+expression without building a dict per record; any other file by the JSON parser (``read_captured``)."""
 
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -29,19 +34,58 @@ def parse_time(text: str) -> float:
     return seconds + (float(f"0.{fraction}") if fraction else 0.0)
 
 
+_INPUT_LINE = re.compile(
+    rb'^\{"captureData":\{"endpointInput":\{"observedContentType":"[^"\\\n]*","mode":"INPUT",'
+    rb'"data":"([^"\\\n]*)","encoding":"([A-Z0-9]+)"\}[^\n]*?"inferenceTime":"([^"\\\n]*)"', re.MULTILINE)
+"""One record as SageMaker and greenfleet's writer lay it out, its input's data free of JSON escapes: the
+groups are the data, the encoding and the inferenceTime (a raw quote is always structural in JSON, so
+``"inferenceTime":"`` can only be eventMetadata's member)."""
+
+
 def read_captured(destination: str, endpoint: str, start: float, end: float,
                   s3_endpoint_url: str | None = None) -> Iterator[Record]:
     """Records of ``endpoint`` (all variants) with start ≤ inferenceTime < end, file by file in key order."""
     parsed: dict[str, float] = {}  # records of one second share their inferenceTime
     for chunk in _chunks(destination.rstrip("/"), endpoint, hours(start, end), s3_endpoint_url):
-        lines = [line for line in chunk.splitlines() if line.strip()]
-        for record in orjson.loads(b"[" + b",".join(lines) + b"]"):  # one call per file
-            text = record["eventMetadata"]["inferenceTime"]
-            at = parsed.get(text)
+        yield from _in_window(_records(chunk), start, end, parsed)
+
+
+def read_inputs(destination: str, endpoint: str, start: float, end: float,
+                s3_endpoint_url: str | None = None) -> Iterator[tuple[str, str]]:
+    """(encoding, data) of the endpointInput of every record ``read_captured`` gives that has one."""
+    parsed: dict[str, float] = {}
+    times: dict[bytes, float] = {}
+    for chunk in _chunks(destination.rstrip("/"), endpoint, hours(start, end), s3_endpoint_url):
+        found = _INPUT_LINE.findall(chunk)
+        if len(found) != chunk.count(b"\n") + (0 if chunk.endswith(b"\n") or not chunk else 1):
+            # another layout, escapes, blank lines, records without input: the JSON parser decides
+            for record in _in_window(_records(chunk), start, end, parsed):
+                payload = record["captureData"].get("endpointInput")
+                if payload is not None:
+                    yield payload["encoding"], payload["data"]
+            continue
+        for data, encoding, text in found:
+            at = times.get(text)
             if at is None:
-                at = parsed[text] = parse_time(text)
+                at = times[text] = parse_time(text.decode())
             if start <= at < end:
-                yield record
+                yield encoding.decode(), data.decode("utf-8")
+
+
+def _records(chunk: bytes) -> list[Record]:
+    lines = [line for line in chunk.splitlines() if line.strip()]
+    records: list[Record] = orjson.loads(b"[" + b",".join(lines) + b"]")  # one call per file
+    return records
+
+
+def _in_window(records: list[Record], start: float, end: float, parsed: dict[str, float]) -> Iterator[Record]:
+    for record in records:
+        text = record["eventMetadata"]["inferenceTime"]
+        at = parsed.get(text)
+        if at is None:
+            at = parsed[text] = parse_time(text)
+        if start <= at < end:
+            yield record
 
 
 def _chunks(destination: str, endpoint: str, wanted: list[str], s3_endpoint_url: str | None) -> Iterator[bytes]:

@@ -134,18 +134,23 @@ def captured_table(records: Iterable[dict[str, Any]], names: Sequence[str]) -> T
     """The endpoint inputs of captured records (CSV or JSON-lines data) as columns, matched to the
     baseline's feature names by position (CSV) or by key (JSON); columns beyond the baseline's are kept
     under Spark's ``_cN`` names so extra columns are seen."""
+    payloads = (r["captureData"].get("endpointInput") for r in records)
+    return inputs_table(((p["encoding"], p["data"]) for p in payloads if p is not None), names)
+
+
+def inputs_table(inputs: Iterable[tuple[str, str]], names: Sequence[str]) -> Table:
+    """``captured_table`` of the endpoint inputs' (encoding, data) pairs (``capture.reader.read_inputs``)."""
     csv_rows: list[str] = []
     json_rows: list[str] = []
-    for record in records:
-        payload = record["captureData"].get("endpointInput")
-        if payload is None:
-            continue
-        data = payload["data"]
-        if payload["encoding"] == "BASE64":
+    for encoding, data in inputs:
+        if encoding == "BASE64":
             import base64
 
             data = base64.b64decode(data).decode("utf-8", "replace")
-        (json_rows if payload["encoding"] == "JSON" else csv_rows).extend(data.splitlines() or [""])
+        if encoding == "CSV" and data.isprintable():  # no line break of any kind: one row per invocation
+            csv_rows.append(data)
+            continue
+        (json_rows if encoding == "JSON" else csv_rows).extend(data.splitlines() or [""])
     if json_rows:
         return read_json_lines("\n".join(json_rows))
     if not csv_rows:

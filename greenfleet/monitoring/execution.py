@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from greenfleet.capture.reader import read_captured
-from greenfleet.monitoring.dataset import DatasetError, captured_table
+from greenfleet.capture.reader import read_inputs
+from greenfleet.monitoring.dataset import DatasetError, inputs_table
 from greenfleet.monitoring.scheduler import RunExecution
 from greenfleet.monitoring.uris import UriError, join, read_bytes, write_bytes
 from greenfleet.monitoring.violations import Evaluation, evaluate
@@ -59,15 +59,15 @@ def run_execution(job: Doc, endpoint: str, capture_destination: str, run: RunExe
             if baseline.get("ConstraintsResource") else {"features": []}
         statistics = _json_file(baseline["StatisticsResource"]["S3Uri"], s3_endpoint_url) \
             if baseline.get("StatisticsResource") else None
-        records = list(read_captured(capture_destination, endpoint, run.window_start, run.window_end,
-                                     s3_endpoint_url))
+        records = list(read_inputs(capture_destination, endpoint, run.window_start, run.window_end,
+                                   s3_endpoint_url))
         if not records:
             return Outcome(FAILED, failure_reason=f"No captured data of endpoint {endpoint} between "
                            f"{_iso(run.window_start)} and {_iso(run.window_end)} (is data capture enabled?)")
         check_runtime()
         names = [f["name"] for f in constraints.get("features", [])] or \
             [f["name"] for f in (statistics or {}).get("features", [])]
-        evaluation = evaluate(captured_table(records, names), constraints, statistics)
+        evaluation = evaluate(inputs_table(records, names), constraints, statistics)
         check_runtime()
         out = output_uri(job, endpoint, run)
         write_bytes(join(out, "statistics.json"), json.dumps(evaluation.statistics).encode(), s3_endpoint_url)
