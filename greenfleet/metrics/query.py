@@ -1,7 +1,8 @@
 """Queries over the store, shared by GetMetricStatistics, GetMetricData and alarms: a MetricStat (one series,
 one statistic, one period) and MetricDataQuery lists mixing MetricStats and math expressions.
 
-Periods are aligned on the epoch (a 60-second period starts on a whole minute). A period made only of
+Periods are aligned on the epoch (a 60-second period starts on a whole minute); the queries of one
+GetMetricData request may each have their own period. A period made only of
 one-minute rollups is read from them; any other period from one-second points.
 """
 
@@ -194,10 +195,23 @@ def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, en
     return results
 
 
-def common_period(queries: Sequence[DataQuery], field: str) -> int:
-    periods = {q.metric_stat.period for q in queries if q.metric_stat is not None}
-    if not periods:
+def query_periods(queries: Sequence[DataQuery], field: str) -> dict[str, int]:
+    """Each query's period, as GetMetricData allows one per query: a MetricStat's own; an expression's the
+    one its inputs share (math combines values period by period, so inputs of different periods are
+    refused); an expression that reads no query takes the request's shortest period."""
+    periods: dict[str, int] = {}
+    stats = [q.metric_stat.period for q in queries if q.metric_stat is not None]
+    if not stats:
         raise ValidationError(f"{field} must hold at least one MetricStat")
-    if len(periods) > 1:
-        raise ValidationError(f"{field}: every MetricStat must use the same Period (got {sorted(periods)})")
-    return periods.pop()
+    for q in _order(queries, field):
+        if q.metric_stat is not None:
+            periods[q.id] = q.metric_stat.period
+            continue
+        assert q.expression is not None
+        used = {periods[i] for i in q.expression.ids}
+        if len(used) > 1:
+            shown = " and ".join(f"{p} s" for p in sorted(used))
+            raise ValidationError(f"{field}: the expression of '{q.id}' combines queries of different periods "
+                                  f"({shown}); give the queries it uses the same Period")
+        periods[q.id] = used.pop() if used else min(stats)
+    return periods

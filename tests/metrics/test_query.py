@@ -9,6 +9,7 @@ from greenfleet.clock import FakeClock
 from greenfleet.errors import ValidationError
 from greenfleet.metrics import MetricService
 from greenfleet.metrics.expression import Expression
+from greenfleet.metrics.timestamps import iso
 
 
 def test_expressions_do_arithmetic_point_by_point() -> None:
@@ -57,6 +58,33 @@ def test_get_metric_data_with_math(sqlite_engine: Engine, clock: FakeClock) -> N
     ):
         with pytest.raises(ValidationError, match=message):
             svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": queries})
+
+
+def test_each_query_reads_its_own_period(sqlite_engine: Engine, clock: FakeClock) -> None:
+    """GetMetricData allows a Period per MetricStat: each query's datapoints are whole periods of its own
+    (aligned on the epoch); an expression takes the period of the queries it uses, which must agree."""
+    svc = MetricService(sqlite_engine, clock)
+    t = clock.now()  # a whole minute, not a whole two minutes: the 120-second periods start 60 s earlier
+    _seed(svc, t)
+
+    def stat(period: int) -> dict[str, object]:
+        return {"Metric": {"Namespace": "Web", "MetricName": "Errors"}, "Period": period, "Stat": "Sum"}
+
+    out = svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "ScanBy": "TimestampAscending",
+                               "MetricDataQueries": [{"Id": "minute", "MetricStat": stat(60)},
+                                                     {"Id": "two", "MetricStat": stat(120)},
+                                                     {"Id": "double", "Expression": "minute * 2"}]})
+    got = {r["Id"]: (r["Label"], r["Timestamps"], r["Values"]) for r in out["MetricDataResults"]}
+    assert got == {"minute": ("Errors 60", [iso(t), iso(t + 60)], [300.0, 0.0]),
+                   "two": ("Errors 120", [iso(t - 60), iso(t + 60)], [300.0, 0.0]),
+                   "double": ("double", [iso(t), iso(t + 60)], [600.0, 0.0])}
+    mixed = [{"Id": "minute", "MetricStat": stat(60)}, {"Id": "two", "MetricStat": stat(120)},
+             {"Id": "sum", "Expression": "minute + two"}]
+    with pytest.raises(ValidationError, match=r"the expression of 'sum' combines queries of different periods "
+                                              r"\(60 s and 120 s\); give the queries it uses the same Period"):
+        svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": mixed})
+    with pytest.raises(ValidationError, match="share one Period"):  # the dashboard's charts read one period
+        svc.get_metric_data_values({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": mixed[:2]})
 
 
 def test_list_metrics_filters(sqlite_engine: Engine, clock: FakeClock) -> None:
