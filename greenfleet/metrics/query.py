@@ -78,6 +78,8 @@ class DataQuery:
     expression: Expression | None
     return_data: bool
     label: str | None
+    period: int | None = None
+    """The query's own Period member: an expression's period (a MetricStat's is in the MetricStat)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Id": self.id, "ReturnData": self.return_data}
@@ -87,6 +89,8 @@ class DataQuery:
             out["Expression"] = self.expression.text
         if self.label is not None:
             out["Label"] = self.label
+        if self.period is not None:
+            out["Period"] = self.period
         return out
 
 
@@ -113,7 +117,13 @@ def parse_queries(items: Any, field: str, max_items: int = MAX_QUERIES) -> list[
         label = item.get("Label")
         if label is not None and not isinstance(label, str):
             raise ValidationError(f"{where}.Label must be a string")
-        queries.append(DataQuery(qid, stat, expr, return_data, label))
+        if item.get("AccountId") is not None:
+            raise ValidationError(f"{where}.AccountId: cross-account queries are not supported by greenfleet")
+        period = check_period(item["Period"], f"{where}.Period") if item.get("Period") is not None else None
+        if stat is not None and period not in (None, stat.period):
+            raise ValidationError(f"{where}.Period ({period}) differs from its MetricStat.Period ({stat.period}); "
+                                  "give the period in MetricStat")
+        queries.append(DataQuery(qid, stat, expr, return_data, label, period))
     ids = [q.id for q in queries]
     duplicates = sorted({x for x in ids if ids.count(x) > 1})
     if duplicates:
@@ -198,7 +208,8 @@ def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, en
 def query_periods(queries: Sequence[DataQuery], field: str) -> dict[str, int]:
     """Each query's period, as GetMetricData allows one per query: a MetricStat's own; an expression's the
     one its inputs share (math combines values period by period, so inputs of different periods are
-    refused); an expression that reads no query takes the request's shortest period."""
+    refused), which its own Period, when given, must equal; an expression that reads no query takes its
+    own Period, else the request's shortest."""
     periods: dict[str, int] = {}
     stats = [q.metric_stat.period for q in queries if q.metric_stat is not None]
     if not stats:
@@ -213,5 +224,8 @@ def query_periods(queries: Sequence[DataQuery], field: str) -> dict[str, int]:
             shown = " and ".join(f"{p} s" for p in sorted(used))
             raise ValidationError(f"{field}: the expression of '{q.id}' combines queries of different periods "
                                   f"({shown}); give the queries it uses the same Period")
-        periods[q.id] = used.pop() if used else min(stats)
+        if q.period is not None and used and q.period not in used:
+            raise ValidationError(f"{field}: the expression of '{q.id}' has Period {q.period} but the queries it "
+                                  f"uses have {used.pop()}")
+        periods[q.id] = q.period or (used.pop() if used else min(stats))
     return periods

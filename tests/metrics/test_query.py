@@ -85,6 +85,20 @@ def test_each_query_reads_its_own_period(sqlite_engine: Engine, clock: FakeClock
         svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": mixed})
     with pytest.raises(ValidationError, match="share one Period"):  # the dashboard's charts read one period
         svc.get_metric_data_values({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": mixed[:2]})
+    # a query's own Period member: an expression's must be its inputs'; a MetricStat's, its MetricStat's
+    same = svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": [
+        {"Id": "minute", "MetricStat": stat(60), "ReturnData": False},
+        {"Id": "double", "Expression": "minute * 2", "Period": 60}]})
+    assert same["MetricDataResults"][0]["Values"] == [0.0, 600.0]  # newest first
+    for queries, message in (
+            ([{"Id": "minute", "MetricStat": stat(60)}, {"Id": "e", "Expression": "minute * 2", "Period": 120}],
+             "the expression of 'e' has Period 120 but the queries it uses have 60"),
+            ([{"Id": "minute", "MetricStat": stat(60), "Period": 120}],
+             r"MetricDataQueries.member.1.Period \(120\) differs from its MetricStat.Period \(60\)"),
+            ([{"Id": "minute", "MetricStat": stat(60), "AccountId": "123456789012"}],
+             "cross-account queries are not supported")):
+        with pytest.raises(ValidationError, match=message):
+            svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": queries})
 
 
 def test_list_metrics_filters(sqlite_engine: Engine, clock: FakeClock) -> None:
