@@ -25,6 +25,7 @@ from greenfleet.errors import ConflictError
 if TYPE_CHECKING:
     from greenfleet.alarms import AlarmService
     from greenfleet.metrics import MetricService
+    from greenfleet.monitoring.service import MonitoringService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
@@ -71,6 +72,13 @@ def registry_faces(request: Request) -> RegistryFaces:
     if found.registry is None or found.bindings is None or found.registry_audit is None:
         raise ConflictError("This server runs without the model registry")
     return RegistryFaces(found.registry, found.bindings, found.registry_audit)
+
+
+def monitoring_service(request: Request) -> MonitoringService:
+    found = services(request).monitoring
+    if found is None:
+        raise ConflictError("This server runs without Model Monitor")
+    return found
 
 
 def now(request: Request) -> float:
