@@ -54,6 +54,19 @@ def _show(url: str, as_json: bool, read: Callable[[Client], Doc], render: Callab
     emit(doc, as_json, lambda out: render(doc, out))
 
 
+def _removal(parent: click.Group, name: str, argument: str, summary: str,
+             remove: Callable[[Client, str, str], Doc], said: str) -> None:
+    """Add command ``name`` to ``parent``: remove the thing named by ARGUMENT, as who --by says."""
+
+    @parent.command(name, help=summary)
+    @click.argument(argument)
+    @by_option
+    @client_options
+    def command(by: str | None, url: str, as_json: bool, **named: str) -> None:
+        target = named[argument]
+        _change(url, as_json, lambda client: remove(client, target, _by(by)), lambda _answer: said.format(target))
+
+
 @click.group("registry", short_help="Model registry: versions, approvals, lineage and bindings.")
 def registry() -> None:
     """SageMaker's model registry: groups of versioned model packages with lineage and approvals;
@@ -101,14 +114,9 @@ def group_describe(name: str, url: str, as_json: bool) -> None:
           lambda doc, out: out.print(fields((key, doc.get(key)) for key in GROUP_FIELDS)))
 
 
-@group.command("delete")
-@click.argument("name")
-@by_option
-@client_options
-def group_delete(name: str, by: str | None, url: str, as_json: bool) -> None:
-    """Delete model package group NAME (it must hold no versions)."""
-    _change(url, as_json, lambda client: client.delete_model_package_group(ModelPackageGroupName=name, by=_by(by)),
-            lambda _answer: f"Deleted model package group {name}")
+_removal(group, "delete", "name", "Delete model package group NAME (it must hold no versions).",
+         lambda client, name, by: client.delete_model_package_group(ModelPackageGroupName=name, by=by),
+         "Deleted model package group {}")
 
 
 @registry.command("register")
@@ -238,14 +246,9 @@ def reject(name: str, reason: str | None, by: str | None, url: str, as_json: boo
     _decide(name, "Rejected", reason, by, url, as_json)
 
 
-@registry.command("delete")
-@click.argument("version")
-@by_option
-@client_options
-def delete_version(version: str, by: str | None, url: str, as_json: bool) -> None:
-    """Delete VERSION (GROUP/N or its ARN)."""
-    _change(url, as_json, lambda client: client.delete_model_package(ModelPackageName=version, by=_by(by)),
-            lambda _answer: f"Deleted model package {version}")
+_removal(registry, "delete", "version", "Delete VERSION (GROUP/N or its ARN).",
+         lambda client, version, by: client.delete_model_package(ModelPackageName=version, by=by),
+         "Deleted model package {}")
 
 
 @registry.command("history")
@@ -304,14 +307,9 @@ def _json_option(value: str, option: str) -> Any:
         raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from exc
 
 
-@registry.command("unbind")
-@click.argument("endpoint")
-@by_option
-@client_options
-def unbind(endpoint: str, by: str | None, url: str, as_json: bool) -> None:
-    """Remove ENDPOINT's binding (what it serves does not change)."""
-    _change(url, as_json, lambda client: client.delete_registry_binding(EndpointName=endpoint, by=_by(by)),
-            lambda _answer: f"Unbound {endpoint}")
+_removal(registry, "unbind", "endpoint", "Remove ENDPOINT's binding (what it serves does not change).",
+         lambda client, endpoint, by: client.delete_registry_binding(EndpointName=endpoint, by=by),
+         "Unbound {}")
 
 
 @registry.command("bindings")
