@@ -111,13 +111,6 @@ class Settings(BaseSettings):
     EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
     history as not executed."""
 
-    @field_validator("alarm_action_webhooks")
-    @classmethod
-    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
-        from greenfleet.alarms.actions import check_webhook_table
-
-        return check_webhook_table(value)
-
     sigv4_max_skew_s: float = 900.0
     """Largest difference between a SigV4 request's X-Amz-Date and the server's clock (AWS: 15 minutes)."""
 
@@ -173,12 +166,6 @@ class Settings(BaseSettings):
     model_data_allow_link_local: bool = False
     """Let http(s) ModelDataUrls reach link-local and cloud metadata addresses (169.254.0.0/16, ...)."""
 
-    def data_roots(self) -> list[Path]:
-        """The directories local model data may come from (see ``model_data_roots``)."""
-        if self.model_data_roots:
-            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
-        return [Path.cwd(), self.home]
-
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's
     ModelApprovalStatus to Rejected (its outcome is recorded and announced either way)."""
@@ -195,6 +182,19 @@ class Settings(BaseSettings):
 
     monitoring_min_interval_s: float = Field(default=60.0, ge=1.0)
     """Shortest interval of a continuous monitoring schedule (``rate(N seconds)``); lower it only for tests."""
+
+    @field_validator("alarm_action_webhooks")
+    @classmethod
+    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        from greenfleet.alarms.actions import check_webhook_table
+
+        return check_webhook_table(value)
+
+    def data_roots(self) -> list[Path]:
+        """The directories local model data may come from (see ``model_data_roots``)."""
+        if self.model_data_roots:
+            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
+        return [Path.cwd(), self.home]
 
     def resolved_database_url(self) -> str:
         if self.database_url:
