@@ -87,6 +87,10 @@ class JudgeReport(_Record):
     classification: ScoreClass | None
     decision: Decision
     reason: str
+    compared: str = ""
+    """Which fleets were compared, e.g. "green cfg-b (fleet 2) vs baseline: a fresh copy of cfg-a (fleet 3)"."""
+    excluded: tuple[str, ...] = ()
+    """Samples left out of this look and why (warm-up), one sentence per side."""
 
     def metric(self, name: str) -> MetricReport | None:
         return next((m for m in self.metrics if m.name == name), None)

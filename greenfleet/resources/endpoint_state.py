@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FleetRole = Literal["production", "shadow"]
+FleetRole = Literal["production", "shadow", "baseline"]
+"""baseline: the canary judge's copy of the current fleet, run beside a deployment's green fleet
+(greenfleet/rollout/baseline.py); it takes its ``traffic`` percent like a production fleet."""
 VariantStatusName = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
 
@@ -67,6 +69,8 @@ class Fleet(BaseModel):
     variants: list[VariantDesired]
     target_counts: dict[str, int] = Field(default_factory=dict)
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
+    series_name: str | None = None
+    """The EndpointConfigName of its per-config metric series when not ``config_name`` (a baseline's)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)
