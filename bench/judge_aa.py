@@ -23,6 +23,8 @@ on 5 % of calls; blue is the same script without failures: should be rolled back
 weights 25/75 then 50/50; the load starts as the endpoint becomes InService. Per variant, the median
 ModelLatency (from the metric store) over the first ``--cold`` s (cold) and after (warm). A ratio
 quiet/busy above 1 when warm means load asymmetry; cold/warm above 1 for a variant means cold start.
+Then, in the bench's own process without HTTP, each model's median time per call when calls come 0.5, 2,
+8 or 16 ms apart (XGBoost on every core, as XGBoost defaults, and on one thread, as greenfleet runs it).
 """
 
 from __future__ import annotations
@@ -362,7 +364,43 @@ def probe(args: argparse.Namespace, server: Any, api: Api, users: Users, base_ur
                       f"{_f(row['quiet_cold_over_warm'])} busy {_f(row['busy_cold_over_warm'])} "
                       f"(warm medians {_f(row['quiet_warm_ms'])} / {_f(row['busy_warm_ms'])} ms, load {load:.1f})",
                       flush=True)
-    return {"probe": rows}
+    return {"probe": rows, "gaps": gap_probe()}
+
+
+GAPS_MS = (0.5, 2.0, 8.0, 16.0)
+
+
+def gap_probe(calls: int = 250) -> list[dict[str, Any]]:
+    """In this process, without HTTP: one model's median time per call when calls come ``gap`` ms apart. At
+    8 users x 30 ms think time a 75 % share sees ~5 ms gaps per instance and a 25 % share ~16 ms."""
+    import numpy as np
+    import xgboost
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = make_classification(n_samples=4000, n_features=FEATURES, n_informative=10, random_state=0)
+    booster = xgboost.train({"max_depth": 6, "objective": "binary:logistic"}, xgboost.DMatrix(x, label=y), 40)
+    forest = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0, n_jobs=1).fit(x, y)
+    rows = np.random.default_rng(0).uniform(-3, 3, (4, FEATURES))
+    out = []
+    for label, predict in (("xgboost nthread=cores", lambda: booster.inplace_predict(rows)),
+                           ("xgboost nthread=1", lambda: booster.inplace_predict(rows)),
+                           ("forest", lambda: forest.predict_proba(rows))):
+        if label == "xgboost nthread=1":
+            booster.set_param({"nthread": 1})
+        row: dict[str, Any] = {"model": label}
+        for gap in GAPS_MS:
+            times = []
+            for _ in range(calls):
+                time.sleep(gap / 1000)
+                t = time.perf_counter()
+                predict()
+                times.append(time.perf_counter() - t)
+            row[f"gap_{gap:g}ms"] = statistics.median(times) * 1000
+        row["loadavg_1m"] = os.getloadavg()[0]
+        out.append(row)
+        print(f"  {label:22} " + ", ".join(f"gap {g:g} ms: {row[f'gap_{g:g}ms']:.3f} ms" for g in GAPS_MS), flush=True)
+    return out
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -383,6 +421,11 @@ def print_table(result: dict[str, Any]) -> None:
                   f"{_f(r['cold_quiet_over_busy'])} | {_f(r['quiet_cold_over_warm'])} | "
                   f"{_f(r['busy_cold_over_warm'])} | {_f(r['quiet_warm_ms'])} / {_f(r['busy_warm_ms'])} | "
                   f"{r['loadavg_1m']:.1f} |")
+        print("\n| model (in-process, no HTTP) | " + " | ".join(f"gap {g:g} ms" for g in GAPS_MS) + " | load |")
+        print("|---|" + "---:|" * (len(GAPS_MS) + 1))
+        for g in result.get("gaps", []):
+            print(f"| {g['model']} | " + " | ".join(f"{g[f'gap_{x:g}ms']:.3f} ms" for x in GAPS_MS)
+                  + f" | {g['loadavg_1m']:.1f} |")
         return
     print("\n| model | green | share | instances | runs | as expected | promoted | median green/blue latency |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
