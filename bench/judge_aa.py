@@ -5,6 +5,7 @@ get rolled back? Not a test: prints a table, writes JSON under bench/results/.
     .venv/bin/python bench/judge_aa.py --models xgboost --greens same --shares 25 --instances 1 --runs 8
     .venv/bin/python bench/judge_aa.py --baseline PRODUCTION ...        # judge against blue (the old way)
     .venv/bin/python bench/judge_aa.py --probe                          # attribute the cause (see below)
+    .venv/bin/python bench/judge_aa.py --gaps                           # only its in-process part (~30 s)
 
 One run: a fresh endpoint on blue (``--instances`` per fleet), 8 independent users (exponential think
 time, mean 30 ms or ``--think``, 1-8 CSV rows of 20 features each, from a separate load process) for ``--warm`` s, then
@@ -438,6 +439,7 @@ def print_table(result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--probe", action="store_true")
+    parser.add_argument("--gaps", action="store_true", help="only the probe's per-call time against the idle gap")
     parser.add_argument("--runs", type=int, default=1, help="runs per config (probe: repeats)")
     parser.add_argument("--models", type=lambda s: s.split(","), default=["xgboost", "forest"])
     parser.add_argument("--greens", type=lambda s: s.split(","), default=["same", "heavy", "failing"])
@@ -452,6 +454,15 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=THINK_S, help="users' mean think time, s")
     parser.add_argument("--tag", default="", help="appended to the result file's name")
     args = parser.parse_args()
+
+    if args.gaps:
+        result = {"probe": [], "gaps": gap_probe(), "loadavg_before": os.getloadavg()}
+        print_table(result)
+        out = Path(__file__).parent / "results" / f"judge-gaps{args.tag}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+        print(f"\nJSON: {out}")
+        return
 
     from greenfleet.server import Server
     from greenfleet.settings import Settings
