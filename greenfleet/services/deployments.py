@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ConflictError, ValidationError
+from greenfleet.errors import ConflictError, ResourceLimitExceeded, ValidationError
 from greenfleet.resources.endpoint_state import DeploymentRef, DesiredState, Fleet, QueuedCommand
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout import (
@@ -117,7 +117,14 @@ class DeploymentService:
         if baseline is not None:
             state.fleets.append(baseline)
         # Both fleets run while the deployment lasts: the ceilings must hold for the two together.
-        self.endpoints.check_capacity(state, row["name"], "UpdateEndpoint")
+        try:
+            self.endpoints.check_capacity(state, row["name"], "UpdateEndpoint")
+        except ResourceLimitExceeded as exc:
+            if baseline is None:
+                raise
+            raise ResourceLimitExceeded(
+                f"{exc} The judge's fresh baseline counts too ({sum(baseline.target_counts.values())} instance(s), "
+                "DeploymentConfig.GreenfleetRollout.Judge.Baseline); Baseline PRODUCTION runs none.") from None
         state.deployment = DeploymentRef(id=deployment_id)
         if raw:
             state.last_deployment_config = raw
