@@ -52,7 +52,7 @@ class MetricReport(_Record):
     control_n: int = 0
     experiment_n: int = 0
     control_value: float | None = None
-    """Blue's median (Mann-Whitney), rate or mean."""
+    """The control's (the fresh baseline, or blue) median (Mann-Whitney), rate or mean."""
     experiment_value: float | None = None
     estimate: float | None = None
     """Green - blue: the Hodges-Lehmann shift, or the difference of rates / means."""
