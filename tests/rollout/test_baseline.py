@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from greenfleet.errors import ValidationError
-from greenfleet.rollout import Phase, RolloutState, SetFleet, begin, judge_request, parse_deployment_config, step
+from greenfleet.rollout import (
+    Phase,
+    RolloutState,
+    SetFleet,
+    begin,
+    judge_request,
+    parse_deployment_config,
+    rollout_details,
+    step,
+)
 from greenfleet.rollout.baseline import baseline_spec, baseline_wanted
 from greenfleet.rollout.state import CauseKind
 
@@ -59,6 +68,13 @@ def test_an_identical_green_judged_against_blue_is_rolled_back_but_against_a_fre
                                                              "with green, at green's share")
     latency = verdict.metric("latency")
     assert latency is not None and latency.verdict == "PASS" and latency.control_n > 100
+    details = rollout_details(state)
+    assert details["Judge"]["Compared"] == verdict.compared
+    assert details["Judge"]["Baseline"] == {"FleetId": "c3", "EndpointConfigName": "c1",
+                                            "MetricsConfigName": "c1@baseline",
+                                            "InstanceCounts": {"AllTraffic": 0}, "TrafficPercent": 0}
+    assert details["Judge"]["WarmUp"] == {"Seconds": 0.0, "Invocations": 0}
+    assert [s["BaselineTrafficPercent"] for s in details["Steps"]] == [25, 0]
 
 
 def test_the_baseline_starts_with_green_takes_its_share_from_blue_and_stops_after_the_judged_steps() -> None:
@@ -145,3 +161,13 @@ def test_a_baseline_given_to_a_deployment_without_one_is_a_programming_error() -
 def fleets_of(tick: Tick) -> dict[str, dict[str, int]]:
     return {a.fleet_id: dict(a.instance_counts) for a in tick.actions if isinstance(a, SetFleet)}
 
+
+
+@pytest.mark.parametrize(("judge", "member"), [
+    ({"Baseline": "BLUE"}, "Baseline"),
+    ({"WarmUpInSeconds": -1}, "WarmUpInSeconds"),
+    ({"WarmUpInvocations": -5}, "WarmUpInvocations"),
+])
+def test_bad_baseline_and_warm_up_members_are_refused(judge: dict[str, Any], member: str) -> None:
+    with pytest.raises(ValidationError, match=member):
+        parse_deployment_config(judged(**judge), strict_minimums=False)
