@@ -25,6 +25,7 @@ from greenfleet.judge.samples import Counts, MetricSamples, Moments, Sample, val
 from greenfleet.metrics import MetricService
 from greenfleet.metrics.aggregate import Aggregate
 from greenfleet.metrics.series import SeriesKey
+from greenfleet.metrics.store import Series
 from greenfleet.rollout.fleet import FleetSpec
 from greenfleet.rollout.judging import JudgeRequest
 
@@ -60,11 +61,21 @@ def _judged_from(metrics: MetricService, endpoint: str, fleet: FleetSpec, config
     if config.WarmUpInvocations <= 0:
         return first
     seen = 0.0
-    for second in range(start, end):
-        seen += _merged(metrics, endpoint, fleet, NAMESPACE, LATENCY, second, second + 1).count
+    for second, count in enumerate(_per_second(metrics, endpoint, fleet, start, end), start):
+        seen += count
         if seen >= config.WarmUpInvocations:
             return max(first, second + 1)
     return max(first, end + 1)
+
+
+def _per_second(metrics: MetricService, endpoint: str, fleet: FleetSpec, start: int, end: int) -> list[float]:
+    """The side's ModelLatency samples in each second of [start, end): one read of each series (counts only)."""
+    counts = [0.0] * max(0, end - start)
+    for series in _series(metrics, endpoint, fleet, NAMESPACE, LATENCY):
+        for i, aggregate in enumerate(metrics.store.aggregate(series, start, end, 1, distribution=False)):
+            if aggregate is not None:
+                counts[i] += aggregate.count
+    return counts
 
 
 def _left_out(metrics: MetricService, endpoint: str, fleet: FleetSpec, side: str, config: JudgeConfig, start: int,
@@ -83,14 +94,21 @@ def _merged(metrics: MetricService, endpoint: str, fleet: FleetSpec, namespace: 
     total = Aggregate(0.0, 0.0, 0.0, 0.0)
     if end <= start:
         return total
+    for series in _series(metrics, endpoint, fleet, namespace, name):
+        for aggregate in metrics.store.aggregate(series, start, end, end - start):
+            if aggregate is not None:
+                total.absorb(aggregate)
+    return total
+
+
+def _series(metrics: MetricService, endpoint: str, fleet: FleetSpec, namespace: str, name: str) -> list[Series]:
+    """The fleet's per-config series of a metric, over its variants."""
+    found: list[Series] = []
     for variant in fleet.variant_names:
         key = SeriesKey(namespace, name, tuple(sorted((("EndpointName", endpoint), ("VariantName", variant),
                                                        ("EndpointConfigName", fleet.metrics_config)))))
-        for series in metrics.store.find(key):
-            for aggregate in metrics.store.aggregate(series, start, end, end - start):
-                if aggregate is not None:
-                    total.absorb(aggregate)
-    return total
+        found.extend(metrics.store.find(key))
+    return found
 
 
 def _sample(aggregate: Aggregate, test: str) -> Sample:
