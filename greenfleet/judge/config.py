@@ -108,7 +108,8 @@ class JudgeConfig(_Shape):
     Baseline: BaselineName | None = None
     """The control green is judged against (see BaselineName). None: FRESH where the deployment allows one
     (a blue/green plan whose judged steps give green at most 50 % of the traffic, so the baseline can take
-    as much), else PRODUCTION. The rollout engine refuses FRESH where it cannot work."""
+    as much) and some judged step gives green less than 50 %; else PRODUCTION (every judged step at 50 %:
+    the split is already even). The rollout engine refuses FRESH where it cannot work."""
     WarmUpInSeconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
     """Green's and the control's first seconds after green takes traffic are not judged."""
     WarmUpInvocations: Annotated[int, Field(ge=0, le=1_000_000)] = 0

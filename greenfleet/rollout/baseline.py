@@ -14,7 +14,10 @@ invocations count in the endpoint's per-variant metrics like any other; its per-
 recorded under ``baseline_series(blue config)``, apart from blue's.
 
 ``Judge.Baseline``: FRESH asks for one (refused where it cannot work), PRODUCTION compares with blue,
-None takes FRESH where the plan allows it.
+None takes FRESH where the plan allows it and gives green less than 50 % in some judged step. Where every
+judged step is 50 % the split is already even and a baseline only adds a second cold process: measured,
+the live A/A test (script models sleeping 4 ms, 50 %, 2 s bakes, 20 runs) passed 20 of 20 against blue at
+load 10 but failed within a series in 2 of 3 attempts against a baseline (run 15: 1.42x, 69 / 63 samples).
 """
 
 from __future__ import annotations
@@ -43,18 +46,23 @@ def baseline_wanted(config: DeploymentConfig | None, blue: FleetSpec, green: Fle
     if config is None or judge is None or judge.Baseline == "PRODUCTION":
         return False
     problems = _problems(config, blue, green)
-    if judge.Baseline == "FRESH" and problems:
-        raise ValidationError(f"{_PATH}: FRESH cannot work here: " + "; ".join(problems)
-                              + ". Use Baseline PRODUCTION to judge green against the serving fleet.")
-    return not problems
+    if judge.Baseline == "FRESH":
+        if problems:
+            raise ValidationError(f"{_PATH}: FRESH cannot work here: " + "; ".join(problems)
+                                  + ". Use Baseline PRODUCTION to judge green against the serving fleet.")
+        return True
+    return not problems and any(p < 50 for p in _judged_shares(config, blue, green))
+
+
+def _judged_shares(config: DeploymentConfig, blue: FleetSpec, green: FleetSpec) -> list[int]:
+    _strategy, plan, _wait = compile_plan(config, blue, green)
+    return [s.traffic.get(green.fleet_id, 0) for s in plan if s.judged]
 
 
 def _problems(config: DeploymentConfig, blue: FleetSpec, green: FleetSpec) -> list[str]:
     if config.RollingUpdatePolicy is not None:
         return ["a rolling deployment replaces blue batch by batch, so no baseline can match green"]
-    _strategy, plan, _wait = compile_plan(config, blue, green)
-    shares = [s.traffic.get(green.fleet_id, 0) for s in plan if s.judged]
-    over = sorted({p for p in shares if p > 50})
+    over = sorted({p for p in _judged_shares(config, blue, green) if p > 50})
     if over:
         return [f"the baseline takes as much traffic as green, so a judged step can give green at most 50 %, "
                 f"got {', '.join(f'{p} %' for p in over)}"]

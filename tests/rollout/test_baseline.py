@@ -136,16 +136,22 @@ def test_fresh_where_it_cannot_work_is_refused(raw: dict[str, Any], message: str
 
 @pytest.mark.parametrize("raw", [
     judged(60),  # more than 50 %: no room for a baseline at green's share
+    judged(50),  # an even split already: a baseline would only add a second cold process
     {**rolling(("INSTANCE_COUNT", 1), 20), "GreenfleetRollout": {"Judge": JUDGE}},
     {**blue_green("LINEAR", 20, ("CAPACITY_PERCENT", 34)), "GreenfleetRollout": {"Judge": JUDGE}},  # 68 %
 ])
-def test_the_default_judges_against_blue_where_a_baseline_cannot_work(raw: dict[str, Any]) -> None:
+def test_the_default_judges_against_blue_where_a_baseline_cannot_work_or_help(raw: dict[str, Any]) -> None:
     config = parse_deployment_config(raw, strict_minimums=False)
     assert not baseline_wanted(config, fleet("c1", 4), fleet("c2", 4))
 
 
+def test_the_default_runs_a_baseline_when_a_judged_step_is_below_half() -> None:
+    for raw in (judged(25), step_list((10, 60), (50, 60), (100, 0), Judge=ISSUE_JUDGE)):
+        assert baseline_wanted(parse_deployment_config(raw, strict_minimums=False), fleet("c1", 4), fleet("c2", 4))
+
+
 def test_at_fifty_percent_the_baseline_and_green_take_all_traffic() -> None:
-    state, world = start(judged(50), Traffic(rps=60))
+    state, world = start(judged(50, Baseline="FRESH"), Traffic(rps=60))
     state, ticks = drive(state, world, roundtrip=True)
     assert {"c1": 0, "c2": 50, "c3": 50} in [t.traffic for t in ticks] and state.phase is Phase.SUCCEEDED
 

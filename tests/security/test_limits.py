@@ -88,7 +88,7 @@ def test_the_storm_is_refused_at_every_entry_point(small: Server, sklearn_model:
     sm.create_endpoint_config(EndpointConfigName="two", ProductionVariants=[variant("a", "m", 2)])
     judge = {"Metrics": [{"Name": "latency", "MetricName": "ModelLatency", "Test": "MANN_WHITNEY"}]}
     response = api.http.post("/api/endpoints/e1/update", json={"EndpointConfigName": "two", "DeploymentConfig": {
-        "GreenfleetRollout": {"Steps": [{"TrafficPercent": 50, "BakeInSeconds": 1},
+        "GreenfleetRollout": {"Steps": [{"TrafficPercent": 25, "BakeInSeconds": 1},
                                         {"TrafficPercent": 100, "BakeInSeconds": 0}], "Judge": judge}}})
     assert response.status_code == 400 and response.json()["__type"] == "ResourceLimitExceeded", response.text
     assert "The judge's fresh baseline counts too (2 instance(s)" in response.text
