@@ -31,7 +31,7 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
 def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
     return Target(
         variant_name=group.variant.name,
-        config_name=group.config_name,
+        config_name=group.series_name,
         weight=group.weight,
         strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),

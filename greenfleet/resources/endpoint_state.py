@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FleetRole = Literal["production", "shadow"]
+FleetRole = Literal["production", "shadow", "baseline"]
+"""baseline: the canary judge's copy of the current fleet, run beside a deployment's green fleet
+(greenfleet/rollout/baseline.py); it takes its ``traffic`` percent like a production fleet."""
 VariantStatusName = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
 
@@ -99,6 +101,8 @@ class Fleet(BaseModel):
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
     data_capture: DataCapture | None = None
     """Its endpoint config's DataCaptureConfig: the endpoint captures as its current fleet says."""
+    series_name: str | None = None
+    """The EndpointConfigName of its per-config metric series when not ``config_name`` (a baseline's)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)
