@@ -21,6 +21,8 @@ from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy, is_loopback
+from greenfleet.capture.observer import CaptureObserver
+from greenfleet.capture.writer import CaptureWriter
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
@@ -35,6 +37,10 @@ from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.factory import BackendUnavailable, create_backend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.metrics import MetricService
+from greenfleet.monitoring.definitions import JobDefinitionService
+from greenfleet.monitoring.driver import MonitoringDriver, capture_destination
+from greenfleet.monitoring.repository import MonitoringRepository
+from greenfleet.monitoring.service import MonitoringService
 from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
@@ -173,6 +179,11 @@ class Server:
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy)
+        self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
+                                     flush_interval_s=settings.capture_flush_interval_s,
+                                     s3_endpoint_url=settings.s3_endpoint_url)
+        self.router.capture = self.capture
+        endpoints.capture_failure = self.capture.failure
         try:
             self.backend = backend or create_backend(settings, isolation(settings), self.home_lock.path)
         except BaseException as exc:
@@ -197,16 +208,27 @@ class Server:
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
+        monitoring_repo = MonitoringRepository(self.engine)
+        monitoring = MonitoringService(monitoring_repo, self.clock, settings.region, settings.account_id,
+                                       lambda name: capture_destination(self.repo, name), tags,
+                                       settings.s3_endpoint_url, settings.monitoring_min_interval_s)
+        monitoring.changed = self.reconciler.wake
+        monitoring_jobs = JobDefinitionService(monitoring_repo, self.clock, tags,
+                                               lambda kind, name: monitoring.arn(name, kind))
+        self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
+                                        lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit)
+                                 registry_audit=self.registry.audit, monitoring=monitoring,
+                                 monitoring_jobs=monitoring_jobs)
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
         # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
-        # deployer and monitors go in this list.
+        # deployer and monitors go in this list. Model Monitor's executions run on their own thread; the
+        # step only starts them and records their progress.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
@@ -214,6 +236,8 @@ class Server:
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
+            EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
+            EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
         ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
@@ -228,6 +252,7 @@ class Server:
         self._thread: threading.Thread | None = None
 
     def start_controllers(self) -> None:
+        self.capture.start()  # data capture belongs to the data plane: every server's router captures
         if not self.settings.ha:
             self._lead()
             return
@@ -263,8 +288,10 @@ class Server:
         self.follower.stop()
         self.reconciler.stop()
         self.election.stop()  # after the reconciler: never two leaders at once
+        self.monitor.close()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
+        self.capture.stop()
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()

@@ -23,6 +23,7 @@ from greenfleet.cli import (
     invoke,
     metrics,
     models,
+    monitor,
     registry,
     router,
     server,
@@ -39,8 +40,8 @@ def cli(token: str | None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _module in (server, router, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry):
+for _module in (server, router, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events,
+                deployments, tags, webhooks, registry, monitor):
     _module.register(cli)
 
 

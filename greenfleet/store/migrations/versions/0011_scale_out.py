@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0005"  # temporarily: the lead rechains it onto the newest migration when merging
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
