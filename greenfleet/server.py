@@ -161,7 +161,8 @@ class Server:
         self.alarms.strict_periods = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
-                             clock=self.clock.now, policy=self.policy)
+                             clock=self.clock.now, policy=self.policy,
+                             shadow_max_in_flight=settings.shadow_max_in_flight)
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     same sequence on every run (with concurrent clients, which request gets which draw still depends on
     timing). Unset: seeded from the OS."""
 
+    shadow_max_in_flight: int = Field(default=32, ge=1)
+    """Copies to shadow variants in flight per endpoint; beyond, a sampled copy is dropped and counted
+    (metric ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
+
     max_payload_bytes: int = 6 * 1024 * 1024
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 

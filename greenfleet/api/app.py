@@ -25,6 +25,7 @@ def create_app(services: Services) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await services.router.mirror.close()
         await services.router.upstream.close()  # the data plane's pooled connections to instances
 
     app = FastAPI(title="greenfleet", version=__version__, lifespan=lifespan,

@@ -3,7 +3,7 @@ each running instance.
 
 A group is one variant of one fleet of one endpoint, keyed by the structured :class:`GroupKey`. An
 endpoint serves its current production fleet or, during a deployment, two (the green one takes its
-``traffic`` percent)."""
+``traffic`` percent); a shadow fleet's groups run beside them and get copies of requests, never a share."""
 
 from __future__ import annotations
 
@@ -40,11 +40,18 @@ class Group:
         return self.fleet.config_name
 
     @property
+    def shadow(self) -> bool:
+        return self.fleet.role == "shadow"
+
+    @property
     def count(self) -> int:
         return self.variant.desired_count
 
     @property
     def weight(self) -> float:
+        """The group's share of the endpoint's requests (percent); for a shadow, its sampling percentage."""
+        if self.shadow:
+            return max(0.0, min(100.0, self.fleet.traffic))
         total = sum(max(0.0, v.desired_weight) for v in self.fleet.variants)
         if total <= 0:
             return 0.0
@@ -57,7 +64,7 @@ def desired_groups(row: dict[str, Any]) -> list[Group]:
         return []
     state: DesiredState = row["state"]
     return [Group(row["name"], fleet, variant)
-            for fleet in state.fleets if fleet.role == "production" for variant in fleet.variants]
+            for fleet in state.fleets for variant in fleet.variants]
 
 
 @dataclass(frozen=True)

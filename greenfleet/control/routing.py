@@ -7,7 +7,7 @@ from typing import Any
 
 from greenfleet.control.instance_groups import SERVING_STATUSES, Group, GroupKey, desired_groups
 from greenfleet.control.snapshot import InstanceView
-from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
+from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Shadow, Target
 
 
 def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceView]) -> dict[str, EndpointRoute]:
@@ -20,8 +20,11 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
     for row in rows:
         if row["status"] not in SERVING_STATUSES:
             continue
-        targets = tuple(_target(group, ready.get(group.key, [])) for group in desired_groups(row))
-        routes[row["name"]] = EndpointRoute(row["name"], targets)
+        groups = desired_groups(row)
+        targets = tuple(_target(group, ready.get(group.key, [])) for group in groups if not group.shadow)
+        shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant)
+                        for group in groups if group.shadow)
+        routes[row["name"]] = EndpointRoute(row["name"], targets, shadows)
     return routes
 
 

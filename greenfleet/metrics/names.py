@@ -25,6 +25,10 @@ from enum import StrEnum
 from typing import Final, NamedTuple
 
 NAMESPACE: Final = "AWS/SageMaker"
+GREENFLEET_NAMESPACE: Final = "Greenfleet/Endpoints"
+"""greenfleet's own figures (not SageMaker's), with the same dimensions."""
+SHADOW_REQUESTS_DROPPED: Final = "ShadowRequestsDropped"
+"""Copies for a shadow variant dropped because its endpoint's mirror in-flight limit was reached."""
 
 ENDPOINT_NAME: Final = "EndpointName"
 VARIANT_NAME: Final = "VariantName"

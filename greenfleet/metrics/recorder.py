@@ -89,6 +89,7 @@ class Recorder:
         self._setup: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
         self._usage: dict[tuple[str, str, str, int], list[tuple[str, float, float]]] = defaultdict(list)
         self._instance_counts: dict[tuple[str, str, str], int] = {}
+        self._mirror_dropped: dict[tuple[str, str, str, int], int] = defaultdict(int)
         self._keys: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesKey] = {}
         self.dropped = 0  # records refused because flush has not run (or series could not be created)
 
@@ -132,6 +133,11 @@ class Recorder:
             self._usage[(endpoint, variant, config, int(now))].append(
                 (instance_id, float(cpu_percent), float(memory_percent)))
 
+    def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
+        """ShadowRequestsDropped (namespace Greenfleet/Endpoints): a copy for a shadow variant was dropped."""
+        with self._lock:
+            self._mirror_dropped[(endpoint, variant, config, int(now))] += 1
+
     def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
         """Healthy instances of every (endpoint, variant, config) from now on (for InvocationsPerInstance);
         a key left out is forgotten."""
@@ -147,16 +153,17 @@ class Recorder:
             invocations = _take_closed(self._invocations, second)
             setup = _take_closed(self._setup, second)
             usage = _take_closed(self._usage, second)
+            mirror_dropped = _take_closed(self._mirror_dropped, second)
         items: list[tuple[Series, int, Aggregate]] = []
         store, keys = self.store, self._keys
 
-        def emit_at(ts: int) -> Emit:
+        def emit_at(ts: int, namespace: str = names.NAMESPACE) -> Emit:
             def emit(metric: str, dims: tuple[tuple[str, str], ...], agg: Aggregate) -> None:
                 key = keys.get((metric, dims))
                 if key is None:
-                    key = keys[(metric, dims)] = series_key(names.NAMESPACE, metric, dims)
+                    key = keys[(metric, dims)] = series_key(namespace, metric, dims)
                 try:
-                    series = store.resolve(key, names.BUILTIN_UNITS[metric], 1, now)
+                    series = store.resolve(key, names.BUILTIN_UNITS.get(metric, "Count"), 1, now)
                 except ResourceLimitExceeded:
                     self.dropped += 1
                     return
@@ -173,6 +180,9 @@ class Recorder:
                        Aggregate.of_values(np.asarray(values), relative_accuracy=self.accuracy))
         for (endpoint, variant, config, ts), samples in usage.items():
             self._emit_usage(emit_at(ts), endpoint, variant, config, samples)
+        for (endpoint, variant, config, ts), n in mirror_dropped.items():
+            _emit_both(emit_at(ts, names.GREENFLEET_NAMESPACE), names.SHADOW_REQUESTS_DROPPED, endpoint, variant,
+                       config, Aggregate(float(n), float(n), 1.0, 1.0))
         store.add(items, now)
         return len(items)
 

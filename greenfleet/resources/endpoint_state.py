@@ -12,8 +12,9 @@
         └── last_deployment_config
 
 An endpoint serves its current production fleet; during a deployment a second production fleet (the
-green one) takes its ``traffic`` percent. Shadow fleets (role ``shadow``) are expressible for the shadow
-testing capability; until it runs, CreateEndpointConfig refuses ShadowProductionVariants.
+green one) takes its ``traffic`` percent. A shadow fleet (role ``shadow``: an endpoint config's
+ShadowProductionVariants, or an inference experiment's shadow) runs its own instances and gets a copy of
+``traffic`` percent of the requests its ``source_variant`` answers; its answers are never returned.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class Fleet(BaseModel):
     variants: list[VariantDesired]
     target_counts: dict[str, int] = Field(default_factory=dict)
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
+    source_variant: str | None = None
+    """A shadow fleet mirrors the requests this production variant answers (None: every production variant)."""
+    experiment: str | None = None
+    """The inference experiment that added this shadow fleet (None: the endpoint config declared it)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -106,6 +111,10 @@ class DesiredState(BaseModel):
     def pending(self) -> Fleet | None:
         """The green fleet of a deployment in progress, if any."""
         return next((f for f in self.fleets if f.role == "production" and f.id != self.current_fleet_id), None)
+
+    @property
+    def shadows(self) -> list[Fleet]:
+        return [f for f in self.fleets if f.role == "shadow"]
 
     @property
     def next_fleet_id(self) -> int:

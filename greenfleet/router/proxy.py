@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from random import Random
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
 from greenfleet.router.balancer import Outstanding, pick_instance
+from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
@@ -27,6 +29,8 @@ FORWARDED = {
     b"x-amzn-sagemaker-target-model": "X-Amzn-SageMaker-Target-Model",
 }
 TARGET_VARIANT = b"x-amzn-sagemaker-target-variant"
+INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"
+MAX_INFERENCE_ID = 64  # SageMaker's InferenceId: 1-64 characters
 MAX_ATTEMPTS = 3
 
 
@@ -34,7 +38,8 @@ class Router:
     def __init__(self, account_id: str, max_payload_bytes: int, timeout_s: float,
                  recorder: InvocationRecorder | None = None, rng: Random | None = None,
                  clock: Callable[[], float] = time.time, credentials: dict[str, str] | None = None,
-                 max_skew_s: float = 900.0, policy: AccessPolicy | None = None) -> None:
+                 max_skew_s: float = 900.0, policy: AccessPolicy | None = None,
+                 shadow_max_in_flight: int = 32) -> None:
         self.table: RoutingTable = EMPTY_TABLE
         self.outstanding = Outstanding()
         self.account_id = account_id
@@ -47,6 +52,8 @@ class Router:
         self.max_skew_s = max_skew_s
         self.policy = policy if policy is not None and not policy.open else None
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
+        self.mirror = Mirror(self.upstream, self.outstanding, self.recorder, self.rng, clock, shadow_max_in_flight)
+        """Copies of sampled requests to shadow variants (bounded in flight; dropped and counted beyond)."""
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
@@ -91,6 +98,14 @@ class Router:
                 headers[forwarded] = value.decode("latin-1")
             elif key == TARGET_VARIANT:
                 target_variant = value.decode("latin-1")
+        inference_id = headers.get(INFERENCE_ID)
+        if inference_id is None:
+            inference_id = headers[INFERENCE_ID] = uuid.uuid4().hex
+        elif not 0 < len(inference_id) <= MAX_INFERENCE_ID or not inference_id.isprintable():
+            await _error(send, 400, "ValidationError",
+                         f"Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 "
+                         f"and {MAX_INFERENCE_ID} and contain printable characters only.")
+            return
         if target_variant is not None and not route.has_variant(target_variant):
             await _error(send, 400, "ValidationError",
                          f"Variant {target_variant} not found for endpoint {name}.")
@@ -100,14 +115,21 @@ class Router:
             await _error(send, 503, "ServiceUnavailable",
                          f"Endpoint {name} has no instance ready to serve; retry shortly.")
             return
+        mirrored = bool(route.shadows) and self.mirror.send(name, route, target.variant_name, body, headers,
+                                                             inference_id)
         try:
-            await self._forward(send, name, target, body, headers, started)
+            answer = await self._forward(send, name, target, body, headers, started, inference_id)
+            if mirrored and answer is not None:
+                self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
+                                            self.clock())
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       started: float) -> None:
+                       started: float, inference_id: str) -> Answer | None:
+        """Forward to the target's instances (retrying one that was unreachable); what the model answered."""
+        id_header = (b"x-amzn-sagemaker-inference-id", inference_id.encode("latin-1"))
         tried: frozenset[str] = frozenset()
         for _ in range(MAX_ATTEMPTS):
             instance = pick_instance(target, self.outstanding, self.rng, tried)
@@ -125,25 +147,28 @@ class Router:
                 self._record(name, target, instance.instance_id, "model_error_5xx", model_us, started)
                 await _error(send, 424, "ModelError", "Your invocation timed out while waiting for a "
                                    f"response from container primary of variant {target.variant_name}.")
-                return
+                return Answer(target.variant_name, target.config_name, "model_error_5xx", 504, b"", None, model_us)
             finally:
                 self.outstanding.release(instance.instance_id)
             model_us = (time.perf_counter() - sent) * 1e6
             if 200 <= response.status < 300:
-                extra = [(b"x-amzn-invoked-production-variant", target.variant_name.encode())]
+                extra = [(b"x-amzn-invoked-production-variant", target.variant_name.encode()), id_header]
                 if response.custom_attributes is not None:
                     extra.append((b"x-amzn-sagemaker-custom-attributes", response.custom_attributes.encode()))
                 await _respond(send, 200, response.body,
                                (response.content_type or "application/octet-stream").encode(), extra)
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
-                return
-            outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
-            self._record(name, target, instance.instance_id, outcome, model_us, started)
-            await _model_failure(send, target.variant_name, response.status, response.body)
-            return
+                outcome = "ok"
+            else:
+                outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
+                self._record(name, target, instance.instance_id, outcome, model_us, started)
+                await _model_failure(send, target.variant_name, response.status, response.body, id_header)
+            return Answer(target.variant_name, target.config_name, outcome, response.status, response.body,
+                          response.content_type, model_us)
         self._record(name, target, "", "server_5xx", None, started)
         await _error(send, 503, "ServiceUnavailable",
                      f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
+        return None
 
     def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
                 started: float) -> None:
@@ -191,7 +216,7 @@ async def _error(send: Send, status: int, code: str, message: str) -> None:
     await _respond(send, status, body, b"application/json", [(b"x-amzn-errortype", code.encode())])
 
 
-async def _model_failure(send: Send, variant: str, status: int, body: bytes) -> None:
+async def _model_failure(send: Send, variant: str, status: int, body: bytes, id_header: tuple[bytes, bytes]) -> None:
     original = body.decode("utf-8", "replace")
     kind = "client" if status < 500 else "server"
     message = (f'Received {kind} error ({status}) from primary with message "{original}". '
@@ -199,4 +224,4 @@ async def _model_failure(send: Send, variant: str, status: int, body: bytes) -> 
     payload = json.dumps({"ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL", "message": message,
                           "Message": message, "OriginalStatusCode": status, "OriginalMessage": original,
                           "LogStreamArn": f"greenfleet/{variant}"}).encode()
-    await _respond(send, 424, payload, b"application/json", [(b"x-amzn-errortype", b"ModelError")])
+    await _respond(send, 424, payload, b"application/json", [(b"x-amzn-errortype", b"ModelError"), id_header])

@@ -27,9 +27,27 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Shadow:
+    """A shadow variant: a copy of ``sampling_percentage`` percent of the requests that ``source_variant``
+    answers (every production variant's when None) goes to ``target``."""
+
+    target: Target
+    sampling_percentage: float
+    source_variant: str | None = None
+
+    def wants(self, production_variant: str, draw: float) -> bool:
+        """Whether a request the production variant answers is mirrored; ``draw`` uniform in [0, 1)."""
+        if self.source_variant is not None and self.source_variant != production_variant:
+            return False
+        return bool(self.target.instances) and draw * 100.0 < self.sampling_percentage
+
+
+@dataclass(frozen=True)
 class EndpointRoute:
     name: str
     targets: tuple[Target, ...]
+    shadows: tuple[Shadow, ...] = ()
+    """Shadow variants: each gets a copy of a sample of the requests; their answers are never returned."""
     _serving: tuple[Target, ...] = field(init=False, repr=False, compare=False)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
@@ -71,7 +89,7 @@ class RoutingTable:
         """Ready instances per (endpoint, variant, config) in this table."""
         counts: dict[tuple[str, str, str], int] = {}
         for route in self.endpoints.values():
-            for target in route.targets:
+            for target in route.targets + tuple(s.target for s in route.shadows):
                 key = (route.name, target.variant_name, target.config_name)
                 counts[key] = counts.get(key, 0) + len(target.instances)
         return counts

@@ -82,7 +82,9 @@ class DeploymentService:
         # under a new id (its instances are drained, never mistaken for the new fleet's).
         green_id = state.next_fleet_id
         state.fleets = [f for f in state.fleets if f.id == state.current_fleet_id or f.role != "production"]
-        target = self.endpoints.build_fleet(green_id, params["EndpointConfigName"])
+        target, *config_shadows = self.endpoints.build_fleets(green_id, params["EndpointConfigName"])
+        # The new config's shadow (if any) replaces the old config's at once (an experiment's stays).
+        state.fleets = [f for f in state.fleets if f.role != "shadow" or f.experiment is not None] + config_shadows
         self._retain(state.current, target, params)
         blue, green = fleet_spec(state.current), fleet_spec(target)
         now = self.clock.now()

@@ -65,6 +65,11 @@ class EndpointService:
 
     def build_fleet(self, fleet_id: int, config_name: str) -> Fleet:
         """The production fleet serving ``config_name``: its variants with their models' container snapshots."""
+        return self.build_fleets(fleet_id, config_name)[0]
+
+    def build_fleets(self, fleet_id: int, config_name: str) -> list[Fleet]:
+        """The production fleet serving ``config_name`` (id ``fleet_id``) and, if the config declares one, its
+        shadow fleet (id ``fleet_id + 1``), which mirrors 100 % of the production variant's requests."""
         spec = self.models.endpoint_config(config_name)["spec"]
         # A config stored before these were refused at creation is refused here, not half-served.
         for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
@@ -77,14 +82,20 @@ class EndpointService:
                                       "serverless inference does not run in greenfleet yet")
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
-        return production_fleet(fleet_id, config_name, variants)
+        fleets = [production_fleet(fleet_id, config_name, variants)]
+        shadows = [variant_desired(v, self.models.model_container(v["ModelName"]))
+                   for v in spec.get("ShadowProductionVariants") or []]
+        if shadows:
+            fleets.append(Fleet(id=fleet_id + 1, config_name=config_name, role="shadow", traffic=100.0,
+                                variants=shadows, source_variant=variants[0].name))
+        return fleets
 
     def create_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
         if params.get("DeploymentConfig") is not None:
             parse_deployment_config(params["DeploymentConfig"], strict_minimums=self.strict_minimums)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
-        state = DesiredState(fleets=[self.build_fleet(1, config_name)], current_fleet_id=1,
+        state = DesiredState(fleets=self.build_fleets(1, config_name), current_fleet_id=1,
                              last_deployment_config=params.get("DeploymentConfig") or None)
         self.check_capacity(state, None, "CreateEndpoint")
         arn = self.arns.arn("endpoint", name)
@@ -224,6 +235,9 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
         "CreationTime": row["created_at"],
         "LastModifiedTime": row["modified_at"],
     }
+    shadows = [_summary(f.id, v, observed) for f in state.shadows for v in f.variants]
+    if shadows:
+        result["ShadowProductionVariants"] = shadows
     if row["failure_reason"]:
         result["FailureReason"] = row["failure_reason"]
     if state.last_deployment_config:

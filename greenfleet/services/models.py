@@ -17,7 +17,6 @@ from greenfleet.workers.images import image_allowed
 
 Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
-    "ShadowProductionVariants": "shadow testing (shadow variants)",
     "DataCaptureConfig": "data capture",
     "AsyncInferenceConfig": "asynchronous inference",
 }
@@ -122,16 +121,26 @@ class ModelService:
             raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)} "
                                   "(names are compared case-insensitively)")
         variants = [dict(v) for v in params["ProductionVariants"]]
+        shadows = [dict(v) for v in params.get("ShadowProductionVariants") or []]
+        if shadows and (len(variants), len(shadows)) != (1, 1):
+            raise ValidationError(
+                "ShadowProductionVariants: an endpoint config with a shadow variant has exactly one variant in "
+                f"ProductionVariants and one in ShadowProductionVariants (given {len(variants)} and {len(shadows)})")
         for index, variant in enumerate(variants, start=1):
             self._check_variant(variant, f"ProductionVariants.{index}")
+        for index, variant in enumerate(shadows, start=1):
+            self._check_variant(variant, f"ShadowProductionVariants.{index}")
         if self.limits is not None:
-            self.limits.check_variants(variants, "InitialInstanceCount", "ProductionVariants")
+            self.limits.check_variants(variants + shadows, "InitialInstanceCount",
+                                       "ProductionVariants" + (" and ShadowProductionVariants" if shadows else ""))
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
         name = params["EndpointConfigName"]
         arn = self.arns.arn("endpoint_config", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
         spec["ProductionVariants"] = variants
+        if shadows:
+            spec["ShadowProductionVariants"] = shadows
         row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
         self.repo.insert_endpoint_config(row)
         self.tags.put(arn, params.get("Tags", []))

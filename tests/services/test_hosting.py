@@ -139,7 +139,6 @@ def test_endpoint_config_defaults(hosting: Hosting) -> None:
 @pytest.mark.parametrize(
     ("extra", "member"),
     [
-        ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
         ({"DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
                                 "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
         ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
@@ -156,6 +155,31 @@ def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, e
         hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
                                                **extra})
     assert info.value.message.startswith(f"{member}:") and "does not run" in info.value.message
+    assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
+
+
+def test_a_shadow_variant_is_a_fleet_of_its_own_mirroring_the_production_variant(hosting: Hosting) -> None:
+    hosting.models.create_model(model())
+    hosting.models.create_model(model("m2"))
+    hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
+                                           "ShadowProductionVariants": [variant("shadow", "m2")]})
+    hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "c1"})
+    state = hosting.endpoints.endpoint("e1")["state"]
+    assert [(f.role, f.traffic, f.source_variant, [v.name for v in f.variants]) for f in state.fleets] == [
+        ("production", 100.0, None, ["v1"]), ("shadow", 100.0, "v1", ["shadow"])]
+    described = hosting.endpoints.describe_endpoint({"EndpointName": "e1"})
+    assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["shadow"]
+
+
+@pytest.mark.parametrize(("production", "shadows"), [(2, 1), (1, 2)])
+def test_a_shadow_needs_exactly_one_production_and_one_shadow_variant(hosting: Hosting, production: int,
+                                                                      shadows: int) -> None:
+    hosting.models.create_model(model())
+    with pytest.raises(ValidationError, match="exactly one variant in ProductionVariants and one in "
+                                              "ShadowProductionVariants"):
+        hosting.models.create_endpoint_config({
+            "EndpointConfigName": "c1", "ProductionVariants": [variant(f"p{i}") for i in range(production)],
+            "ShadowProductionVariants": [variant(f"s{i}") for i in range(shadows)]})
     assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
 
 
