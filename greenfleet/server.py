@@ -28,6 +28,9 @@ from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, Me
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.events import EventService
+from greenfleet.experiments.driver import ExperimentDriver
+from greenfleet.experiments.repository import ExperimentRepository
+from greenfleet.experiments.service import ExperimentService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
@@ -183,11 +186,17 @@ class Server:
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
+        experiment_repo = ExperimentRepository(self.engine)
+        experiments = ExperimentService(experiment_repo, endpoints, self.clock, settings.region, settings.account_id,
+                                        strict_minimums=settings.strict_deployment_minimums)
+        self.experiments = ExperimentDriver(experiment_repo, endpoints, models, deployments, self.clock,
+                                            promote_bake_s=settings.experiment_promote_bake_s)
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit)
+                                 registry_audit=self.registry.audit, experiments=experiments)
         endpoints.changed = self.reconciler.wake
+        experiments.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
@@ -199,6 +208,7 @@ class Server:
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
+            self.experiments,  # inference experiments: shadow fleets, schedules, Promote/Retain/Remove (issue 12)
         ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     """Copies to shadow variants in flight per endpoint; beyond, a sampled copy is dropped and counted
     (metric ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
 
+    experiment_promote_bake_s: int = Field(default=300, ge=0)
+    """The bake of the all-at-once blue/green deployment that StopInferenceExperiment's Promote starts when
+    the experiment gives no DeploymentConfig of its own."""
+
     max_payload_bytes: int = 6 * 1024 * 1024
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 

@@ -20,6 +20,7 @@ from greenfleet.cli import (
     deployments,
     endpoints,
     events,
+    experiments,
     invoke,
     metrics,
     models,
@@ -39,7 +40,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry):
+                tags, webhooks, registry, experiments):
     _module.register(cli)
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
     from greenfleet.events.service import EventService
+    from greenfleet.experiments.service import ExperimentService
     from greenfleet.metrics.service import MetricService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
@@ -41,3 +42,4 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    experiments: ExperimentService | None = None
