@@ -40,3 +40,7 @@ class ExperimentCalls:
 
     def delete_inference_experiment(self, Name: str) -> Doc:
         return self._call("DELETE", f"/api/inference-experiments/{_path(Name)}")
+
+    def inference_experiment_report(self, Name: str) -> Doc:
+        """The paired comparison report of shadow test ``Name`` (greenfleet's own)."""
+        return self._call("GET", f"/api/inference-experiments/{_path(Name)}/report")

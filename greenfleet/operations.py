@@ -154,6 +154,10 @@ OPERATIONS: tuple[Operation, ...] = (
                "stop_inference_experiment", "experiment stop", "experiments.stop_inference_experiment"),
     _sagemaker("DeleteInferenceExperiment", "DELETE", "/api/inference-experiments/{name}",
                "delete_inference_experiment", "experiment delete", "experiments.delete_inference_experiment"),
+    _op("InferenceExperimentReport", "GET", "/api/inference-experiments/{name}/report",
+        "inference_experiment_report", "experiment report",
+        summary="A shadow test's paired comparison of production and shadow, live",
+        response="greenfleet:ExperimentReport"),
     # -- SageMaker Runtime: served by the data plane (greenfleet.router), not by the REST application ---------
     _op("InvokeEndpoint", "POST", "/endpoints/{name}/invocations", "invoke_endpoint", "invoke",
         wire="sagemaker-runtime"),

@@ -197,6 +197,7 @@ class Server:
                                  registry_audit=self.registry.audit, experiments=experiments)
         endpoints.changed = self.reconciler.wake
         experiments.changed = self.reconciler.wake
+        self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the

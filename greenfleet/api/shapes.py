@@ -195,7 +195,22 @@ class RegistryBindingList(BaseModel):
     Bindings: list[RegistryBinding]
 
 
+class ExperimentReport(BaseModel):
+    """A shadow test's paired comparison: production and shadow on the same requests (by inference id)."""
+
+    model_config = ConfigDict(extra="allow")
+    InferenceExperimentName: str
+    EndpointName: str
+    ProductionVariant: str
+    ShadowVariant: str
+    Pairs: int = Field(description="requests both variants answered (or failed), paired by inference id")
+    Latency: Json = Field(description="ModelLatency p50/p90/p99 per variant (ms), Hodges-Lehmann shift")
+    Errors: Json = Field(description="error rates and the always-valid sequential test of their difference")
+    Predictions: Json = Field(description="agreement and confusion matrix, or |difference| percentiles; "
+                                          "the most divergent inputs")
+
+
 SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
-    RegistryHistory, Champion, ServedAt, RegistryBindingInput, RegistryBinding, RegistryBindingList,
+    ExperimentReport, RegistryHistory, Champion, ServedAt, RegistryBindingInput, RegistryBinding, RegistryBindingList,
     Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,
     PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList, RolloutExtension)}

@@ -163,6 +163,63 @@ def delete(name: str, url: str, as_json: bool) -> None:
     done(f"Deleted inference experiment {name}", answer, as_json)
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render_report(doc: Doc, out: Any) -> None:
+    """The paired report as tables, with bars for the latency percentiles."""
+    from greenfleet.cli.metrics import bar
+
+    latency, errors, predictions = doc["Latency"], doc["Errors"], doc["Predictions"]
+    out.print(fields([("Experiment", doc["InferenceExperimentName"]), ("Endpoint", doc["EndpointName"]),
+                      ("Pairs", doc["Pairs"])]))
+    sides = (("Production", doc["ProductionVariant"]), ("Shadow", doc["ShadowVariant"]))
+    top = max([v for side, _ in sides for v in latency[side].values() if v is not None] or [1.0])
+    rows = [(f"{variant} ({side.lower()})", q, _ms(latency[side][q]),
+             bar(latency[side][q] or 0.0, 0.0, top)) for side, variant in sides for q in ("p50", "p90", "p99")]
+    out.print(table(["Variant", "Percentile", "ModelLatency ms", ""], rows, title="Latency"))
+    shift = latency.get("Shift")
+    if shift:
+        out.print(f"Shadow - production (Hodges-Lehmann): {shift['Estimate']:+.3f} ms in "
+                  f"[{shift['Lower']:.3f}, {shift['Upper']:.3f}] ({shift['Confidence']:.0%}): {shift['Verdict']}")
+    out.print(table(["Variant", "Requests", "Errors", "Rate"], [
+        (variant, errors[side]["Requests"], errors[side]["Errors"],
+         "-" if errors[side]["Rate"] is None else f"{errors[side]['Rate']:.2%}") for side, variant in sides],
+        title="Errors"))
+    difference = errors.get("Difference")
+    if difference:
+        out.print(f"Error-rate difference {difference['Estimate']:+.4f} in [{difference['Lower']:.4f}, "
+                  f"{difference['Upper']:.4f}], always-valid p = {difference['PValue']:.3g}"
+                  + (" (significant)" if difference["Significant"] else ""))
+    if predictions.get("Kind") == "classification":
+        low, high = predictions["AgreementInterval"]
+        out.print(f"Agreement {predictions['Agreement']:.2%} [{low:.2%}, {high:.2%}] over {predictions['Pairs']} pairs")
+        classes = predictions["Classes"]
+        out.print(table(["production \\ shadow", *classes],
+                        [(c, *row) for c, row in zip(classes, predictions["ConfusionMatrix"], strict=True)],
+                        title="Confusion matrix"))
+    elif predictions.get("Kind") == "regression":
+        diff = predictions["AbsoluteDifference"]
+        out.print(table(["|shadow - production|", "p50", "p90", "p99", "mean"],
+                        [("", *(f"{diff[k]:.4g}" for k in ("p50", "p90", "p99", "Mean")))], title="Predictions"))
+    divergent = predictions.get("MostDivergent") or []
+    if divergent:
+        out.print(table(["Inference id", "Input", "Production", "Shadow"], [
+            (d["InferenceId"], d["Input"][:40], d["Production"], d["Shadow"]) for d in divergent],
+            title="Most divergent inputs"))
+
+
+@experiment.command("report")
+@click.argument("name")
+@client_options
+def report(name: str, url: str, as_json: bool) -> None:
+    """The paired comparison of NAME's production and shadow answers (live while it runs)."""
+    with connect(url) as client:
+        doc = client.inference_experiment_report(Name=name)
+    emit(doc, as_json, lambda out: render_report(doc, out))
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(experiment)
 

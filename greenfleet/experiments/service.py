@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ConflictError, ResourceInUse, ResourceNotFound, ValidationError
+from greenfleet.errors import ConflictError, ResourceInUse, ResourceNotFound
 from greenfleet.experiments.machine import FINISHED, ExperimentState
+from greenfleet.experiments.pairs import PairCollector
+from greenfleet.experiments.report import comparison_report
 from greenfleet.experiments.repository import ExperimentRepository
 from greenfleet.experiments.spec import check_create, check_stop, check_update, describe, schedule_of, summary
 from greenfleet.resources.servicemodel import validate_input
@@ -33,6 +35,8 @@ class ExperimentService:
                  account_id: str, strict_minimums: bool = True) -> None:
         self.repo, self.endpoints, self.clock = repo, endpoints, clock
         self.region, self.account_id, self.strict_minimums = region, account_id, strict_minimums
+        self.pairs = PairCollector()
+        """Production and shadow answers paired by inference id (the router's mirror feeds it)."""
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the control pass with it)."""
 
@@ -142,8 +146,14 @@ class ExperimentService:
         self.repo.delete(row["name"])
         return {"InferenceExperimentArn": row["arn"]}
 
-    def require(self, name: str) -> Doc:
-        """The experiment's row (for the report)."""
-        if not name:
-            raise ValidationError("Name is required")
-        return self._row(name)
+    def report(self, name: str) -> Doc:
+        """The paired comparison of production and shadow since the experiment started running."""
+        row = self._row(name)
+        state = ExperimentState.model_validate(row["state"])
+        config = row["spec"]["ShadowModeConfig"]
+        shadow = config["ShadowModelVariants"][0]["ShadowModelVariantName"]
+        since = state.started_at if state.started_at is not None else row["created_at"]
+        until = state.completion_time if state.completion_time is not None else float("inf")
+        pairs = [p for p in self.pairs.pairs(row["endpoint_name"], since)
+                 if p.at <= until and p.shadow.variant_name == shadow]
+        return comparison_report(row["name"], row["endpoint_name"], config["SourceModelVariantName"], shadow, pairs)

@@ -53,3 +53,8 @@ def stop(request: Request, name: str, body: Doc = Depends(json_body)) -> Doc:
 @route(router, "DeleteInferenceExperiment")
 def delete(request: Request, name: str) -> Doc:
     return _experiments(request).delete_inference_experiment({"Name": name})
+
+
+@route(router, "InferenceExperimentReport")
+def report(request: Request, name: str) -> Doc:
+    return _experiments(request).report(name)
