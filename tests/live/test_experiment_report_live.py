@@ -46,7 +46,8 @@ def shadow_test(api: Api, endpoint: str, production: Path, shadow: Path) -> None
     infra = {"InfrastructureType": "RealTimeInference",
              "RealTimeInferenceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1}}
     api.call("POST", "/api/inference-experiments", {
-        "Name": f"{endpoint}-test", "Type": "ShadowMode", "RoleArn": "arn:aws:iam::123456789012:role/r", "EndpointName": endpoint,
+        "Name": f"{endpoint}-test", "Type": "ShadowMode", "RoleArn": "arn:aws:iam::123456789012:role/r",
+        "EndpointName": endpoint,
         "ModelVariants": [{"ModelName": f"{endpoint}-prod", "VariantName": "main", "InfrastructureConfig": infra},
                           {"ModelName": f"{endpoint}-cand", "VariantName": "cand", "InfrastructureConfig": infra}],
         "ShadowModeConfig": {"SourceModelVariantName": "main", "ShadowModelVariants": [
