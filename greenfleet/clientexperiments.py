@@ -44,3 +44,20 @@ class ExperimentCalls:
     def inference_experiment_report(self, Name: str) -> Doc:
         """The paired comparison report of shadow test ``Name`` (greenfleet's own)."""
         return self._call("GET", f"/api/inference-experiments/{_path(Name)}/report")
+
+    # --- feedback and A/B tests --------------------------------------------------------------------
+    def put_feedback(self, EndpointName: str, Outcomes: list[Doc]) -> Doc:
+        """Record outcomes ({"InferenceId", "Reward" or "Label"}) of ``EndpointName``'s invocations."""
+        return self._call("POST", f"/api/endpoints/{_path(EndpointName)}/feedback", {"Outcomes": Outcomes})
+
+    def create_ab_test(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/ab-tests", params)
+
+    def list_ab_tests(self) -> Doc:
+        return self._call("GET", "/api/ab-tests")
+
+    def describe_ab_test(self, Name: str) -> Doc:
+        return self._call("GET", f"/api/ab-tests/{_path(Name)}")
+
+    def delete_ab_test(self, Name: str) -> Doc:
+        return self._call("DELETE", f"/api/ab-tests/{_path(Name)}")

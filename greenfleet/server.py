@@ -31,6 +31,9 @@ from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
 from greenfleet.experiments.repository import ExperimentRepository
 from greenfleet.experiments.service import ExperimentService
+from greenfleet.feedback.driver import FeedbackDriver
+from greenfleet.feedback.repository import FeedbackRepository
+from greenfleet.feedback.service import FeedbackService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
@@ -186,6 +189,10 @@ class Server:
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
+        feedback = FeedbackService(FeedbackRepository(self.engine), endpoints, self.router.assignments, self.clock,
+                                   settings.feedback_retention_s, strict_minimums=settings.strict_deployment_minimums)
+        self.feedback = FeedbackDriver(feedback, models, deployments, self.events,
+                                       promote_bake_s=settings.experiment_promote_bake_s)
         experiment_repo = ExperimentRepository(self.engine)
         experiments = ExperimentService(experiment_repo, endpoints, self.clock, settings.region, settings.account_id,
                                         strict_minimums=settings.strict_deployment_minimums)
@@ -194,7 +201,7 @@ class Server:
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit, experiments=experiments)
+                                 registry_audit=self.registry.audit, experiments=experiments, feedback=feedback)
         endpoints.changed = self.reconciler.wake
         experiments.changed = self.reconciler.wake
         self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
@@ -210,6 +217,7 @@ class Server:
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
             self.experiments,  # inference experiments: shadow fleets, schedules, Promote/Retain/Remove (issue 12)
+            self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
         ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),

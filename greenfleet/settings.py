@@ -83,8 +83,12 @@ class Settings(BaseSettings):
     (metric ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
 
     experiment_promote_bake_s: int = Field(default=300, ge=0)
-    """The bake of the all-at-once blue/green deployment that StopInferenceExperiment's Promote starts when
-    the experiment gives no DeploymentConfig of its own."""
+    """The bake of the all-at-once blue/green deployment that StopInferenceExperiment's Promote (or an A/B
+    test's ShiftTraffic) starts when the experiment (or test) gives no DeploymentConfig of its own."""
+
+    feedback_retention_s: float = Field(default=7 * 86400.0, gt=0)
+    """How long the inference ids an endpoint under an A/B test answered (and their outcomes) are kept:
+    feedback may arrive this late; older ids are unknown to the feedback API."""
 
     max_payload_bytes: int = 6 * 1024 * 1024
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""

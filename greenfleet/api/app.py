@@ -17,6 +17,7 @@ from greenfleet.api.routes import (
     deployments,
     events,
     experiments,
+    feedback,
     hosting,
     metrics,
     prometheus,
@@ -42,7 +43,7 @@ def create_app(services: Services) -> FastAPI:
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
-    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, experiments, aws):
+    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, experiments, feedback, aws):
         app.include_router(module.router)
     app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 

@@ -21,6 +21,7 @@ from greenfleet.cli import (
     endpoints,
     events,
     experiments,
+    feedback,
     invoke,
     metrics,
     models,
@@ -40,7 +41,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry, experiments):
+                tags, webhooks, registry, experiments, feedback):
     _module.register(cli)
 
 

@@ -24,7 +24,8 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
         targets = tuple(_target(group, ready.get(group.key, [])) for group in groups if not group.shadow)
         shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant)
                         for group in groups if group.shadow)
-        routes[row["name"]] = EndpointRoute(row["name"], targets, shadows)
+        routes[row["name"]] = EndpointRoute(row["name"], targets, shadows,
+                                            record_assignments=row["state"].ab_test is not None)
     return routes
 
 

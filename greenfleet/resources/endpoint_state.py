@@ -102,6 +102,8 @@ class DesiredState(BaseModel):
     current_fleet_id: int
     deployment: DeploymentRef | None = None
     last_deployment_config: dict[str, Any] | None = None
+    ab_test: str | None = None
+    """The A/B test running on the endpoint (the router records which variant answered each inference id)."""
 
     @property
     def current(self) -> Fleet:

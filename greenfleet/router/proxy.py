@@ -13,6 +13,7 @@ from typing import Any
 
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
+from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
@@ -54,6 +55,8 @@ class Router:
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
         self.mirror = Mirror(self.upstream, self.outstanding, self.recorder, self.rng, clock, shadow_max_in_flight)
         """Copies of sampled requests to shadow variants (bounded in flight; dropped and counted beyond)."""
+        self.assignments = AssignmentLog()
+        """Which variant answered which inference id, on endpoints under an A/B test (the feedback API's)."""
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
@@ -119,6 +122,8 @@ class Router:
                                                              inference_id)
         try:
             answer = await self._forward(send, name, target, body, headers, started, inference_id)
+            if route.record_assignments and answer is not None and answer.outcome == "ok":
+                self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
             if mirrored and answer is not None:
                 self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
                                             self.clock())

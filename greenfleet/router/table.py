@@ -48,6 +48,8 @@ class EndpointRoute:
     targets: tuple[Target, ...]
     shadows: tuple[Shadow, ...] = ()
     """Shadow variants: each gets a copy of a sample of the requests; their answers are never returned."""
+    record_assignments: bool = False
+    """Record which variant answered each inference id (the endpoint is under an A/B test)."""
     _serving: tuple[Target, ...] = field(init=False, repr=False, compare=False)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
     from greenfleet.events.service import EventService
     from greenfleet.experiments.service import ExperimentService
+    from greenfleet.feedback.service import FeedbackService
     from greenfleet.metrics.service import MetricService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
@@ -43,3 +44,4 @@ class Services:
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
     experiments: ExperimentService | None = None
+    feedback: FeedbackService | None = None
