@@ -22,8 +22,8 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
             continue
         groups = desired_groups(row)
         targets = tuple(_target(group, ready.get(group.key, [])) for group in groups if not group.shadow)
-        shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant)
-                        for group in groups if group.shadow)
+        shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant,
+                               paired=group.fleet.experiment is not None) for group in groups if group.shadow)
         routes[row["name"]] = EndpointRoute(row["name"], targets, shadows,
                                             record_assignments=row["state"].ab_test is not None)
     return routes

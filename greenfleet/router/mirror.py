@@ -69,12 +69,13 @@ class Mirror:
 
     def send(self, endpoint: str, route: EndpointRoute, production_variant: str, body: bytes,
              headers: dict[str, str], inference_id: str) -> bool:
-        """Start a copy to each shadow that samples this request; whether any did."""
+        """Start a copy to each shadow that samples this request; whether one whose answers are paired did
+        (then the production answer goes to the sink too)."""
         sampled = False
         for shadow in route.shadows:
             if not shadow.wants(production_variant, self.rng.random()):
                 continue
-            sampled = True
+            sampled = sampled or shadow.paired
             if self.in_flight.get(endpoint, 0) >= self.max_in_flight:
                 self.dropped += 1
                 self.recorder.record_mirror_dropped(endpoint, shadow.target.variant_name,
@@ -97,7 +98,8 @@ class Mirror:
             self.recorder.record_invocation(endpoint, target.variant_name, target.config_name, instance_id,
                                             answer.outcome, answer.model_latency_us,
                                             max(total_us - (answer.model_latency_us or 0.0), 0.0), self.clock())
-            self.sink.shadow(endpoint, inference_id, answer, self.clock())
+            if shadow.paired:
+                self.sink.shadow(endpoint, inference_id, answer, self.clock())
         except Exception:  # a shadow's failure must never reach the caller or the loop
             log.exception("shadow copy to %s/%s failed", endpoint, target.variant_name)
         finally:

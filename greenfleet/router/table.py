@@ -34,6 +34,8 @@ class Shadow:
     target: Target
     sampling_percentage: float
     source_variant: str | None = None
+    paired: bool = False
+    """Hand both answers to the pair sink (an inference experiment's report compares them)."""
 
     def wants(self, production_variant: str, draw: float) -> bool:
         """Whether a request the production variant answers is mirrored; ``draw`` uniform in [0, 1)."""
