@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from greenfleet.cli.main import cli
 from greenfleet.feedback.tables import feedback_outcomes
 from greenfleet.server import Server
 from greenfleet.settings import Settings
@@ -108,5 +110,10 @@ def test_b_twenty_percent_better_wins_and_traffic_shifts_to_it(ab_api: Api, ab_s
     assert weights == {"a": 0.0, "b": 1.0}
     for index in range(20):
         assert api.invoke("shop", csv_row(features, index)).headers["x-amzn-invoked-production-variant"] == "b"
+    shown = CliRunner().invoke(cli, ["abtest", "describe", "checkout", "--url", api.base_url], catch_exceptions=False)
+    assert shown.exit_code == 0 and "B (b) better with 95% confidence" in shown.output, shown.output
+    put = CliRunner().invoke(cli, ["feedback", "put", "shop", "--reward", f"{first[0]['InferenceId']}="
+                                   f"{float(first[0]['Reward'])!r}", "--url", api.base_url], catch_exceptions=False)
+    assert put.exit_code == 0 and "Recorded 0, duplicates 1, failed 0" in put.output, put.output
     events = api.call("GET", "/api/events", None)["Events"]
     assert any(e["detail-type"] == "A/B Test Decision" and e["detail"]["Decision"] == "B better" for e in events)
