@@ -53,14 +53,16 @@ def render_endpoint(doc: Doc, out: Console) -> None:
         ("Status", doc["EndpointStatus"]), ("Failure reason", doc.get("FailureReason")),
         ("Created", when(doc.get("CreationTime"))), ("Modified", when(doc.get("LastModifiedTime"))),
     ]))
-    rows = []
-    for v in doc.get("ProductionVariants", []):
-        statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or [])  # SageMaker shows none: blank
-        rows.append((v["VariantName"], number(v.get("CurrentWeight")), number(v.get("DesiredWeight")),
-                     number(v.get("CurrentInstanceCount")), number(v.get("DesiredInstanceCount")),
-                     (v.get("RoutingConfig") or {}).get("RoutingStrategy", "-"), statuses))
-    out.print(table(["Variant", "Current weight", "Desired weight", "Instances", "Desired instances", "Routing",
-                     "Variant status"], rows, title="Production variants"))
+    for key, title in (("ProductionVariants", "Production variants"), ("ShadowProductionVariants", "Shadow variants")):
+        rows = []
+        for v in doc.get(key, []):
+            statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or [])  # SageMaker shows none: blank
+            rows.append((v["VariantName"], number(v.get("CurrentWeight")), number(v.get("DesiredWeight")),
+                         number(v.get("CurrentInstanceCount")), number(v.get("DesiredInstanceCount")),
+                         (v.get("RoutingConfig") or {}).get("RoutingStrategy", "-"), statuses))
+        if rows or key == "ProductionVariants":
+            out.print(table(["Variant", "Current weight", "Desired weight", "Instances", "Desired instances",
+                             "Routing", "Variant status"], rows, title=title))
 
 
 @click.group("endpoint", short_help="Create, describe, list, reweigh and delete endpoints.")

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from greenfleet.cli.main import cli
 from greenfleet.server import Server
 from greenfleet.settings import Settings
 from tests.conftest import free_port
@@ -114,6 +116,9 @@ def test_a_shadow_that_fails_every_call_causes_no_caller_error(sapi: Api, sklear
     assert metric_sum(sapi, "mirrored", "prod", "Invocation5XXErrors") == 0
     config = sapi.call("GET", "/api/endpoint-configs/mirrored")
     assert config["ShadowProductionVariants"][0]["VariantName"] == "shadow"
+    shown = CliRunner().invoke(cli, ["endpoint", "describe", "mirrored", "--url", sapi.base_url],
+                               catch_exceptions=False)
+    assert "Shadow variants" in shown.output and "shadow" in shown.output, shown.output
 
 
 def test_a_slow_shadow_is_dropped_not_queued_and_production_is_not_delayed(
