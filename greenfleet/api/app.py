@@ -20,6 +20,7 @@ from greenfleet.api.routes import (
     feedback,
     hosting,
     metrics,
+    monitoring,
     prometheus,
     registry,
 )
@@ -43,7 +44,8 @@ def create_app(services: Services) -> FastAPI:
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
-    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, experiments, feedback, aws):
+    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, monitoring, experiments,
+                   feedback, aws):
         app.include_router(module.router)
     app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 

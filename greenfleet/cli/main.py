@@ -25,6 +25,7 @@ from greenfleet.cli import (
     invoke,
     metrics,
     models,
+    monitor,
     registry,
     server,
     tags,
@@ -41,7 +42,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry, experiments, feedback):
+                tags, webhooks, registry, monitor, experiments, feedback):
     _module.register(cli)
 
 

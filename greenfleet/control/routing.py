@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from greenfleet.capture.config import capture_setting
 from greenfleet.control.instance_groups import SERVING_STATUSES, Group, GroupKey, desired_groups
 from greenfleet.control.snapshot import InstanceView
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Shadow, Target
@@ -24,7 +25,9 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
         targets = tuple(_target(group, ready.get(group.key, [])) for group in groups if not group.shadow)
         shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant,
                                paired=group.fleet.experiment is not None) for group in groups if group.shadow)
-        routes[row["name"]] = EndpointRoute(row["name"], targets, shadows,
+        capture = row["state"].current.data_capture
+        setting = capture_setting(capture.config()) if capture is not None else None
+        routes[row["name"]] = EndpointRoute(row["name"], targets, shadows, capture=setting,
                                             record_assignments=row["state"].ab_test is not None)
     return routes
 

@@ -9,10 +9,12 @@ import time
 import uuid
 from collections.abc import Callable
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
+from greenfleet.capture.config import CaptureSetting
+from greenfleet.capture.record import CapturedEvent
 from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.mirror import Answer, Mirror
@@ -20,6 +22,9 @@ from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from greenfleet.capture.writer import CaptureWriter
 
 log = logging.getLogger("greenfleet.router")
 FORWARDED = {
@@ -57,6 +62,8 @@ class Router:
         """Copies of sampled requests to shadow variants (bounded in flight; dropped and counted beyond)."""
         self.assignments = AssignmentLog()
         """Which variant answered which inference id, on endpoints under an A/B test (the feedback API's)."""
+        self.capture: CaptureWriter | None = None
+        """Where sampled invocations of endpoints with data capture go (set by the server)."""
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
@@ -121,7 +128,7 @@ class Router:
         mirrored = bool(route.shadows) and self.mirror.send(name, route, target.variant_name, body, headers,
                                                              inference_id)
         try:
-            answer = await self._forward(send, name, target, body, headers, started, inference_id)
+            answer = await self._forward(send, name, target, body, headers, started, inference_id, route.capture)
             if route.record_assignments and answer is not None and answer.outcome == "ok":
                 self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
             if mirrored and answer is not None:
@@ -132,7 +139,7 @@ class Router:
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       started: float, inference_id: str) -> Answer | None:
+                       started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:
         """Forward to the target's instances (retrying one that was unreachable); what the model answered."""
         id_header = (b"x-amzn-sagemaker-inference-id", inference_id.encode("latin-1"))
         tried: frozenset[str] = frozenset()
@@ -163,6 +170,12 @@ class Router:
                 await _respond(send, 200, response.body,
                                (response.content_type or "application/octet-stream").encode(), extra)
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
+                if capture is not None and self.capture is not None and (
+                        capture.sampling_percentage >= 100 or self.rng.random() * 100 < capture.sampling_percentage):
+                    self.capture.offer(CapturedEvent(
+                        capture, name, target.variant_name, self.clock(), body,
+                        headers.get("Content-Type", "application/octet-stream"), response.body,
+                        response.content_type or "application/octet-stream", inference_id))
                 outcome = "ok"
             else:
                 outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"

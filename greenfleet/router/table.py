@@ -7,6 +7,8 @@ import itertools
 from dataclasses import dataclass, field
 from random import Random
 
+from greenfleet.capture.config import CaptureSetting
+
 
 @dataclass(frozen=True)
 class InstanceAddress:
@@ -52,6 +54,8 @@ class EndpointRoute:
     """Shadow variants: each gets a copy of a sample of the requests; their answers are never returned."""
     record_assignments: bool = False
     """Record which variant answered each inference id (the endpoint is under an A/B test)."""
+    capture: CaptureSetting | None = None
+    """The endpoint's DataCaptureConfig while capture is enabled."""
     _serving: tuple[Target, ...] = field(init=False, repr=False, compare=False)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
 

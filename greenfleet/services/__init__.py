@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from greenfleet.experiments.service import ExperimentService
     from greenfleet.feedback.service import FeedbackService
     from greenfleet.metrics.service import MetricService
+    from greenfleet.monitoring.definitions import JobDefinitionService
+    from greenfleet.monitoring.service import MonitoringService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
@@ -43,5 +45,7 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    monitoring: MonitoringService | None = None
+    monitoring_jobs: JobDefinitionService | None = None
     experiments: ExperimentService | None = None
     feedback: FeedbackService | None = None

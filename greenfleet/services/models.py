@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.capture.config import check_capture_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
@@ -17,7 +18,6 @@ from greenfleet.workers.images import image_allowed
 
 Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
-    "DataCaptureConfig": "data capture",
     "AsyncInferenceConfig": "asynchronous inference",
 }
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
@@ -126,6 +126,10 @@ class ModelService:
             raise ValidationError(
                 "ShadowProductionVariants: an endpoint config with a shadow variant has exactly one variant in "
                 f"ProductionVariants and one in ShadowProductionVariants (given {len(variants)} and {len(shadows)})")
+        capture = params.get("DataCaptureConfig")
+        if capture is not None:
+            check_capture_config(capture, variants)
+            capture = {"EnableCapture": True, **capture}
         for index, variant in enumerate(variants, start=1):
             self._check_variant(variant, f"ProductionVariants.{index}")
         for index, variant in enumerate(shadows, start=1):
@@ -141,6 +145,8 @@ class ModelService:
         spec["ProductionVariants"] = variants
         if shadows:
             spec["ShadowProductionVariants"] = shadows
+        if capture is not None:
+            spec["DataCaptureConfig"] = capture
         row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
         self.repo.insert_endpoint_config(row)
         self.tags.put(arn, params.get("Tags", []))

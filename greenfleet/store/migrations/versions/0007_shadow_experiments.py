@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"  # "0006" once the monitoring branch's migration is merged (the lead fixes the chain)
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
