@@ -178,7 +178,7 @@ class Server:
         self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
                                      flush_interval_s=settings.capture_flush_interval_s,
                                      s3_endpoint_url=settings.s3_endpoint_url)
-        self.router.capture = self.capture
+        self.router.capture = self.router.mirror.capture = self.capture
         endpoints.capture_failure = self.capture.failure
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from greenfleet.capture.config import capture_setting
+from greenfleet.capture.config import CaptureSetting, capture_setting
 from greenfleet.control.instance_groups import SERVING_STATUSES, Group, GroupKey, desired_groups
 from greenfleet.control.snapshot import InstanceView
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Shadow, Target
@@ -23,13 +23,22 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
             continue
         groups = desired_groups(row)
         targets = tuple(_target(group, ready.get(group.key, [])) for group in groups if not group.shadow)
-        shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant,
-                               paired=group.fleet.experiment is not None) for group in groups if group.shadow)
         capture = row["state"].current.data_capture
         setting = capture_setting(capture.config()) if capture is not None else None
+        shadows = tuple(Shadow(_target(group, ready.get(group.key, [])), group.weight, group.fleet.source_variant,
+                               paired=group.fleet.experiment is not None, capture=_shadow_capture(group, setting))
+                        for group in groups if group.shadow)
         routes[row["name"]] = EndpointRoute(row["name"], targets, shadows, capture=setting,
                                             record_assignments=row["state"].ab_test is not None)
     return routes
+
+
+def _shadow_capture(group: Group, endpoint_capture: CaptureSetting | None) -> CaptureSetting | None:
+    """An experiment's shadow captures as its DataStorageConfig says; a config's shadow as the endpoint does."""
+    if group.fleet.experiment is None:
+        return endpoint_capture
+    own = group.fleet.data_capture
+    return capture_setting(own.config()) if own is not None else None
 
 
 def _target(group: Group, addresses: list[InstanceAddress]) -> Target:

@@ -23,7 +23,7 @@ from greenfleet.experiments.machine import (
     step,
 )
 from greenfleet.experiments.repository import ExperimentRepository
-from greenfleet.experiments.spec import schedule_of
+from greenfleet.experiments.spec import schedule_of, storage_capture
 from greenfleet.resources.endpoint_state import DesiredState, Fleet
 from greenfleet.services.deployments import DeploymentService, load_rollout
 from greenfleet.services.endpoints import EndpointService, variant_desired
@@ -146,7 +146,7 @@ class ExperimentDriver:
             state.fleets.append(Fleet(
                 id=state.next_fleet_id, config_name=endpoint["config_name"], role="shadow", traffic=sampling,
                 variants=[desired], source_variant=spec["ShadowModeConfig"]["SourceModelVariantName"],
-                experiment=name))
+                experiment=name, data_capture=storage_capture(spec)))
             self.endpoints.check_capacity(state, endpoint["name"], f"InferenceExperiment {name}")
             return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenfleet.capture.config import check_capture_config
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.experiments.machine import ExperimentState
 from greenfleet.metrics.timestamps import parse_time
-from greenfleet.resources.endpoint_state import DesiredState
+from greenfleet.resources.endpoint_state import DataCapture, DesiredState
 
 Doc = dict[str, Any]
 DAY_S = 86400.0
@@ -19,6 +20,17 @@ DEFAULT_DURATION_S = 7 * DAY_S
 MAX_DURATION_S = 30 * DAY_S
 STORED = ("Type", "Schedule", "Description", "RoleArn", "EndpointName", "ModelVariants", "DataStorageConfig",
           "ShadowModeConfig", "KmsKey", "DeploymentConfig")
+
+
+def storage_capture(spec: Doc) -> DataCapture | None:
+    """The experiment's DataStorageConfig as a capture of every mirrored request, input and output."""
+    storage = spec.get("DataStorageConfig")
+    if not storage:
+        return None
+    return DataCapture(InitialSamplingPercentage=100, DestinationS3Uri=storage["Destination"],
+                       KmsKeyId=storage.get("KmsKey"), CaptureOptions=[{"CaptureMode": "Input"},
+                                                                       {"CaptureMode": "Output"}],
+                       CaptureContentTypeHeader=storage.get("ContentType"))
 
 
 def schedule_of(spec: Doc) -> tuple[float, float]:
@@ -43,9 +55,9 @@ def _schedule(given: Doc | None, now: float, earliest_start: float | None = None
 
 
 def _check_variants(spec: Doc, endpoint: Doc) -> None:
-    if spec.get("DataStorageConfig"):
-        raise ValidationError("DataStorageConfig: capturing an experiment's requests and answers does not run in "
-                              "greenfleet yet (it comes with data capture)")
+    storage = spec.get("DataStorageConfig")
+    if storage:
+        check_capture_config({"DestinationS3Uri": storage["Destination"], "KmsKeyId": storage.get("KmsKey")})
     variants = {v["VariantName"]: v for v in spec["ModelVariants"]}
     if len(variants) != len(spec["ModelVariants"]):
         raise ValidationError("ModelVariants: variant names must be unique")

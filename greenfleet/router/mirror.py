@@ -14,14 +14,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from greenfleet.capture.record import CapturedEvent
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder
 from greenfleet.router.table import EndpointRoute, Shadow
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 
+if TYPE_CHECKING:
+    from greenfleet.capture.writer import CaptureWriter
+
 log = logging.getLogger("greenfleet.router.mirror")
+OCTETS = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,8 @@ class Mirror:
         self.upstream, self.outstanding, self.recorder = upstream, outstanding, recorder
         self.rng, self.clock, self.max_in_flight = rng, clock, max_in_flight
         self.sink: PairSink = NullSink()
+        self.capture: CaptureWriter | None = None
+        """Where a shadow with capture writes its requests and answers (set by the server)."""
         self.in_flight: dict[str, int] = {}
         self.sent = 0
         self.dropped = 0
@@ -100,6 +107,12 @@ class Mirror:
                                             max(total_us - (answer.model_latency_us or 0.0), 0.0), self.clock())
             if shadow.paired:
                 self.sink.shadow(endpoint, inference_id, answer, self.clock())
+            setting = shadow.capture
+            if setting is not None and self.capture is not None and answer.outcome == "ok" and (
+                    setting.sampling_percentage >= 100 or self.rng.random() * 100 < setting.sampling_percentage):
+                self.capture.offer(CapturedEvent(setting, endpoint, target.variant_name, self.clock(), body,
+                                                 headers.get("Content-Type", OCTETS), answer.body,
+                                                 answer.content_type or OCTETS, inference_id))
         except Exception:  # a shadow's failure must never reach the caller or the loop
             log.exception("shadow copy to %s/%s failed", endpoint, target.variant_name)
         finally:

@@ -19,7 +19,7 @@ from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
-from greenfleet.router.table import EMPTY_TABLE, RoutingTable
+from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Shadow
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
 
@@ -134,6 +134,7 @@ class Router:
             if mirrored and answer is not None:
                 self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
                                             self.clock())
+                self._capture_paired(name, route.shadows, body, headers, answer, inference_id)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
@@ -187,6 +188,16 @@ class Router:
         await _error(send, 503, "ServiceUnavailable",
                      f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
         return None
+
+    def _capture_paired(self, name: str, shadows: tuple[Shadow, ...], body: bytes, headers: dict[str, str],
+                        answer: Answer, inference_id: str) -> None:
+        """An experiment's DataStorageConfig holds both variants' answers to the mirrored requests."""
+        for shadow in shadows:
+            if shadow.paired and shadow.capture is not None and self.capture is not None and answer.outcome == "ok":
+                self.capture.offer(CapturedEvent(
+                    shadow.capture, name, answer.variant_name, self.clock(), body,
+                    headers.get("Content-Type", "application/octet-stream"), answer.body,
+                    answer.content_type or "application/octet-stream", inference_id))
 
     def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
                 started: float) -> None:

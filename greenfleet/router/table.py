@@ -38,6 +38,9 @@ class Shadow:
     source_variant: str | None = None
     paired: bool = False
     """Hand both answers to the pair sink (an inference experiment's report compares them)."""
+    capture: CaptureSetting | None = None
+    """Capture the shadow's requests and answers (a config's DataCaptureConfig, or an experiment's
+    DataStorageConfig, which captures the production answers of mirrored requests too)."""
 
     def wants(self, production_variant: str, draw: float) -> bool:
         """Whether a request the production variant answers is mirrored; ``draw`` uniform in [0, 1)."""

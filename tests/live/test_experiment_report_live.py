@@ -34,7 +34,7 @@ def other_model(root: Path) -> Path:
     return archive
 
 
-def shadow_test(api: Api, endpoint: str, production: Path, shadow: Path) -> None:
+def shadow_test(api: Api, endpoint: str, production: Path, shadow: Path, storage: Path | None = None) -> None:
     for name, url in ((f"{endpoint}-prod", production), (f"{endpoint}-cand", shadow)):
         api.call("POST", "/api/models", {"ModelName": name, "PrimaryContainer": {
             "Image": "greenfleet/sklearn", "ModelDataUrl": str(url)}})
@@ -51,7 +51,9 @@ def shadow_test(api: Api, endpoint: str, production: Path, shadow: Path) -> None
         "ModelVariants": [{"ModelName": f"{endpoint}-prod", "VariantName": "main", "InfrastructureConfig": infra},
                           {"ModelName": f"{endpoint}-cand", "VariantName": "cand", "InfrastructureConfig": infra}],
         "ShadowModeConfig": {"SourceModelVariantName": "main", "ShadowModelVariants": [
-            {"ShadowModelVariantName": "cand", "SamplingPercentage": 100}]}})
+            {"ShadowModelVariantName": "cand", "SamplingPercentage": 100}]},
+        **({"DataStorageConfig": {"Destination": str(storage), "ContentType": {"CsvContentTypes": ["text/csv"]}}}
+           if storage else {})})
     deadline = time.monotonic() + 60
     while api.call("GET", f"/api/inference-experiments/{endpoint}-test")["Status"] != "Running":
         assert time.monotonic() < deadline
@@ -72,7 +74,7 @@ def report_after(api: Api, endpoint: str, features: np.ndarray, n: int) -> dict[
 
 def test_identical_models_agree_fully_and_a_different_model_less(api: Api, sklearn_model: Path,
                                                                    features: np.ndarray, tmp_path: Path) -> None:
-    shadow_test(api, "same", sklearn_model, sklearn_model)
+    shadow_test(api, "same", sklearn_model, sklearn_model, storage=tmp_path / "capture")
     shadow_test(api, "diff", sklearn_model, other_model(tmp_path))
     same = report_after(api, "same", features, 100)
     assert same["Pairs"] >= 98 and same["Predictions"]["Kind"] == "classification"
@@ -80,6 +82,20 @@ def test_identical_models_agree_fully_and_a_different_model_less(api: Api, sklea
     assert same["Errors"]["Production"]["Errors"] == same["Errors"]["Shadow"]["Errors"] == 0
     assert all(same["Latency"][side]["p99"] > 0 for side in ("Production", "Shadow"))
     assert "Shift" in same["Latency"]
+    # DataStorageConfig: both variants' inputs and outputs in SageMaker's capture format, by inference id.
+    captured: dict[str, dict[str, Any]] = {"main": {}, "cand": {}}
+    deadline = time.monotonic() + 10
+    while min(len(v) for v in captured.values()) < same["Pairs"] and time.monotonic() < deadline:
+        time.sleep(0.3)
+        for variant in captured:
+            for path in (tmp_path / "capture" / "same" / variant).rglob("*.jsonl"):
+                for line in path.read_text().splitlines():
+                    record = json.loads(line)
+                    captured[variant][record["eventMetadata"]["inferenceId"]] = record
+    assert set(captured["main"]) == set(captured["cand"]) and len(captured["main"]) >= same["Pairs"]
+    record = next(iter(captured["cand"].values()))
+    assert record["captureData"]["endpointInput"]["encoding"] == "CSV"
+    assert record["captureData"]["endpointOutput"]["mode"] == "OUTPUT"
     diff = report_after(api, "diff", features, 100)
     predictions = diff["Predictions"]
     assert 0.0 < predictions["Agreement"] < 1.0

@@ -3,6 +3,7 @@ instance), real HTTP; the shadow gets copies, its answers and errors never reach
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -177,3 +178,32 @@ def test_a_shadow_beside_two_production_variants_is_refused(api: Api, sklearn_mo
                                {"VariantName": "b", "ModelName": "m2", **variant}],
         "ShadowProductionVariants": [{"VariantName": "s", "ModelName": "m3", **variant}]}, expect=400)
     assert "exactly one variant in ProductionVariants and one in ShadowProductionVariants" in refused["message"]
+
+
+def test_a_configs_data_capture_holds_the_shadows_answers_too(api: Api, sklearn_model: Path, features: np.ndarray,
+                                                               tmp_path: Path) -> None:
+    for model in ("cap-prod", "cap-shadow"):
+        api.call("POST", "/api/models", {"ModelName": model, "PrimaryContainer": {
+            "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
+    variant = {"InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+    api.call("POST", "/api/endpoint-configs", {
+        "EndpointConfigName": "captured", "ProductionVariants": [{"VariantName": "prod", "ModelName": "cap-prod",
+                                                                   **variant}],
+        "ShadowProductionVariants": [{"VariantName": "shadow", "ModelName": "cap-shadow", **variant}],
+        "DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": str(tmp_path / "cap"),
+                              "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}})
+    api.call("POST", "/api/endpoints", {"EndpointName": "captured", "EndpointConfigName": "captured"})
+    api.wait_status("captured", "InService")
+    ids = set()
+    for index in range(10):
+        response = api.invoke("captured", csv_row(features, index))
+        ids.add(response.headers["x-amzn-sagemaker-inference-id"])
+        time.sleep(0.02)
+    found: dict[str, set[str]] = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and found.get("shadow", set()) != ids:
+        time.sleep(0.3)
+        found = {variant: {json.loads(line)["eventMetadata"]["inferenceId"]
+                           for path in (tmp_path / "cap" / "captured" / variant).rglob("*.jsonl")
+                           for line in path.read_text().splitlines()} for variant in ("prod", "shadow")}
+    assert found == {"prod": ids, "shadow": ids}
