@@ -115,6 +115,16 @@ def test_model_monitors_pure_halves_use_neither_sql_http_nor_boto(module: str) -
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store", "boto3", "botocore")) == []
 
 
+PURE_CONTROLLERS = ("greenfleet.experiments.machine", "greenfleet.experiments.pairs", "greenfleet.experiments.report",
+                    "greenfleet.feedback.machine", "greenfleet.feedback.status")
+
+
+@pytest.mark.parametrize("module", PURE_CONTROLLERS)
+def test_shadow_tests_and_ab_tests_pure_halves_use_neither_sql_nor_http(module: str) -> None:
+    """The experiment and A/B controllers, the pairing and the reports: the judge's statistics, no I/O."""
+    assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store", "boto3", "botocore")) == []
+
+
 def test_the_rule_sees_a_violation() -> None:
     """The scan follows imports transitively: greenfleet.server reaches the store through its services."""
     assert "greenfleet.store.repository" in reachable("greenfleet.server")
