@@ -6,7 +6,8 @@ through what runs at import time: module-level imports outside ``if TYPE_CHECKIN
 - the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``) reach neither SQLAlchemy nor httpx;
 - data capture (``greenfleet/capture/``, but for the control pass's counters step) never reaches the store;
 - Model Monitor's pure halves (expressions, the scheduler, statistics, drift, checks, reports) reach
-  neither the store, SQLAlchemy, httpx nor boto."""
+  neither the store, SQLAlchemy, httpx nor boto;
+- the shadow-test and A/B controllers, the pairing and the paired report likewise."""
 
 from __future__ import annotations
 
