@@ -113,3 +113,18 @@ def test_identical_models_agree_fully_and_a_different_model_less(api: Api, sklea
     assert "Agreement" in shown.output and "Confusion matrix" in shown.output and "p99" in shown.output
     as_json = CliRunner().invoke(cli, ["experiment", "report", "diff-test", "--json", "--url", api.base_url])
     assert json.loads(as_json.output)["Predictions"]["Kind"] == "classification"
+
+    # Stop: Retain keeps the shadow mirroring (as a config's own shadow), Remove drops it.
+    api.call("POST", "/api/inference-experiments/same-test/stop", {"ModelVariantActions": {"cand": "Retain"}})
+    api.call("POST", "/api/inference-experiments/diff-test/stop", {"ModelVariantActions": {"cand": "Remove"},
+                                                                   "DesiredState": "Cancelled"})
+    deadline = time.monotonic() + 30
+    while {api.call("GET", f"/api/inference-experiments/{n}")["Status"] for n in ("same-test", "diff-test")} != \
+            {"Completed", "Cancelled"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert [v["Status"] for v in api.call("GET", "/api/inference-experiments/same-test")["ModelVariants"]] == \
+        ["InService", "InService"]
+    assert [v["VariantName"] for v in api.call("GET", "/api/endpoints/same")["ShadowProductionVariants"]] == ["cand"]
+    assert "ShadowProductionVariants" not in api.call("GET", "/api/endpoints/diff")
+    assert api.call("GET", "/api/inference-experiments/diff-test")["ModelVariants"][1]["Status"] == "Deleted"
