@@ -46,8 +46,8 @@ class FeedbackDriver:
             self.feedback.repo.prune(now - self.feedback.retention_s)
             self.pruned_at = now
         for row in self.feedback.repo.tests():
-            if row["status"] == "Stopped":
-                continue
+            if row["status"] == "Stopped" or (row["status"] == "Decided" and row["spec"]["OnDecision"] == "Notify"):
+                continue  # nothing more to do
             try:
                 self.advance(row, now)
             except ConflictError:
@@ -57,8 +57,13 @@ class FeedbackDriver:
 
     def advance(self, row: Doc, now: float) -> None:
         spec, state = spec_of(row), AbState.model_validate(row["state"])
-        stats = self.feedback.repo.variant_stats(row["endpoint_name"], row["created_at"])
-        obs = observation(spec, stats, self._shift_started(row))
+        if state.status == "Decided":  # only the traffic shift may be left to start
+            stats: dict[str, Doc] = {}
+            shift_started = self._shift_started(row)
+        else:
+            stats = self.feedback.repo.variant_stats(row["endpoint_name"], row["created_at"])
+            shift_started = False
+        obs = observation(spec, stats, shift_started)
         new, actions = step(state, spec, obs, now)
         if new != state:
             self.feedback.repo.save_test(row["name"], row["revision"], {
