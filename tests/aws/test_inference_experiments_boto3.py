@@ -131,3 +131,35 @@ def test_a_shadow_test_runs_changes_sampling_and_promotes_with_no_failed_request
     assert sm.delete_inference_experiment(Name="exp")["InferenceExperimentArn"] == arn
     assert error_code(sm.describe_inference_experiment, Name="exp")[0] == "ResourceNotFound"
     api.http.close()
+
+
+def test_a_scheduled_experiment_waits_created_until_started_and_schedules_are_bounded(
+        xserver: Server, sklearn_model: Path) -> None:
+    sm = client(xserver, "sagemaker")
+    for model in ("prod", "candidate"):
+        sm.create_model(ModelName=model, ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)})
+    sm.create_endpoint_config(EndpointConfigName="later-v1", ProductionVariants=[{
+        "VariantName": "main", "ModelName": "prod", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName="later", EndpointConfigName="later-v1")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="later", WaiterConfig=FAST_WAITER)
+    now = time.time()
+    too_long = {**experiment("long", "later"), "Schedule": {"StartTime": now, "EndTime": now + 31 * 86400}}
+    assert "at most 30 days" in error_code(sm.create_inference_experiment, **too_long)[1]
+    sm.create_inference_experiment(**{**experiment("later-test", "later"),
+                                      "Schedule": {"StartTime": now + 3600, "EndTime": now + 7200}})
+    wait_status(sm, "later-test", "Created")
+    assert "ShadowProductionVariants" not in sm.describe_endpoint(EndpointName="later")  # nothing started yet
+    sm.start_inference_experiment(Name="later-test")
+    described = wait_status(sm, "later-test", "Running")
+    assert described["Schedule"]["StartTime"].timestamp() == pytest.approx(time.time(), abs=30)
+    assert error_code(sm.start_inference_experiment, Name="later-test")[0] == "ConflictException"
+    assert error_code(sm.delete_inference_experiment, Name="later-test")[0] == "ConflictException"
+    assert error_code(sm.stop_inference_experiment, Name="later-test",
+                      ModelVariantActions={"main": "Remove"})[0] == "ValidationException"
+    sm.stop_inference_experiment(Name="later-test", ModelVariantActions={"shadow": "Remove"})
+    assert wait_status(sm, "later-test", "Completed")["ModelVariants"][1]["Status"] == "Deleted"
+    deadline = time.monotonic() + 30
+    while "ShadowProductionVariants" in sm.describe_endpoint(EndpointName="later"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
