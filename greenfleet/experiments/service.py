@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ConflictError, ResourceInUse, ResourceNotFound
+from greenfleet.errors import ConflictError, ResourceInUse, ResourceNotFound, ValidationError
 from greenfleet.experiments.machine import FINISHED, ExperimentState
 from greenfleet.experiments.pairs import PairCollector
 from greenfleet.experiments.report import comparison_report
@@ -33,7 +33,7 @@ MUTABLE_AFTER_START = {"Name", "Description", "Schedule", "ShadowModeConfig"}
 class ExperimentService:
     def __init__(self, repo: ExperimentRepository, endpoints: EndpointService, clock: Clock, region: str,
                  account_id: str, strict_minimums: bool = True) -> None:
-        self.repo, self.endpoints, self.clock = repo, endpoints, clock
+        self.repo, self.endpoints, self.clock, self.tags = repo, endpoints, clock, endpoints.tags
         self.region, self.account_id, self.strict_minimums = region, account_id, strict_minimums
         self.pairs = PairCollector()
         """Production and shadow answers paired by inference id (the router's mirror feeds it)."""
@@ -56,6 +56,9 @@ class ExperimentService:
                        {k: v for k, v in params.items() if k != "DeploymentConfig"})
         if extra is not None:
             parse_deployment_config(extra, strict_minimums=self.strict_minimums)
+        if params.get("KmsKey"):
+            raise ValidationError("KmsKey: greenfleet's instances have no storage volumes to encrypt with a KMS key; "
+                                  "leave it out (DataStorageConfig.KmsKey encrypts captured data in S3)")
         now = self.clock.now()
         endpoint = self.endpoints.endpoint(params["EndpointName"])
         spec = check_create(params, endpoint, now)
@@ -70,6 +73,7 @@ class ExperimentService:
         self.repo.insert({"name": params["Name"], "arn": arn, "endpoint_name": endpoint["name"],
                           "status": "Creating", "created_at": now, "modified_at": now, "spec": spec,
                           "state": ExperimentState().model_dump(mode="json")})
+        self.tags.put(arn, params.get("Tags") or [])
         self.changed()
         return {"InferenceExperimentArn": arn}
 
@@ -144,6 +148,7 @@ class ExperimentService:
         if row["status"] in ("Creating", "Created") and row["spec"].get("_start_requested"):
             raise ConflictError(f"Inference experiment {params['Name']} is starting; stop it before deleting it")
         self.repo.delete(row["name"])
+        self.tags.delete_all(row["arn"])
         return {"InferenceExperimentArn": row["arn"]}
 
     def report(self, name: str) -> Doc:

@@ -19,7 +19,7 @@ DAY_S = 86400.0
 DEFAULT_DURATION_S = 7 * DAY_S
 MAX_DURATION_S = 30 * DAY_S
 STORED = ("Type", "Schedule", "Description", "RoleArn", "EndpointName", "ModelVariants", "DataStorageConfig",
-          "ShadowModeConfig", "KmsKey", "DeploymentConfig")
+          "ShadowModeConfig", "DeploymentConfig")
 
 
 def storage_capture(spec: Doc) -> DataCapture | None:
@@ -181,7 +181,7 @@ def describe(row: Doc, state: ExperimentState, endpoint: Doc | None) -> Doc:
                                           EndpointStatus=endpoint["status"])
         if endpoint.get("failure_reason"):
             result["EndpointMetadata"]["FailureReason"] = endpoint["failure_reason"]
-    for key in ("Description", "DataStorageConfig", "KmsKey"):
+    for key in ("Description", "DataStorageConfig"):
         if spec.get(key) is not None:
             result[key] = spec[key]
     if state.status_reason:

@@ -146,8 +146,12 @@ def test_a_scheduled_experiment_waits_created_until_started_and_schedules_are_bo
     now = time.time()
     too_long = {**experiment("long", "later"), "Schedule": {"StartTime": now, "EndTime": now + 31 * 86400}}
     assert "at most 30 days" in error_code(sm.create_inference_experiment, **too_long)[1]
-    sm.create_inference_experiment(**{**experiment("later-test", "later"),
-                                      "Schedule": {"StartTime": now + 3600, "EndTime": now + 7200}})
+    kms = {**experiment("kms", "later"), "KmsKey": "arn:aws:kms:us-east-1:123456789012:key/x"}
+    assert "KmsKey" in error_code(sm.create_inference_experiment, **kms)[1]  # refused, never stored unused
+    arn = sm.create_inference_experiment(**{
+        **experiment("later-test", "later"), "Schedule": {"StartTime": now + 3600, "EndTime": now + 7200},
+        "Tags": [{"Key": "team", "Value": "ml"}]})["InferenceExperimentArn"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
     wait_status(sm, "later-test", "Created")
     assert "ShadowProductionVariants" not in sm.describe_endpoint(EndpointName="later")  # nothing started yet
     sm.start_inference_experiment(Name="later-test")
