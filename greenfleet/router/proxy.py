@@ -129,15 +129,21 @@ class Router:
                                                              inference_id)
         try:
             answer = await self._forward(send, name, target, body, headers, started, inference_id, route.capture)
-            if route.record_assignments and answer is not None and answer.outcome == "ok":
-                self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
-            if mirrored and answer is not None:
-                self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
-                                            self.clock())
-                self._capture_paired(name, route.shadows, body, headers, answer, inference_id)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
+            return
+        if answer is None or not (route.record_assignments or mirrored):
+            return
+        try:  # after the answer was sent: a failure here is logged, never answered twice
+            if route.record_assignments and answer.outcome == "ok":
+                self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
+            if mirrored:
+                self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
+                                            self.clock())
+                self._capture_paired(name, route.shadows, body, headers, answer, inference_id)
+        except Exception:
+            log.exception("recording the answer of %s to %s failed", name, inference_id)
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
                        started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:
