@@ -430,6 +430,38 @@ class Client(EndpointWaiters):
     def delete_registry_binding(self, EndpointName: str, *, by: str | None = None) -> Doc:
         return self._registry_call("DELETE", f"/api/registry-bindings/{_path(EndpointName)}", by=by)
 
+    # --- Application Auto Scaling (issue 14): ServiceNamespace defaults to sagemaker ---------------------
+    def _scaling_query(self, url: str, params: Doc) -> Doc:
+        query: list[tuple[str, str]] = [("ServiceNamespace", str(params.pop("ServiceNamespace", "sagemaker")))]
+        for key, value in params.items():
+            if isinstance(value, (list, tuple)):
+                query += [(key, str(v)) for v in value]
+            elif value is not None:
+                query.append((key, str(value).lower() if isinstance(value, bool) else _query_value(value)))
+        result: Doc = self._send("GET", url, params=query).json()
+        return result
+
+    def register_scalable_target(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scalable-targets", {"ServiceNamespace": "sagemaker", **params})
+
+    def describe_scalable_targets(self, **params: Any) -> Doc:
+        return self._scaling_query("/api/scalable-targets", params)
+
+    def deregister_scalable_target(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scalable-targets/deregister", {"ServiceNamespace": "sagemaker", **params})
+
+    def put_scaling_policy(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scaling-policies", {"ServiceNamespace": "sagemaker", **params})
+
+    def describe_scaling_policies(self, **params: Any) -> Doc:
+        return self._scaling_query("/api/scaling-policies", params)
+
+    def delete_scaling_policy(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scaling-policies/delete", {"ServiceNamespace": "sagemaker", **params})
+
+    def describe_scaling_activities(self, **params: Any) -> Doc:
+        return self._scaling_query("/api/scaling-activities", params)
+
     # --- pagination --------------------------------------------------------------------------------
     def paginate(self, operation: Callable[..., Doc], key: str, **params: Any) -> Iterator[Doc]:
         """Every item of a List* operation, following NextToken: ``paginate(c.list_models, "Models")``."""

@@ -38,6 +38,7 @@ from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
+from greenfleet.scaling.assembly import Scaling
 from greenfleet.services import Services
 from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.deployments import DeploymentService
@@ -182,10 +183,11 @@ class Server:
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
+        self.scaling = Scaling(settings, self.engine, self.repo, self.clock, self.alarms, endpoints)
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit)
+                                 registry_audit=self.registry.audit, scaling=self.scaling.service)
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
@@ -198,6 +200,7 @@ class Server:
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
+            EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),

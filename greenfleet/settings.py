@@ -187,6 +187,25 @@ class Settings(BaseSettings):
     """``s3://bucket/prefix`` where the model registry keeps registered artifacts (with
     ``s3_endpoint_url`` for MinIO or another S3-compatible store); default: under ``home``."""
 
+    scaling_default_cooldown_s: float = Field(default=300.0, ge=0)
+    """ScaleOutCooldown, ScaleInCooldown and Cooldown of a scaling policy that does not give them (AWS: 300 s
+    for SageMaker variants)."""
+
+    scaling_alarm_period_s: int = Field(default=60, ge=1)
+    """Period of the alarms a target-tracking policy creates (AWS: one minute)."""
+
+    scaling_alarm_high_datapoints: int = Field(default=3, ge=1)
+    """Datapoints (of as many) above the target before AlarmHigh scales out (AWS: 3 of 3)."""
+
+    scaling_alarm_low_datapoints: int = Field(default=15, ge=1)
+    """Datapoints (of as many) below ``scaling_alarm_low_ratio`` x target before AlarmLow scales in (15 of 15)."""
+
+    scaling_alarm_low_ratio: float = Field(default=0.9, gt=0, le=1)
+    """AlarmLow's threshold as a fraction of the target."""
+
+    scaling_activity_timeout_s: float = Field(default=900.0, gt=0)
+    """A scaling activity whose instances are not all healthy by then is Unfulfilled."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 
 from greenfleet.api.app import create_app
 from greenfleet.api.aws import cloudwatch
-from greenfleet.api.routes.aws import SAGEMAKER_OPERATIONS
+from greenfleet.api.routes.aws import AUTOSCALING_OPERATIONS, SAGEMAKER_OPERATIONS
 from greenfleet.cli.main import cli
 from greenfleet.client import Client
 from greenfleet.operations import OPERATIONS, Operation
 from greenfleet.registry.packages import RegistryService
 from greenfleet.resources.servicemodel import service_model
+from greenfleet.scaling.service import ScalingService
 from greenfleet.services import Services
 from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
@@ -80,6 +81,9 @@ def test_the_wire_protocols_serve_exactly_the_declared_operations() -> None:
     assert set(classes) <= set(Services.__dataclass_fields__)
     for attribute, method in SAGEMAKER_OPERATIONS.values():
         assert callable(getattr(classes[attribute], method, None)), f"{attribute}.{method}"
+    assert set(AUTOSCALING_OPERATIONS) == declared["application-autoscaling"]
+    for attribute, method in AUTOSCALING_OPERATIONS.values():
+        assert attribute == "scaling" and callable(getattr(ScalingService, method, None)), f"{attribute}.{method}"
 
 
 def test_every_rest_route_is_a_declared_operation(openapi: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from greenfleet.cli import (
     metrics,
     models,
     registry,
+    scaling,
     server,
     tags,
     webhooks,
@@ -39,7 +40,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry):
+                tags, webhooks, registry, scaling):
     _module.register(cli)
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
     from greenfleet.router.proxy import Router
+    from greenfleet.scaling.service import ScalingService
     from greenfleet.services.deployments import DeploymentService
     from greenfleet.services.endpoints import EndpointService
     from greenfleet.services.models import ModelService
@@ -41,3 +42,4 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    scaling: ScalingService | None = None

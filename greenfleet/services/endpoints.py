@@ -169,6 +169,25 @@ class EndpointService:
         self.check_capacity(state, row["name"], "DesiredWeightsAndCapacities")
         return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
 
+    def scale_variant(self, name: str, variant_name: str, count: int) -> None:
+        """The scaling controller's action: set a variant's DesiredInstanceCount as
+        UpdateEndpointWeightsAndCapacities would (refused while the endpoint is not InService or a deployment
+        runs on it: SageMaker blocks scaling while an endpoint is Updating)."""
+        def change(row: Doc) -> Doc:
+            state: DesiredState = row["state"].copy_deep()
+            if row["status"] != "InService" or state.deployment is not None:
+                raise ValidationError(f'Cannot scale endpoint "{row["arn"]}": its status is {row["status"]}'
+                                      + (" (a deployment is running)" if state.deployment is not None else ""))
+            variant = state.current.variant(variant_name)
+            if variant is None:
+                raise ValidationError(f'The variant "{variant_name}" is not present within endpoint "{name}".')
+            variant.desired_count = count
+            self.check_capacity(state, row["name"], f"variant {variant_name}")
+            return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+        self.mutate(name, change)
+        self.changed()
+
     def check_capacity(self, state: DesiredState, endpoint_name: str | None, where: str) -> None:
         """Refuse (ResourceLimitExceeded) a desired state asking for more instances than the ceilings allow:
         per variant, per endpoint (its fleets together) and per server (with every other endpoint)."""

@@ -3,7 +3,8 @@
 through what runs at import time: module-level imports outside ``if TYPE_CHECKING``):
 
 - the data plane (``greenfleet/router/``) never reaches the store (``greenfleet/store/``) or SQLAlchemy;
-- the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``) reach neither SQLAlchemy nor httpx."""
+- the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``, the scaling controller) reach neither
+  SQLAlchemy nor httpx."""
 
 from __future__ import annotations
 
@@ -95,6 +96,13 @@ def test_the_data_plane_never_reaches_the_store(module: str) -> None:
 
 @pytest.mark.parametrize("module", _in("greenfleet.rollout") + _in("greenfleet.judge"))
 def test_the_pure_halves_use_neither_sql_nor_http(module: str) -> None:
+    assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
+
+
+@pytest.mark.parametrize("module", ["greenfleet.scaling.machine", "greenfleet.scaling.policy",
+                                    "greenfleet.scaling.config", "greenfleet.scaling.alarms"])
+def test_the_scaling_controller_is_pure(module: str) -> None:
+    """The scaling controller and its sizing (issue 14) reach neither the store nor HTTP: its driver does."""
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
 
 
