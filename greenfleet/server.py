@@ -184,6 +184,7 @@ class Server:
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
         self.scaling = Scaling(settings, self.engine, self.repo, self.clock, self.alarms, endpoints)
+        deployments.scaled_variants = self.scaling.scaled_variants
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,

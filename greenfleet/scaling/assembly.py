@@ -9,7 +9,7 @@ from greenfleet.clock import Clock
 from greenfleet.scaling.alarms import AlarmShape
 from greenfleet.scaling.driver import ScalingDriver
 from greenfleet.scaling.machine import Limits
-from greenfleet.scaling.names import ScalingArns
+from greenfleet.scaling.names import NAMESPACE, RESOURCE, ScalingArns
 from greenfleet.scaling.repository import ScalingRepository
 from greenfleet.scaling.service import AlarmPort, ScalingService
 from greenfleet.services.endpoints import EndpointService
@@ -30,3 +30,12 @@ class Scaling:
         self.driver = ScalingDriver(self.repo, self.service, alarms, endpoints,
                                     limits=Limits(activity_timeout_s=settings.scaling_activity_timeout_s),
                                     shape=shape, default_cooldown_s=settings.scaling_default_cooldown_s)
+
+    def scaled_variants(self, endpoint: str) -> set[str]:
+        """The variants of ``endpoint`` registered as scalable targets."""
+        found = set()
+        for row in self.repo.list_targets(NAMESPACE):
+            match = RESOURCE.fullmatch(row["resource_id"])
+            if match and match.group(1) == endpoint:
+                found.add(match.group(2))
+        return found

@@ -54,6 +54,21 @@ class DeploymentService:
         self.limits, self.strict_minimums = limits, strict_minimums
         self.alarm_exists: Callable[[str], bool] | None = None
         """Whether an alarm of that name exists (the server sets it to its alarm service's view)."""
+        self.scaled_variants: Callable[[str], set[str]] = lambda endpoint: set()
+        """The variants of an endpoint registered as scalable targets (the server sets it: greenfleet.scaling)."""
+
+    def _check_scaled(self, row: Doc, state: DesiredState, target: Fleet) -> None:
+        """SageMaker: UpdateEndpoint fails when it would remove a variant that is a scalable target or change
+        its instance type (changing only the model is allowed)."""
+        scaled = self.scaled_variants(row["name"])
+        changed = sorted(name for name in scaled if (old := state.current.variant(name)) is not None
+                         and ((new := target.variant(name)) is None or new.instance_type != old.instance_type))
+        if changed:
+            raise ValidationError(
+                f'The variant(s) "{", ".join(changed)}" of endpoint "{row["name"]}" are registered as scalable targets '
+                "with Application Auto Scaling: UpdateEndpoint cannot remove them or change their instance type. "
+                "Deregister the scalable target(s) first (DeregisterScalableTarget), update the endpoint, then "
+                "register them again.")
 
     def update_endpoint(self, params: Doc, allow_missing_alarms: bool = False) -> Doc:
         """UpdateEndpoint. Every AutoRollbackConfiguration alarm must exist (an alarm that does not would
@@ -83,6 +98,7 @@ class DeploymentService:
         green_id = state.next_fleet_id
         state.fleets = [f for f in state.fleets if f.id == state.current_fleet_id or f.role != "production"]
         target = self.endpoints.build_fleet(green_id, params["EndpointConfigName"])
+        self._check_scaled(row, state, target)
         self._retain(state.current, target, params)
         blue, green = fleet_spec(state.current), fleet_spec(target)
         now = self.clock.now()
