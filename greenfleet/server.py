@@ -197,7 +197,7 @@ class Server:
         # deployer and monitors go in this list.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
-            EverySecond(MetricsFlush(self.metrics, self.backend)),
+            EverySecond(MetricsFlush(self.metrics, self.backend, self.router.outstanding)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)

@@ -14,6 +14,7 @@ from greenfleet.control.snapshot import Snapshot
 from greenfleet.events import EventService
 from greenfleet.instances.backend import InstanceBackend, InstanceSpec
 from greenfleet.metrics import MetricService
+from greenfleet.router.balancer import Outstanding
 
 log = logging.getLogger("greenfleet.observability")
 SOURCE = "greenfleet.sagemaker"
@@ -37,15 +38,26 @@ class InstanceEvents(Hooks):
 
 
 class MetricsFlush:
-    """Samples each ready instance's CPU and memory through the backend, then flushes the second's figures."""
+    """Samples each ready instance's CPU and memory through the backend and each variant's requests in flight
+    per healthy instance (ConcurrentRequestsPerModel), then flushes the second's figures."""
 
     name = "metrics"
 
-    def __init__(self, metrics: MetricService, backend: InstanceBackend) -> None:
-        self.metrics, self.backend = metrics, backend
+    def __init__(self, metrics: MetricService, backend: InstanceBackend,
+                 outstanding: Outstanding | None = None) -> None:
+        self.metrics, self.backend, self.outstanding = metrics, backend, outstanding
 
     def run(self, snapshot: Snapshot) -> None:
         now = snapshot.now
+        if self.outstanding is not None:
+            peaks = self.outstanding.take_peaks()
+            in_flight: dict[tuple[str, str], list[int]] = {}
+            for instance in snapshot.ready():
+                if instance.key.fleet_id == _current_fleet(snapshot, instance.key.endpoint):
+                    in_flight.setdefault((instance.key.endpoint, instance.key.variant), []).append(
+                        peaks.get(instance.instance_id, 0))
+            for (endpoint, variant), counts in in_flight.items():
+                self.metrics.recorder.record_concurrency(endpoint, variant, counts, now)
         for instance in snapshot.ready():
             try:
                 usage = self.backend.sample(instance.handle, now)
@@ -58,6 +70,11 @@ class MetricsFlush:
                                                             instance.instance_id, usage.cpu_percent,
                                                             usage.memory_percent, now)
         self.metrics.flush(now)
+
+
+def _current_fleet(snapshot: Snapshot, endpoint: str) -> int | None:
+    row = next((r for r in snapshot.endpoints if r["name"] == endpoint), None)
+    return row["state"].current_fleet_id if row is not None else None
 
 
 class AlarmEvaluation:

@@ -41,6 +41,8 @@ OVERHEAD_LATENCY: Final = "OverheadLatency"
 MODEL_SETUP_TIME: Final = "ModelSetupTime"
 CPU_UTILIZATION: Final = "CPUUtilization"
 MEMORY_UTILIZATION: Final = "MemoryUtilization"
+CONCURRENT_REQUESTS_PER_MODEL: Final = "ConcurrentRequestsPerModel"
+"""Requests in flight per healthy instance of a variant, sampled each second (high resolution)."""
 
 UNITS: Final = (
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
@@ -53,7 +55,7 @@ BUILTIN_UNITS: Final = {
     INVOCATIONS: "None", INVOCATION_4XX_ERRORS: "None", INVOCATION_5XX_ERRORS: "None",
     INVOCATION_MODEL_ERRORS: "None", INVOCATIONS_PER_INSTANCE: "None", MODEL_LATENCY: "Microseconds",
     OVERHEAD_LATENCY: "Microseconds", MODEL_SETUP_TIME: "Microseconds", CPU_UTILIZATION: "Percent",
-    MEMORY_UTILIZATION: "Percent",
+    MEMORY_UTILIZATION: "Percent", CONCURRENT_REQUESTS_PER_MODEL: "None",
 }
 
 

@@ -132,6 +132,18 @@ class Recorder:
             self._usage[(endpoint, variant, config, int(now))].append(
                 (instance_id, float(cpu_percent), float(memory_percent)))
 
+    def record_concurrency(self, endpoint: str, variant: str, peaks: list[int], now: float) -> None:
+        """ConcurrentRequestsPerModel of a variant for the second before ``now``: one sample per healthy
+        instance, its peak of requests in flight."""
+        key = series_key(names.NAMESPACE, names.CONCURRENT_REQUESTS_PER_MODEL, _dims(endpoint, variant))
+        try:
+            series = self.store.resolve(key, names.BUILTIN_UNITS[names.CONCURRENT_REQUESTS_PER_MODEL], 1, now)
+        except ResourceLimitExceeded:
+            self.dropped += 1
+            return
+        values = np.asarray(peaks, dtype=np.float64)
+        self.store.add([(series, int(now), Aggregate.of_values(values, relative_accuracy=self.accuracy))], now)
+
     def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
         """Healthy instances of every (endpoint, variant, config) from now on (for InvocationsPerInstance);
         a key left out is forgotten."""
