@@ -39,6 +39,7 @@ from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
 from greenfleet.scaling.assembly import Scaling
+from greenfleet.scaling.serverless_driver import ServerlessDriver
 from greenfleet.services import Services
 from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.deployments import DeploymentService
@@ -190,6 +191,8 @@ class Server:
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
                                  registry_audit=self.registry.audit, scaling=self.scaling.service)
         endpoints.changed = self.reconciler.wake
+        self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s
+        self.router.on_demand = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
@@ -197,6 +200,7 @@ class Server:
         # deployer and monitors go in this list.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
+            ServerlessDriver(self.router, endpoints, settings.serverless_idle_s),  # every pass: cold starts wait
             EverySecond(MetricsFlush(self.metrics, self.backend, self.router.outstanding)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,

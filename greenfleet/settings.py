@@ -206,6 +206,13 @@ class Settings(BaseSettings):
     scaling_activity_timeout_s: float = Field(default=900.0, gt=0)
     """A scaling activity whose instances are not all healthy by then is Unfulfilled."""
 
+    serverless_idle_s: float = Field(default=300.0, gt=0)
+    """A serverless variant with no request for this long stops its instances (scale to zero)."""
+
+    serverless_cold_start_timeout_s: float = Field(default=60.0, gt=0)
+    """How long the router holds a request while a serverless variant starts from zero (then
+    ModelNotReadyException)."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

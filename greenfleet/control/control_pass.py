@@ -3,10 +3,13 @@
     instances    health checks, start / drain / stop to the desired groups   (reconciler; publishes the
                                                                              snapshot the others read)
     routing      routing table, endpoint status and observed figures        (reconciler)
+    serverless   warm or cool serverless variants (every pass: a held cold-start request waits on it)
     metrics      flush the router's per-second figures, sample CPU/memory   (once a second)
     alarms       evaluate metric alarms                                      (once a second)
     deployments  advance rollouts (reads the alarms evaluated just before)
-    ... autoscaling, shadow experiments, registry deployer, monitor: new steps go in this list
+    registry bindings  model registry approvals → guarded updates
+    scaling      Application Auto Scaling (once a second, after the alarms it reads)
+    ... shadow experiments, monitor: new steps go in this list
 
 A step reads the pass's :class:`Snapshot` (and the store), never another step's internals. A step that
 raises is logged and runs again on the next pass; the steps after it still run."""

@@ -13,7 +13,7 @@ from greenfleet.control.reconciler import Hooks
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.events import EventService
 from greenfleet.instances.backend import InstanceBackend, InstanceSpec
-from greenfleet.metrics import MetricService
+from greenfleet.metrics import MetricService, names
 from greenfleet.router.balancer import Outstanding
 
 log = logging.getLogger("greenfleet.observability")
@@ -58,6 +58,10 @@ class MetricsFlush:
                         peaks.get(instance.instance_id, 0))
             for (endpoint, variant), counts in in_flight.items():
                 self.metrics.recorder.record_concurrency(endpoint, variant, counts, now)
+            for endpoint, variant, max_concurrency in _serverless(snapshot):
+                used = sum(in_flight.get((endpoint, variant), []))
+                self.metrics.recorder.record_concurrency(endpoint, variant, [used / max_concurrency], now,
+                                                         names.SERVERLESS_UTILIZATION)
         for instance in snapshot.ready():
             try:
                 usage = self.backend.sample(instance.handle, now)
@@ -70,6 +74,11 @@ class MetricsFlush:
                                                             instance.instance_id, usage.cpu_percent,
                                                             usage.memory_percent, now)
         self.metrics.flush(now)
+
+
+def _serverless(snapshot: Snapshot) -> list[tuple[str, str, int]]:
+    return [(row["name"], v.name, v.serverless.max_concurrency) for row in snapshot.endpoints
+            for v in row["state"].current.variants if v.serverless is not None and row["status"] == "InService"]
 
 
 def _current_fleet(snapshot: Snapshot, endpoint: str) -> int | None:

@@ -32,6 +32,7 @@ def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
         weight=group.weight,
         strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),
+        max_concurrency=group.variant.serverless.max_concurrency if group.variant.serverless else None,
     )
 
 

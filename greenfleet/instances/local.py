@@ -78,6 +78,8 @@ class LocalProcessBackend:
             "GREENFLEET_ORPHAN_GRACE_S": str(self.orphan_grace_s),
             TOKEN_VARIABLE: token,
         })
+        if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
+            env["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
         if container.get("ModelDataUrl"):
             env["GREENFLEET_MODEL_DATA_URL"] = str(container["ModelDataUrl"])
         if self.artifact_max_bytes:

@@ -43,6 +43,8 @@ CPU_UTILIZATION: Final = "CPUUtilization"
 MEMORY_UTILIZATION: Final = "MemoryUtilization"
 CONCURRENT_REQUESTS_PER_MODEL: Final = "ConcurrentRequestsPerModel"
 """Requests in flight per healthy instance of a variant, sampled each second (high resolution)."""
+SERVERLESS_UTILIZATION: Final = "ServerlessConcurrentExecutionsUtilization"
+"""A serverless variant's requests in flight (peak of the second) over its MaxConcurrency."""
 
 UNITS: Final = (
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
@@ -56,6 +58,7 @@ BUILTIN_UNITS: Final = {
     INVOCATION_MODEL_ERRORS: "None", INVOCATIONS_PER_INSTANCE: "None", MODEL_LATENCY: "Microseconds",
     OVERHEAD_LATENCY: "Microseconds", MODEL_SETUP_TIME: "Microseconds", CPU_UTILIZATION: "Percent",
     MEMORY_UTILIZATION: "Percent", CONCURRENT_REQUESTS_PER_MODEL: "None",
+    SERVERLESS_UTILIZATION: "None",
 }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -132,12 +132,13 @@ class Recorder:
             self._usage[(endpoint, variant, config, int(now))].append(
                 (instance_id, float(cpu_percent), float(memory_percent)))
 
-    def record_concurrency(self, endpoint: str, variant: str, peaks: list[int], now: float) -> None:
+    def record_concurrency(self, endpoint: str, variant: str, peaks: Sequence[float], now: float,
+                           metric: str = names.CONCURRENT_REQUESTS_PER_MODEL) -> None:
         """ConcurrentRequestsPerModel of a variant for the second before ``now``: one sample per healthy
-        instance, its peak of requests in flight."""
-        key = series_key(names.NAMESPACE, names.CONCURRENT_REQUESTS_PER_MODEL, _dims(endpoint, variant))
+        instance, its peak of requests in flight (or another per-second gauge ``metric`` of the variant)."""
+        key = series_key(names.NAMESPACE, metric, _dims(endpoint, variant))
         try:
-            series = self.store.resolve(key, names.BUILTIN_UNITS[names.CONCURRENT_REQUESTS_PER_MODEL], 1, now)
+            series = self.store.resolve(key, names.BUILTIN_UNITS[metric], 1, now)
         except ResourceLimitExceeded:
             self.dropped += 1
             return

@@ -42,6 +42,15 @@ class ContainerSnapshot(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+class ServerlessSpec(BaseModel):
+    """A serverless variant's ServerlessConfig: instances start on demand (held first request), stop after an
+    idle period; ``provisioned`` of them stay warm."""
+
+    memory_mb: int
+    max_concurrency: int
+    provisioned: int = 0
+
+
 class VariantDesired(BaseModel):
     """Values are checked where requests enter (the services); the stored state always loads, and the
     reconciler bounds what it runs (instance ceilings), so one bad stored value cannot stop the pass."""
@@ -54,6 +63,7 @@ class VariantDesired(BaseModel):
     routing_strategy: str = DEFAULT_ROUTING
     startup_timeout_s: float | None = None
     instance_type: str | None = None
+    serverless: ServerlessSpec | None = None
 
 
 class Fleet(BaseModel):

@@ -1,8 +1,15 @@
 """InvokeEndpoint, exactly as sagemaker-runtime answers it: a raw ASGI handler (no framework on the
-hot path) that picks a variant and an instance from the current RoutingTable and forwards the body."""
+hot path) that picks a variant and an instance from the current RoutingTable and forwards the body.
+
+A serverless variant (a target with ``max_concurrency``) takes at most MaxConcurrency requests at once (more
+are answered ``ThrottlingException``, HTTP 400, as SageMaker does); with no instance running, the first
+request wakes the control plane (``on_demand``) and is held until an instance is ready in a published table,
+up to ``cold_start_timeout_s`` (then ``ModelNotReadyException``, 429). ``last_request`` tells the control
+plane when each serverless variant was last asked (it stops idle ones)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -14,7 +21,7 @@ from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
-from greenfleet.router.table import EMPTY_TABLE, RoutingTable
+from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Target
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
 
@@ -47,6 +54,13 @@ class Router:
         self.max_skew_s = max_skew_s
         self.policy = policy if policy is not None and not policy.open else None
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
+        self.cold_start_timeout_s = 60.0
+        self.on_demand: Callable[[], None] = lambda: None
+        """Called when a request waits for a serverless variant's first instance (the server wakes its pass)."""
+        self.last_request: dict[tuple[str, str], float] = {}
+        """(endpoint, serverless variant) → when it was last asked (clock time)."""
+        self.serverless_in_flight: dict[tuple[str, str], int] = {}
+        """(endpoint, serverless variant) → requests in flight or held (counted against MaxConcurrency)."""
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
@@ -101,7 +115,10 @@ class Router:
                          f"Endpoint {name} has no instance ready to serve; retry shortly.")
             return
         try:
-            await self._forward(send, name, target, body, headers, started)
+            if target.max_concurrency is not None:
+                await self._serverless(send, name, target, body, headers, started)
+            else:
+                await self._forward(send, name, target, body, headers, started)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
@@ -144,6 +161,48 @@ class Router:
         self._record(name, target, "", "server_5xx", None, started)
         await _error(send, 503, "ServiceUnavailable",
                      f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
+
+    async def _serverless(self, send: Send, name: str, target: Target, body: bytes, headers: dict[str, str],
+                          started: float) -> None:
+        key = (name, target.variant_name)
+        self.last_request[key] = self.clock()
+        busy = self.serverless_in_flight.get(key, 0)
+        if target.max_concurrency is not None and busy >= target.max_concurrency:
+            self._record(name, target, "", "client_4xx", None, started)
+            await _error(send, 400, "ThrottlingException",
+                         f"Rate exceeded: variant {target.variant_name} of endpoint {name} already has its "
+                         f"MaxConcurrency ({target.max_concurrency}) of requests in flight.")
+            return
+        self.serverless_in_flight[key] = busy + 1
+        try:
+            ready: Target | None = target
+            if not target.instances:
+                ready = await self._cold_start(name, target)
+            if ready is None:
+                self._record(name, target, "", "server_5xx", None, started)
+                await _error(send, 429, "ModelNotReadyException",
+                             f"Variant {target.variant_name} of endpoint {name} is still starting (cold start over "
+                             f"{self.cold_start_timeout_s:g} s); retry.")
+                return
+            await self._forward(send, name, ready, body, headers, started)
+        finally:
+            self.serverless_in_flight[key] = self.serverless_in_flight.get(key, 1) - 1
+            self.last_request[key] = self.clock()
+
+    async def _cold_start(self, name: str, target: Target) -> Target | None:
+        """Hold a request until the variant has an instance ready in a published table (or time runs out)."""
+        self.on_demand()
+        deadline = time.perf_counter() + self.cold_start_timeout_s
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+            route = self.table.get(name)
+            if route is None:
+                return None
+            found = next((t for t in route.targets if t.variant_name == target.variant_name
+                          and t.config_name == target.config_name and t.instances), None)
+            if found is not None:
+                return found  # no await from here to acquiring its instance (_forward)
+        return None
 
     def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
                 started: float) -> None:

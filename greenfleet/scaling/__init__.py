@@ -11,5 +11,7 @@ on it.
     policy.py       pure sizing: what each policy asks for, cooldowns, min/max, why not scaled
     machine.py      the controller, pure: step(state, observations, now) -> (state, actions)
     driver.py       its I/O, a named step of the control pass: load, observe, step, save, apply
+    serverless.py   serverless variants, pure: how many instances stay warm (scale to zero when idle)
+    serverless_driver.py  its I/O, a step of every pass (the router holds a cold start's first request)
     assembly.py     wiring inside a server
 """

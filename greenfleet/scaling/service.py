@@ -89,8 +89,12 @@ class ScalingService:
             raise ValidationError(f"The endpoint {endpoint} does not exist (resource endpoint/{endpoint}/variant/"
                                   f"{variant}).")
         state: DesiredState = row["state"]
-        if state.current.variant(variant) is None:
+        found = state.current.variant(variant)
+        if found is None:
             raise ValidationError(f"The variant {variant} does not exist in endpoint {endpoint}.")
+        if found.serverless is not None:
+            raise ValidationError(f"The variant {variant} of endpoint {endpoint} is serverless: its instances follow "
+                                  "its requests; sagemaker:variant:DesiredInstanceCount cannot be scaled.")
 
     def describe_scalable_targets(self, params: Doc) -> Doc:
         validate_input(WIRE, "DescribeScalableTargets", params)

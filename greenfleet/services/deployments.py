@@ -99,6 +99,9 @@ class DeploymentService:
         state.fleets = [f for f in state.fleets if f.id == state.current_fleet_id or f.role != "production"]
         target = self.endpoints.build_fleet(green_id, params["EndpointConfigName"])
         self._check_scaled(row, state, target)
+        if any(v.serverless is None for v in state.current.variants) and any(v.serverless for v in target.variants):
+            raise ValidationError("UpdateEndpoint cannot turn an instance-based endpoint into a serverless one "
+                                  "(serverless to instance-based is allowed); create a new endpoint instead")
         self._retain(state.current, target, params)
         blue, green = fleet_spec(state.current), fleet_spec(target)
         now = self.clock.now()

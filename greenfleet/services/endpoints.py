@@ -18,6 +18,7 @@ from greenfleet.resources.endpoint_state import (
     DesiredState,
     Fleet,
     ObservedState,
+    ServerlessSpec,
     VariantDesired,
     production_fleet,
 )
@@ -43,13 +44,18 @@ SORT_ENDPOINTS = {
 
 
 def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
+    config = variant.get("ServerlessConfig")
+    serverless = None if not config else ServerlessSpec(
+        memory_mb=int(config["MemorySizeInMB"]), max_concurrency=int(config["MaxConcurrency"]),
+        provisioned=int(config.get("ProvisionedConcurrency") or 0))
+    count = serverless.provisioned if serverless is not None else int(variant["InitialInstanceCount"])
     return VariantDesired(
         name=variant["VariantName"], model_name=variant["ModelName"],
         container=ContainerSnapshot.model_validate(container),
-        desired_count=int(variant["InitialInstanceCount"]), desired_weight=float(variant["InitialVariantWeight"]),
+        desired_count=count, desired_weight=float(variant["InitialVariantWeight"]),
         routing_strategy=variant["RoutingConfig"]["RoutingStrategy"],
         startup_timeout_s=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-        instance_type=variant.get("InstanceType"))
+        instance_type=variant.get("InstanceType"), serverless=serverless)
 
 
 class EndpointService:
@@ -71,10 +77,6 @@ class EndpointService:
             if spec.get(member):
                 raise ValidationError(f"EndpointConfig {config_name}: {member}: {capability} does not run in "
                                       "greenfleet yet")
-        for index, v in enumerate(spec["ProductionVariants"], start=1):
-            if v.get("ServerlessConfig"):
-                raise ValidationError(f"EndpointConfig {config_name}: ProductionVariants.{index}.ServerlessConfig: "
-                                      "serverless inference does not run in greenfleet yet")
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
         return production_fleet(fleet_id, config_name, variants)
@@ -162,6 +164,9 @@ class EndpointService:
                 raise ValidationError(f"{where}: give DesiredWeight or DesiredInstanceCount")
             if wanted.get("DesiredWeight") is not None:
                 variant.desired_weight = float(wanted["DesiredWeight"])
+            if wanted.get("DesiredInstanceCount") is not None and variant.serverless is not None:
+                raise ValidationError(f"{where}.DesiredInstanceCount: variant {name} is serverless; its instances "
+                                      "follow its requests (ServerlessConfig)")
             if wanted.get("DesiredInstanceCount") is not None:
                 variant.desired_count = int(wanted["DesiredInstanceCount"])
         if all(v.desired_weight == 0 for v in current.variants):
@@ -184,6 +189,22 @@ class EndpointService:
             variant.desired_count = count
             self.check_capacity(state, row["name"], f"variant {variant_name}")
             return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+        self.mutate(name, change)
+        self.changed()
+
+    def set_serverless_count(self, name: str, variant_name: str, count: int) -> None:
+        """The serverless controller's action: how many instances of a serverless variant run (0 when idle).
+        The endpoint stays InService (a cold start is not an update); nothing while a deployment runs."""
+        def change(row: Doc) -> Doc:
+            state: DesiredState = row["state"].copy_deep()
+            variant = state.current.variant(variant_name)
+            if row["status"] != "InService" or state.deployment is not None or variant is None:
+                raise ValidationError(f'Endpoint "{name}" cannot start or stop serverless instances now '
+                                      f"(status {row['status']})")
+            variant.desired_count = count
+            self.check_capacity(state, row["name"], f"serverless variant {variant_name}")
+            return {"state": state, "modified_at": self.clock.now()}
 
         self.mutate(name, change)
         self.changed()
@@ -283,4 +304,9 @@ def _summary(fleet_id: int, variant: VariantDesired, observed: ObservedState) ->
     }
     if seen.status:
         summary["VariantStatus"] = [s.wire() for s in seen.status]
+    if variant.serverless is not None:
+        config = {"MemorySizeInMB": variant.serverless.memory_mb, "MaxConcurrency": variant.serverless.max_concurrency}
+        if variant.serverless.provisioned:
+            config["ProvisionedConcurrency"] = variant.serverless.provisioned
+        summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = config
     return summary

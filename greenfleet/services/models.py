@@ -24,6 +24,7 @@ UNSUPPORTED_CONFIG_MEMBERS = {
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
 
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)  # SageMaker: 1 GB steps
+MAX_SERVERLESS_CONCURRENCY = 200
 SORT_NAME_TIME = {
     "Name": lambda i: i["_name"],
     "CreationTime": lambda i: i["CreationTime"],
@@ -113,6 +114,7 @@ class ModelService:
     # --- endpoint configurations -----------------------------------------------------------------
     def create_endpoint_config(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpointConfig", params)
+        self._check_serverless_exclusions(params)
         for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
             if params.get(member):
                 raise ValidationError(f"{member}: {capability} does not run in greenfleet yet")
@@ -146,19 +148,54 @@ class ModelService:
             raise ValidationError(f"{where}: ServerlessConfig cannot be combined with InstanceType or "
                                   "InitialInstanceCount")
         if serverless:
-            memory = serverless.get("MemorySizeInMB")
-            if memory not in SERVERLESS_MEMORY_SIZES:
-                raise ValidationError(f"Value '{memory}' at '{where}.ServerlessConfig.MemorySizeInMB' failed to "
-                                      "satisfy constraint: Member must satisfy enum value set: "
-                                      f"[{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}]")
-            raise ValidationError(f"{where}.ServerlessConfig: serverless inference does not run in greenfleet yet; "
-                                  "give InstanceType and InitialInstanceCount")
+            self._check_serverless(variant, serverless, where)
         for member in ("InstanceType", "InitialInstanceCount"):
-            if variant.get(member) is None:
+            if variant.get(member) is None and not serverless:
                 raise ValidationError(f"{where}.{member}: required for an instance-based variant")
         variant.setdefault("InitialVariantWeight", 1.0)
         variant["InitialVariantWeight"] = float(variant["InitialVariantWeight"])
         variant.setdefault("RoutingConfig", {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"})
+
+    @staticmethod
+    def _check_serverless_exclusions(params: Doc) -> None:
+        """What a serverless endpoint cannot have (SageMaker's documented exclusions): ValidationException."""
+        variants = params.get("ProductionVariants") or []
+        if not any(isinstance(v, dict) and v.get("ServerlessConfig") for v in variants):
+            return
+        if len(variants) > 1:
+            raise ValidationError("ProductionVariants: a serverless endpoint has exactly one production variant "
+                                  "(multiple production variants are not supported with ServerlessConfig)")
+        for member, what in (("DataCaptureConfig", "data capture"), ("ShadowProductionVariants", "shadow variants"),
+                             ("AsyncInferenceConfig", "asynchronous inference"), ("KmsKeyId", "a KMS key")):
+            if params.get(member):
+                raise ValidationError(f"{member}: {what} is not supported with a serverless variant (ServerlessConfig)")
+
+    def _check_serverless(self, variant: Doc, serverless: Doc, where: str) -> None:
+        memory = serverless.get("MemorySizeInMB")
+        if memory not in SERVERLESS_MEMORY_SIZES:
+            raise ValidationError(f"Value '{memory}' at '{where}.ServerlessConfig.MemorySizeInMB' failed to "
+                                  "satisfy constraint: Member must satisfy enum value set: "
+                                  f"[{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}]")
+        concurrency = serverless.get("MaxConcurrency")
+        if not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_SERVERLESS_CONCURRENCY:
+            raise ValidationError(f"Value '{concurrency}' at '{where}.ServerlessConfig.MaxConcurrency' failed to "
+                                  "satisfy constraint: Member must have value between 1 and "
+                                  f"{MAX_SERVERLESS_CONCURRENCY}")
+        provisioned = serverless.get("ProvisionedConcurrency")
+        if provisioned is not None and not 1 <= provisioned <= concurrency:
+            raise ValidationError(f"{where}.ServerlessConfig.ProvisionedConcurrency ({provisioned}) must be between 1 "
+                                  f"and MaxConcurrency ({concurrency})")
+        spec = self._model(variant["ModelName"])["spec"]
+        if len(spec.get("Containers") or []) > 1 or spec.get("InferenceExecutionConfig"):
+            raise ValidationError(f"{where}: model {variant['ModelName']} is an inference pipeline (several "
+                                  "containers): not supported with ServerlessConfig")
+        for member, what in (("VpcConfig", "a VPC"), ("EnableNetworkIsolation", "network isolation")):
+            if spec.get(member):
+                raise ValidationError(f"{where}: model {variant['ModelName']} has {member} ({what}): not supported "
+                                      "with ServerlessConfig")
+        if variant.get("AcceleratorType") or variant.get("ModelDataDownloadTimeoutInSeconds") is not None:
+            raise ValidationError(f"{where}: AcceleratorType and ModelDataDownloadTimeoutInSeconds are not supported "
+                                  "with ServerlessConfig")
 
     def endpoint_config(self, name: str) -> Doc:
         row = self.repo.get_endpoint_config(name)

@@ -143,9 +143,6 @@ def test_endpoint_config_defaults(hosting: Hosting) -> None:
         ({"DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
                                 "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
         ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
-        ({"ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
-                                  "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]},
-         "ProductionVariants.1.ServerlessConfig"),
     ],
 )
 def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, extra: dict[str, object],
