@@ -11,7 +11,10 @@ import click
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, table, when
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
+
+    from greenfleet.client import Client
 
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 PREDEFINED = {"invocations": "SageMakerVariantInvocationsPerInstance",
@@ -206,6 +209,39 @@ def activity_table(items: list[Doc]) -> Table:
              "; ".join(r["Code"] for r in a.get("NotScaledReasons", [])) or a.get("StatusMessage", "-"))
             for a in items]
     return table(["Started", "Resource", "Status", "Description", "Cause", "Outcome"], rows)
+
+
+RECENT_ACTIVITIES = 5
+
+
+def endpoint_scaling(client: Client, endpoint: str) -> Doc:
+    """An endpoint's scalable targets, their policies and recent activities (for ``endpoint describe``)."""
+    prefix = f"endpoint/{endpoint}/variant/"
+    targets = [t for t in client.paginate(client.describe_scalable_targets, "ScalableTargets")
+               if t["ResourceId"].startswith(prefix)]
+    policies: list[Doc] = []
+    activities: list[Doc] = []
+    for t in targets:
+        policies += client.describe_scaling_policies(ResourceId=t["ResourceId"])["ScalingPolicies"]
+        activities += client.describe_scaling_activities(ResourceId=t["ResourceId"], MaxResults=RECENT_ACTIVITIES,
+                                                         IncludeNotScaledActivities=True)["ScalingActivities"]
+    activities.sort(key=lambda a: a["StartTime"], reverse=True)
+    return {"ScalableTargets": targets, "ScalingPolicies": policies,
+            "ScalingActivities": activities[:RECENT_ACTIVITIES]}
+
+
+def render_scaling(scaling: Doc, out: Console) -> None:
+    if not scaling["ScalableTargets"]:
+        out.print("Auto scaling: none (greenfleet scaling target register ENDPOINT --min N --max M)")
+        return
+    rows = []
+    for t in scaling["ScalableTargets"]:
+        mine = [p for p in scaling["ScalingPolicies"] if p["ResourceId"] == t["ResourceId"]]
+        rows.append((t["ResourceId"].rsplit("/", 1)[1], t["MinCapacity"], t["MaxCapacity"], _suspended(t),
+                     "; ".join(f"{p['PolicyName']} ({_summary(p)})" for p in mine) or "-"))
+    out.print(table(["Variant", "Min", "Max", "Suspended", "Policies"], rows, title="Auto scaling"))
+    if scaling["ScalingActivities"]:
+        out.print(activity_table(scaling["ScalingActivities"]))
 
 
 def register(cli: click.Group) -> None:
