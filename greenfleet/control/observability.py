@@ -6,9 +6,11 @@ them in the same pass); hooks record ModelSetupTime and endpoint status changes 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from greenfleet.alarms import AlarmService
+from greenfleet.control.instance_groups import GroupKey
 from greenfleet.control.reconciler import Hooks
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.events import EventService
@@ -62,6 +64,7 @@ class MetricsFlush:
                 used = sum(in_flight.get((endpoint, variant), []))
                 self.metrics.recorder.record_concurrency(endpoint, variant, [used / max_concurrency], now,
                                                          names.SERVERLESS_UTILIZATION)
+        memory = _serverless_memory(snapshot)
         for instance in snapshot.ready():
             try:
                 usage = self.backend.sample(instance.handle, now)
@@ -70,10 +73,22 @@ class MetricsFlush:
                 continue
             if usage is not None:
                 key = instance.key
+                memory_percent = usage.memory_percent
+                if key in memory:  # a serverless instance: a percent of its MemorySizeInMB, not of the host's
+                    memory_percent = usage.memory_percent * HOST_MEMORY_MB / memory[key]
                 self.metrics.recorder.record_instance_usage(key.endpoint, key.variant, instance.config_name,
                                                             instance.instance_id, usage.cpu_percent,
-                                                            usage.memory_percent, now)
+                                                            memory_percent, now)
         self.metrics.flush(now)
+
+
+HOST_MEMORY_MB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
+def _serverless_memory(snapshot: Snapshot) -> dict[GroupKey, int]:
+    """MemorySizeInMB of each serverless group (any fleet)."""
+    return {GroupKey(row["name"], fleet.id, v.name): v.serverless.memory_mb for row in snapshot.endpoints
+            for fleet in row["state"].fleets for v in fleet.variants if v.serverless is not None}
 
 
 def _serverless(snapshot: Snapshot) -> list[tuple[str, str, int]]:

@@ -101,7 +101,7 @@ def test_scale_to_zero_cold_start_throttling_and_memory_limit(idle_server: Serve
 
     cw: Any = client(idle_server, "cloudwatch")
     now = time.time()
-    for metric in ("ModelSetupTime", "ServerlessConcurrentExecutionsUtilization"):
+    for metric in ("ModelSetupTime", "ServerlessConcurrentExecutionsUtilization", "MemoryUtilization"):
         points = cw.get_metric_statistics(Namespace="AWS/SageMaker", MetricName=metric, Dimensions=[
             {"Name": "EndpointName", "Value": "cold"}, {"Name": "VariantName", "Value": "AllTraffic"}],
             StartTime=now - 300, EndTime=now + 60, Period=60, Statistics=["SampleCount", "Maximum"])["Datapoints"]
