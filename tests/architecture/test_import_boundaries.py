@@ -100,7 +100,8 @@ def test_the_pure_halves_use_neither_sql_nor_http(module: str) -> None:
 
 
 @pytest.mark.parametrize("module", ["greenfleet.scaling.machine", "greenfleet.scaling.policy",
-                                    "greenfleet.scaling.config", "greenfleet.scaling.alarms"])
+                                    "greenfleet.scaling.config", "greenfleet.scaling.alarms",
+                                    "greenfleet.scaling.serverless"])
 def test_the_scaling_controller_is_pure(module: str) -> None:
     """The scaling controller and its sizing (issue 14) reach neither the store nor HTTP: its driver does."""
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
