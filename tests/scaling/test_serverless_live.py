@@ -106,6 +106,10 @@ def test_scale_to_zero_cold_start_throttling_and_memory_limit(idle_server: Serve
             {"Name": "EndpointName", "Value": "cold"}, {"Name": "VariantName", "Value": "AllTraffic"}],
             StartTime=now - 300, EndTime=now + 60, Period=60, Statistics=["SampleCount", "Maximum"])["Datapoints"]
         assert points, metric
+    overhead = cw.get_metric_statistics(Namespace="AWS/SageMaker", MetricName="OverheadLatency", Dimensions=[
+        {"Name": "EndpointName", "Value": "cold"}, {"Name": "VariantName", "Value": "AllTraffic"}],
+        StartTime=now - 300, EndTime=now + 60, Period=60, Statistics=["Maximum"])["Datapoints"]
+    assert max(p["Maximum"] for p in overhead) >= 0.5 * cold_start_s * 1e6  # microseconds: the held cold start
 
 
 def api_post(server: Server, row: str) -> tuple[int, str]:
