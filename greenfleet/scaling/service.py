@@ -154,16 +154,17 @@ class ScalingService:
         existing = self.repo.get_policy(key, name)
         arn = existing["arn"] if existing else self.arns.policy(key[1], name)
         alarms: list[Doc] = []
-        if kind == "TargetTrackingScaling":
-            for body in alarm_bodies(arn, key[1], tracking, self.shape):
-                made = self.alarms.put(body)
-                alarms.append({"AlarmName": made["AlarmName"], "AlarmARN": made["AlarmArn"]})
         try:
+            if kind == "TargetTrackingScaling":
+                for body in alarm_bodies(arn, key[1], tracking, self.shape):
+                    made = self.alarms.put(body)
+                    alarms.append({"AlarmName": made["AlarmName"], "AlarmARN": made["AlarmArn"]})
             self.repo.put_policy({"arn": arn, "name": name, "namespace": key[0], "resource_id": key[1],
                                   "dimension": key[2], "policy_type": kind, "configuration": raw, "alarms": alarms,
                                   "created_at": self.clock.now()})
         except Exception:
-            self.alarms.delete([a["AlarmName"] for a in alarms])  # nothing half-written
+            if alarms:
+                self.alarms.delete([a["AlarmName"] for a in alarms])  # nothing half-written
             raise
         if existing is not None:
             self._delete_owned_alarms(existing)

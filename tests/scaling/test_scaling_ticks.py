@@ -134,3 +134,26 @@ def test_a_step_policy_follows_the_callers_alarm_and_deleting_the_endpoint_dereg
     world.endpoints.delete_endpoint({"EndpointName": "e"})
     world.tick(1.0, passes=3)
     assert world.scaling.describe_scalable_targets({"ServiceNamespace": "sagemaker"})["ScalableTargets"] == []
+
+
+def test_a_policy_whose_second_alarm_cannot_be_made_leaves_nothing_behind(world: ScalingWorld) -> None:
+    from greenfleet.errors import ResourceLimitExceeded
+    from greenfleet.scaling.service import AlarmPort
+
+    world.scaling.register_scalable_target({**world.key(), "MinCapacity": 1, "MaxCapacity": 2})
+    made: list[str] = []
+
+    def put(body: dict[str, object]) -> dict[str, object]:
+        if made:
+            raise ResourceLimitExceeded("at most 1 alarm may exist")
+        made.append(str(body["AlarmName"]))
+        return world.alarms.put_alarm(body)
+
+    world.scaling.alarms = AlarmPort(put, world.alarms.delete_alarms)
+    with pytest.raises(ResourceLimitExceeded):
+        world.scaling.put_scaling_policy({**world.key(), "PolicyName": "p", "PolicyType": "TargetTrackingScaling",
+                                          "TargetTrackingScalingPolicyConfiguration": {
+                                              "TargetValue": 5.0, "PredefinedMetricSpecification": {
+                                                  "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}})
+    assert made and world.alarms.describe_alarms() == []
+    assert world.scaling.describe_scaling_policies({"ServiceNamespace": "sagemaker"})["ScalingPolicies"] == []
