@@ -21,6 +21,8 @@ from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy, is_loopback
+from greenfleet.capture.observer import CaptureObserver
+from greenfleet.capture.writer import CaptureWriter
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
@@ -33,6 +35,10 @@ from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.monitoring.definitions import JobDefinitionService
+from greenfleet.monitoring.driver import MonitoringDriver, capture_destination
+from greenfleet.monitoring.repository import MonitoringRepository
+from greenfleet.monitoring.service import MonitoringService
 from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
@@ -164,6 +170,11 @@ class Server:
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy)
+        self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
+                                     flush_interval_s=settings.capture_flush_interval_s,
+                                     s3_endpoint_url=settings.s3_endpoint_url)
+        self.router.capture = self.capture
+        endpoints.capture_failure = self.capture.failure
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
@@ -184,12 +195,22 @@ class Server:
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
+        monitoring_repo = MonitoringRepository(self.engine)
+        monitoring = MonitoringService(monitoring_repo, self.clock, settings.region, settings.account_id,
+                                       lambda name: capture_destination(self.repo, name), tags,
+                                       settings.s3_endpoint_url, settings.monitoring_min_interval_s)
+        monitoring.changed = self.reconciler.wake
+        monitoring_jobs = JobDefinitionService(monitoring_repo, self.clock, tags,
+                                               lambda kind, name: monitoring.arn(name, kind))
+        self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
+                                        lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
         self.scaling = Scaling(settings, self.engine, self.repo, self.clock, self.alarms, endpoints)
         deployments.scaled_variants = self.scaling.scaled_variants
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit, scaling=self.scaling.service)
+                                 registry_audit=self.registry.audit, monitoring=monitoring,
+                                 monitoring_jobs=monitoring_jobs, scaling=self.scaling.service)
         endpoints.changed = self.reconciler.wake
         self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s
         self.router.on_demand = self.reconciler.wake
@@ -197,7 +218,8 @@ class Server:
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
         # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
-        # deployer and monitors go in this list.
+        # deployer and monitors go in this list. Model Monitor's executions run on their own thread; the
+        # step only starts them and records their progress.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             ServerlessDriver(self.router, endpoints, settings.serverless_idle_s),  # every pass: cold starts wait
@@ -205,6 +227,8 @@ class Server:
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
+            EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
+            EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
         self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
@@ -218,12 +242,15 @@ class Server:
     def start_controllers(self) -> None:
         self.events.start()
         self.alarms.start()
+        self.capture.start()
         self.reconciler.start()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.reconciler.stop()
+        self.monitor.close()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
+        self.capture.stop()
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()

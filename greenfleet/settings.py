@@ -186,6 +186,15 @@ class Settings(BaseSettings):
     registry_s3_uri: str | None = None
     """``s3://bucket/prefix`` where the model registry keeps registered artifacts (with
     ``s3_endpoint_url`` for MinIO or another S3-compatible store); default: under ``home``."""
+    capture_max_queued_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Data capture: most bytes of sampled invocations held in memory before they are written; beyond
+    it records are dropped and counted (metric ``greenfleet/DataCapture`` DroppedRecords)."""
+
+    capture_flush_interval_s: float = Field(default=1.0, gt=0, le=1.0)
+    """Data capture: captured records reach their destination at least this often (at most 1 s)."""
+
+    monitoring_min_interval_s: float = Field(default=60.0, ge=1.0)
+    """Shortest interval of a continuous monitoring schedule (``rate(N seconds)``); lower it only for tests."""
 
     scaling_default_cooldown_s: float = Field(default=300.0, ge=0)
     """ScaleOutCooldown, ScaleInCooldown and Cooldown of a scaling policy that does not give them (AWS: 300 s

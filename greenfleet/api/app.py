@@ -11,7 +11,18 @@ from pydantic import BaseModel
 
 from greenfleet import __version__, dashboard
 from greenfleet.api import errors, openapi
-from greenfleet.api.routes import alarms, aws, deployments, events, hosting, metrics, prometheus, registry, scaling
+from greenfleet.api.routes import (
+    alarms,
+    aws,
+    deployments,
+    events,
+    hosting,
+    metrics,
+    monitoring,
+    prometheus,
+    registry,
+    scaling,
+)
 from greenfleet.services import Services
 
 
@@ -31,7 +42,7 @@ def create_app(services: Services) -> FastAPI:
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
-    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, scaling, aws):
+    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, monitoring, scaling, aws):
         app.include_router(module.router)
     app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 

@@ -23,6 +23,7 @@ from greenfleet.cli import (
     invoke,
     metrics,
     models,
+    monitor,
     registry,
     scaling,
     server,
@@ -40,7 +41,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry, scaling):
+                tags, webhooks, registry, monitor, scaling):
     _module.register(cli)
 
 

@@ -15,15 +15,20 @@ import logging
 import time
 from collections.abc import Callable
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
+from greenfleet.capture.config import CaptureSetting
+from greenfleet.capture.record import CapturedEvent
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Target
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from greenfleet.capture.writer import CaptureWriter
 
 log = logging.getLogger("greenfleet.router")
 FORWARDED = {
@@ -54,6 +59,8 @@ class Router:
         self.max_skew_s = max_skew_s
         self.policy = policy if policy is not None and not policy.open else None
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
+        self.capture: CaptureWriter | None = None
+        """Where sampled invocations of endpoints with data capture go (set by the server)."""
         self.cold_start_timeout_s = 60.0
         self.on_demand: Callable[[], None] = lambda: None
         """Called when a request waits for a serverless variant's first instance (the server wakes its pass)."""
@@ -116,15 +123,15 @@ class Router:
             return
         try:
             if target.max_concurrency is not None:
-                await self._serverless(send, name, target, body, headers, started)
+                await self._serverless(send, name, target, body, headers, started, route.capture)
             else:
-                await self._forward(send, name, target, body, headers, started)
+                await self._forward(send, name, target, body, headers, started, route.capture)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       started: float) -> None:
+                       started: float, capture: CaptureSetting | None) -> None:
         tried: frozenset[str] = frozenset()
         for _ in range(MAX_ATTEMPTS):
             instance = pick_instance(target, self.outstanding, self.rng, tried)
@@ -153,6 +160,13 @@ class Router:
                 await _respond(send, 200, response.body,
                                (response.content_type or "application/octet-stream").encode(), extra)
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
+                if capture is not None and self.capture is not None and (
+                        capture.sampling_percentage >= 100 or self.rng.random() * 100 < capture.sampling_percentage):
+                    self.capture.offer(CapturedEvent(
+                        capture, name, target.variant_name, self.clock(), body,
+                        headers.get("Content-Type", "application/octet-stream"), response.body,
+                        response.content_type or "application/octet-stream",
+                        headers.get("X-Amzn-SageMaker-Inference-Id")))
                 return
             outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
             self._record(name, target, instance.instance_id, outcome, model_us, started)
@@ -163,7 +177,7 @@ class Router:
                      f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
 
     async def _serverless(self, send: Send, name: str, target: Target, body: bytes, headers: dict[str, str],
-                          started: float) -> None:
+                          started: float, capture: CaptureSetting | None) -> None:
         key = (name, target.variant_name)
         self.last_request[key] = self.clock()
         busy = self.serverless_in_flight.get(key, 0)
@@ -184,7 +198,7 @@ class Router:
                              f"Variant {target.variant_name} of endpoint {name} is still starting (cold start over "
                              f"{self.cold_start_timeout_s:g} s); retry.")
                 return
-            await self._forward(send, name, ready, body, headers, started)
+            await self._forward(send, name, ready, body, headers, started, capture)
         finally:
             self.serverless_in_flight[key] = self.serverless_in_flight.get(key, 1) - 1
             self.last_request[key] = self.clock()

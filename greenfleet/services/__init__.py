@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
     from greenfleet.events.service import EventService
     from greenfleet.metrics.service import MetricService
+    from greenfleet.monitoring.definitions import JobDefinitionService
+    from greenfleet.monitoring.service import MonitoringService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
@@ -42,4 +44,6 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    monitoring: MonitoringService | None = None
+    monitoring_jobs: JobDefinitionService | None = None
     scaling: ScalingService | None = None

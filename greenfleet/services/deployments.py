@@ -152,6 +152,8 @@ class DeploymentService:
                 variant.desired_count = old.desired_count
             if "DesiredWeight" not in excluded:
                 variant.desired_weight = old.desired_weight
+        if "DataCaptureConfig" not in excluded:
+            target.data_capture = current.data_capture
 
     # --- operators' commands ------------------------------------------------------------------------
     def command(self, endpoint_name: str, kind: str, by: str, reason: str = "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.capture.config import check_capture_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ResourceInUse, ValidationError
 from greenfleet.resources.names import ArnFactory
@@ -18,7 +19,6 @@ from greenfleet.workers.images import image_allowed
 Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
     "ShadowProductionVariants": "shadow testing (shadow variants)",
-    "DataCaptureConfig": "data capture",
     "AsyncInferenceConfig": "asynchronous inference",
 }
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
@@ -124,6 +124,10 @@ class ModelService:
             raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)} "
                                   "(names are compared case-insensitively)")
         variants = [dict(v) for v in params["ProductionVariants"]]
+        capture = params.get("DataCaptureConfig")
+        if capture is not None:
+            check_capture_config(capture, variants)
+            capture = {"EnableCapture": True, **capture}
         for index, variant in enumerate(variants, start=1):
             self._check_variant(variant, f"ProductionVariants.{index}")
         if self.limits is not None:
@@ -134,6 +138,8 @@ class ModelService:
         arn = self.arns.arn("endpoint_config", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
         spec["ProductionVariants"] = variants
+        if capture is not None:
+            spec["DataCaptureConfig"] = capture
         row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
         self.repo.insert_endpoint_config(row)
         self.tags.put(arn, params.get("Tags", []))
@@ -165,7 +171,8 @@ class ModelService:
         if len(variants) > 1:
             raise ValidationError("ProductionVariants: a serverless endpoint has exactly one production variant "
                                   "(multiple production variants are not supported with ServerlessConfig)")
-        for member, what in (("DataCaptureConfig", "data capture"), ("ShadowProductionVariants", "shadow variants"),
+        # DataCaptureConfig on a serverless variant is refused by greenfleet.capture.config (check_capture_config)
+        for member, what in (("ShadowProductionVariants", "shadow variants"),
                              ("AsyncInferenceConfig", "asynchronous inference"), ("KmsKeyId", "a KMS key")):
             if params.get(member):
                 raise ValidationError(f"{member}: {what} is not supported with a serverless variant (ServerlessConfig)")
