@@ -32,7 +32,15 @@ def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
         weight=group.weight,
         strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),
+        container_hostnames=_direct_hostnames(group),
     )
+
+
+def _direct_hostnames(group: Group) -> tuple[str, ...]:
+    pipeline = group.variant.pipeline
+    if pipeline is None or pipeline.Mode != "Direct":
+        return ()
+    return tuple(c.ContainerHostname or "" for c in pipeline.Containers)
 
 
 def next_table(current: RoutingTable, routes: dict[str, EndpointRoute]) -> RoutingTable | None:

@@ -34,11 +34,23 @@ class ContainerSnapshot(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     Image: str
+    ContainerHostname: str | None = None
     ModelDataUrl: str | None = None
     Environment: dict[str, str] = Field(default_factory=dict)
 
     def definition(self) -> dict[str, Any]:
         """The ContainerDefinition document the instance backend runs."""
+        return self.model_dump(exclude_none=True)
+
+
+class PipelineSnapshot(BaseModel):
+    """An inference pipeline's containers as they were when the fleet was created (each with its
+    ContainerHostname) and its InferenceExecutionConfig.Mode (``greenfleet.resources.pipeline``)."""
+
+    Mode: Literal["Serial", "Direct"] = "Serial"
+    Containers: list[ContainerSnapshot]
+
+    def definition(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
 
 
@@ -49,11 +61,19 @@ class VariantDesired(BaseModel):
     name: str
     model_name: str
     container: ContainerSnapshot
+    """The model's container (a pipeline's first one)."""
+    pipeline: PipelineSnapshot | None = None
+    """All the containers of an inference pipeline model (None for a single-container model)."""
     desired_count: int
     desired_weight: float
     routing_strategy: str = DEFAULT_ROUTING
     startup_timeout_s: float | None = None
     instance_type: str | None = None
+
+
+    def instance_document(self) -> dict[str, Any]:
+        """What each instance of this variant runs: the container's definition, or the pipeline's."""
+        return self.pipeline.definition() if self.pipeline is not None else self.container.definition()
 
 
 class Fleet(BaseModel):

@@ -24,6 +24,9 @@ class Target:
     weight: float
     strategy: str  # LEAST_OUTSTANDING_REQUESTS | RANDOM
     instances: tuple[InstanceAddress, ...]
+    container_hostnames: tuple[str, ...] = ()
+    """A Direct-mode inference pipeline's containers (X-Amzn-SageMaker-Target-Container-Hostname picks one);
+    empty for every other model."""
 
 
 @dataclass(frozen=True)

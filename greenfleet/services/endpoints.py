@@ -18,10 +18,12 @@ from greenfleet.resources.endpoint_state import (
     DesiredState,
     Fleet,
     ObservedState,
+    PipelineSnapshot,
     VariantDesired,
     production_fleet,
 )
 from greenfleet.resources.names import ArnFactory
+from greenfleet.resources.pipeline import is_pipeline
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
 from greenfleet.services.capacity import InstanceLimits, endpoint_instances, fleet_counts
@@ -43,9 +45,12 @@ SORT_ENDPOINTS = {
 
 
 def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
+    """``container`` is what ``ModelService.model_container`` gives: a definition or a pipeline's document."""
+    pipeline = PipelineSnapshot.model_validate(container) if is_pipeline(container) else None
     return VariantDesired(
         name=variant["VariantName"], model_name=variant["ModelName"],
-        container=ContainerSnapshot.model_validate(container),
+        container=pipeline.Containers[0] if pipeline else ContainerSnapshot.model_validate(container),
+        pipeline=pipeline,
         desired_count=int(variant["InitialInstanceCount"]), desired_weight=float(variant["InitialVariantWeight"]),
         routing_strategy=variant["RoutingConfig"]["RoutingStrategy"],
         startup_timeout_s=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
@@ -255,7 +260,8 @@ def _summary(fleet_id: int, variant: VariantDesired, observed: ObservedState) ->
     seen = observed.variant(fleet_id, variant.name)
     summary: Doc = {
         "VariantName": variant.name,
-        "DeployedImages": [{"SpecifiedImage": variant.container.Image, "ResolvedImage": variant.container.Image}],
+        "DeployedImages": [{"SpecifiedImage": c.Image, "ResolvedImage": c.Image}
+                           for c in (variant.pipeline.Containers if variant.pipeline else [variant.container])],
         "CurrentWeight": seen.current_weight,
         "DesiredWeight": variant.desired_weight,
         "CurrentInstanceCount": seen.current_count,

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ResourceInUse, ValidationError
+from greenfleet.errors import ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.listing import page
+from greenfleet.services.pipelines import check_pipeline, pipeline_document
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
 from greenfleet.workers.images import image_allowed
@@ -54,9 +55,11 @@ class ModelService:
             raise ValidationError("Exactly one of PrimaryContainer or Containers must be given")
         listed: list[Doc] = [params["PrimaryContainer"]] if has_primary else list(containers or [])
         listed = self._resolve_packages(listed, has_primary)
-        if len(listed) > 1:
-            raise ValidationError(f"Containers: {len(listed)} containers given; greenfleet serves one container per "
-                                  "model (serial inference pipelines do not run yet)")
+        if not has_primary:
+            check_pipeline(listed, params.get("InferenceExecutionConfig"))
+        elif params.get("InferenceExecutionConfig"):
+            raise ValidationError("InferenceExecutionConfig: applies to a model of Containers, not to a "
+                                  "PrimaryContainer")
         for index, container in enumerate(listed):
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
@@ -189,14 +192,13 @@ class ModelService:
         return {}
 
     def model_container(self, model_name: str) -> Doc:
-        """The container an instance of ``model_name`` runs (a snapshot, as SageMaker takes)."""
+        """What an instance of ``model_name`` runs (a snapshot, as SageMaker takes): its one container's
+        definition, or for an inference pipeline the document ``pipeline_document`` makes."""
         spec = self._model(model_name)["spec"]
         containers = spec.get("Containers") or [spec["PrimaryContainer"]]
-        if len(containers) > 1:
-            raise ResourceInUse(
-                f"Model {model_name} has {len(containers)} containers: serial inference pipelines are not served yet"
-            )
-        return dict(containers[0])
+        if len(containers) == 1 and not spec.get("InferenceExecutionConfig"):
+            return dict(containers[0])
+        return pipeline_document(containers, spec.get("InferenceExecutionConfig"))
 
 
 def _public(item: Doc) -> Doc:

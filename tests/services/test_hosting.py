@@ -159,13 +159,6 @@ def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, e
     assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
 
 
-def test_a_model_with_several_containers_is_refused(hosting: Hosting) -> None:
-    container = model()["PrimaryContainer"]
-    with pytest.raises(ValidationError, match=r"^Containers: 2 containers given"):
-        hosting.models.create_model({"ModelName": "pipeline", "Containers": [container, container]})
-    assert hosting.models.list_models({})["Models"] == []
-
-
 def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
     hosting.models.create_model(model())
     hosting.models.create_endpoint_config(
