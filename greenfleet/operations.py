@@ -142,6 +142,9 @@ OPERATIONS: tuple[Operation, ...] = (
     # -- SageMaker Runtime: served by the data plane (greenfleet.router), not by the REST application ---------
     _op("InvokeEndpoint", "POST", "/endpoints/{name}/invocations", "invoke_endpoint", "invoke",
         wire="sagemaker-runtime"),
+    _op("InvokeEndpointAsync", "POST", "/endpoints/{name}/async-invocations", "invoke_endpoint_async",
+        "invoke-async", status=202, wire="sagemaker-runtime",
+        summary="InvokeEndpointAsync: queue a request for an asynchronous endpoint"),
     # -- CloudWatch: alarms and metrics ---------------------------------------------------------------------
     _cloudwatch("PutMetricAlarm", "PUT", "/api/alarms/{name}", "put_metric_alarm", "alarm put",
                 summary="PutMetricAlarm (create or replace)", response="cloudwatch:MetricAlarm"),

@@ -10,16 +10,24 @@ import random
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import uvicorn
+from sqlalchemy import Connection
 
 from greenfleet import __version__
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
+from greenfleet.asyncinference.backlog import BacklogMetrics
+from greenfleet.asyncinference.dispatcher import AsyncDispatcher
+from greenfleet.asyncinference.locations import Locations
+from greenfleet.asyncinference.queue import Queue
+from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
@@ -167,6 +175,15 @@ class Server:
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
             isolation=isolation(settings), server_lock=self.home_lock.path,
             invocation_timeout_s=settings.invocation_timeout_s)
+        self.async_queue = Queue(self.engine)
+        locations = Locations(settings.s3_endpoint_url, settings.async_roots())
+        models.async_locations, models.notification_webhooks = locations, dict(settings.alarm_action_webhooks)
+        self.async_invocations = AsyncInvocations(self.repo, self.async_queue, locations, self.clock,
+                                                  settings.home / "async-spool", settings.account_id)
+        self.async_dispatcher = AsyncDispatcher(
+            self.async_queue, locations, self.router, self.clock, region=settings.region,
+            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
+        self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
@@ -185,7 +202,7 @@ class Server:
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit)
+                                 registry_audit=self.registry.audit, async_invocations=self.async_invocations)
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
@@ -207,12 +224,23 @@ class Server:
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
+    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup_id: str, now: float) -> None:
+        url = self.settings.alarm_action_webhooks.get(topic)
+        if url is not None:
+            endpoint = message["requestParameters"]["endpointName"]
+            dedup = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint}/{dedup_id}/{message['invocationStatus']}"))
+            self.events.enqueue_webhook(conn, url, message, dedup, now, kind="async_notification",
+                                        context={"topic": topic, "endpoint": endpoint, "inferenceId": dedup_id})
+            self.events.wake()
+
     def start_controllers(self) -> None:
         self.events.start()
         self.alarms.start()
         self.reconciler.start()
+        self.async_dispatcher.start()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
+        self.async_dispatcher.stop()
         self.reconciler.stop()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)

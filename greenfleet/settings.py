@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     accepted (local development)."""
 
     alarm_action_webhooks: dict[str, str] = {}
-    """Alarm action ARN → webhook URL, as JSON (``{"arn:aws:sns:us-east-1:123456789012:ops":
+    """Alarm action (and asynchronous inference notification topic) ARN → webhook URL, as JSON
+    (``{"arn:aws:sns:us-east-1:123456789012:ops":
     "https://hooks.example/ops"}``): an alarm action naming a mapped ARN (SNS topic, Lambda function, SSM,
     EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
     history as not executed."""
@@ -178,6 +179,18 @@ class Settings(BaseSettings):
         if self.model_data_roots:
             return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
         return [Path.cwd(), self.home]
+
+    async_file_roots: str | None = None
+    """Directories the file:// locations of asynchronous inference (InputLocation, S3OutputPath,
+    S3FailurePath) may name, ``os.pathsep``-separated. Unset: only s3:// locations are accepted."""
+
+    async_max_in_flight: int = Field(default=64, ge=1, le=1024)
+    """Asynchronous requests the dispatcher streams at once (each on its own thread), over all endpoints."""
+
+    def async_roots(self) -> list[Path]:
+        if not self.async_file_roots:
+            return []
+        return [Path(p).expanduser() for p in self.async_file_roots.split(os.pathsep) if p.strip()]
 
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's

@@ -32,6 +32,7 @@ def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
         weight=group.weight,
         strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),
+        async_concurrency=group.fleet.asynchronous.max_concurrent if group.fleet.asynchronous else 0,
         container_hostnames=_direct_hostnames(group),
     )
 

@@ -76,6 +76,16 @@ class VariantDesired(BaseModel):
         return self.pipeline.definition() if self.pipeline is not None else self.container.definition()
 
 
+class AsyncConfig(BaseModel):
+    """The fleet's AsyncInferenceConfig, checked (``greenfleet.asyncinference.config``): the fleet takes only
+    InvokeEndpointAsync, at most ``max_concurrent`` requests per instance at once."""
+
+    max_concurrent: int
+    output_path: str
+    failure_path: str | None = None
+    notification: dict[str, Any] | None = None
+
+
 class Fleet(BaseModel):
     """The variants of one endpoint config, started as one unit; ``traffic`` is its percent of the
     endpoint's requests (a production fleet's share; a shadow fleet's copy of them)."""
@@ -87,6 +97,8 @@ class Fleet(BaseModel):
     variants: list[VariantDesired]
     target_counts: dict[str, int] = Field(default_factory=dict)
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
+    asynchronous: AsyncConfig | None = None
+    """Set for an asynchronous endpoint config (AsyncInferenceConfig)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)

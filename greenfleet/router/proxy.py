@@ -102,6 +102,10 @@ class Router:
             await _error(send, 503, "ServiceUnavailable",
                          f"Endpoint {name} has no instance ready to serve; retry shortly.")
             return
+        if target.async_concurrency:
+            await _error(send, 400, "ValidationError", f"Endpoint {name} is an asynchronous endpoint: invoke it "
+                         "with InvokeEndpointAsync.")
+            return
         refused = _hostname_refusal(name, target, headers.get(HOSTNAME_HEADER))
         if refused is not None:
             await _error(send, 400, "ValidationError", refused)

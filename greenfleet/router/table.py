@@ -24,6 +24,9 @@ class Target:
     weight: float
     strategy: str  # LEAST_OUTSTANDING_REQUESTS | RANDOM
     instances: tuple[InstanceAddress, ...]
+    async_concurrency: int = 0
+    """An asynchronous fleet's MaxConcurrentInvocationsPerInstance (its instances take only the async
+    dispatcher's requests); 0 for a real-time one."""
     container_hostnames: tuple[str, ...] = ()
     """A Direct-mode inference pipeline's containers (X-Amzn-SageMaker-Target-Container-Hostname picks one);
     empty for every other model."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
+    from greenfleet.asyncinference.service import AsyncInvocations
     from greenfleet.events.service import EventService
     from greenfleet.metrics.service import MetricService
     from greenfleet.registry.audit import AuditService
@@ -41,3 +42,4 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    async_invocations: AsyncInvocations | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.asyncinference.config import stored_async_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
 from greenfleet.resources.endpoint_state import (
@@ -82,7 +83,9 @@ class EndpointService:
                                       "serverless inference does not run in greenfleet yet")
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
-        return production_fleet(fleet_id, config_name, variants)
+        fleet = production_fleet(fleet_id, config_name, variants)
+        fleet.asynchronous = stored_async_config(spec.get("AsyncInferenceConfig"))
+        return fleet
 
     def create_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})

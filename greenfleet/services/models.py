@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.asyncinference.config import parse_async_config
+from greenfleet.asyncinference.locations import Locations
 from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
 from greenfleet.resources.names import ArnFactory
@@ -20,7 +22,6 @@ Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
     "ShadowProductionVariants": "shadow testing (shadow variants)",
     "DataCaptureConfig": "data capture",
-    "AsyncInferenceConfig": "asynchronous inference",
 }
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
 
@@ -43,6 +44,10 @@ class ModelService:
         # The model registry's resolver of Containers[].ModelPackageName (set by the server when it runs one).
         self.package_container: Callable[[Doc, str], Doc] | None = None
         self.limits: InstanceLimits | None = None
+        self.async_locations: Locations | None = None
+        """Where asynchronous requests may read and write (the server sets it when it runs the dispatcher)."""
+        self.notification_webhooks: dict[str, str] = {}
+        """SNS topic ARN → webhook URL (GREENFLEET_ALARM_ACTION_WEBHOOKS) for async notifications."""
         self.allowed_images: tuple[str, ...] = ("*",)
         """Image patterns models may use (the server's GREENFLEET_ALLOWED_IMAGES)."""
         """Instance ceilings checked when a config is created (the server sets them from its settings)."""
@@ -129,6 +134,8 @@ class ModelService:
             self._check_variant(variant, f"ProductionVariants.{index}")
         if self.limits is not None:
             self.limits.check_variants(variants, "InitialInstanceCount", "ProductionVariants")
+        if params.get("AsyncInferenceConfig"):
+            parse_async_config(params["AsyncInferenceConfig"], self.async_locations, self.notification_webhooks)
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
         name = params["EndpointConfigName"]

@@ -142,7 +142,6 @@ def test_endpoint_config_defaults(hosting: Hosting) -> None:
         ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
         ({"DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
                                 "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
-        ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
         ({"ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
                                   "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]},
          "ProductionVariants.1.ServerlessConfig"),

@@ -1,0 +1,122 @@
+"""The queue's statements: accept, claim, finish, recover after a crash, and the backlog figures.
+
+Every state change is one statement in its own transaction, so a crash leaves each request either queued,
+running (claimed: recovered as queued at the next start) or finished."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from greenfleet.asyncinference.tables import FAILED, QUEUED, RUNNING, SUCCEEDED, async_requests
+from greenfleet.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Request:
+    seq: int
+    endpoint_name: str
+    inference_id: str
+    input_location: str
+    spooled: bool
+    content_type: str | None
+    accept: str | None
+    custom_attributes: str | None
+    output_location: str
+    failure_location: str
+    notification: dict[str, Any] | None
+    invocation_timeout_s: float
+    created_at: float
+    expires_at: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    endpoint_name: str
+    size: int
+    oldest_at: float | None
+
+
+class Queue:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(async_requests).values(
+                    status=QUEUED, attempts=0, started_at=None, finished_at=None, failure_reason=None, **row))
+        except IntegrityError:
+            raise ValidationError(f"InferenceId {row['inference_id']} is already in use for endpoint "
+                                  f"{row['endpoint_name']}; give each request its own id") from None
+
+    def recover(self) -> int:
+        """Requests a previous server had claimed (it stopped before they finished) go back to the queue."""
+        with self.engine.begin() as conn:
+            result = conn.execute(update(async_requests).where(async_requests.c.status == RUNNING)
+                                  .values(status=QUEUED, started_at=None))
+        return int(result.rowcount or 0)
+
+    def claim(self, endpoint_name: str, limit: int, now: float) -> list[Request]:
+        """Up to ``limit`` of the endpoint's oldest queued requests, marked running."""
+        if limit <= 0:
+            return []
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(async_requests).where(and_(
+                async_requests.c.status == QUEUED, async_requests.c.endpoint_name == endpoint_name))
+                .order_by(async_requests.c.seq).limit(limit)).mappings().all()
+            claimed = []
+            for row in rows:
+                done = conn.execute(update(async_requests).where(and_(
+                    async_requests.c.seq == row["seq"], async_requests.c.status == QUEUED))
+                    .values(status=RUNNING, started_at=now, attempts=row["attempts"] + 1))
+                if done.rowcount:
+                    claimed.append(_request(row))
+        return claimed
+
+    def expired(self, now: float, limit: int = 500) -> list[Request]:
+        """Queued requests past their TTL, marked running (the dispatcher writes their failures)."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(async_requests).where(and_(
+                async_requests.c.status == QUEUED, async_requests.c.expires_at < now))
+                .order_by(async_requests.c.seq).limit(limit)).mappings().all()
+            for row in rows:
+                conn.execute(update(async_requests).where(async_requests.c.seq == row["seq"])
+                             .values(status=RUNNING, started_at=now))
+        return [_request(r) for r in rows]
+
+    def finish(self, seq: int, succeeded: bool, now: float, reason: str | None = None,
+               also: Callable[[Connection], None] | None = None) -> None:
+        """Mark a request finished; ``also`` runs in the same transaction (its notification's outbox row)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(async_requests).where(async_requests.c.seq == seq).values(
+                status=SUCCEEDED if succeeded else FAILED, finished_at=now, failure_reason=reason))
+            if also is not None:
+                also(conn)
+
+    def backlog(self) -> list[Backlog]:
+        """Per endpoint with unfinished requests: how many (queued and running) and the oldest's time."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(async_requests.c.endpoint_name, func.count(),
+                                       func.min(async_requests.c.created_at))
+                                .where(async_requests.c.status.in_((QUEUED, RUNNING)))
+                                .group_by(async_requests.c.endpoint_name)).all()
+        return [Backlog(name, int(count), oldest) for name, count, oldest in rows]
+
+    def status_of(self, endpoint_name: str, inference_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """Inference id → (status, failure reason), for the given ids of one endpoint."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(async_requests.c.inference_id, async_requests.c.status,
+                                       async_requests.c.failure_reason).where(and_(
+                async_requests.c.endpoint_name == endpoint_name,
+                async_requests.c.inference_id.in_(list(inference_ids))))).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _request(row: RowMapping) -> Request:
+    return Request(**{k: row[k] for k in Request.__dataclass_fields__})
