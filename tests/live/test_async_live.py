@@ -181,7 +181,8 @@ def test_files_and_bad_input_get_specific_errors(async_server: Server, tmp_path:
 
     # Output paths the server cannot write are refused when the config is created.
     (files / "a-file").write_text("")
-    unwritable = (((files / "a-file" / "out").as_uri(), "cannot create"), ("s3://no-such-bucket/out", "cannot be written"),
+    unwritable = (((files / "a-file" / "out").as_uri(), "cannot create"),
+                  ("s3://no-such-bucket/out", "cannot be written"),
                   ("https://example.com/out", "must be an s3:// URL or a file:// URL"))
     for path, reason in unwritable:
         refused = api.http.post("/api/endpoint-configs", json={"EndpointConfigName": "bad", "ProductionVariants": [
