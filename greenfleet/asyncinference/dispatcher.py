@@ -174,6 +174,9 @@ class AsyncDispatcher:
                     except Exception as exc:
                         self._fail(request, f"ResponseUploadFailure: cannot write {request.output_location}: {exc}")
                         return
+            except httpx.ConnectError:  # the instance is gone (replaced, drained): the request never reached it
+                self.queue.requeue(request.seq)
+                return
             except httpx.TimeoutException:
                 self._fail(request, f"InvocationTimeout: the model did not answer within "
                                     f"{request.invocation_timeout_s:g} seconds")

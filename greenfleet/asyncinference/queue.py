@@ -76,7 +76,7 @@ class Queue:
                     async_requests.c.seq == row["seq"], async_requests.c.status == QUEUED))
                     .values(status=RUNNING, started_at=now, attempts=row["attempts"] + 1))
                 if done.rowcount:
-                    claimed.append(_request(row))
+                    claimed.append(_request(row, attempts=row["attempts"] + 1))
         return claimed
 
     def expired(self, now: float, limit: int = 500) -> list[Request]:
@@ -89,6 +89,13 @@ class Queue:
                 conn.execute(update(async_requests).where(async_requests.c.seq == row["seq"])
                              .values(status=RUNNING, started_at=now))
         return [_request(r) for r in rows]
+
+    def requeue(self, seq: int) -> None:
+        """A claimed request that never reached an instance goes back to the queue."""
+        with self.engine.begin() as conn:
+            conn.execute(update(async_requests).where(and_(async_requests.c.seq == seq,
+                                                           async_requests.c.status == RUNNING))
+                         .values(status=QUEUED, started_at=None))
 
     def finish(self, seq: int, succeeded: bool, now: float, reason: str | None = None,
                also: Callable[[Connection], None] | None = None) -> None:
@@ -118,5 +125,5 @@ class Queue:
         return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def _request(row: RowMapping) -> Request:
-    return Request(**{k: row[k] for k in Request.__dataclass_fields__})
+def _request(row: RowMapping, **changed: Any) -> Request:
+    return Request(**{**{k: row[k] for k in Request.__dataclass_fields__}, **changed})
