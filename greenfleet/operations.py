@@ -139,7 +139,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "registry binding", summary="Describe a deployment binding", response="greenfleet:RegistryBinding"),
     _op("DeleteRegistryBinding", "DELETE", "/api/registry-bindings/{endpoint}", "delete_registry_binding",
         "registry unbind", summary="Unbind an endpoint", response="greenfleet:Empty"),
-    # -- SageMaker Runtime: served by the data plane (greenfleet.router), not by the REST application ---------
+    # -- SageMaker Runtime: served in front of the REST application (greenfleet.api.gateway): InvokeEndpoint by
+    # the data plane (greenfleet.router), InvokeEndpointAsync by greenfleet.asyncinference.front ----------------
     _op("InvokeEndpoint", "POST", "/endpoints/{name}/invocations", "invoke_endpoint", "invoke",
         wire="sagemaker-runtime"),
     _op("InvokeEndpointAsync", "POST", "/endpoints/{name}/async-invocations", "invoke_endpoint_async",

@@ -25,6 +25,7 @@ from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.asyncinference.backlog import BacklogMetrics
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
+from greenfleet.asyncinference.front import AsyncFront
 from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
@@ -179,7 +180,7 @@ class Server:
         locations = Locations(settings.s3_endpoint_url, settings.async_roots())
         models.async_locations, models.notification_webhooks = locations, dict(settings.alarm_action_webhooks)
         self.async_invocations = AsyncInvocations(self.repo, self.async_queue, locations, self.clock,
-                                                  settings.home / "async-spool", settings.account_id)
+                                                  settings.account_id, lambda: self.router.table.revision)
         self.async_dispatcher = AsyncDispatcher(
             self.async_queue, locations, self.router, self.clock, region=settings.region,
             notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
@@ -216,7 +217,8 @@ class Server:
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
         ]
-        self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
+        front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
+        self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,
                          max_aws_body_bytes=settings.max_aws_body_bytes,

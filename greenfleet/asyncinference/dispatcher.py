@@ -15,15 +15,14 @@ with exactly one of the two. A request past its TTL is not run: its failure says
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from random import Random
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Connection
@@ -192,11 +191,9 @@ class AsyncDispatcher:
         now = self.clock.now()
         if self.locations.exists(request.output_location):
             self.queue.finish(request.seq, True, now)
-            self._drop_spool(request)
             return True
         if self.locations.exists(request.failure_location):
             self.queue.finish(request.seq, False, now, "finished before the server restarted")
-            self._drop_spool(request)
             return True
         return False
 
@@ -217,7 +214,6 @@ class AsyncDispatcher:
                                                  response if include else None), request.inference_id, now)
 
         self.queue.finish(request.seq, True, now, also=also)
-        self._drop_spool(request)
 
     def _fail(self, request: Request, reason: str) -> None:
         now = self.clock.now()
@@ -234,17 +230,11 @@ class AsyncDispatcher:
                             request.inference_id, now)
 
         self.queue.finish(request.seq, False, now, reason, also=also)
-        self._drop_spool(request)
 
     def _open_input(self, request: Request) -> contextlib.AbstractContextManager[IO[bytes]]:
-        if request.spooled:
-            return open(Path(urlsplit(request.input_location).path), "rb")
+        if request.body is not None:
+            return contextlib.nullcontext(io.BytesIO(request.body))
         return self.locations.reader(request.input_location)
-
-    def _drop_spool(self, request: Request) -> None:
-        if request.spooled:
-            with contextlib.suppress(OSError):
-                Path(urlsplit(request.input_location).path).unlink()
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:

@@ -13,7 +13,9 @@ from greenfleet.metrics.timestamps import iso
 
 def message(request: Request, region: str, now: float, content_type: str | None, failure: str | None,
             response: bytes | None) -> dict[str, Any]:
-    parameters: dict[str, Any] = {"endpointName": request.endpoint_name, "inputLocation": request.input_location}
+    parameters: dict[str, Any] = {"endpointName": request.endpoint_name}
+    if request.input_location:
+        parameters["inputLocation"] = request.input_location
     if request.content_type:
         parameters["contentType"] = request.content_type
     body: dict[str, Any] = {

@@ -1,10 +1,13 @@
 """The queue's statements: accept, claim, finish, recover after a crash, and the backlog figures.
 
-Every state change is one statement in its own transaction, so a crash leaves each request either queued,
-running (claimed: recovered as queued at the next start) or finished."""
+Every state change is committed before it is acted on, so a crash leaves each request either queued,
+running (claimed: recovered as queued at the next start) or finished. Accepting is a group commit: callers
+that arrive while a transaction is being written wait for it, then the next one writes all of theirs in one
+transaction (one sync of the store for many requests); each caller returns only once its row is committed."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +25,7 @@ class Request:
     endpoint_name: str
     inference_id: str
     input_location: str
-    spooled: bool
+    body: bytes | None
     content_type: str | None
     accept: str | None
     custom_attributes: str | None
@@ -42,18 +45,63 @@ class Backlog:
     oldest_at: float | None
 
 
+class _Ticket:
+    __slots__ = ("done", "error", "row")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.done = False
+        self.error: Exception | None = None
+
+
 class Queue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._pending: list[_Ticket] = []
+        self._writing = False
+        self._changed = threading.Condition()
 
     def add(self, row: Mapping[str, Any]) -> None:
+        """Record an accepted request (committed when this returns); ValidationError for a reused InferenceId."""
+        ticket = _Ticket({"status": QUEUED, "attempts": 0, "started_at": None, "finished_at": None,
+                          "failure_reason": None, **row})
+        with self._changed:
+            self._pending.append(ticket)
+            while not ticket.done and self._writing:
+                self._changed.wait()
+            if ticket.done:
+                batch: list[_Ticket] = []
+            else:
+                self._writing, batch, self._pending = True, self._pending, []
+        if batch:
+            try:
+                self._write(batch)
+            finally:
+                with self._changed:
+                    for written in batch:
+                        written.done = True
+                    self._writing = False
+                    self._changed.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _write(self, batch: list[_Ticket]) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(async_requests).values(
-                    status=QUEUED, attempts=0, started_at=None, finished_at=None, failure_reason=None, **row))
+                conn.execute(insert(async_requests), [t.row for t in batch])
+            return
         except IntegrityError:
-            raise ValidationError(f"InferenceId {row['inference_id']} is already in use for endpoint "
-                                  f"{row['endpoint_name']}; give each request its own id") from None
+            if len(batch) == 1:
+                row = batch[0].row
+                batch[0].error = ValidationError(f"InferenceId {row['inference_id']} is already in use for endpoint "
+                                                 f"{row['endpoint_name']}; give each request its own id")
+                return
+        except Exception as exc:
+            for ticket in batch:
+                ticket.error = exc
+            return
+        for ticket in batch:  # one of them reused an id: write them one by one to tell which
+            self._write([ticket])
 
     def recover(self) -> int:
         """Requests a previous server had claimed (it stopped before they finished) go back to the queue."""

@@ -1,24 +1,23 @@
 """InvokeEndpointAsync: check the request as SageMaker does, keep it in the durable queue, answer 202.
 
-An inline ``Body`` (at most 128,000 bytes) is spooled to a file in the server's home (synced before the
-request is recorded); an ``InputLocation`` is checked to exist and read only when the request runs. The
+An inline ``Body`` (at most 128,000 bytes) is kept in the request's row; an ``InputLocation`` is checked to
+exist and read only when the request runs. The endpoint's AsyncInferenceConfig is read from the store once
+per routing-table revision (the table changes whenever an endpoint's fleets do), not once per request. The
 output is named ``<S3OutputPath>/<S3OutputPathExtension>/<Filename or InferenceId.out>``, a failure
 ``<S3FailurePath or S3OutputPath>/<InferenceId>-error.out``."""
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from greenfleet.asyncinference.locations import LocationError, Locations, join
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
-from greenfleet.resources.endpoint_state import DesiredState, Fleet
+from greenfleet.resources.endpoint_state import AsyncConfig, DesiredState
 from greenfleet.store.repository import Repository
 
 MAX_INLINE_BODY = 128_000
@@ -37,12 +36,14 @@ class Accepted:
 
 
 class AsyncInvocations:
-    def __init__(self, repo: Repository, queue: Queue, locations: Locations, clock: Clock, spool: Path,
-                 account_id: str) -> None:
+    def __init__(self, repo: Repository, queue: Queue, locations: Locations, clock: Clock, account_id: str,
+                 revision: Callable[[], int] = lambda: 0) -> None:
         self.repo, self.queue, self.locations, self.clock = repo, queue, locations, clock
-        self.spool = spool
-        self.spool.mkdir(parents=True, exist_ok=True)
         self.account_id = account_id
+        self.revision = revision
+        """The router's routing-table revision (the cache of endpoint configs is dropped when it changes)."""
+        self._configs: dict[str, AsyncConfig] = {}
+        self._configs_revision = -1
         self.accepted: Callable[[], None] = lambda: None
         """Called after a request was queued (the server wakes the dispatcher with it)."""
 
@@ -72,53 +73,40 @@ class AsyncInvocations:
             value = given.get(name)
             if value is not None and (len(value) > 1024 or not value.isascii()):
                 raise ValidationError(f"{name}: at most 1024 ASCII characters")
-        fleet = self._async_fleet(endpoint_name)
+        config = self._async_config(endpoint_name)
         if input_location:
             try:
                 self.locations.check_url(input_location, "InputLocation")
                 self.locations.check_input(input_location)
             except LocationError as exc:
                 raise ValidationError(str(exc)) from exc
-        config = fleet.asynchronous
-        assert config is not None
         output = join(config.output_path, extension or "", filename or f"{inference_id}.out")
         failure = join(config.failure_path or config.output_path, f"{inference_id}-error.out")
         now = self.clock.now()
-        spooled = not input_location
-        if spooled:
-            input_location = self._spool(body)
-        try:
-            self.queue.add({
-                "endpoint_name": endpoint_name, "inference_id": inference_id, "input_location": input_location,
-                "spooled": spooled, "content_type": given.get("content-type"), "accept": given.get("accept"),
-                "custom_attributes": given.get("custom-attributes"), "output_location": output,
-                "failure_location": failure, "notification": config.notification, "invocation_timeout_s": timeout,
-                "created_at": now, "expires_at": now + ttl})
-        except ValidationError:
-            if spooled:
-                self.locations.delete(input_location or "")
-            raise
+        self.queue.add({
+            "endpoint_name": endpoint_name, "inference_id": inference_id, "input_location": input_location or "",
+            "body": body or None, "content_type": given.get("content-type"), "accept": given.get("accept"),
+            "custom_attributes": given.get("custom-attributes"), "output_location": output,
+            "failure_location": failure, "notification": config.notification, "invocation_timeout_s": timeout,
+            "created_at": now, "expires_at": now + ttl})
         self.accepted()
         return Accepted(inference_id, output, failure)
 
-    def _async_fleet(self, endpoint_name: str) -> Fleet:
-        row = self.repo.get_endpoint(endpoint_name)
-        if row is None:
-            raise ValidationError(f"Endpoint {endpoint_name} of account {self.account_id} not found.")
-        state: DesiredState = row["state"]
-        fleet = state.current
-        if fleet.asynchronous is None:
-            raise ValidationError(f"Endpoint {endpoint_name} is not an asynchronous endpoint (its endpoint "
-                                  "configuration has no AsyncInferenceConfig): invoke it with InvokeEndpoint.")
-        return fleet
-
-    def _spool(self, body: bytes) -> str:
-        path = self.spool / uuid.uuid4().hex
-        with open(path, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return path.as_uri()
+    def _async_config(self, endpoint_name: str) -> AsyncConfig:
+        revision = self.revision()
+        if revision != self._configs_revision:
+            self._configs, self._configs_revision = {}, revision
+        config = self._configs.get(endpoint_name)
+        if config is None:
+            row = self.repo.get_endpoint(endpoint_name)
+            if row is None:
+                raise ValidationError(f"Endpoint {endpoint_name} of account {self.account_id} not found.")
+            state: DesiredState = row["state"]
+            if state.current.asynchronous is None:
+                raise ValidationError(f"Endpoint {endpoint_name} is not an asynchronous endpoint (its endpoint "
+                                      "configuration has no AsyncInferenceConfig): invoke it with InvokeEndpoint.")
+            config = self._configs[endpoint_name] = state.current.asynchronous
+        return config
 
 
 def _bounded(text: str | None, name: str, bounds: tuple[int, int], default: int) -> int:

@@ -5,7 +5,7 @@ then ``succeeded`` (its output written) or ``failed`` (its failure written, with
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Float, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
 from greenfleet.store.schema import metadata
 
@@ -19,7 +19,7 @@ async_requests = Table(
     Column("inference_id", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("input_location", String(1024), nullable=False),
-    Column("spooled", Boolean, nullable=False),  # an inline Body kept in the server's home until processed
+    Column("body", LargeBinary, nullable=True),  # an inline Body (at most 128,000 bytes), else input_location
     Column("content_type", String(1024), nullable=True),
     Column("accept", String(1024), nullable=True),
     Column("custom_attributes", String(1024), nullable=True),

@@ -43,7 +43,7 @@ class World:
         now = self.clock.now()
         self.queue.add({
             "endpoint_name": "ep", "inference_id": inference_id,
-            "input_location": (self.root / "in" / inference_id).as_uri(), "spooled": False,
+            "input_location": (self.root / "in" / inference_id).as_uri(), "body": None,
             "content_type": "text/csv", "accept": None, "custom_attributes": None,
             "output_location": (self.root / "out" / f"{inference_id}.out").as_uri(),
             "failure_location": (self.root / "fail" / f"{inference_id}-error.out").as_uri(),

@@ -23,8 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from greenfleet.api import jsonbody
 from greenfleet.api.aws import cloudwatch_json, cloudwatch_query
 from greenfleet.api.aws.body import BodyError, inflate, read_capped
-from greenfleet.api.routing import route
-from greenfleet.asyncinference.service import MAX_INLINE_BODY
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure
 from greenfleet.errors import GreenfleetError, ValidationError
@@ -135,38 +133,6 @@ async def aws_post(request: Request) -> Response:
         return protocol.fail(exc.status, exc.code, exc.message)
     CALLER.set(from_authorization(request.headers.get("authorization")))  # who, for the registry's audit trail
     return await run_in_threadpool(protocol.handle, request.app.state.services, operation, body)
-
-
-@route(router, "InvokeEndpointAsync")
-async def invoke_endpoint_async(request: Request, name: str) -> Response:
-    """InvokeEndpointAsync (sagemaker-runtime, rest-json): every member a header, an inline Body of at most
-    128,000 bytes or an InputLocation; 202 with ``{"InferenceId"}`` and the output and failure locations."""
-    try:
-        body = await read_capped(request.stream(), MAX_INLINE_BODY, request.headers.get("content-length"))
-    except BodyError:
-        return _runtime_error(400, "ValidationError", f"Body: at most {MAX_INLINE_BODY} bytes may be sent inline; "
-                                                      "put larger payloads at an InputLocation")
-    failure = _auth_failure(request, body, ("sagemaker",))
-    if failure is not None:
-        return _runtime_error(failure.status, failure.code(), failure.message)
-    invocations = request.app.state.services.async_invocations
-    if invocations is None:
-        return _runtime_error(400, "ValidationError", "this server runs no asynchronous inference")
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    try:
-        accepted = await run_in_threadpool(invocations.invoke_async, name, headers, body)
-    except GreenfleetError as exc:
-        code = "ValidationError" if exc.code == "ValidationException" else exc.code
-        return _runtime_error(exc.status_code, code, exc.message)
-    return Response(jsonbody.dumps({"InferenceId": accepted.inference_id}), status_code=202,
-                    media_type="application/json",
-                    headers={"X-Amzn-SageMaker-OutputLocation": accepted.output_location,
-                             "X-Amzn-SageMaker-FailureLocation": accepted.failure_location,
-                             "x-amzn-RequestId": str(uuid.uuid4())})
-
-
-def _runtime_error(status: int, code: str, message: str) -> Response:
-    return _json(status, {"message": message, "Message": message}, "application/json", code)
 
 
 @router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)

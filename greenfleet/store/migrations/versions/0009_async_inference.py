@@ -20,7 +20,7 @@ def upgrade() -> None:
         sa.Column("inference_id", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("input_location", sa.String(1024), nullable=False),
-        sa.Column("spooled", sa.Boolean, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=True),
         sa.Column("content_type", sa.String(1024), nullable=True),
         sa.Column("accept", sa.String(1024), nullable=True),
         sa.Column("custom_attributes", sa.String(1024), nullable=True),
