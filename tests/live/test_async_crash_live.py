@@ -90,3 +90,59 @@ def test_sigkill_with_200_queued_requests_loses_none(server_process: Callable[..
         assert failure == expect_failure, inference_id
     assert (files / "out" / "req-001.out").read_text() == "payload 1"
     assert "asked to fail" in (files / "fail" / "req-000-error.out").read_text()
+
+
+ECHO_MODEL = '''
+def model_fn(model_dir):
+    return None
+
+
+def transform_fn(model, body, content_type, accept):
+    return body, "application/octet-stream"
+'''
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_large_payload_streams_through_the_server_without_being_held(
+        server_process: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """256 MB in a file → the instance → a file: the server's peak memory grows by far less than the payload
+    (the worker holds it: a model needs its whole input)."""
+    files = tmp_path / "files"
+    files.mkdir()
+    model = tmp_path / "echo"
+    (model / "code").mkdir(parents=True)
+    (model / "code" / "inference.py").write_text(ECHO_MODEL)
+    server = server_process({"GREENFLEET_ASYNC_FILE_ROOTS": str(files)})
+    server.start()
+    api = Api(f"http://127.0.0.1:{server.port}")
+    api.call("POST", "/api/models", {"ModelName": "echo", "PrimaryContainer": {
+        "Image": "greenfleet/script", "ModelDataUrl": str(model)}})
+    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "echo", "ProductionVariants": [
+        {"VariantName": "main", "ModelName": "echo", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": (files / "out").as_uri()}}})
+    api.call("POST", "/api/endpoints", {"EndpointName": "echo", "EndpointConfigName": "echo"})
+    api.wait_status("echo", "InService")
+    size = 256 * 1024 * 1024
+    block = bytes(range(256)) * 4096
+    with open(files / "big.bin", "wb") as handle:
+        for _ in range(size // len(block)):
+            handle.write(block)
+    assert server.process is not None
+    before = _peak_rss_mb(server.process.pid)
+    answer = api.http.post("/endpoints/echo/async-invocations", headers={
+        "X-Amzn-SageMaker-InputLocation": (files / "big.bin").as_uri(),
+        "X-Amzn-SageMaker-Content-Type": "application/octet-stream", "X-Amzn-SageMaker-Inference-Id": "big"})
+    assert answer.status_code == 202, answer.text
+    output = files / "out" / "big.out"
+    deadline = time.monotonic() + 120
+    while not output.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert output.stat().st_size == size
+    grown = _peak_rss_mb(server.process.pid) - before
+    assert grown < 64, f"the server's peak memory grew by {grown:.0f} MB for a 256 MB payload"
