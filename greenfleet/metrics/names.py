@@ -30,6 +30,7 @@ ENDPOINT_NAME: Final = "EndpointName"
 VARIANT_NAME: Final = "VariantName"
 CONFIG_NAME: Final = "EndpointConfigName"
 INSTANCE_ID: Final = "InstanceId"
+CONTAINER_NAME: Final = "ContainerName"
 
 INVOCATIONS: Final = "Invocations"
 INVOCATION_4XX_ERRORS: Final = "Invocation4XXErrors"
@@ -41,6 +42,7 @@ OVERHEAD_LATENCY: Final = "OverheadLatency"
 MODEL_SETUP_TIME: Final = "ModelSetupTime"
 CPU_UTILIZATION: Final = "CPUUtilization"
 MEMORY_UTILIZATION: Final = "MemoryUtilization"
+CONTAINER_LATENCY: Final = "ContainerLatency"
 
 UNITS: Final = (
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
@@ -53,7 +55,7 @@ BUILTIN_UNITS: Final = {
     INVOCATIONS: "None", INVOCATION_4XX_ERRORS: "None", INVOCATION_5XX_ERRORS: "None",
     INVOCATION_MODEL_ERRORS: "None", INVOCATIONS_PER_INSTANCE: "None", MODEL_LATENCY: "Microseconds",
     OVERHEAD_LATENCY: "Microseconds", MODEL_SETUP_TIME: "Microseconds", CPU_UTILIZATION: "Percent",
-    MEMORY_UTILIZATION: "Percent",
+    MEMORY_UTILIZATION: "Percent", CONTAINER_LATENCY: "Microseconds",
 }
 
 

@@ -147,6 +147,8 @@ class Router:
                 await _respond(send, 200, response.body,
                                (response.content_type or "application/octet-stream").encode(), extra)
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
+                if response.container_latency is not None:
+                    self._record_containers(name, target, response.container_latency)
                 return
             outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
             self._record(name, target, instance.instance_id, outcome, model_us, started)
@@ -157,12 +159,28 @@ class Router:
         await _error(send, 503, "ServiceUnavailable",
                      f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
 
+    def _record_containers(self, name: str, target: Any, header: str) -> None:
+        now = self.clock()
+        for container, micros in _container_latencies(header):
+            self.recorder.record_container_latency(name, target.variant_name, container, micros, now)
+
     def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
                 started: float) -> None:
         total_us = (time.perf_counter() - started) * 1e6
         overhead = max(total_us - (model_us or 0.0), 0.0)
         self.recorder.record_invocation(name, target.variant_name, target.config_name, instance_id, outcome,
                                         model_us, overhead, self.clock())
+
+
+def _container_latencies(header: str) -> list[tuple[str, float]]:
+    found = []
+    for item in header.split(","):
+        container, _, micros = item.partition("=")
+        try:
+            found.append((container, float(micros)))
+        except ValueError:
+            continue
+    return found
 
 
 def _policy_failure(policy: AccessPolicy, scope: Scope, body: bytes, now: float) -> AuthFailure | None:

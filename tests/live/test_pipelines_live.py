@@ -133,6 +133,14 @@ def test_seed_004_pipeline_serves_risk_labels_and_rolls_out_with_a_canary(api: A
         expected = "High Risk" if scores[index] > 0.5 else "Low Risk"
         assert response.json() == {"risk": [expected]}
     assert api.invoke("risk", csv(x[0]), headers={"Accept": "text/plain"}).text in ("High Risk", "Low Risk")
+    deadline = time.monotonic() + 10  # ContainerLatency per container (EndpointName, VariantName, ContainerName)
+    while time.monotonic() < deadline:
+        containers = {d["Value"] for m in api.call("GET", "/api/metric-series")["Metrics"]
+                      if m["MetricName"] == "ContainerLatency" for d in m["Dimensions"] if d["Name"] == "ContainerName"}
+        if containers == {"preprocess", "xgboost", "postprocess"}:
+            break
+        time.sleep(0.2)
+    assert containers == {"preprocess", "xgboost", "postprocess"}
     broken = api.invoke("risk", "not,a,number")
     assert broken.status_code == 424 and broken.headers["x-amzn-errortype"] == "ModelError"
     assert "from preprocess" in broken.json()["Message"]  # the failing container is named
