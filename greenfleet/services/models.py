@@ -136,6 +136,12 @@ class ModelService:
             self.limits.check_variants(variants, "InitialInstanceCount", "ProductionVariants")
         if params.get("AsyncInferenceConfig"):
             parse_async_config(params["AsyncInferenceConfig"], self.async_locations, self.notification_webhooks)
+            for index, variant in enumerate(variants, start=1):
+                execution = self._model(variant["ModelName"])["spec"].get("InferenceExecutionConfig") or {}
+                if execution.get("Mode") == "Direct":
+                    raise ValidationError(f"ProductionVariants.{index}: model {variant['ModelName']} invokes its "
+                                          "containers directly (Mode Direct), which InvokeEndpointAsync cannot "
+                                          "address; use a Serial pipeline for asynchronous inference")
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
         name = params["EndpointConfigName"]

@@ -3,7 +3,9 @@
 through what runs at import time: module-level imports outside ``if TYPE_CHECKING``):
 
 - the data plane (``greenfleet/router/``) never reaches the store (``greenfleet/store/``) or SQLAlchemy;
-- the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``) reach neither SQLAlchemy nor httpx."""
+- the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``) reach neither SQLAlchemy nor httpx;
+- the data plane does not know asynchronous inference (``greenfleet/asyncinference/``): the dispatcher reads
+  the router's table, never the other way round, so no synchronous request waits on the async queue."""
 
 from __future__ import annotations
 
@@ -96,6 +98,11 @@ def test_the_data_plane_never_reaches_the_store(module: str) -> None:
 @pytest.mark.parametrize("module", _in("greenfleet.rollout") + _in("greenfleet.judge"))
 def test_the_pure_halves_use_neither_sql_nor_http(module: str) -> None:
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
+
+
+@pytest.mark.parametrize("module", _in("greenfleet.router"))
+def test_the_data_plane_does_not_reach_the_async_queue(module: str) -> None:
+    assert _offenders(module, ("greenfleet.asyncinference",)) == []
 
 
 def test_the_rule_sees_a_violation() -> None:

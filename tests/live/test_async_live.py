@@ -175,6 +175,9 @@ def test_files_and_bad_input_get_specific_errors(async_server: Server, tmp_path:
     assert "between 1 and 3600" in refusal(InputLocation=(files / "in.csv").as_uri(), InvocationTimeoutSeconds=7200)
     assert "mutually exclusive" in refusal(InputLocation=(files / "in.csv").as_uri(), Body=b"1,2")
     assert "already in use" in refusal(InputLocation=(files / "in.csv").as_uri(), InferenceId=answer["InferenceId"])
+    too_big = api.http.post("/endpoints/local/async-invocations", content=b"1" * 128_001,
+                            headers={"X-Amzn-SageMaker-Content-Type": "text/csv"})
+    assert too_big.status_code == 400 and "at most 128000 bytes" in too_big.json()["message"]
     with pytest.raises(ClientError) as unknown:
         client.invoke_endpoint_async(EndpointName="nope", InputLocation=(files / "in.csv").as_uri())
     assert "Endpoint nope of account" in unknown.value.response["Error"]["Message"]

@@ -141,6 +141,8 @@ def test_seed_004_pipeline_serves_risk_labels_and_rolls_out_with_a_canary(api: A
             break
         time.sleep(0.2)
     assert containers == {"preprocess", "xgboost", "postprocess"}
+    not_direct = api.invoke("risk", csv(x[0]), headers={"X-Amzn-SageMaker-Target-Container-Hostname": "xgboost"})
+    assert not_direct.status_code == 400 and "TargetContainerHostname cannot be specified" in not_direct.text
     broken = api.invoke("risk", "not,a,number")
     assert broken.status_code == 424 and broken.headers["x-amzn-errortype"] == "ModelError"
     assert "from preprocess" in broken.json()["Message"]  # the failing container is named

@@ -69,3 +69,21 @@ def test_a_direct_pipeline_keeps_its_hostnames(hosting: Hosting) -> None:
     pipeline = hosting.repo.get_endpoint("e1")["state"].current.variants[0].pipeline
     assert pipeline is not None and pipeline.Mode == "Direct"
     assert [c.ContainerHostname for c in pipeline.Containers] == ["step0", "step1"]
+
+
+def test_an_async_config_refuses_a_direct_pipeline(hosting: Hosting, tmp_path: Any) -> None:
+    from greenfleet.asyncinference.locations import Locations
+
+    hosting.models.async_locations = Locations(None, [tmp_path])
+    hosting.models.create_model({"ModelName": "m1", "Containers": containers(2, named=True),
+                                 "InferenceExecutionConfig": {"Mode": "Direct"}})
+    with pytest.raises(ValidationError, match="InvokeEndpointAsync cannot address"):
+        hosting.models.create_endpoint_config({**config("c1", variant()), "AsyncInferenceConfig": {
+            "OutputConfig": {"S3OutputPath": (tmp_path / "out").as_uri()}}})
+    hosting.models.create_model({"ModelName": "m2", "Containers": containers(2)})
+    hosting.models.create_endpoint_config({**config("c2", variant(model_name="m2")), "AsyncInferenceConfig": {
+        "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 3},
+        "OutputConfig": {"S3OutputPath": (tmp_path / "out").as_uri()}}})
+    hosting.endpoints.create_endpoint({"EndpointName": "e2", "EndpointConfigName": "c2"})
+    fleet = hosting.repo.get_endpoint("e2")["state"].current
+    assert fleet.asynchronous is not None and fleet.asynchronous.max_concurrent == 3
