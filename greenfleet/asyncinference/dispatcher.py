@@ -72,12 +72,23 @@ class AsyncDispatcher:
         self._thread = threading.Thread(target=self._run, name="async-dispatcher", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming; give running requests ``grace_s`` to finish. One cut short later (its instance
+        stopped under it) goes back to the queue, not to the failure path: the next start runs it."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._pool.shutdown(wait=False)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(self._in_flight.values()):
+                    break
+            time.sleep(0.05)
+        else:
+            log.warning("asynchronous requests still running at shutdown are queued again at the next start")
+            return
         self._http.close()
 
     def wake(self) -> None:
@@ -126,8 +137,14 @@ class AsyncDispatcher:
     # -- one request ------------------------------------------------------------------------------------------
     def _process(self, request: Request, target: Target, instance: InstanceAddress) -> None:
         try:
+            if self._stop.is_set():  # handed over just before the shutdown: left for the next start
+                self.queue.requeue(request.seq)
+                return
             self._invoke(request, target, instance)
         except Exception as exc:
+            if self._stop.is_set():  # cut short by the shutdown: run again at the next start
+                self.queue.requeue(request.seq)
+                return
             log.exception("asynchronous request %s failed", request.inference_id)
             self._fail(request, f"InternalFailure: {type(exc).__name__}: {exc}")
         finally:
@@ -181,6 +198,9 @@ class AsyncDispatcher:
                                     f"{request.invocation_timeout_s:g} seconds")
                 return
             except httpx.HTTPError as exc:
+                if self._stop.is_set():  # the instance was stopped with the server: run it again at the next start
+                    self.queue.requeue(request.seq)
+                    return
                 self._fail(request, f"InvocationFailure: the instance {instance.instance_id} failed: {exc}")
                 return
         log.debug("async %s done in %.3f s", request.inference_id, time.monotonic() - started)

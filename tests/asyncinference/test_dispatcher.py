@@ -108,3 +108,16 @@ def test_backlog_figures_cover_every_async_endpoint(world: World) -> None:
     world.clock.advance(5)
     world.dispatcher.dispatch(world.clock.now())
     assert world.backlogs[-1] == [("ep", 2, world.clock.now() - 5, 0)]  # no instance: backlog without capacity
+
+
+def test_a_request_handed_over_at_shutdown_goes_back_to_the_queue(world: World) -> None:
+    world.add("at-shutdown")
+    target = Target("main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=1)
+    [request] = world.queue.claim("ep", 1, world.clock.now())
+    world.router.outstanding.acquire("i-1")
+    world.dispatcher._in_flight["ep"] = 1
+    world.dispatcher._stop.set()
+    world.dispatcher._process(request, target, target.instances[0])
+    assert world.queue.status_of("ep", ["at-shutdown"])["at-shutdown"][0] == QUEUED
+    assert world.router.outstanding.of("i-1") == 0 and world.dispatcher._in_flight["ep"] == 0
+    assert not (world.root / "fail").exists()
