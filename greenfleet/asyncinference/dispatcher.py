@@ -47,7 +47,7 @@ Backlogs = Callable[[list[tuple[str, int, float | None, int]], float], None]
 
 class AsyncDispatcher:
     def __init__(self, queue: Queue, locations: Locations, router: Router, clock: Clock, *, region: str,
-                 notify: Notify, backlogs: Backlogs, max_in_flight: int = 64, poll_interval_s: float = 0.05,
+                 notify: Notify, backlogs: Backlogs, max_in_flight: int = 64, poll_interval_s: float = 1.0,
                  rng: Random | None = None) -> None:
         self.queue, self.locations, self.router, self.clock = queue, locations, router, clock
         self.region = region
@@ -105,6 +105,9 @@ class AsyncDispatcher:
 
     # -- one pass --------------------------------------------------------------------------------------------
     def dispatch(self, now: float) -> None:
+        """Fail expired requests, claim what the ready instances can take, and (each second) publish the
+        backlog. Woken by every accepted and every finished request; otherwise once a second (expiry, new
+        instances), so an idle server costs two small reads a second."""
         for request in self.queue.expired(now):
             self._pool.submit(self._expire, request)
         table = self.router.table

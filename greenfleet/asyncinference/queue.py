@@ -114,7 +114,7 @@ class Queue:
         """Up to ``limit`` of the endpoint's oldest queued requests, marked running."""
         if limit <= 0:
             return []
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # deferred: a write lock is taken only if something is queued
             rows = conn.execute(select(async_requests).where(and_(
                 async_requests.c.status == QUEUED, async_requests.c.endpoint_name == endpoint_name))
                 .order_by(async_requests.c.seq).limit(limit)).mappings().all()
@@ -129,14 +129,21 @@ class Queue:
 
     def expired(self, now: float, limit: int = 500) -> list[Request]:
         """Queued requests past their TTL, marked running (the dispatcher writes their failures)."""
+        query = select(async_requests).where(and_(async_requests.c.status == QUEUED,
+                                                  async_requests.c.expires_at < now))
+        with self.engine.connect() as conn:  # a read first: nearly always nothing has expired
+            if conn.execute(query.with_only_columns(async_requests.c.seq).limit(1)).first() is None:
+                return []
         with self.engine.begin() as conn:
-            rows = conn.execute(select(async_requests).where(and_(
-                async_requests.c.status == QUEUED, async_requests.c.expires_at < now))
-                .order_by(async_requests.c.seq).limit(limit)).mappings().all()
+            rows = conn.execute(query.order_by(async_requests.c.seq).limit(limit)).mappings().all()
+            expired = []
             for row in rows:
-                conn.execute(update(async_requests).where(async_requests.c.seq == row["seq"])
-                             .values(status=RUNNING, started_at=now))
-        return [_request(r) for r in rows]
+                done = conn.execute(update(async_requests).where(and_(
+                    async_requests.c.seq == row["seq"], async_requests.c.status == QUEUED))
+                    .values(status=RUNNING, started_at=now))
+                if done.rowcount:
+                    expired.append(_request(row))
+        return expired
 
     def requeue(self, seq: int) -> None:
         """A claimed request that never reached an instance goes back to the queue."""
