@@ -161,6 +161,18 @@ def test_files_and_bad_input_get_specific_errors(async_server: Server, tmp_path:
     assert len(json.loads(output.read_text())["predictions"]) == 1
     assert answer["FailureLocation"] == (files / "out" / f"{answer['InferenceId']}-error.out").as_uri()
 
+    from click.testing import CliRunner
+
+    from greenfleet.cli.main import cli
+
+    shown = CliRunner().invoke(cli, ["invoke-async", "local", "--input-location", (files / "in.csv").as_uri(),
+                                     "--content-type", "text/csv", "--inference-id", "from-cli", "--json",
+                                     "--url", async_server.settings.base_url])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output) == {"InferenceId": "from-cli",
+                                        "OutputLocation": (files / "out" / "from-cli.out").as_uri(),
+                                        "FailureLocation": (files / "out" / "from-cli-error.out").as_uri()}
+
     def refusal(**params: Any) -> str:
         with pytest.raises(ClientError) as info:
             client.invoke_endpoint_async(EndpointName="local", ContentType="text/csv", **params)
