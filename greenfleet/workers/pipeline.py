@@ -15,8 +15,9 @@ serves the SageMaker contract on the instance's port, and:
 - a container's error is answered as that container gave it, naming it in ``X-Greenfleet-Container``
   (the router's ModelError names it); ``X-Greenfleet-Container-Latency`` lists each container's time.
 
-A member that exits takes the instance down: the supervisor writes why to its failure file, stops the
-others and exits (the reconciler replaces the instance, as it replaces any failed one).
+A member that fails (exits with a non-zero status) takes the instance down: the supervisor writes why to
+its failure file, stops the others and exits (the reconciler replaces the instance, as it replaces any
+failed one). A member that exits with status 0 was stopped with the instance (SIGTERM to its process group).
 """
 
 from __future__ import annotations
@@ -206,6 +207,8 @@ def _watch_members(members: list[Member], children: list[subprocess.Popen[bytes]
             code = child.poll()
             if code is None:
                 continue
+            if code == 0:  # a graceful stop (the instance's process group got SIGTERM): no failure to report
+                return
             reason_file = member.directory / "failure"
             reason = reason_file.read_text(errors="replace").strip() if reason_file.exists() else ""
             write_failure(failure_file, f"container {member.hostname} of the pipeline exited (status {code})"

@@ -189,3 +189,15 @@ def test_direct_invocation_needs_a_known_container_hostname(api: Api, seed_model
     assert "TargetContainerHostname must be specified" in missing.json()["Message"]
     unknown = api.invoke("direct", "0.7", headers={host: "nope"})
     assert unknown.status_code == 400 and "Container hostname nope not found" in unknown.json()["Message"]
+
+
+def test_a_container_that_cannot_start_is_named_in_the_failure(api: Api, seed_models: dict[str, Any],
+                                                              tmp_path: Path) -> None:
+    api.call("POST", "/api/models", {"ModelName": "half", "Containers": [
+        {"Image": "sagemaker-scikit-learn", "ModelDataUrl": str(seed_models["pre"])},
+        {"Image": "sagemaker-xgboost", "ModelDataUrl": str(tmp_path / "missing-model")}]})
+    endpoint_config(api, "half", "half", count=1)
+    api.call("POST", "/api/endpoints", {"EndpointName": "half", "EndpointConfigName": "half"})
+    described = api.wait_status("half", "Failed", timeout_s=120)
+    assert "container container-2 of the pipeline exited (status 3)" in described["FailureReason"], described
+    assert "missing-model" in described["FailureReason"]
