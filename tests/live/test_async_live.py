@@ -125,6 +125,22 @@ def test_boto3_async_flow_on_s3_with_notifications(async_server: Server, s3_endp
     errors = [r for r in receiver.wait_for(3, timeout=10) if r.path == "/err"]
     assert errors and errors[0].body["invocationStatus"] == "Failed" and "ModelError" in errors[0].body["failureReason"]
 
+    # A missing input object is refused at once, nothing queued.
+    with pytest.raises(ClientError) as missing:
+        client.invoke_endpoint_async(EndpointName="scorer", InputLocation="s3://bucket/in/nothing-here.csv")
+    assert missing.value.response["Error"]["Code"] == "ValidationError"
+    assert "no input object at s3://bucket/in/nothing-here.csv" in missing.value.response["Error"]["Message"]
+
+    # An output bucket that disappears after the config was made: the request ends in the failure path.
+    storage.create_bucket(Bucket="gone")
+    async_endpoint(api, "gone-out", sklearn_model, {"S3OutputPath": "s3://gone/out",
+                                                    "S3FailurePath": "s3://bucket/gone-fail"})
+    storage.delete_bucket(Bucket="gone")
+    lost = client.invoke_endpoint_async(EndpointName="gone-out", InputLocation="s3://bucket/in/rows.csv",
+                                        ContentType="text/csv")
+    reason = wait_object(storage, lost["FailureLocation"]).decode()
+    assert reason.startswith("ResponseUploadFailure: cannot write s3://gone/out/"), reason
+
     # An asynchronous endpoint takes no synchronous invocation.
     with pytest.raises(ClientError) as refused:
         client.invoke_endpoint(EndpointName="scorer", Body=csv_row(features).encode(), ContentType="text/csv")
