@@ -85,6 +85,15 @@ class AsyncConfig(BaseModel):
     failure_path: str | None = None
     notification: dict[str, Any] | None = None
 
+    def wire(self) -> dict[str, Any]:
+        """SageMaker's AsyncInferenceConfig (as DescribeEndpoint shows it)."""
+        output: dict[str, Any] = {"S3OutputPath": self.output_path}
+        if self.failure_path:
+            output["S3FailurePath"] = self.failure_path
+        if self.notification:
+            output["NotificationConfig"] = self.notification
+        return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": self.max_concurrent}, "OutputConfig": output}
+
 
 class Fleet(BaseModel):
     """The variants of one endpoint config, started as one unit; ``traffic`` is its percent of the

@@ -236,6 +236,8 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
         result["FailureReason"] = row["failure_reason"]
     if state.last_deployment_config:
         result["LastDeploymentConfig"] = state.last_deployment_config
+    if current.asynchronous is not None:
+        result["AsyncInferenceConfig"] = current.asynchronous.wire()
     view = observed.deployment_view
     if view and (state.deployment or row["status"] == "UpdateRollbackFailed"):
         _merge_view(result, view, state)

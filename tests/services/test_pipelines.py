@@ -87,3 +87,6 @@ def test_an_async_config_refuses_a_direct_pipeline(hosting: Hosting, tmp_path: A
     hosting.endpoints.create_endpoint({"EndpointName": "e2", "EndpointConfigName": "c2"})
     fleet = hosting.repo.get_endpoint("e2")["state"].current
     assert fleet.asynchronous is not None and fleet.asynchronous.max_concurrent == 3
+    assert hosting.endpoints.describe_endpoint({"EndpointName": "e2"})["AsyncInferenceConfig"] == {
+        "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 3},
+        "OutputConfig": {"S3OutputPath": (tmp_path / "out").as_uri()}}
