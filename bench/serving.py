@@ -25,7 +25,11 @@ Usage: bench/run-serving (installs what is missing first), or directly
 Env: the harness's knobs (PEERS_ROOT, PEERS_ROUNDS, PEERS_ONLY, PEERS_DURATION, PEERS_WARMUP, PEERS_IDLE,
 PEERS_OUT), plus GF_PEERS_DIR (harness directory, default ../shared/bench/peers), GF_BENCH_MLFLOW
 (``run`` default; ``reference`` = take mlflow-w1 from the peers' recorded 3-round run instead of running
-it), GF_BENCH_RESULTS (where serving-<stamp>.json/.md go, default bench/results).
+it), GF_BENCH_RESULTS (where serving-<stamp>.json/.md go, default bench/results), GF_BENCH_BASELINE (another
+greenfleet checkout with a venv of its own, e.g. a worktree of an older commit: its router and worker run in
+the same rounds as ``greenfleet-router@base`` and ``greenfleet-direct@base``, and the report gives this
+checkout's figures as ratios of the baseline's -- the honest way to tell a code regression from a machine
+that is slower today).
 Output: a table on stdout, bench/results/serving-<stamp>.{json,md}; raw harness output (results.jsonl,
 logs/) under $PEERS_OUT (default $PEERS_ROOT/results/greenfleet-<stamp>).
 """
@@ -49,6 +53,7 @@ sys.path.insert(0, str(PEERS_DIR))
 import harness  # noqa: E402  (the peers' harness, found through sys.path)
 
 GF_VENV = os.environ.get("GF_BENCH_VENV") or str(REPO / ".venv")
+BASELINE = Path(os.environ["GF_BENCH_BASELINE"]).resolve() if os.environ.get("GF_BENCH_BASELINE") else None
 ROUTER_PORT = 8600
 DIRECT_PORT = 8700
 DIRECT_MODEL_DIR = os.path.join(harness.ROOT, "greenfleet-direct-model")
@@ -77,6 +82,17 @@ DIRECT = dict(
          "GREENFLEET_IMAGE": "greenfleet/sklearn", "GREENFLEET_MODEL_DATA_URL": harness.MODEL},
     port=DIRECT_PORT, path="/invocations", payload=PAYLOAD, pred_key="predictions",
 )
+
+
+def baseline_configs(checkout: Path) -> list[dict[str, Any]]:
+    """The router and worker configs again, run from another checkout (its own launcher and venv)."""
+    venv = str(checkout / ".venv")
+    router = {**ROUTER, "name": "greenfleet-router@base", "venv": venv, "env": {},
+              "cmd": ["python", str(checkout / "bench" / "greenfleet_router.py"), "--port", str(ROUTER_PORT),
+                      "--model", harness.MODEL, "--endpoint", "bench"]}
+    direct = {**DIRECT, "name": "greenfleet-direct@base", "venv": venv, "env": dict(DIRECT["env"])}
+    return [router, direct]
+
 
 # ---------------------------------------------------------------- observing the harness
 _STATE: dict[str, Any] = {"first_ok": None, "memory": []}
@@ -171,6 +187,8 @@ def install() -> None:
         return
     _STATE["installed"] = True
     harness.CONFIGS.extend((ROUTER, DIRECT))
+    if BASELINE is not None:
+        harness.CONFIGS.extend(baseline_configs(BASELINE))
     harness.run_config = _wrap_run_config(harness.run_config)
     harness.correct = _wrap_correct(harness.correct)
     harness.memory = _wrap_memory(harness.memory)
@@ -319,6 +337,17 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"\nDrift check: {name} now {_f(now['rps_c8'], 0)} req/s c8, p50 c1 "
                          f"{_f(now['p50_c1_ms'])} ms; recorded {_f(then['rps_c8'], 0)} req/s, "
                          f"{_f(then['p50_c1_ms'])} ms.")
+    if report.get("vs_baseline"):
+        lines += ["", f"This checkout ÷ the baseline checkout ({report.get('baseline')}), same rounds:", "",
+                  "| config | " + " | ".join(label for _, label in COMPARED) + " |",
+                  "|---|" + "---:|" * len(COMPARED)]
+        for name, ratios in report["vs_baseline"].items():
+            lines.append(f"| {name} | " + " | ".join(_f(ratios.get(key), 3) for key, _ in COMPARED) + " |")
+        router = report["vs_baseline"].get("greenfleet-router", {})
+        if "overhead_p50_c1_ms_now" in router:
+            lines.append(f"\nRouter overhead p50 c1 (router - direct): this checkout "
+                         f"{_f(router['overhead_p50_c1_ms_now'], 3)} ms, baseline "
+                         f"{_f(router['overhead_p50_c1_ms_base'], 3)} ms.")
     lines += ["", f"Raw harness output: {report['raw_results']}"]
     return "\n".join(lines) + "\n"
 
@@ -346,12 +375,32 @@ def summarize(results_path: str, stamp: str, mlflow_mode: str) -> dict[str, Any]
         "harness": str(PEERS_DIR / "harness.py"), "raw_results": results_path,
         "commands": {c["name"]: {"cmd": c["cmd"], "env": c["env"], "url": c["url"], "payload": c["payload"]}
                      for c in meta["configs"]},
-        "configs": configs, "recorded": rec_ref,
+        "configs": configs, "recorded": rec_ref, "baseline": str(BASELINE) if BASELINE else None,
         "inproc": [r for r in recs if r["kind"] == "inproc"],
         "rounds_raw": peers,
     }
     report["targets"] = targets(configs)
+    report["vs_baseline"] = versus_baseline(configs)
     return report
+
+
+COMPARED = (("rps_c8", "req/s c8"), ("p50_c1_ms", "p50 c1 ms"), ("p99_c8_ms", "p99 c8 ms"),
+            ("server_cpu_ms_per_req", "CPU ms/req c8"), ("rss_mb", "idle RSS MB"))
+
+
+def versus_baseline(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """This checkout's figures divided by the baseline checkout's, measured in the same rounds."""
+    out: dict[str, dict[str, float | None]] = {}
+    for name in ("greenfleet-router", "greenfleet-direct"):
+        now, base = configs.get(name) or {}, configs.get(f"{name}@base") or {}
+        if now.get("rounds_ok") and base.get("rounds_ok"):
+            out[name] = {key: _ratio(now.get(key), base.get(key)) for key, _ in COMPARED}
+    router, base = configs.get("greenfleet-router@base") or {}, configs.get("greenfleet-direct@base") or {}
+    if router.get("p50_c1_ms") is not None and base.get("p50_c1_ms") is not None and "greenfleet-router" in out:
+        now_overhead = configs["greenfleet-router"]["p50_c1_ms"] - configs["greenfleet-direct"]["p50_c1_ms"]
+        out["greenfleet-router"]["overhead_p50_c1_ms_now"] = now_overhead
+        out["greenfleet-router"]["overhead_p50_c1_ms_base"] = router["p50_c1_ms"] - base["p50_c1_ms"]
+    return out
 
 
 def main() -> int:
@@ -360,6 +409,11 @@ def main() -> int:
     only = os.environ.get("PEERS_ONLY") or DEFAULT_ONLY
     if mlflow_mode == "reference":
         only = ",".join(n for n in only.split(",") if n != "mlflow-w1")
+    if BASELINE is not None:
+        if not (BASELINE / ".venv" / "bin" / "python").exists():
+            print(f"GF_BENCH_BASELINE={BASELINE}: no .venv there (run its scripts/setup-venv)", file=sys.stderr)
+            return 2
+        only += "".join(f",{n}@base" for n in ("greenfleet-router", "greenfleet-direct") if n in only.split(","))
     os.environ["PEERS_ONLY"] = only
     harness.OUT = os.environ.get("PEERS_OUT") or os.path.join(harness.ROOT, "results", f"greenfleet-{stamp}")
     install()

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, Self, TypedDict
 from urllib.parse import quote
 
 from greenfleet.clienterrors import ApiError, ClientError, ServerUnreachable, WaiterError
+from greenfleet.clientmonitoring import MonitoringMethods
 from greenfleet.waiters import EndpointWaiters
 
 if TYPE_CHECKING:  # httpx is imported when a client is made, so that ``greenfleet --help`` starts fast
@@ -107,7 +108,7 @@ def _error(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, code, str(message), details)
 
 
-class Client(EndpointWaiters):
+class Client(EndpointWaiters, MonitoringMethods):
     """greenfleet's REST API at ``base_url``; usable as a context manager."""
 
     def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,

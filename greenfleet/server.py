@@ -30,6 +30,8 @@ from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.auth.policy import AccessPolicy, is_loopback
+from greenfleet.capture.observer import CaptureObserver
+from greenfleet.capture.writer import CaptureWriter
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
@@ -42,6 +44,10 @@ from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
 from greenfleet.instances.local import LocalProcessBackend
 from greenfleet.metrics import MetricService
+from greenfleet.monitoring.definitions import JobDefinitionService
+from greenfleet.monitoring.driver import MonitoringDriver, capture_destination
+from greenfleet.monitoring.repository import MonitoringRepository
+from greenfleet.monitoring.service import MonitoringService
 from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
@@ -171,6 +177,11 @@ class Server:
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy)
+        self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
+                                     flush_interval_s=settings.capture_flush_interval_s,
+                                     s3_endpoint_url=settings.s3_endpoint_url)
+        self.router.capture = self.capture
+        endpoints.capture_failure = self.capture.failure
         self.backend = backend or LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
@@ -200,22 +211,35 @@ class Server:
         deployments.alarm_exists = lambda name: bool(self.alarms.describe_alarms([name]))
         self.registry = Registry(settings, self.engine, self.repo, self.clock, self.events,
                                  SimpleNamespace(models=models, deployments=deployments))
+        monitoring_repo = MonitoringRepository(self.engine)
+        monitoring = MonitoringService(monitoring_repo, self.clock, settings.region, settings.account_id,
+                                       lambda name: capture_destination(self.repo, name), tags,
+                                       settings.s3_endpoint_url, settings.monitoring_min_interval_s)
+        monitoring.changed = self.reconciler.wake
+        monitoring_jobs = JobDefinitionService(monitoring_repo, self.clock, tags,
+                                               lambda kind, name: monitoring.arn(name, kind))
+        self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
+                                        lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit, async_invocations=self.async_invocations)
+                                 registry_audit=self.registry.audit, async_invocations=self.async_invocations,
+                                 monitoring=monitoring, monitoring_jobs=monitoring_jobs)
         endpoints.changed = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
         # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
-        # deployer and monitors go in this list.
+        # deployer and monitors go in this list. Model Monitor's executions run on their own thread; the
+        # step only starts them and records their progress.
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             EverySecond(MetricsFlush(self.metrics, self.backend)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
+            EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
+            EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
         ]
         front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
         self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
@@ -238,14 +262,17 @@ class Server:
     def start_controllers(self) -> None:
         self.events.start()
         self.alarms.start()
+        self.capture.start()
         self.reconciler.start()
         self.async_dispatcher.start()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.async_dispatcher.stop()
         self.reconciler.stop()
+        self.monitor.close()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
+        self.capture.stop()
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()

@@ -112,13 +112,6 @@ class Settings(BaseSettings):
     EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
     history as not executed."""
 
-    @field_validator("alarm_action_webhooks")
-    @classmethod
-    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
-        from greenfleet.alarms.actions import check_webhook_table
-
-        return check_webhook_table(value)
-
     sigv4_max_skew_s: float = 900.0
     """Largest difference between a SigV4 request's X-Amz-Date and the server's clock (AWS: 15 minutes)."""
 
@@ -174,23 +167,12 @@ class Settings(BaseSettings):
     model_data_allow_link_local: bool = False
     """Let http(s) ModelDataUrls reach link-local and cloud metadata addresses (169.254.0.0/16, ...)."""
 
-    def data_roots(self) -> list[Path]:
-        """The directories local model data may come from (see ``model_data_roots``)."""
-        if self.model_data_roots:
-            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
-        return [Path.cwd(), self.home]
-
     async_file_roots: str | None = None
     """Directories the file:// locations of asynchronous inference (InputLocation, S3OutputPath,
     S3FailurePath) may name, ``os.pathsep``-separated. Unset: only s3:// locations are accepted."""
 
     async_max_in_flight: int = Field(default=64, ge=1, le=1024)
     """Asynchronous requests the dispatcher streams at once (each on its own thread), over all endpoints."""
-
-    def async_roots(self) -> list[Path]:
-        if not self.async_file_roots:
-            return []
-        return [Path(p).expanduser() for p in self.async_file_roots.split(os.pathsep) if p.strip()]
 
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's
@@ -199,6 +181,34 @@ class Settings(BaseSettings):
     registry_s3_uri: str | None = None
     """``s3://bucket/prefix`` where the model registry keeps registered artifacts (with
     ``s3_endpoint_url`` for MinIO or another S3-compatible store); default: under ``home``."""
+    capture_max_queued_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Data capture: most bytes of sampled invocations held in memory before they are written; beyond
+    it records are dropped and counted (metric ``greenfleet/DataCapture`` DroppedRecords)."""
+
+    capture_flush_interval_s: float = Field(default=1.0, gt=0, le=1.0)
+    """Data capture: captured records reach their destination at least this often (at most 1 s)."""
+
+    monitoring_min_interval_s: float = Field(default=60.0, ge=1.0)
+    """Shortest interval of a continuous monitoring schedule (``rate(N seconds)``); lower it only for tests."""
+
+    @field_validator("alarm_action_webhooks")
+    @classmethod
+    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        from greenfleet.alarms.actions import check_webhook_table
+
+        return check_webhook_table(value)
+
+    def async_roots(self) -> list[Path]:
+        """The directories file:// locations of asynchronous inference may name (see ``async_file_roots``)."""
+        if not self.async_file_roots:
+            return []
+        return [Path(p).expanduser() for p in self.async_file_roots.split(os.pathsep) if p.strip()]
+
+    def data_roots(self) -> list[Path]:
+        """The directories local model data may come from (see ``model_data_roots``)."""
+        if self.model_data_roots:
+            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
+        return [Path.cwd(), self.home]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

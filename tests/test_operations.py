@@ -17,6 +17,8 @@ from greenfleet.api.aws import cloudwatch
 from greenfleet.api.routes.aws import SAGEMAKER_OPERATIONS
 from greenfleet.cli.main import cli
 from greenfleet.client import Client
+from greenfleet.monitoring.definitions import JobDefinitionService
+from greenfleet.monitoring.service import MonitoringService
 from greenfleet.operations import OPERATIONS, Operation
 from greenfleet.registry.packages import RegistryService
 from greenfleet.resources.servicemodel import service_model
@@ -77,7 +79,8 @@ def test_the_wire_protocols_serve_exactly_the_declared_operations() -> None:
     assert set(SAGEMAKER_OPERATIONS) == declared["sagemaker"]
     assert set(cloudwatch.OPERATIONS) == declared["cloudwatch"]
     classes = {"models": ModelService, "endpoints": EndpointService, "deployments": DeploymentService,
-               "tags": TagService, "registry": RegistryService}
+               "tags": TagService, "registry": RegistryService, "monitoring": MonitoringService,
+               "monitoring_jobs": JobDefinitionService}
     assert set(classes) <= set(Services.__dataclass_fields__)
     for attribute, method in SAGEMAKER_OPERATIONS.values():
         assert callable(getattr(classes[attribute], method, None)), f"{attribute}.{method}"

@@ -11,7 +11,17 @@ from pydantic import BaseModel
 
 from greenfleet import __version__, dashboard
 from greenfleet.api import errors, openapi
-from greenfleet.api.routes import alarms, aws, deployments, events, hosting, metrics, prometheus, registry
+from greenfleet.api.routes import (
+    alarms,
+    aws,
+    deployments,
+    events,
+    hosting,
+    metrics,
+    monitoring,
+    prometheus,
+    registry,
+)
 from greenfleet.services import Services
 
 
@@ -31,7 +41,7 @@ def create_app(services: Services) -> FastAPI:
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
-    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, aws):
+    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, monitoring, aws):
         app.include_router(module.router)
     app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import socket
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from greenfleet.api import jsonbody
+from greenfleet.api.read_deadlines import ReadDeadlines, ReadTimedOut
 from greenfleet.auth.policy import NATIVE_SERVICES, AccessPolicy, is_loopback
 from greenfleet.errors import ValidationError
 from greenfleet.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,6 +90,9 @@ class Guard:
         self.any_ip = listen_host in WILDCARDS
         self.max_api_body_bytes, self.max_aws_body_bytes = max_api_body_bytes, max_aws_body_bytes
         self.body_read_timeout_s = body_read_timeout_s
+        self.deadlines = ReadDeadlines(body_read_timeout_s)
+        self._hosts_seen: set[bytes] = set()
+        """Host headers already found to name this server (the invocation path's shortcut; bounded)."""
 
     # -- the checks -------------------------------------------------------------------------------
     def _host_allowed(self, host: str) -> bool:
@@ -104,12 +107,19 @@ class Guard:
         return found
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> _Refusal | None:
-        host = _host_only(headers.get("host", ""))
+        refusal = self._site_refusal(headers.get("host", ""), headers.get("origin"))
+        if refusal is not None:
+            return refusal
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        return self._form_refusal(scope, headers, path, method, headers.get("origin"))
+
+    def _site_refusal(self, host_header: str, origin: str | None) -> _Refusal | None:
+        """Checks 1 and 2: the Host names this server, a browser's Origin is this server's."""
+        host = _host_only(host_header)
         if host and not self._host_allowed(host):  # no Host at all (HTTP/1.0) is no browser's request
             return _Refusal(403, "AccessDeniedException",
-                            f"Host '{headers.get('host', '')}' is not a name of this greenfleet server; add it to "
+                            f"Host '{host_header}' is not a name of this greenfleet server; add it to "
                             "GREENFLEET_ALLOWED_HOSTS to serve it.")
-        origin = headers.get("origin")
         if origin is not None:
             parts = urlsplit(origin)
             try:
@@ -119,8 +129,12 @@ class Guard:
             if not (parts.hostname and self._host_allowed(parts.hostname.lower()) and port == self.port):
                 return _Refusal(403, "AccessDeniedException",
                                 f"Origin '{origin}' may not call this greenfleet server (cross-site request).")
-        path, method = scope.get("path", ""), scope.get("method", "GET")
-        if method in ("GET", "HEAD", "OPTIONS") or _is_invocation(path) or _is_dashboard(path):
+        return None
+
+    def _form_refusal(self, scope: Scope, headers: dict[str, str], path: str, method: str,
+                      origin: str | None) -> _Refusal | None:
+        """Check 3: form and other browser-simple bodies."""
+        if method in ("GET", "HEAD", "OPTIONS") or _is_dashboard(path):
             return None
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if media == FORM:
@@ -144,14 +158,27 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        if _is_invocation(path):  # the data plane's hot path: only Host and Origin, read straight off the scope
+            host, origin = b"", None
+            for key, value in scope["headers"]:
+                if key == b"host":
+                    host = value
+                elif key == b"origin":
+                    origin = value.decode("latin-1")
+            if origin is not None or host not in self._hosts_seen:
+                refusal = self._site_refusal(host.decode("latin-1"), origin)
+                if refusal is not None:
+                    await _answer(send, refusal)
+                    return
+                if origin is None and len(self._hosts_seen) < _HOSTS_SEEN_MAX:
+                    self._hosts_seen.add(host)
+            await self._with_read_timeout(scope, receive, send)  # the data plane reads (capped) and verifies
+            return
         headers = self._headers(scope)
         refusal = self._refusal(scope, headers)
         if refusal is not None:
             await _answer(send, refusal)
-            return
-        path = scope.get("path", "")
-        if _is_invocation(path):
-            await self._with_read_timeout(scope, receive, send)  # the data plane reads (capped) and verifies
             return
         aws = path == "/" or path.startswith("/endpoints/")  # these faces verify SigV4 over their bodies
         limit = self.max_aws_body_bytes if aws else self.max_api_body_bytes
@@ -177,9 +204,8 @@ class Guard:
 
         async def timed_receive() -> Message:
             try:
-                async with asyncio.timeout(self.body_read_timeout_s):  # one timer, no extra task
-                    return await receive()
-            except TimeoutError:
+                return await self.deadlines.receive(receive)
+            except ReadTimedOut:
                 raise _BodyTimeout from None
 
         async def tracking_send(message: Message) -> None:
@@ -201,9 +227,8 @@ class Guard:
         size = 0
         while True:
             try:
-                async with asyncio.timeout(self.body_read_timeout_s):
-                    message = await receive()
-            except TimeoutError:
+                message = await self.deadlines.receive(receive)
+            except ReadTimedOut:
                 raise _BodyTimeout from None
             if message["type"] != "http.request":
                 return b"".join(chunks)
@@ -240,6 +265,9 @@ class Guard:
         except ValidationError as exc:
             return _Refusal(400, "ValidationException", exc.message)
         return None
+
+
+_HOSTS_SEEN_MAX = 64
 
 
 class _TooLarge(Exception):

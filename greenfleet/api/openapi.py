@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 JsonSchema = dict[str, Any]
 REF = "#/components/schemas/"
-PATH_MEMBERS = ("EndpointName", "AlarmName")
+PATH_MEMBERS = ("EndpointName", "AlarmName", "MonitoringScheduleName", "JobDefinitionName")
 """Members a route takes from its path ({name}) rather than from its body."""
 NAMES = {op.name for op in OPERATIONS}
 EXTENSIONS = {"sagemaker.DeploymentConfig": {"GreenfleetRollout": "greenfleet:RolloutExtension"}}

@@ -1,5 +1,6 @@
-"""The shapes of greenfleet's own operations (deployments, events, webhook targets, instances), for the
-OpenAPI document: SageMaker's and CloudWatch's come from botocore's model (greenfleet.api.openapi).
+"""The shapes of greenfleet's own operations (deployments, events, webhook targets, instances, the
+registry's and Model Monitor's extras), for the OpenAPI document: SageMaker's and CloudWatch's come from
+botocore's model (greenfleet.api.openapi).
 The services build these answers as dicts; these models describe them and are not used to validate."""
 
 from __future__ import annotations
@@ -195,7 +196,58 @@ class RegistryBindingList(BaseModel):
     Bindings: list[RegistryBinding]
 
 
+class BaselineInput(BaseModel):
+    """Baseline a dataset (data quality; with ProblemType, model quality)."""
+
+    model_config = ConfigDict(extra="forbid")
+    DatasetUri: str = Field(description="a path, file:// or s3:// URI of CSV or JSON lines")
+    DatasetFormat: Literal["csv", "json"]
+    OutputUri: str = Field(description="where statistics.json and constraints.json go")
+    Header: bool = Field(default=False, description="the CSV's first row names the columns")
+    ProblemType: Literal["BinaryClassification", "MulticlassClassification", "Regression"] | None = Field(
+        default=None, description="model-quality baselining of a labelled dataset")
+    GroundTruthAttribute: str | None = Field(default=None, description="the column of the true labels")
+    InferenceAttribute: str | None = Field(default=None, description="the column of the predictions")
+    ProbabilityAttribute: str | None = Field(default=None, description="the column of the probabilities")
+    ProbabilityThresholdAttribute: float | None = None
+
+
+class S3Resource(BaseModel):
+    S3Uri: str
+
+
+class BaselineFeature(BaseModel):
+    Name: str
+    InferredType: str
+
+
+class Baseline(BaseModel):
+    """Where the baseline's files went, with what they hold."""
+
+    model_config = ConfigDict(extra="allow")
+    StatisticsResource: S3Resource
+    ConstraintsResource: S3Resource
+    ItemCount: int
+    Features: list[BaselineFeature] | None = Field(default=None, description="data quality")
+    Constraints: Json | None = Field(default=None, description="model quality: constraints.json")
+
+
+class MonitoringReport(BaseModel):
+    """A schedule's latest execution that wrote a report: per feature, baseline vs current, the drift
+    distance, the violations and histograms on the baseline's buckets (data quality), or the metrics
+    (model quality)."""
+
+    model_config = ConfigDict(extra="allow")
+    MonitoringScheduleName: str
+    EndpointName: str | None
+    Execution: Json = Field(description="the execution's MonitoringExecutionSummary with its OutputUri")
+    Features: list[Json] | None = Field(default=None, description="data quality: one entry per feature")
+    Metrics: Json | None = Field(default=None, description="model quality: the execution's metrics")
+    Violations: list[Json] = Field(description="constraint_violations.json's violations")
+
+
 SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
+    BaselineInput, Baseline, MonitoringReport,
     RegistryHistory, Champion, ServedAt, RegistryBindingInput, RegistryBinding, RegistryBindingList,
     Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,
     PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList, RolloutExtension)}

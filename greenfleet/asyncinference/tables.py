@@ -1,4 +1,4 @@
-"""The durable queue of InvokeEndpointAsync requests (created by migration 0009), on the store's metadata.
+"""The durable queue of InvokeEndpointAsync requests (created by migration 0007), on the store's metadata.
 
 A request is ``queued`` when accepted, ``running`` while the dispatcher streams it through an instance,
 then ``succeeded`` (its output written) or ``failed`` (its failure written, with the reason)."""

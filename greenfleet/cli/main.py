@@ -23,6 +23,7 @@ from greenfleet.cli import (
     invoke,
     metrics,
     models,
+    monitor,
     registry,
     server,
     tags,
@@ -39,7 +40,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry):
+                tags, webhooks, registry, monitor):
     _module.register(cli)
 
 

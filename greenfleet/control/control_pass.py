@@ -6,7 +6,11 @@
     metrics      flush the router's per-second figures, sample CPU/memory   (once a second)
     alarms       evaluate metric alarms                                      (once a second)
     deployments  advance rollouts (reads the alarms evaluated just before)
-    ... autoscaling, shadow experiments, registry deployer, monitor: new steps go in this list
+    registry bindings  approved model package versions → guarded UpdateEndpoint
+    capture      data capture's counters to the metric store                (once a second)
+    monitoring   Model Monitor's scheduler: record due executions, hand    (once a second)
+                 them to one background thread
+    ... autoscaling, shadow experiments: new steps go in this list
 
 A step reads the pass's :class:`Snapshot` (and the store), never another step's internals. A step that
 raises is logged and runs again on the next pass; the steps after it still run."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from greenfleet.capture.config import capture_setting
 from greenfleet.control.instance_groups import SERVING_STATUSES, Group, GroupKey, desired_groups
 from greenfleet.control.snapshot import InstanceView
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
@@ -21,14 +22,16 @@ def build_routes(rows: Iterable[dict[str, Any]], instances: Iterable[InstanceVie
         if row["status"] not in SERVING_STATUSES:
             continue
         targets = tuple(_target(group, ready.get(group.key, [])) for group in desired_groups(row))
-        routes[row["name"]] = EndpointRoute(row["name"], targets)
+        capture = row["state"].current.data_capture
+        setting = capture_setting(capture.config()) if capture is not None else None
+        routes[row["name"]] = EndpointRoute(row["name"], targets, setting)
     return routes
 
 
 def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
     return Target(
         variant_name=group.variant.name,
-        config_name=group.config_name,
+        config_name=group.series_name,
         weight=group.weight,
         strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),

@@ -4,8 +4,9 @@
     endpoints row (compare-and-set; API, deployment driver)   endpoint_observations row (no contention)
     ├── config_name, status, failure_reason                    └── ObservedState, written only by the
     └── state: DesiredState                                        control pass (reconciler, driver)
-        ├── fleets: [Fleet]  id, config, role, traffic %           ├── fleets: {fleet id: {variant:
-        │    └── variants: [VariantDesired]  count, weight,        │       VariantObserved}} counts,
+        ├── fleets: [Fleet]  id, config, role, traffic %,          ├── fleets: {fleet id: {variant:
+        │    │   data_capture (its config's DataCaptureConfig)      │       VariantObserved}} counts,
+        │    └── variants: [VariantDesired]  count, weight,        │
         │        container snapshot, routing, startup timeout      │       weights, VariantStatus
         ├── current_fleet_id  the fleet of ``config_name``         └── deployment_view (the rollout's
         ├── deployment: DeploymentRef | None  (id, commands)            DescribeEndpoint view)
@@ -22,7 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FleetRole = Literal["production", "shadow"]
+FleetRole = Literal["production", "shadow", "baseline"]
+"""baseline: the canary judge's copy of the current fleet, run beside a deployment's green fleet
+(greenfleet/rollout/baseline.py); it takes its ``traffic`` percent like a production fleet."""
 VariantStatusName = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
 
@@ -95,6 +98,35 @@ class AsyncConfig(BaseModel):
         return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": self.max_concurrent}, "OutputConfig": output}
 
 
+class DataCapture(BaseModel):
+    """A fleet's DataCaptureConfig, SageMaker's members as CreateEndpointConfig checked them (the capture
+    writer and DescribeEndpoint read them; ``capture.config.capture_setting`` turns them into the data
+    plane's setting)."""
+
+    EnableCapture: bool = True
+    InitialSamplingPercentage: int
+    DestinationS3Uri: str
+    KmsKeyId: str | None = None
+    CaptureOptions: list[dict[str, str]] = Field(default_factory=list)
+    CaptureContentTypeHeader: dict[str, list[str]] | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The DataCaptureConfig document (None members left out)."""
+        return self.model_dump(exclude_none=True)
+
+    def summary(self) -> dict[str, Any]:
+        """DescribeEndpoint's DataCaptureConfigSummary."""
+        result: dict[str, Any] = {
+            "EnableCapture": self.EnableCapture,
+            "CaptureStatus": "Started" if self.EnableCapture else "Stopped",
+            "CurrentSamplingPercentage": self.InitialSamplingPercentage,
+            "DestinationS3Uri": self.DestinationS3Uri,
+        }
+        if self.KmsKeyId:
+            result["KmsKeyId"] = self.KmsKeyId
+        return result
+
+
 class Fleet(BaseModel):
     """The variants of one endpoint config, started as one unit; ``traffic`` is its percent of the
     endpoint's requests (a production fleet's share; a shadow fleet's copy of them)."""
@@ -108,6 +140,10 @@ class Fleet(BaseModel):
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
     asynchronous: AsyncConfig | None = None
     """Set for an asynchronous endpoint config (AsyncInferenceConfig)."""
+    data_capture: DataCapture | None = None
+    """Its endpoint config's DataCaptureConfig: the endpoint captures as its current fleet says."""
+    series_name: str | None = None
+    """The EndpointConfigName of its per-config metric series when not ``config_name`` (a baseline's)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -190,6 +226,6 @@ class ObservedState(BaseModel):
 
 
 def production_fleet(fleet_id: int, config_name: str, variants: list[VariantDesired], traffic: float = 100.0,
-                     target_counts: dict[str, int] | None = None) -> Fleet:
+                     target_counts: dict[str, int] | None = None, data_capture: DataCapture | None = None) -> Fleet:
     return Fleet(id=fleet_id, config_name=config_name, traffic=traffic, variants=variants,
-                 target_counts=target_counts or {})
+                 target_counts=target_counts or {}, data_capture=data_capture)

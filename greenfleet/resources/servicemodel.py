@@ -18,7 +18,7 @@ from greenfleet.errors import ValidationError
 
 MAX_REPORTED = 10
 # Locations greenfleet widens on purpose: besides s3:// and https://, a local path, file:// and http://.
-RELAXED_PATTERNS = {"Url", "DestinationS3Uri", "S3Uri", "S3ModelUri"}
+RELAXED_PATTERNS = {"Url", "DestinationS3Uri", "S3Uri", "S3ModelUri", "MonitoringS3Uri"}
 
 
 @functools.cache

@@ -8,16 +8,21 @@ import logging
 import time
 from collections.abc import Callable
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
+from greenfleet.capture.config import CaptureSetting
+from greenfleet.capture.record import CapturedEvent
 from greenfleet.resources.pipeline import HOSTNAME_HEADER
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Target
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from greenfleet.capture.writer import CaptureWriter
 
 log = logging.getLogger("greenfleet.router")
 FORWARDED = {
@@ -49,6 +54,8 @@ class Router:
         self.max_skew_s = max_skew_s
         self.policy = policy if policy is not None and not policy.open else None
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
+        self.capture: CaptureWriter | None = None
+        """Where sampled invocations of endpoints with data capture go (set by the server)."""
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
@@ -111,13 +118,13 @@ class Router:
             await _error(send, 400, "ValidationError", refused)
             return
         try:
-            await self._forward(send, name, target, body, headers, started)
+            await self._forward(send, name, target, body, headers, started, route.capture)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       started: float) -> None:
+                       started: float, capture: CaptureSetting | None) -> None:
         tried: frozenset[str] = frozenset()
         for _ in range(MAX_ATTEMPTS):
             instance = pick_instance(target, self.outstanding, self.rng, tried)
@@ -149,6 +156,13 @@ class Router:
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
                 if response.container_latency is not None:
                     self._record_containers(name, target, response.container_latency)
+                if capture is not None and self.capture is not None and (
+                        capture.sampling_percentage >= 100 or self.rng.random() * 100 < capture.sampling_percentage):
+                    self.capture.offer(CapturedEvent(
+                        capture, name, target.variant_name, self.clock(), body,
+                        headers.get("Content-Type", "application/octet-stream"), response.body,
+                        response.content_type or "application/octet-stream",
+                        headers.get("X-Amzn-SageMaker-Inference-Id")))
                 return
             outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
             self._record(name, target, instance.instance_id, outcome, model_us, started)

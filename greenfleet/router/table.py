@@ -7,6 +7,8 @@ import itertools
 from dataclasses import dataclass, field
 from random import Random
 
+from greenfleet.capture.config import CaptureSetting
+
 
 @dataclass(frozen=True)
 class InstanceAddress:
@@ -36,6 +38,8 @@ class Target:
 class EndpointRoute:
     name: str
     targets: tuple[Target, ...]
+    capture: CaptureSetting | None = None
+    """The endpoint's DataCaptureConfig while capture is enabled."""
     _serving: tuple[Target, ...] = field(init=False, repr=False, compare=False)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
 

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from greenfleet.asyncinference.service import AsyncInvocations
     from greenfleet.events.service import EventService
     from greenfleet.metrics.service import MetricService
+    from greenfleet.monitoring.definitions import JobDefinitionService
+    from greenfleet.monitoring.service import MonitoringService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
@@ -43,3 +45,5 @@ class Services:
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
     async_invocations: AsyncInvocations | None = None
+    monitoring: MonitoringService | None = None
+    monitoring_jobs: JobDefinitionService | None = None

@@ -16,6 +16,7 @@ from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
 from greenfleet.resources.endpoint_state import (
     ContainerSnapshot,
+    DataCapture,
     DesiredState,
     Fleet,
     ObservedState,
@@ -68,6 +69,8 @@ class EndpointService:
         """Instance ceilings checked before desired counts are recorded (the server sets them)."""
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the reconciler with it)."""
+        self.capture_failure: Callable[[str], str | None] = lambda destination: None
+        """Why writing captured data to a destination fails right now, if it does (the capture writer)."""
 
     def build_fleet(self, fleet_id: int, config_name: str) -> Fleet:
         """The production fleet serving ``config_name``: its variants with their models' container snapshots."""
@@ -83,7 +86,9 @@ class EndpointService:
                                       "serverless inference does not run in greenfleet yet")
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
-        fleet = production_fleet(fleet_id, config_name, variants)
+        capture = spec.get("DataCaptureConfig")
+        fleet = production_fleet(fleet_id, config_name, variants,
+                                 data_capture=DataCapture.model_validate(capture) if capture else None)
         fleet.asynchronous = stored_async_config(spec.get("AsyncInferenceConfig"))
         return fleet
 
@@ -114,7 +119,13 @@ class EndpointService:
     def describe_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "DescribeEndpoint", params)
         row = self.endpoint(params["EndpointName"])
-        return describe(row, self.repo.get_observation(row["name"]))
+        result = describe(row, self.repo.get_observation(row["name"]))
+        capture = result.get("DataCaptureConfig")
+        failure = self.capture_failure(capture["DestinationS3Uri"]) if capture and capture["EnableCapture"] else None
+        if failure and "FailureReason" not in result:
+            result["FailureReason"] = (f"Data capture is failing: {failure}. Invocations are served; their "
+                                       "captured records are dropped.")
+        return result
 
     def list_endpoints(self, params: Doc) -> Doc:
         validate_input("sagemaker", "ListEndpoints", params)
@@ -234,6 +245,9 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
     }
     if row["failure_reason"]:
         result["FailureReason"] = row["failure_reason"]
+    capture = current.data_capture
+    if capture is not None:
+        result["DataCaptureConfig"] = capture.summary()
     if state.last_deployment_config:
         result["LastDeploymentConfig"] = state.last_deployment_config
     if current.asynchronous is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from greenfleet.asyncinference.config import parse_async_config
 from greenfleet.asyncinference.locations import Locations
+from greenfleet.capture.config import check_capture_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
 from greenfleet.resources.names import ArnFactory
@@ -21,7 +22,6 @@ from greenfleet.workers.images import image_allowed
 Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
     "ShadowProductionVariants": "shadow testing (shadow variants)",
-    "DataCaptureConfig": "data capture",
 }
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
 
@@ -130,6 +130,10 @@ class ModelService:
             raise ValidationError(f"Variant names must be unique; duplicated: {', '.join(duplicates)} "
                                   "(names are compared case-insensitively)")
         variants = [dict(v) for v in params["ProductionVariants"]]
+        capture = params.get("DataCaptureConfig")
+        if capture is not None:
+            check_capture_config(capture, variants)
+            capture = {"EnableCapture": True, **capture}
         for index, variant in enumerate(variants, start=1):
             self._check_variant(variant, f"ProductionVariants.{index}")
         if self.limits is not None:
@@ -148,6 +152,8 @@ class ModelService:
         arn = self.arns.arn("endpoint_config", name)
         spec = {k: v for k, v in params.items() if k != "Tags"}
         spec["ProductionVariants"] = variants
+        if capture is not None:
+            spec["DataCaptureConfig"] = capture
         row = {"name": name, "arn": arn, "spec": spec, "created_at": self.clock.now()}
         self.repo.insert_endpoint_config(row)
         self.tags.put(arn, params.get("Tags", []))

@@ -4,6 +4,9 @@ through what runs at import time: module-level imports outside ``if TYPE_CHECKIN
 
 - the data plane (``greenfleet/router/``) never reaches the store (``greenfleet/store/``) or SQLAlchemy;
 - the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``) reach neither SQLAlchemy nor httpx;
+- data capture (``greenfleet/capture/``, but for the control pass's counters step) never reaches the store;
+- Model Monitor's pure halves (expressions, the scheduler, statistics, drift, checks, reports) reach
+  neither the store, SQLAlchemy, httpx nor boto;
 - the data plane does not know asynchronous inference (``greenfleet/asyncinference/``): the dispatcher reads
   the router's table, never the other way round, so no synchronous request waits on the async queue."""
 
@@ -103,6 +106,20 @@ def test_the_pure_halves_use_neither_sql_nor_http(module: str) -> None:
 @pytest.mark.parametrize("module", _in("greenfleet.router"))
 def test_the_data_plane_does_not_reach_the_async_queue(module: str) -> None:
     assert _offenders(module, ("greenfleet.asyncinference",)) == []
+
+
+@pytest.mark.parametrize("module", [m for m in _in("greenfleet.capture") if m != "greenfleet.capture.observer"])
+def test_data_capture_never_reaches_the_store(module: str) -> None:
+    assert _offenders(module, ("greenfleet.store", "sqlalchemy", "alembic", "greenfleet.control")) == []
+
+
+MONITORING_PURE = ("schedule", "scheduler", "statistics", "profile", "distance", "constraints", "violations",
+                   "quality", "dataset", "baseline", "report", "jobs", "metrics")
+
+
+@pytest.mark.parametrize("module", [f"greenfleet.monitoring.{name}" for name in MONITORING_PURE])
+def test_model_monitors_pure_halves_use_neither_sql_http_nor_boto(module: str) -> None:
+    assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store", "boto3", "botocore")) == []
 
 
 def test_the_rule_sees_a_violation() -> None:

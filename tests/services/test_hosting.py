@@ -140,8 +140,6 @@ def test_endpoint_config_defaults(hosting: Hosting) -> None:
     ("extra", "member"),
     [
         ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
-        ({"DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
-                                "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
         ({"ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
                                   "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]},
          "ProductionVariants.1.ServerlessConfig"),
@@ -238,9 +236,21 @@ def test_everything_survives_a_new_process_on_the_same_store(database_url: str) 
 def test_a_config_stored_with_a_capability_that_does_not_run_is_refused_at_use(hosting: Hosting) -> None:
     """A store from before the refusals may hold such a config: using it is refused, nothing half-runs."""
     hosting.models.create_model(model())
-    spec = {**config("old", variant("v1")), "DataCaptureConfig": {"InitialSamplingPercentage": 20,
-                                                                  "DestinationS3Uri": "s3://bucket/capture"}}
+    spec = {**config("old", variant("v1")), "AsyncInferenceConfig": {"OutputConfig": {
+        "S3OutputPath": "s3://bucket/async"}}}
     hosting.repo.insert_endpoint_config({"name": "old", "arn": "arn:old", "spec": spec, "created_at": 1.0})
-    with pytest.raises(ValidationError, match="EndpointConfig old: DataCaptureConfig: data capture does not run"):
+    with pytest.raises(ValidationError, match="EndpointConfig old: AsyncInferenceConfig: asynchronous inference"):
         hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "old"})
     assert hosting.endpoints.list_endpoints({})["Endpoints"] == []
+
+
+def test_data_capture_is_refused_on_serverless_variants(hosting: Hosting) -> None:
+    hosting.models.create_model(model())
+    with pytest.raises(ValidationError) as info:
+        hosting.models.create_endpoint_config({
+            "EndpointConfigName": "c-sls",
+            "ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
+                                    "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1}}],
+            "DataCaptureConfig": {"InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://bucket/capture",
+                                  "CaptureOptions": [{"CaptureMode": "Input"}]}})
+    assert "not supported on serverless variants (v1)" in info.value.message

@@ -1,13 +1,13 @@
 """Asynchronous inference: the durable queue of InvokeEndpointAsync requests.
 
-Revision ID: 0009
+Revision ID: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0005"  # temporarily: the lead sets the previous number when merging
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
