@@ -58,6 +58,15 @@ class InvokeEndpointOutput(TypedDict):
     ResponseMetadata: ResponseMetadata
 
 
+class InvokeEndpointAsyncOutput(TypedDict):
+    """InvokeEndpointAsync's answer in boto3's shape."""
+
+    InferenceId: str
+    OutputLocation: str
+    FailureLocation: str
+    ResponseMetadata: ResponseMetadata
+
+
 def _path(name: str) -> str:
     return quote(name, safe="")
 
@@ -473,6 +482,30 @@ class Client(EndpointWaiters, MonitoringMethods):
             if not token:
                 return
             params = {**params, "NextToken": token}
+
+    def invoke_endpoint_async(self, EndpointName: str, InputLocation: str | None = None,
+                              ContentType: str | None = None, Accept: str | None = None,
+                              CustomAttributes: str | None = None, InferenceId: str | None = None,
+                              S3OutputPathExtension: str | None = None, Filename: str | None = None,
+                              RequestTTLSeconds: int | None = None, InvocationTimeoutSeconds: int | None = None,
+                              Body: bytes | str | None = None) -> InvokeEndpointAsyncOutput:
+        """InvokeEndpointAsync: ``POST /endpoints/{name}/async-invocations``, every member a header (the
+        inline Body, at most 128,000 bytes, or an InputLocation); 202 with the inference id and locations."""
+        given = {"ContentType": ContentType, "Accept": Accept, "CustomAttributes": CustomAttributes,
+                 "Inference-Id": InferenceId, "InputLocation": InputLocation,
+                 "S3OutputPathExtension": S3OutputPathExtension, "Filename": Filename,
+                 "RequestTTLSeconds": RequestTTLSeconds, "InvocationTimeoutSeconds": InvocationTimeoutSeconds}
+        names = {"ContentType": "Content-Type", "Accept": "Accept", "CustomAttributes": "Custom-Attributes"}
+        headers = {f"X-Amzn-SageMaker-{names.get(k, k)}": str(v) for k, v in given.items() if v is not None}
+        payload = Body.encode("utf-8") if isinstance(Body, str) else (Body or b"")
+        response = self._send("POST", f"/endpoints/{_path(EndpointName)}/async-invocations", content=payload,
+                              headers=headers)
+        return InvokeEndpointAsyncOutput(
+            InferenceId=response.json()["InferenceId"],
+            OutputLocation=response.headers.get("x-amzn-sagemaker-outputlocation", ""),
+            FailureLocation=response.headers.get("x-amzn-sagemaker-failurelocation", ""),
+            ResponseMetadata=ResponseMetadata(HTTPStatusCode=response.status_code,
+                                              HTTPHeaders={k.lower(): v for k, v in response.headers.items()}))
 
     # --- data plane --------------------------------------------------------------------------------
     def invoke_endpoint(self, EndpointName: str, Body: bytes | str, ContentType: str = "text/csv",

@@ -207,9 +207,13 @@ OPERATIONS: tuple[Operation, ...] = (
                  "scaling policy delete", "scaling.delete_scaling_policy"),
     _autoscaling("DescribeScalingActivities", "GET", "/api/scaling-activities", "describe_scaling_activities",
                  "scaling activities", "scaling.describe_scaling_activities"),
-    # -- SageMaker Runtime: served by the data plane (greenfleet.router), not by the REST application ---------
+    # -- SageMaker Runtime: served in front of the REST application (greenfleet.api.gateway): InvokeEndpoint by
+    # the data plane (greenfleet.router), InvokeEndpointAsync by greenfleet.asyncinference.front ----------------
     _op("InvokeEndpoint", "POST", "/endpoints/{name}/invocations", "invoke_endpoint", "invoke",
         wire="sagemaker-runtime"),
+    _op("InvokeEndpointAsync", "POST", "/endpoints/{name}/async-invocations", "invoke_endpoint_async",
+        "invoke-async", status=202, wire="sagemaker-runtime",
+        summary="InvokeEndpointAsync: queue a request for an asynchronous endpoint"),
     # -- CloudWatch: alarms and metrics ---------------------------------------------------------------------
     _cloudwatch("PutMetricAlarm", "PUT", "/api/alarms/{name}", "put_metric_alarm", "alarm put",
                 summary="PutMetricAlarm (create or replace)", response="cloudwatch:MetricAlarm"),

@@ -10,16 +10,25 @@ import random
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import uvicorn
+from sqlalchemy import Connection
 
 from greenfleet import __version__
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
+from greenfleet.asyncinference.backlog import BacklogMetrics
+from greenfleet.asyncinference.dispatcher import AsyncDispatcher
+from greenfleet.asyncinference.front import AsyncFront
+from greenfleet.asyncinference.locations import Locations
+from greenfleet.asyncinference.queue import Queue
+from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.capture.writer import CaptureWriter
@@ -180,6 +189,15 @@ class Server:
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
             isolation=isolation(settings), server_lock=self.home_lock.path,
             invocation_timeout_s=settings.invocation_timeout_s)
+        self.async_queue = Queue(self.engine)
+        locations = Locations(settings.s3_endpoint_url, settings.async_roots())
+        models.async_locations, models.notification_webhooks = locations, dict(settings.alarm_action_webhooks)
+        self.async_invocations = AsyncInvocations(self.repo, self.async_queue, locations, self.clock,
+                                                  settings.account_id, lambda: self.router.table.revision)
+        self.async_dispatcher = AsyncDispatcher(
+            self.async_queue, locations, self.router, self.clock, region=settings.region,
+            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
+        self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
@@ -209,8 +227,8 @@ class Server:
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit, monitoring=monitoring,
-                                 monitoring_jobs=monitoring_jobs, scaling=self.scaling.service)
+                                 registry_audit=self.registry.audit, async_invocations=self.async_invocations,
+                                 monitoring=monitoring, monitoring_jobs=monitoring_jobs, scaling=self.scaling.service)
         endpoints.changed = self.reconciler.wake
         self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s
         self.router.on_demand = self.reconciler.wake
@@ -231,7 +249,8 @@ class Server:
             EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
-        self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
+        front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
+        self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,
                          max_aws_body_bytes=settings.max_aws_body_bytes,
@@ -239,13 +258,24 @@ class Server:
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
+    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup_id: str, now: float) -> None:
+        url = self.settings.alarm_action_webhooks.get(topic)
+        if url is not None:
+            endpoint = message["requestParameters"]["endpointName"]
+            dedup = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint}/{dedup_id}/{message['invocationStatus']}"))
+            self.events.enqueue_webhook(conn, url, message, dedup, now, kind="async_notification",
+                                        context={"topic": topic, "endpoint": endpoint, "inferenceId": dedup_id})
+            self.events.wake()
+
     def start_controllers(self) -> None:
         self.events.start()
         self.alarms.start()
         self.capture.start()
         self.reconciler.start()
+        self.async_dispatcher.start()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
+        self.async_dispatcher.stop()
         self.reconciler.stop()
         self.monitor.close()
         self.deployments.checks.close()

@@ -106,17 +106,11 @@ class Settings(BaseSettings):
     accepted (local development)."""
 
     alarm_action_webhooks: dict[str, str] = {}
-    """Alarm action ARN → webhook URL, as JSON (``{"arn:aws:sns:us-east-1:123456789012:ops":
+    """Alarm action (and asynchronous inference notification topic) ARN → webhook URL, as JSON
+    (``{"arn:aws:sns:us-east-1:123456789012:ops":
     "https://hooks.example/ops"}``): an alarm action naming a mapped ARN (SNS topic, Lambda function, SSM,
     EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
     history as not executed."""
-
-    @field_validator("alarm_action_webhooks")
-    @classmethod
-    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
-        from greenfleet.alarms.actions import check_webhook_table
-
-        return check_webhook_table(value)
 
     sigv4_max_skew_s: float = 900.0
     """Largest difference between a SigV4 request's X-Amz-Date and the server's clock (AWS: 15 minutes)."""
@@ -173,11 +167,12 @@ class Settings(BaseSettings):
     model_data_allow_link_local: bool = False
     """Let http(s) ModelDataUrls reach link-local and cloud metadata addresses (169.254.0.0/16, ...)."""
 
-    def data_roots(self) -> list[Path]:
-        """The directories local model data may come from (see ``model_data_roots``)."""
-        if self.model_data_roots:
-            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
-        return [Path.cwd(), self.home]
+    async_file_roots: str | None = None
+    """Directories the file:// locations of asynchronous inference (InputLocation, S3OutputPath,
+    S3FailurePath) may name, ``os.pathsep``-separated. Unset: only s3:// locations are accepted."""
+
+    async_max_in_flight: int = Field(default=64, ge=1, le=1024)
+    """Asynchronous requests the dispatcher streams at once (each on its own thread), over all endpoints."""
 
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's
@@ -221,6 +216,25 @@ class Settings(BaseSettings):
     serverless_cold_start_timeout_s: float = Field(default=60.0, gt=0)
     """How long the router holds a request while a serverless variant starts from zero (then
     ModelNotReadyException)."""
+
+    @field_validator("alarm_action_webhooks")
+    @classmethod
+    def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        from greenfleet.alarms.actions import check_webhook_table
+
+        return check_webhook_table(value)
+
+    def async_roots(self) -> list[Path]:
+        """The directories file:// locations of asynchronous inference may name (see ``async_file_roots``)."""
+        if not self.async_file_roots:
+            return []
+        return [Path(p).expanduser() for p in self.async_file_roots.split(os.pathsep) if p.strip()]
+
+    def data_roots(self) -> list[Path]:
+        """The directories local model data may come from (see ``model_data_roots``)."""
+        if self.model_data_roots:
+            return [Path(p).expanduser() for p in self.model_data_roots.split(os.pathsep) if p.strip()]
+        return [Path.cwd(), self.home]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -54,8 +54,9 @@ def test_every_operation_has_its_route_client_method_and_cli_command(op: Operati
             entry = openapi["paths"][route.path][route.method.lower()]
             assert entry["operationId"] == (op.name if which == 0 else f"{op.name}_{which}")
             assert str(route.status) in entry["responses"]
-        else:  # InvokeEndpoint: the data plane in front of the application (greenfleet.api.gateway)
-            assert op.wire == "sagemaker-runtime" and route.path == "/endpoints/{name}/invocations"
+        else:  # sagemaker-runtime, in front of the application (greenfleet.api.gateway)
+            assert op.wire == "sagemaker-runtime"
+            assert route.path in ("/endpoints/{name}/invocations", "/endpoints/{name}/async-invocations")
     assert callable(getattr(Client, op.client, None)), f"Client.{op.client}"
     assert op.cli, f"{op.name} has no CLI command"
     for path in op.cli:

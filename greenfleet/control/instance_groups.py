@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 from greenfleet.instances.backend import Address, InstanceHandle, InstanceSpec
 from greenfleet.resources.endpoint_state import DesiredState, Fleet, VariantDesired
 
+TRAFFIC_ROLES = frozenset({"production", "baseline"})
+"""Fleets that take a share of the endpoint's requests (a judge's baseline too)."""
 SERVING_STATUSES = {"InService", "Updating", "RollingBack", "UpdateRollbackFailed", "SystemUpdating"}
 
 
@@ -40,6 +42,11 @@ class Group:
         return self.fleet.config_name
 
     @property
+    def series_name(self) -> str:
+        """The EndpointConfigName its invocations are recorded under (a baseline's own, apart from blue's)."""
+        return self.fleet.series_name or self.fleet.config_name
+
+    @property
     def count(self) -> int:
         return self.variant.desired_count
 
@@ -57,7 +64,7 @@ def desired_groups(row: dict[str, Any]) -> list[Group]:
         return []
     state: DesiredState = row["state"]
     return [Group(row["name"], fleet, variant)
-            for fleet in state.fleets if fleet.role == "production" for variant in fleet.variants]
+            for fleet in state.fleets if fleet.role in TRAFFIC_ROLES for variant in fleet.variants]
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._invocations: dict[tuple[str, str, str, int], _Invocations] = {}
         self._setup: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
+        self._containers: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
         self._usage: dict[tuple[str, str, str, int], list[tuple[str, float, float]]] = defaultdict(list)
         self._instance_counts: dict[tuple[str, str, str], int] = {}
         self._keys: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesKey] = {}
@@ -118,6 +119,14 @@ class Recorder:
             acc.instances.add(instance_id)
             if len(acc.overhead) >= _FOLD_AT:
                 acc.fold(self.accuracy)
+
+    def record_container_latency(self, endpoint: str, variant: str, container: str, latency_us: float,
+                                 now: float) -> None:
+        """ContainerLatency of one container of an inference pipeline (EndpointName, VariantName, ContainerName)."""
+        with self._lock:
+            entries = self._containers[(endpoint, variant, container, int(now))]
+            if len(entries) < _FOLD_AT * 8:
+                entries.append(float(latency_us))
 
     def record_model_setup_time(self, endpoint: str, variant: str, config: str, setup_time_us: float,
                                 now: float) -> None:
@@ -159,6 +168,7 @@ class Recorder:
         with self._lock:
             invocations = _take_closed(self._invocations, second)
             setup = _take_closed(self._setup, second)
+            containers = _take_closed(self._containers, second)
             usage = _take_closed(self._usage, second)
         items: list[tuple[Series, int, Aggregate]] = []
         store, keys = self.store, self._keys
@@ -184,6 +194,10 @@ class Recorder:
         for (endpoint, variant, config, ts), values in setup.items():
             _emit_both(emit_at(ts), names.MODEL_SETUP_TIME, endpoint, variant, config,
                        Aggregate.of_values(np.asarray(values), relative_accuracy=self.accuracy))
+        for (endpoint, variant, container, ts), values in containers.items():
+            emit_at(ts)(names.CONTAINER_LATENCY, ((names.CONTAINER_NAME, container), (names.ENDPOINT_NAME, endpoint),
+                                                  (names.VARIANT_NAME, variant)),
+                        Aggregate.of_values(np.asarray(values), relative_accuracy=self.accuracy))
         for (endpoint, variant, config, ts), samples in usage.items():
             self._emit_usage(emit_at(ts), endpoint, variant, config, samples)
         store.add(items, now)

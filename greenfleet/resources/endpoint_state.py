@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FleetRole = Literal["production", "shadow"]
+FleetRole = Literal["production", "shadow", "baseline"]
+"""baseline: the canary judge's copy of the current fleet, run beside a deployment's green fleet
+(greenfleet/rollout/baseline.py); it takes its ``traffic`` percent like a production fleet."""
 VariantStatusName = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
 
@@ -35,6 +37,7 @@ class ContainerSnapshot(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     Image: str
+    ContainerHostname: str | None = None
     ModelDataUrl: str | None = None
     Environment: dict[str, str] = Field(default_factory=dict)
 
@@ -52,6 +55,17 @@ class ServerlessSpec(BaseModel):
     provisioned: int = 0
 
 
+class PipelineSnapshot(BaseModel):
+    """An inference pipeline's containers as they were when the fleet was created (each with its
+    ContainerHostname) and its InferenceExecutionConfig.Mode (``greenfleet.resources.pipeline``)."""
+
+    Mode: Literal["Serial", "Direct"] = "Serial"
+    Containers: list[ContainerSnapshot]
+
+    def definition(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class VariantDesired(BaseModel):
     """Values are checked where requests enter (the services); the stored state always loads, and the
     reconciler bounds what it runs (instance ceilings), so one bad stored value cannot stop the pass."""
@@ -59,12 +73,39 @@ class VariantDesired(BaseModel):
     name: str
     model_name: str
     container: ContainerSnapshot
+    """The model's container (a pipeline's first one)."""
+    pipeline: PipelineSnapshot | None = None
+    """All the containers of an inference pipeline model (None for a single-container model)."""
     desired_count: int
     desired_weight: float
     routing_strategy: str = DEFAULT_ROUTING
     startup_timeout_s: float | None = None
     instance_type: str | None = None
     serverless: ServerlessSpec | None = None
+
+
+    def instance_document(self) -> dict[str, Any]:
+        """What each instance of this variant runs: the container's definition, or the pipeline's."""
+        return self.pipeline.definition() if self.pipeline is not None else self.container.definition()
+
+
+class AsyncConfig(BaseModel):
+    """The fleet's AsyncInferenceConfig, checked (``greenfleet.asyncinference.config``): the fleet takes only
+    InvokeEndpointAsync, at most ``max_concurrent`` requests per instance at once."""
+
+    max_concurrent: int
+    output_path: str
+    failure_path: str | None = None
+    notification: dict[str, Any] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """SageMaker's AsyncInferenceConfig (as DescribeEndpoint shows it)."""
+        output: dict[str, Any] = {"S3OutputPath": self.output_path}
+        if self.failure_path:
+            output["S3FailurePath"] = self.failure_path
+        if self.notification:
+            output["NotificationConfig"] = self.notification
+        return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": self.max_concurrent}, "OutputConfig": output}
 
 
 class DataCapture(BaseModel):
@@ -107,8 +148,12 @@ class Fleet(BaseModel):
     variants: list[VariantDesired]
     target_counts: dict[str, int] = Field(default_factory=dict)
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
+    asynchronous: AsyncConfig | None = None
+    """Set for an asynchronous endpoint config (AsyncInferenceConfig)."""
     data_capture: DataCapture | None = None
     """Its endpoint config's DataCaptureConfig: the endpoint captures as its current fleet says."""
+    series_name: str | None = None
+    """The EndpointConfigName of its per-config metric series when not ``config_name`` (a baseline's)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)

@@ -21,6 +21,7 @@ from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
 from greenfleet.capture.config import CaptureSetting
 from greenfleet.capture.record import CapturedEvent
+from greenfleet.resources.pipeline import HOSTNAME_HEADER
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Target
@@ -37,6 +38,7 @@ FORWARDED = {
     b"x-amzn-sagemaker-custom-attributes": "X-Amzn-SageMaker-Custom-Attributes",
     b"x-amzn-sagemaker-inference-id": "X-Amzn-SageMaker-Inference-Id",
     b"x-amzn-sagemaker-target-model": "X-Amzn-SageMaker-Target-Model",
+    b"x-amzn-sagemaker-target-container-hostname": HOSTNAME_HEADER,
 }
 TARGET_VARIANT = b"x-amzn-sagemaker-target-variant"
 MAX_ATTEMPTS = 3
@@ -121,6 +123,14 @@ class Router:
             await _error(send, 503, "ServiceUnavailable",
                          f"Endpoint {name} has no instance ready to serve; retry shortly.")
             return
+        if target.async_concurrency:
+            await _error(send, 400, "ValidationError", f"Endpoint {name} is an asynchronous endpoint: invoke it "
+                         "with InvokeEndpointAsync.")
+            return
+        refused = _hostname_refusal(name, target, headers.get(HOSTNAME_HEADER))
+        if refused is not None:
+            await _error(send, 400, "ValidationError", refused)
+            return
         try:
             if target.max_concurrency is not None:
                 await self._serverless(send, name, target, body, headers, started, route.capture)
@@ -148,7 +158,8 @@ class Router:
                 model_us = (time.perf_counter() - sent) * 1e6
                 self._record(name, target, instance.instance_id, "model_error_5xx", model_us, started)
                 await _error(send, 424, "ModelError", "Your invocation timed out while waiting for a "
-                                   f"response from container primary of variant {target.variant_name}.")
+                                   f"response from container {_container(target, headers)} of variant "
+                                   f"{target.variant_name}.")
                 return
             finally:
                 self.outstanding.release(instance.instance_id)
@@ -160,6 +171,8 @@ class Router:
                 await _respond(send, 200, response.body,
                                (response.content_type or "application/octet-stream").encode(), extra)
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
+                if response.container_latency is not None:
+                    self._record_containers(name, target, response.container_latency)
                 if capture is not None and self.capture is not None and (
                         capture.sampling_percentage >= 100 or self.rng.random() * 100 < capture.sampling_percentage):
                     self.capture.offer(CapturedEvent(
@@ -170,7 +183,8 @@ class Router:
                 return
             outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
             self._record(name, target, instance.instance_id, outcome, model_us, started)
-            await _model_failure(send, target.variant_name, response.status, response.body)
+            await _model_failure(send, target.variant_name, response.container or "primary", response.status,
+                                 response.body)
             return
         self._record(name, target, "", "server_5xx", None, started)
         await _error(send, 503, "ServiceUnavailable",
@@ -218,12 +232,28 @@ class Router:
                 return found  # no await from here to acquiring its instance (_forward)
         return None
 
+    def _record_containers(self, name: str, target: Any, header: str) -> None:
+        now = self.clock()
+        for container, micros in _container_latencies(header):
+            self.recorder.record_container_latency(name, target.variant_name, container, micros, now)
+
     def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
                 started: float) -> None:
         total_us = (time.perf_counter() - started) * 1e6
         overhead = max(total_us - (model_us or 0.0), 0.0)
         self.recorder.record_invocation(name, target.variant_name, target.config_name, instance_id, outcome,
                                         model_us, overhead, self.clock())
+
+
+def _container_latencies(header: str) -> list[tuple[str, float]]:
+    found = []
+    for item in header.split(","):
+        container, _, micros = item.partition("=")
+        try:
+            found.append((container, float(micros)))
+        except ValueError:
+            continue
+    return found
 
 
 def _policy_failure(policy: AccessPolicy, scope: Scope, body: bytes, now: float) -> AuthFailure | None:
@@ -264,10 +294,31 @@ async def _error(send: Send, status: int, code: str, message: str) -> None:
     await _respond(send, status, body, b"application/json", [(b"x-amzn-errortype", code.encode())])
 
 
-async def _model_failure(send: Send, variant: str, status: int, body: bytes) -> None:
+def _hostname_refusal(name: str, target: Target, hostname: str | None) -> str | None:
+    """SageMaker's checks of X-Amzn-SageMaker-Target-Container-Hostname: required by (and only accepted by)
+    a Direct-mode multi-container endpoint, and naming one of its containers."""
+    if not target.container_hostnames:
+        if hostname is None:
+            return None
+        return (f"Endpoint {name} is not a multi-container endpoint with Direct invocation: "
+                "TargetContainerHostname cannot be specified.")
+    if hostname is None:
+        return (f"Endpoint {name} is a multi-container endpoint with Direct invocation: "
+                "TargetContainerHostname must be specified.")
+    if hostname not in target.container_hostnames:
+        return (f"Container hostname {hostname} not found for endpoint {name} "
+                f"(its containers: {', '.join(target.container_hostnames)}).")
+    return None
+
+
+def _container(target: Target, headers: dict[str, str]) -> str:
+    return headers.get(HOSTNAME_HEADER) or ("pipeline" if target.container_hostnames else "primary")
+
+
+async def _model_failure(send: Send, variant: str, container: str, status: int, body: bytes) -> None:
     original = body.decode("utf-8", "replace")
     kind = "client" if status < 500 else "server"
-    message = (f'Received {kind} error ({status}) from primary with message "{original}". '
+    message = (f'Received {kind} error ({status}) from {container} with message "{original}". '
                f"See the instance log of variant {variant} for more information.")
     payload = json.dumps({"ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL", "message": message,
                           "Message": message, "OriginalStatusCode": status, "OriginalMessage": original,

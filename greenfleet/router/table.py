@@ -26,6 +26,12 @@ class Target:
     weight: float
     strategy: str  # LEAST_OUTSTANDING_REQUESTS | RANDOM
     instances: tuple[InstanceAddress, ...]
+    async_concurrency: int = 0
+    """An asynchronous fleet's MaxConcurrentInvocationsPerInstance (its instances take only the async
+    dispatcher's requests); 0 for a real-time one."""
+    container_hostnames: tuple[str, ...] = ()
+    """A Direct-mode inference pipeline's containers (X-Amzn-SageMaker-Target-Container-Hostname picks one);
+    empty for every other model."""
     max_concurrency: int | None = None
     """A serverless variant's MaxConcurrency (None: instance-based). A serverless target takes requests with
     no instance ready: the router holds them through the cold start."""

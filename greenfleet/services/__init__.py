@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
+    from greenfleet.asyncinference.service import AsyncInvocations
     from greenfleet.events.service import EventService
     from greenfleet.metrics.service import MetricService
     from greenfleet.monitoring.definitions import JobDefinitionService
@@ -44,6 +45,7 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    async_invocations: AsyncInvocations | None = None
     monitoring: MonitoringService | None = None
     monitoring_jobs: JobDefinitionService | None = None
     scaling: ScalingService | None = None

@@ -64,7 +64,7 @@ def fleet_counts(fleet: Fleet) -> dict[str, int]:
 
 def endpoint_instances(state: DesiredState) -> int:
     """Instances an endpoint's desired state asks for, across its fleets (a deployment runs two)."""
-    return sum(sum(fleet_counts(fleet).values()) for fleet in state.fleets if fleet.role == "production")
+    return sum(sum(fleet_counts(fleet).values()) for fleet in state.fleets if fleet.role in ("production", "baseline"))
 
 
 def _exceeded(name: str, setting: str, limit: int, current: int, delta: int, where: str) -> ResourceLimitExceeded:

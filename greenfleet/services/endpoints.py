@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.asyncinference.config import stored_async_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
 from greenfleet.resources.endpoint_state import (
@@ -19,11 +20,13 @@ from greenfleet.resources.endpoint_state import (
     DesiredState,
     Fleet,
     ObservedState,
+    PipelineSnapshot,
     ServerlessSpec,
     VariantDesired,
     production_fleet,
 )
 from greenfleet.resources.names import ArnFactory
+from greenfleet.resources.pipeline import is_pipeline
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
 from greenfleet.services.capacity import InstanceLimits, endpoint_instances, fleet_counts
@@ -45,6 +48,8 @@ SORT_ENDPOINTS = {
 
 
 def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
+    """``container`` is what ``ModelService.model_container`` gives: a definition or a pipeline's document."""
+    pipeline = PipelineSnapshot.model_validate(container) if is_pipeline(container) else None
     config = variant.get("ServerlessConfig")
     serverless = None if not config else ServerlessSpec(
         memory_mb=int(config["MemorySizeInMB"]), max_concurrency=int(config["MaxConcurrency"]),
@@ -52,7 +57,8 @@ def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
     count = serverless.provisioned if serverless is not None else int(variant["InitialInstanceCount"])
     return VariantDesired(
         name=variant["VariantName"], model_name=variant["ModelName"],
-        container=ContainerSnapshot.model_validate(container),
+        container=pipeline.Containers[0] if pipeline else ContainerSnapshot.model_validate(container),
+        pipeline=pipeline,
         desired_count=count, desired_weight=float(variant["InitialVariantWeight"]),
         routing_strategy=variant["RoutingConfig"]["RoutingStrategy"],
         startup_timeout_s=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
@@ -83,8 +89,10 @@ class EndpointService:
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
         capture = spec.get("DataCaptureConfig")
-        return production_fleet(fleet_id, config_name, variants,
-                                data_capture=DataCapture.model_validate(capture) if capture else None)
+        fleet = production_fleet(fleet_id, config_name, variants,
+                                 data_capture=DataCapture.model_validate(capture) if capture else None)
+        fleet.asynchronous = stored_async_config(spec.get("AsyncInferenceConfig"))
+        return fleet
 
     def create_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
@@ -282,6 +290,8 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
         result["DataCaptureConfig"] = capture.summary()
     if state.last_deployment_config:
         result["LastDeploymentConfig"] = state.last_deployment_config
+    if current.asynchronous is not None:
+        result["AsyncInferenceConfig"] = current.asynchronous.wire()
     view = observed.deployment_view
     if view and (state.deployment or row["status"] == "UpdateRollbackFailed"):
         _merge_view(result, view, state)
@@ -309,7 +319,8 @@ def _summary(fleet_id: int, variant: VariantDesired, observed: ObservedState) ->
     seen = observed.variant(fleet_id, variant.name)
     summary: Doc = {
         "VariantName": variant.name,
-        "DeployedImages": [{"SpecifiedImage": variant.container.Image, "ResolvedImage": variant.container.Image}],
+        "DeployedImages": [{"SpecifiedImage": c.Image, "ResolvedImage": c.Image}
+                           for c in (variant.pipeline.Containers if variant.pipeline else [variant.container])],
         "CurrentWeight": seen.current_weight,
         "DesiredWeight": variant.desired_weight,
         "CurrentInstanceCount": seen.current_count,

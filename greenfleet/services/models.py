@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.asyncinference.config import parse_async_config
+from greenfleet.asyncinference.locations import Locations
 from greenfleet.capture.config import check_capture_config
 from greenfleet.clock import Clock
-from greenfleet.errors import ResourceInUse, ValidationError
+from greenfleet.errors import ValidationError
 from greenfleet.resources.names import ArnFactory
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.listing import page
+from greenfleet.services.pipelines import check_pipeline, pipeline_document
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository
 from greenfleet.workers.images import image_allowed
@@ -19,7 +22,6 @@ from greenfleet.workers.images import image_allowed
 Doc = dict[str, Any]
 UNSUPPORTED_CONFIG_MEMBERS = {
     "ShadowProductionVariants": "shadow testing (shadow variants)",
-    "AsyncInferenceConfig": "asynchronous inference",
 }
 """Members of CreateEndpointConfig whose capability does not run yet: refused, never stored unused."""
 
@@ -43,6 +45,10 @@ class ModelService:
         # The model registry's resolver of Containers[].ModelPackageName (set by the server when it runs one).
         self.package_container: Callable[[Doc, str], Doc] | None = None
         self.limits: InstanceLimits | None = None
+        self.async_locations: Locations | None = None
+        """Where asynchronous requests may read and write (the server sets it when it runs the dispatcher)."""
+        self.notification_webhooks: dict[str, str] = {}
+        """SNS topic ARN → webhook URL (GREENFLEET_ALARM_ACTION_WEBHOOKS) for async notifications."""
         self.allowed_images: tuple[str, ...] = ("*",)
         """Image patterns models may use (the server's GREENFLEET_ALLOWED_IMAGES)."""
         """Instance ceilings checked when a config is created (the server sets them from its settings)."""
@@ -55,9 +61,11 @@ class ModelService:
             raise ValidationError("Exactly one of PrimaryContainer or Containers must be given")
         listed: list[Doc] = [params["PrimaryContainer"]] if has_primary else list(containers or [])
         listed = self._resolve_packages(listed, has_primary)
-        if len(listed) > 1:
-            raise ValidationError(f"Containers: {len(listed)} containers given; greenfleet serves one container per "
-                                  "model (serial inference pipelines do not run yet)")
+        if not has_primary:
+            check_pipeline(listed, params.get("InferenceExecutionConfig"))
+        elif params.get("InferenceExecutionConfig"):
+            raise ValidationError("InferenceExecutionConfig: applies to a model of Containers, not to a "
+                                  "PrimaryContainer")
         for index, container in enumerate(listed):
             where = "PrimaryContainer" if has_primary else f"Containers.{index + 1}"
             if not container.get("Image"):
@@ -132,6 +140,14 @@ class ModelService:
             self._check_variant(variant, f"ProductionVariants.{index}")
         if self.limits is not None:
             self.limits.check_variants(variants, "InitialInstanceCount", "ProductionVariants")
+        if params.get("AsyncInferenceConfig"):
+            parse_async_config(params["AsyncInferenceConfig"], self.async_locations, self.notification_webhooks)
+            for index, variant in enumerate(variants, start=1):
+                execution = self._model(variant["ModelName"])["spec"].get("InferenceExecutionConfig") or {}
+                if execution.get("Mode") == "Direct":
+                    raise ValidationError(f"ProductionVariants.{index}: model {variant['ModelName']} invokes its "
+                                          "containers directly (Mode Direct), which InvokeEndpointAsync cannot "
+                                          "address; use a Serial pipeline for asynchronous inference")
         if all(v["InitialVariantWeight"] == 0 for v in variants):
             raise ValidationError("ProductionVariants: at least one InitialVariantWeight must be greater than 0")
         name = params["EndpointConfigName"]
@@ -233,14 +249,13 @@ class ModelService:
         return {}
 
     def model_container(self, model_name: str) -> Doc:
-        """The container an instance of ``model_name`` runs (a snapshot, as SageMaker takes)."""
+        """What an instance of ``model_name`` runs (a snapshot, as SageMaker takes): its one container's
+        definition, or for an inference pipeline the document ``pipeline_document`` makes."""
         spec = self._model(model_name)["spec"]
         containers = spec.get("Containers") or [spec["PrimaryContainer"]]
-        if len(containers) > 1:
-            raise ResourceInUse(
-                f"Model {model_name} has {len(containers)} containers: serial inference pipelines are not served yet"
-            )
-        return dict(containers[0])
+        if len(containers) == 1 and not spec.get("InferenceExecutionConfig"):
+            return dict(containers[0])
+        return pipeline_document(containers, spec.get("InferenceExecutionConfig"))
 
 
 def _public(item: Doc) -> Doc:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from greenfleet.workers.command import exec_command
-from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, WorkerEnvironment
+from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, PipelineEnvironment, WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import write_failure
 from greenfleet.workers.images import RuntimeName, check_allowed, choose_runtime, match_image
@@ -59,6 +59,15 @@ def main() -> int:
     limited = limit_memory(os.environ.get(MEMORY_LIMIT_MB))
     if limited is not None:
         return write_failure(target.failure_file, limited)
+    try:
+        pipeline = PipelineEnvironment.from_environ()
+    except InvalidEnvironment as exc:
+        return write_failure(target.failure_file, f"the pipeline's environment is invalid: {exc}")
+    if pipeline is not None:
+        gc.enable()
+        from greenfleet.workers.pipeline import run_pipeline
+
+        return run_pipeline(pipeline)
     try:
         env = WorkerEnvironment.from_environ()
     except InvalidEnvironment as exc:

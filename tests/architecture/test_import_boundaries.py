@@ -7,7 +7,9 @@ through what runs at import time: module-level imports outside ``if TYPE_CHECKIN
   SQLAlchemy nor httpx;
 - data capture (``greenfleet/capture/``, but for the control pass's counters step) never reaches the store;
 - Model Monitor's pure halves (expressions, the scheduler, statistics, drift, checks, reports) reach
-  neither the store, SQLAlchemy, httpx nor boto."""
+  neither the store, SQLAlchemy, httpx nor boto;
+- the data plane does not know asynchronous inference (``greenfleet/asyncinference/``): the dispatcher reads
+  the router's table, never the other way round, so no synchronous request waits on the async queue."""
 
 from __future__ import annotations
 
@@ -100,6 +102,11 @@ def test_the_data_plane_never_reaches_the_store(module: str) -> None:
 @pytest.mark.parametrize("module", _in("greenfleet.rollout") + _in("greenfleet.judge"))
 def test_the_pure_halves_use_neither_sql_nor_http(module: str) -> None:
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
+
+
+@pytest.mark.parametrize("module", _in("greenfleet.router"))
+def test_the_data_plane_does_not_reach_the_async_queue(module: str) -> None:
+    assert _offenders(module, ("greenfleet.asyncinference",)) == []
 
 
 @pytest.mark.parametrize("module", [m for m in _in("greenfleet.capture") if m != "greenfleet.capture.observer"])

@@ -140,7 +140,6 @@ def test_endpoint_config_defaults(hosting: Hosting) -> None:
     ("extra", "member"),
     [
         ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
-        ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
     ],
 )
 def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, extra: dict[str, object],
@@ -152,13 +151,6 @@ def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, e
                                                **extra})
     assert info.value.message.startswith(f"{member}:") and "does not run" in info.value.message
     assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
-
-
-def test_a_model_with_several_containers_is_refused(hosting: Hosting) -> None:
-    container = model()["PrimaryContainer"]
-    with pytest.raises(ValidationError, match=r"^Containers: 2 containers given"):
-        hosting.models.create_model({"ModelName": "pipeline", "Containers": [container, container]})
-    assert hosting.models.list_models({})["Models"] == []
 
 
 def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
@@ -241,10 +233,9 @@ def test_everything_survives_a_new_process_on_the_same_store(database_url: str) 
 def test_a_config_stored_with_a_capability_that_does_not_run_is_refused_at_use(hosting: Hosting) -> None:
     """A store from before the refusals may hold such a config: using it is refused, nothing half-runs."""
     hosting.models.create_model(model())
-    spec = {**config("old", variant("v1")), "AsyncInferenceConfig": {"OutputConfig": {
-        "S3OutputPath": "s3://bucket/async"}}}
+    spec = {**config("old", variant("v1")), "ShadowProductionVariants": [variant("shadow")]}
     hosting.repo.insert_endpoint_config({"name": "old", "arn": "arn:old", "spec": spec, "created_at": 1.0})
-    with pytest.raises(ValidationError, match="EndpointConfig old: AsyncInferenceConfig: asynchronous inference"):
+    with pytest.raises(ValidationError, match="EndpointConfig old: ShadowProductionVariants: shadow testing"):
         hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "old"})
     assert hosting.endpoints.list_endpoints({})["Endpoints"] == []
 

@@ -156,14 +156,12 @@ async def aws_post(request: Request) -> Response:
     return await run_in_threadpool(protocol.handle, request.app.state.services, operation, body)
 
 
-@router.post("/endpoints/{name}/async-invocations", include_in_schema=False)
 @router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)
 async def not_yet(request: Request, name: str) -> Response:
-    """InvokeEndpointAsync and InvokeEndpointWithResponseStream: a clear error until they exist."""
+    """InvokeEndpointWithResponseStream: a clear error until it exists."""
     failure = _auth_failure(request, await request.body(), ("sagemaker",))
     if failure is not None:
         return _json(failure.status, {"message": failure.message}, "application/json", failure.code())
-    operation = "InvokeEndpointAsync" if request.url.path.endswith("async-invocations") else \
-        "InvokeEndpointWithResponseStream"
-    message = f"{operation} is not supported by greenfleet yet; use InvokeEndpoint (endpoint {name})."
+    message = ("InvokeEndpointWithResponseStream is not supported by greenfleet yet; use InvokeEndpoint "
+               f"(endpoint {name}).")
     return _json(400, {"message": message, "Message": message}, "application/json", "ValidationError")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"  # temporarily (the newest on this branch): the lead chains it after 0007 when merging
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
