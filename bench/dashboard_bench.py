@@ -97,7 +97,9 @@ def summary(samples: list[float]) -> dict[str, float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clock = FakeClock(float(int(time.time())))
-        settings = Settings(home=Path(tmp) / "home", port=0, api_token=TOKEN)
+        # the server-wide instance ceiling counts desired instances; none starts here (no control pass runs)
+        settings = Settings(home=Path(tmp) / "home", port=0, api_token=TOKEN,
+                            max_instances_total=ENDPOINTS * len(VARIANTS))
         server = Server(settings, clock=clock)
         begin = time.perf_counter()
         populate(server, clock)

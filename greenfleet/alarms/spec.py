@@ -24,6 +24,7 @@ from greenfleet.metrics.query import (
     check_unit,
     parse_metric,
     parse_queries,
+    query_periods,
 )
 from greenfleet.metrics.series import SeriesKey
 from greenfleet.metrics.statistics import BASIC_STATISTICS, parse_statistic
@@ -190,9 +191,10 @@ def parse_alarm(body: Mapping[str, Any], name: str | None = None, *, max_raw_ran
         raise ValidationError("ActionsEnabled must be true or false")
     if body.get("Metrics") is not None:
         metric, queries = None, _metrics_form(body)
-        period = next(q.metric_stat.period for q in queries if q.metric_stat is not None)
-        if len({q.metric_stat.period for q in queries if q.metric_stat is not None}) > 1:
+        periods = set(query_periods(queries, "Metrics").values())
+        if len(periods) > 1:
             raise ValidationError("Metrics: every MetricStat of an alarm must use the same Period")
+        period = periods.pop()
     else:
         metric, queries = _single_metric(body), ()
         period = metric.period

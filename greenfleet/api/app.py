@@ -23,6 +23,7 @@ from greenfleet.api.routes import (
     monitoring,
     prometheus,
     registry,
+    scaling,
 )
 from greenfleet.services import Services
 
@@ -45,7 +46,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     errors.install(app)
     for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, monitoring, experiments,
-                   feedback, aws):
+                   feedback, scaling, aws):
         app.include_router(module.router)
     app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 

@@ -244,6 +244,13 @@ def render_deployment(doc: Doc, out: Console) -> None:
     out.print(table(["Time", "Elapsed", "Phase", "Message"], rows, title="Timeline"))
     judge = (doc.get("Rollout") or {}).get("Judge") or {}
     report = judge.get("LastJudgement") or judge.get("Latest")
+    if judge:
+        warm = judge.get("WarmUp") or {}
+        warm_up = " and ".join(([f"first {warm['Seconds']:g} s"] if warm.get("Seconds") else [])
+                               + ([f"first {warm['Invocations']} invocations"] if warm.get("Invocations") else []))
+        out.print(fields([("Judge compares", judge.get("Compared")),
+                          ("Warm-up not judged", warm_up or "none"),
+                          *[("Left out", line) for line in judge.get("Excluded") or []]]))
     if report:
         def figure(value: object) -> str:
             return f"{value:.4g}" if isinstance(value, int | float) else "-"
@@ -251,7 +258,9 @@ def render_deployment(doc: Doc, out: Console) -> None:
         metrics = [(m["name"], m["test"], m["verdict"], f"{m['control_n']} / {m['experiment_n']}",
                     figure(m.get("control_value")), figure(m.get("experiment_value")), figure(m.get("estimate")),
                     f"[{figure(m.get('lower'))}, {figure(m.get('upper'))}]") for m in report["metrics"]]
-        out.print(table(["Metric", "Test", "Verdict", "n blue / green", "Blue", "Green", "Green - blue", "Interval"],
+        ctl = "baseline" if judge.get("Baseline") else "blue"
+        out.print(table(["Metric", "Test", "Verdict", f"n {ctl} / green", ctl.capitalize(), "Green", f"Green - {ctl}",
+                         "Interval"],
                         metrics, title=f"Judge: {report['decision']} (score {figure(report.get('score'))}): "
                                        f"{report['reason']}"))
 

@@ -63,6 +63,12 @@ def render_endpoint(doc: Doc, out: Console) -> None:
         if rows or key == "ProductionVariants":
             out.print(table(["Variant", "Current weight", "Desired weight", "Instances", "Desired instances",
                              "Routing", "Variant status"], rows, title=title))
+    for v in doc.get("ProductionVariants", []):
+        config = v.get("CurrentServerlessConfig")
+        if config:
+            out.print(f"Serverless {v['VariantName']}: {config['MemorySizeInMB']} MB, MaxConcurrency "
+                      f"{config['MaxConcurrency']}, ProvisionedConcurrency {config.get('ProvisionedConcurrency', 0)}"
+                      f" ({number(v.get('CurrentInstanceCount'))} warm)")
 
 
 @click.group("endpoint", short_help="Create, describe, list, reweigh and delete endpoints.")
@@ -96,10 +102,21 @@ def create(name: str, config_name: str, tags: tuple[str, ...], wait: bool, timeo
 @click.argument("name")
 @client_options
 def describe(name: str, url: str, as_json: bool) -> None:
-    """Show endpoint NAME: status, failure reason, weights and instance counts per variant."""
+    """Show endpoint NAME: status, failure reason, weights and instance counts per variant, serverless
+    settings, and its auto scaling (targets, policies, recent activities; --json prints DescribeEndpoint's
+    answer only)."""
+    from greenfleet.cli.scaling import endpoint_scaling, render_scaling
+
     with connect(url) as client:
         doc = client.describe_endpoint(EndpointName=name)
-    emit(doc, as_json, lambda out: render_endpoint(doc, out))
+        scaling = None if as_json else endpoint_scaling(client, name)
+
+    def render(out: Console) -> None:
+        render_endpoint(doc, out)
+        if scaling is not None:
+            render_scaling(scaling, out)
+
+    emit(doc, as_json, render)
 
 
 @endpoint.command("list")

@@ -27,6 +27,7 @@ from greenfleet.cli import (
     models,
     monitor,
     registry,
+    scaling,
     server,
     tags,
     webhooks,
@@ -42,7 +43,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events, deployments,
-                tags, webhooks, registry, monitor, experiments, feedback):
+                tags, webhooks, registry, monitor, experiments, feedback, scaling):
     _module.register(cli)
 
 

@@ -6,18 +6,31 @@ from __future__ import annotations
 import getpass
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, fields, number, parse_pairs, table, when
+from greenfleet.cli.registry_views import (
+    diff_rows,
+    metrics_of,
+    render_bindings,
+    render_history,
+    render_served,
+    render_version,
+)
 from greenfleet.registry.sources import SourceError
 
 if TYPE_CHECKING:  # rich and the registry's readers are imported when a command runs (fast CLI start)
     from rich.console import Console
 
+    from greenfleet.client import Client
+
 KEY_METRICS_SHOWN = 3
+GROUP_FIELDS = ("ModelPackageGroupName", "ModelPackageGroupArn", "ModelPackageGroupDescription",
+                "ModelPackageGroupStatus", "CreationTime")
 
 
 def _by(value: str | None) -> str:
@@ -25,6 +38,33 @@ def _by(value: str | None) -> str:
 
 
 by_option = click.option("--by", help="Who acts, for the audit trail (default: your user name).")
+
+
+def _change(url: str, as_json: bool, call: Callable[[Client], Doc], message: Callable[[Doc], str]) -> None:
+    """Make one change through the client and report it (one line for people, the answer with --json)."""
+    with connect(url) as client:
+        answer = call(client)
+    done(message(answer), answer, as_json)
+
+
+def _show(url: str, as_json: bool, read: Callable[[Client], Doc], render: Callable[[Doc, Console], None]) -> None:
+    """Read one document through the client and show it (rendered for people, raw with --json)."""
+    with connect(url) as client:
+        doc = read(client)
+    emit(doc, as_json, lambda out: render(doc, out))
+
+
+def _removal(parent: click.Group, name: str, argument: str, summary: str,
+             remove: Callable[[Client, str, str], Doc], said: str) -> None:
+    """Add command ``name`` to ``parent``: remove the thing named by ARGUMENT, as who --by says."""
+
+    @parent.command(name, help=summary)
+    @click.argument(argument)
+    @by_option
+    @client_options
+    def command(by: str | None, url: str, as_json: bool, **named: str) -> None:
+        target = named[argument]
+        _change(url, as_json, lambda client: remove(client, target, _by(by)), lambda _answer: said.format(target))
 
 
 @click.group("registry", short_help="Model registry: versions, approvals, lineage and bindings.")
@@ -48,9 +88,8 @@ def group_create(name: str, description: str | None, by: str | None, url: str, a
     params: Doc = {"ModelPackageGroupName": name}
     if description:
         params["ModelPackageGroupDescription"] = description
-    with connect(url) as client:
-        answer = client.create_model_package_group(by=_by(by), **params)
-    done(f"Created model package group {name}: {answer['ModelPackageGroupArn']}", answer, as_json)
+    _change(url, as_json, lambda client: client.create_model_package_group(by=_by(by), **params),
+            lambda answer: f"Created model package group {name}: {answer['ModelPackageGroupArn']}")
 
 
 @group.command("list")
@@ -64,6 +103,20 @@ def group_list(url: str, as_json: bool) -> None:
             for g in items]
     emit({"ModelPackageGroupSummaryList": items}, as_json,
          lambda out: out.print(table(["Group", "Description", "Created"], rows)))
+
+
+@group.command("describe")
+@click.argument("name")
+@client_options
+def group_describe(name: str, url: str, as_json: bool) -> None:
+    """Describe model package group NAME."""
+    _show(url, as_json, lambda client: client.describe_model_package_group(ModelPackageGroupName=name),
+          lambda doc, out: out.print(fields((key, doc.get(key)) for key in GROUP_FIELDS)))
+
+
+_removal(group, "delete", "name", "Delete model package group NAME (it must hold no versions).",
+         lambda client, name, by: client.delete_model_package_group(ModelPackageGroupName=name, by=by),
+         "Deleted model package group {}")
 
 
 @registry.command("register")
@@ -118,9 +171,8 @@ def register_version(group_name: str, source: str, image: str | None, descriptio
             from greenfleet.registry.sources import metrics_report
 
             params["ModelMetrics"] = metrics_report(found.metrics, Path(tmp) / "metrics.json")
-        with connect(url) as client:
-            answer = client.create_model_package(by=_by(by), **params)
-    done(f"Registered {answer['ModelPackageArn']}", answer, as_json)
+        _change(url, as_json, lambda client: client.create_model_package(by=_by(by), **params),
+                lambda answer: f"Registered {answer['ModelPackageArn']}")
 
 
 def _version_name(name: str) -> str:
@@ -129,10 +181,6 @@ def _version_name(name: str) -> str:
     return name
 
 
-def _metrics_of(doc: Doc) -> dict[str, float]:
-    from greenfleet.registry.evaluation import key_metrics
-
-    return key_metrics(doc.get("GreenfleetMetrics") or {})
 
 
 @registry.command("list")
@@ -149,7 +197,7 @@ def list_versions(group_name: str, status: str | None, limit: int, url: str, as_
                      for s in page["ModelPackageSummaryList"]]
     rows = []
     for doc in described:
-        metrics = _metrics_of(doc)
+        metrics = metrics_of(doc)
         shown = ", ".join(f"{k}={number(v)}" for k, v in list(metrics.items())[:KEY_METRICS_SHOWN]) or "-"
         rows.append((doc["ModelPackageVersion"], doc["ModelApprovalStatus"], when(doc["CreationTime"]), shown,
                      (doc.get("MetadataProperties") or {}).get("CommitId", "-")[:12],
@@ -158,29 +206,6 @@ def list_versions(group_name: str, status: str | None, limit: int, url: str, as_
         table(["Version", "Status", "Created", "Key metrics", "Commit", "Digest"], rows, title=group_name)))
 
 
-def render_version(doc: Doc, out: Console) -> None:
-    artifact = doc.get("GreenfleetArtifact") or {}
-    container = doc["InferenceSpecification"]["Containers"][0]
-    out.print(fields([("Version", f"{doc['ModelPackageGroupName']}/{doc['ModelPackageVersion']}"),
-                      ("ARN", doc["ModelPackageArn"]), ("Approval", doc["ModelApprovalStatus"]),
-                      ("Reason", doc.get("ApprovalDescription")), ("Status", doc["ModelPackageStatus"]),
-                      ("Created", when(doc["CreationTime"])), ("Created by", doc.get("CreatedBy", {}).get(
-                          "UserProfileName")), ("Description", doc.get("ModelPackageDescription")),
-                      ("Image", container.get("Image")), ("Source", artifact.get("SourceUri")),
-                      ("Digest", f"sha256:{artifact['Sha256']}" if artifact else None),
-                      ("Stored at", artifact.get("Uri"))]))
-    lineage = [(k, v) for k, v in (doc.get("MetadataProperties") or {}).items()]
-    lineage += sorted((doc.get("CustomerMetadataProperties") or {}).items())
-    if lineage:
-        out.print(table(["Lineage", "Value"], lineage, title="Lineage"))
-    metrics = _metrics_of(doc)
-    if metrics:
-        out.print(table(["Metric", "Value"], [(k, number(v)) for k, v in metrics.items()], title="Metrics"))
-    outcomes = doc.get("GreenfleetDeployments") or []
-    if outcomes:
-        out.print(table(["When", "Endpoint", "Outcome", "Reason"], [
-            (when(o["Time"]), o.get("Detail", {}).get("EndpointName"), o["ToStatus"], o.get("Reason") or "-")
-            for o in outcomes], title="Deployments"))
 
 
 @registry.command("describe")
@@ -188,18 +213,17 @@ def render_version(doc: Doc, out: Console) -> None:
 @client_options
 def describe(name: str, url: str, as_json: bool) -> None:
     """Show one version: status, digest, lineage, metrics, deployment outcomes."""
-    with connect(url) as client:
-        doc = client.describe_model_package(ModelPackageName=_version_name(name))
-    emit(doc, as_json, lambda out: render_version(doc, out))
+    _show(url, as_json, lambda client: client.describe_model_package(ModelPackageName=_version_name(name)),
+          render_version)
 
 
 def _decide(name: str, status: str, reason: str | None, by: str | None, url: str, as_json: bool) -> None:
     params: Doc = {"ModelApprovalStatus": status}
     if reason:
         params["ApprovalDescription"] = reason
-    with connect(url) as client:
-        answer = client.update_model_package(ModelPackageArn=_version_name(name), by=_by(by), **params)
-    done(f"{name}: {status}", answer, as_json)
+    _change(url, as_json, lambda client: client.update_model_package(ModelPackageArn=_version_name(name),
+                                                                     by=_by(by), **params),
+            lambda _answer: f"{name}: {status}")
 
 
 @registry.command("approve")
@@ -222,18 +246,21 @@ def reject(name: str, reason: str | None, by: str | None, url: str, as_json: boo
     _decide(name, "Rejected", reason, by, url, as_json)
 
 
+_removal(registry, "delete", "version", "Delete VERSION (GROUP/N or its ARN).",
+         lambda client, version, by: client.delete_model_package(ModelPackageName=version, by=by),
+         "Deleted model package {}")
+
+
 @registry.command("history")
 @click.argument("group_name", metavar="GROUP")
 @click.option("--version", type=int, help="Only this version.")
 @client_options
 def history(group_name: str, version: int | None, url: str, as_json: bool) -> None:
     """The audit trail: registrations, approvals (who, why, when), deployment outcomes, deletions."""
-    with connect(url) as client:
-        doc = client.model_package_history(ModelPackageGroupName=group_name, ModelPackageVersion=version)
-    rows = [(when(h["Time"]), h["ModelPackageVersion"], h["Kind"],
-             f"{h.get('FromStatus') or ''} → {h.get('ToStatus') or ''}".strip(" →"), h.get("By") or "-",
-             h.get("Reason") or "-") for h in doc["History"]]
-    emit(doc, as_json, lambda out: out.print(table(["When", "Version", "Kind", "Status", "By", "Reason"], rows)))
+    _show(url, as_json, lambda client: client.model_package_history(ModelPackageGroupName=group_name,
+                                                                    ModelPackageVersion=version), render_history)
+
+
 
 
 @registry.command("diff")
@@ -245,28 +272,11 @@ def diff(first: str, second: str, url: str, as_json: bool) -> None:
     with connect(url) as client:
         a = client.describe_model_package(ModelPackageName=_version_name(first))
         b = client.describe_model_package(ModelPackageName=_version_name(second))
-    rows = _diff_rows(a, b)
+    rows = diff_rows(a, b)
     emit({"Rows": [dict(zip(["Field", first, second, "Change"], r, strict=True)) for r in rows]}, as_json,
          lambda out: out.print(table(["Field", first, second, "Change"], rows)))
 
 
-def _diff_rows(a: Doc, b: Doc) -> list[tuple[str, str, str, str]]:
-    rows: list[tuple[str, str, str, str]] = []
-    ma, mb = _metrics_of(a), _metrics_of(b)
-    for key in dict.fromkeys([*ma, *mb]):
-        left, right = ma.get(key), mb.get(key)
-        change = number(right - left) if left is not None and right is not None else ""
-        rows.append((f"metric {key}", number(left), number(right), change))
-    for member in ("MetadataProperties", "CustomerMetadataProperties"):
-        la, lb = a.get(member) or {}, b.get(member) or {}
-        for key in dict.fromkeys([*la, *lb]):
-            left, right = la.get(key, "-"), lb.get(key, "-")
-            rows.append((key, str(left), str(right), "" if left == right else "changed"))
-    da, db = (a.get("GreenfleetArtifact") or {}).get("Sha256", "-"), (b.get("GreenfleetArtifact") or {}).get(
-        "Sha256", "-")
-    rows.append(("artifact sha256", da[:16], db[:16], "" if da == db else "changed"))
-    rows.append(("approval", a["ModelApprovalStatus"], b["ModelApprovalStatus"], ""))
-    return rows
 
 
 @registry.command("bind")
@@ -284,10 +294,9 @@ def bind(endpoint: str, group_name: str, variant: str | None, deployment_config:
         params["VariantName"] = variant
     if deployment_config:
         params["DeploymentConfig"] = _json_option(deployment_config, "--deployment-config")
-    with connect(url) as client:
-        answer = client.create_registry_binding(by=_by(by), **params)
-    done(f"Bound {group_name} to {endpoint} (variant {answer['VariantName']}); champion: "
-         f"{answer.get('Champion') or '-'}", answer, as_json)
+    _change(url, as_json, lambda client: client.create_registry_binding(by=_by(by), **params),
+            lambda answer: f"Bound {group_name} to {endpoint} (variant {answer['VariantName']}); champion: "
+                           f"{answer.get('Champion') or '-'}")
 
 
 def _json_option(value: str, option: str) -> Any:
@@ -298,15 +307,9 @@ def _json_option(value: str, option: str) -> Any:
         raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from exc
 
 
-@registry.command("unbind")
-@click.argument("endpoint")
-@by_option
-@client_options
-def unbind(endpoint: str, by: str | None, url: str, as_json: bool) -> None:
-    """Remove ENDPOINT's binding (what it serves does not change)."""
-    with connect(url) as client:
-        answer = client.delete_registry_binding(EndpointName=endpoint, by=_by(by))
-    done(f"Unbound {endpoint}", answer, as_json)
+_removal(registry, "unbind", "endpoint", "Remove ENDPOINT's binding (what it serves does not change).",
+         lambda client, endpoint, by: client.delete_registry_binding(EndpointName=endpoint, by=by),
+         "Unbound {}")
 
 
 @registry.command("bindings")
@@ -314,13 +317,20 @@ def unbind(endpoint: str, by: str | None, url: str, as_json: bool) -> None:
 @client_options
 def bindings(group_name: str | None, url: str, as_json: bool) -> None:
     """List deployment bindings with their champion (the version live on the endpoint)."""
-    with connect(url) as client:
-        doc = client.list_registry_bindings(ModelPackageGroupName=group_name)
-    rows = [(b["EndpointName"], b["VariantName"], b["ModelPackageGroupName"], number(b.get("Champion")),
-             number((b.get("Deploying") or {}).get("ModelPackageVersion")),
-             ", ".join(map(str, b.get("FailedVersions") or [])) or "-") for b in doc["Bindings"]]
-    emit(doc, as_json, lambda out: out.print(table(["Endpoint", "Variant", "Group", "Champion", "Deploying",
-                                                    "Rolled back"], rows)))
+    _show(url, as_json, lambda client: client.list_registry_bindings(ModelPackageGroupName=group_name),
+          render_bindings)
+
+
+
+
+@registry.command("binding")
+@click.argument("endpoint")
+@client_options
+def binding(endpoint: str, url: str, as_json: bool) -> None:
+    """Describe ENDPOINT's deployment binding."""
+    _show(url, as_json, lambda client: client.describe_registry_binding(EndpointName=endpoint),
+          lambda doc, out: out.print(fields((key, value) for key, value in doc.items()
+                                            if not isinstance(value, dict | list))))
 
 
 @registry.command("served")
@@ -329,23 +339,9 @@ def bindings(group_name: str | None, url: str, as_json: bool) -> None:
 @client_options
 def served(endpoint: str, at: str, url: str, as_json: bool) -> None:
     """Which version served ENDPOINT at a time, and who approved it."""
-    with connect(url) as client:
-        doc = client.served_at(EndpointName=endpoint, At=at)
-    emit(doc, as_json, lambda out: _render_served(doc, out))
+    _show(url, as_json, lambda client: client.served_at(EndpointName=endpoint, At=at), render_served)
 
 
-def _render_served(doc: Doc, out: Console) -> None:
-    def rows(variants: list[Doc]) -> list[tuple[Any, ...]]:
-        return [(v["VariantName"], v.get("ModelName") or "-",
-                 f"{v['ModelPackageGroupName']}/{v['ModelPackageVersion']}" if v.get("ModelPackageVersion") else "-",
-                 (v.get("Approval") or {}).get("By", "-"), when((v.get("Approval") or {}).get("Time")),
-                 (v.get("Approval") or {}).get("Reason") or "-") for v in variants]
-
-    columns = ["Variant", "Model", "Version", "Approved by", "Approved at", "Reason"]
-    out.print(table(columns, rows(doc["Variants"]), title=f"{doc['EndpointName']} on {doc['EndpointConfigName']}"))
-    if doc.get("DeployingVariants"):
-        out.print(table(columns, rows(doc["DeployingVariants"]),
-                        title=f"being deployed: {doc['DeployingEndpointConfigName']}"))
 
 
 @registry.command("champion")
@@ -353,10 +349,9 @@ def _render_served(doc: Doc, out: Console) -> None:
 @client_options
 def champion(group_name: str, url: str, as_json: bool) -> None:
     """The champion alias: the version live on each endpoint bound to GROUP."""
-    with connect(url) as client:
-        doc = client.champion(ModelPackageGroupName=group_name)
-    emit(doc, as_json, lambda out: out.print(table(["Endpoint", "Champion"], [
-        (e["EndpointName"], number(e["ModelPackageVersion"])) for e in doc["Endpoints"]])))
+    _show(url, as_json, lambda client: client.champion(ModelPackageGroupName=group_name),
+          lambda doc, out: out.print(table(["Endpoint", "Champion"], [
+              (e["EndpointName"], number(e["ModelPackageVersion"])) for e in doc["Endpoints"]])))
 
 
 def register(cli: click.Group) -> None:
@@ -365,47 +360,3 @@ def register(cli: click.Group) -> None:
 
 __all__ = ["register"]
 
-
-@group.command("describe")
-@click.argument("name")
-@client_options
-def group_describe(name: str, url: str, as_json: bool) -> None:
-    """Describe model package group NAME."""
-    with connect(url) as client:
-        doc = client.describe_model_package_group(ModelPackageGroupName=name)
-    emit(doc, as_json, lambda out: out.print(fields(
-        (key, doc.get(key)) for key in ("ModelPackageGroupName", "ModelPackageGroupArn",
-                                        "ModelPackageGroupDescription", "ModelPackageGroupStatus", "CreationTime"))))
-
-
-@group.command("delete")
-@click.argument("name")
-@by_option
-@client_options
-def group_delete(name: str, by: str | None, url: str, as_json: bool) -> None:
-    """Delete model package group NAME (it must hold no versions)."""
-    with connect(url) as client:
-        answer = client.delete_model_package_group(ModelPackageGroupName=name, by=_by(by))
-    done(f"Deleted model package group {name}", answer, as_json)
-
-
-@registry.command("delete")
-@click.argument("version")
-@by_option
-@client_options
-def delete_version(version: str, by: str | None, url: str, as_json: bool) -> None:
-    """Delete VERSION (GROUP/N or its ARN)."""
-    with connect(url) as client:
-        answer = client.delete_model_package(ModelPackageName=version, by=_by(by))
-    done(f"Deleted model package {version}", answer, as_json)
-
-
-@registry.command("binding")
-@click.argument("endpoint")
-@client_options
-def binding(endpoint: str, url: str, as_json: bool) -> None:
-    """Describe ENDPOINT's deployment binding."""
-    with connect(url) as client:
-        doc = client.describe_registry_binding(EndpointName=endpoint)
-    emit(doc, as_json, lambda out: out.print(fields((key, value) for key, value in doc.items()
-                                                    if not isinstance(value, dict | list))))

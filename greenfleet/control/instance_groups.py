@@ -44,6 +44,11 @@ class Group:
         return self.fleet.role == "shadow"
 
     @property
+    def series_name(self) -> str:
+        """The EndpointConfigName its invocations are recorded under (a baseline's own, apart from blue's)."""
+        return self.fleet.series_name or self.fleet.config_name
+
+    @property
     def count(self) -> int:
         return self.variant.desired_count
 

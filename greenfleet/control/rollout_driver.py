@@ -168,16 +168,18 @@ class DeploymentDriver:
     # --- observations ------------------------------------------------------------------------------
     def observe(self, row: Doc, rollout: RolloutState, emitted: int, snapshot: Snapshot) -> Observations:
         now = snapshot.now
-        fleets = {spec.fleet_id: _fleet(row["name"], spec, snapshot, rollout.started_at)
-                  for spec in (rollout.blue, rollout.green)}
+        specs = (rollout.blue, rollout.green) + ((rollout.baseline,) if rollout.baseline is not None else ())
+        fleets = {spec.fleet_id: _fleet(row["name"], spec, snapshot, rollout.started_at) for spec in specs}
         handled = set(rollout.handled_commands)
         desired: DesiredState = row["state"]
         queued = desired.deployment.commands if desired.deployment else []
         commands = tuple(Command(c.command_id, CommandKind(c.kind), c.by, c.reason, c.at)
                          for c in queued if c.command_id not in handled)
         request = judge_request(rollout, now) if self.metrics is not None else None
-        report = request.evaluate(collect(self.metrics, row["name"], request, now), now) \
-            if request is not None and self.metrics is not None else None
+        report = None
+        if request is not None and self.metrics is not None:
+            samples, excluded = collect(self.metrics, row["name"], request, now)
+            report = request.evaluate(samples, now, excluded)
         return Observations(fleets=fleets, alarms=self._alarms(rollout), commands=commands, last_event_seq=emitted,
                             check_results=dict(self.checks.results), judge=report)
 
@@ -218,19 +220,25 @@ def apply(row: Doc, rollout: RolloutState,
     blue, green = state.current, state.pending
     if green is None or state.deployment is None:
         raise ValueError(f"endpoint {row['name']} has a deployment without a green fleet")
+    baseline = next((f for f in state.fleets if f.role == "baseline"), None)
+    ours = {str(f.id): f for f in (blue, green, baseline) if f is not None}
     for action in actions:
-        if isinstance(action, SetFleet):
-            fleet = blue if action.fleet_id == str(blue.id) else green
+        if isinstance(action, SetFleet) and action.fleet_id in ours:
+            fleet = ours[action.fleet_id]
             for variant in fleet.variants:
                 variant.desired_count = int(action.instance_counts.get(variant.name, 0))
                 variant.desired_weight = float(action.weights.get(variant.name, variant.desired_weight))
         elif isinstance(action, SetTraffic):
             green.traffic = float(action.shares.get(str(green.id), 0))
-            blue.traffic = 100.0 - green.traffic
+            if baseline is not None:
+                baseline.traffic = float(action.shares.get(str(baseline.id), 0))
+            blue.traffic = 100.0 - green.traffic - (baseline.traffic if baseline is not None else 0.0)
     handled = set(rollout.handled_commands)  # keep the queue short: the rollout remembers handled ids
     state.deployment.commands = [c for c in state.deployment.commands if c.command_id not in handled]
     finish = next((a for a in actions if isinstance(a, Finish)), None)
     config_name, failure = row["config_name"], rollout.failure_reason
+    if finish is not None:  # the judge's baseline goes with the deployment, whatever its outcome
+        state.fleets = [f for f in state.fleets if f.role != "baseline"]
     if finish is None:
         return state, endpoint_status(rollout), config_name, failure, None
     if finish.outcome is Outcome.ROLLBACK_FAILED:
@@ -240,7 +248,7 @@ def apply(row: Doc, rollout: RolloutState,
         for variant in green.variants:
             variant.desired_count = int(green.target_counts[variant.name])
         green.traffic, green.target_counts = 100.0, {}
-        state.fleets = [green] + [f for f in state.fleets if f.role != "production"]
+        state.fleets = [green] + [f for f in state.fleets if f.role not in ("production", "baseline")]
         state.current_fleet_id = green.id
         config_name, failure = finish.endpoint_config, None
     else:

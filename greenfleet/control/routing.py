@@ -44,11 +44,21 @@ def _shadow_capture(group: Group, endpoint_capture: CaptureSetting | None) -> Ca
 def _target(group: Group, addresses: list[InstanceAddress]) -> Target:
     return Target(
         variant_name=group.variant.name,
-        config_name=group.config_name,
+        config_name=group.series_name,
         weight=group.weight,
         strategy=group.variant.routing_strategy,
         instances=tuple(sorted(addresses, key=lambda a: a.instance_id)),
+        max_concurrency=group.variant.serverless.max_concurrency if group.variant.serverless else None,
+        async_concurrency=group.fleet.asynchronous.max_concurrent if group.fleet.asynchronous else 0,
+        container_hostnames=_direct_hostnames(group),
     )
+
+
+def _direct_hostnames(group: Group) -> tuple[str, ...]:
+    pipeline = group.variant.pipeline
+    if pipeline is None or pipeline.Mode != "Direct":
+        return ()
+    return tuple(c.ContainerHostname or "" for c in pipeline.Containers)
 
 
 def next_table(current: RoutingTable, routes: dict[str, EndpointRoute]) -> RoutingTable | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Request, Response
@@ -20,10 +20,15 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from greenfleet.dashboard.session import COOKIE, Session, SessionKeys
+from greenfleet.errors import ConflictError
 
 if TYPE_CHECKING:
     from greenfleet.alarms import AlarmService
     from greenfleet.metrics import MetricService
+    from greenfleet.monitoring.service import MonitoringService
+    from greenfleet.registry.audit import AuditService
+    from greenfleet.registry.bindings import BindingService
+    from greenfleet.registry.packages import RegistryService
     from greenfleet.services import Services
     from greenfleet.services.deployments import DeploymentService
     from greenfleet.services.endpoints import EndpointService
@@ -54,6 +59,26 @@ def alarm_service(request: Request) -> AlarmService:
 
 def deployment_service(request: Request) -> DeploymentService:
     return services(request).deployments
+
+
+class RegistryFaces(NamedTuple):
+    packages: RegistryService
+    bindings: BindingService
+    audit: AuditService
+
+
+def registry_faces(request: Request) -> RegistryFaces:
+    found = services(request)
+    if found.registry is None or found.bindings is None or found.registry_audit is None:
+        raise ConflictError("This server runs without the model registry")
+    return RegistryFaces(found.registry, found.bindings, found.registry_audit)
+
+
+def monitoring_service(request: Request) -> MonitoringService:
+    found = services(request).monitoring
+    if found is None:
+        raise ConflictError("This server runs without Model Monitor")
+    return found
 
 
 def now(request: Request) -> float:

@@ -1,7 +1,7 @@
 """The dashboard's pages, in one place.
 
 ``MODULES`` are the route modules (each exposes ``router``, built with ``GuardedRoute``); ``NAV`` is the
-navigation bar. A new panel (the model registry, shadow and A/B reports, monitoring, scaling) is one
+navigation bar. A new panel (shadow and A/B reports, scaling) is one
 new module in this package, its template(s) under ``templates/``, and a line in each tuple below.
 """
 
@@ -19,9 +19,11 @@ class NavItem(NamedTuple):
     """Pages set ``section`` to mark their entry as the current one."""
 
 
-MODULES = ("endpoints", "deployments", "alarms")
+MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring")
 
 NAV = (
     NavItem("Endpoints", "/ui", "endpoints"),
     NavItem("Alarms", "/ui/alarms", "alarms"),
+    NavItem("Model registry", "/ui/registry", "registry"),
+    NavItem("Monitoring", "/ui/monitoring", "monitoring"),
 )

@@ -1,4 +1,4 @@
-"""Tables of inference experiments (created by migration 0007), on the store's shared metadata.
+"""Tables of inference experiments (created by migration 0009), on the store's shared metadata.
 
 - ``inference_experiments``: one row per experiment. ``spec`` is what the API recorded (SageMaker's
   members plus the stop request), ``state`` the experiment controller's persisted state; the API and the

@@ -1,4 +1,4 @@
-"""Tables of the feedback API and A/B tests (created by migration 0007), on the store's shared metadata.
+"""Tables of the feedback API and A/B tests (created by migration 0009), on the store's shared metadata.
 
 - ``inference_assignments``: which variant answered an inference id (and what it predicted), for
   endpoints under an A/B test; written in batches by the control pass, pruned after the retention.

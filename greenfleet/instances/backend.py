@@ -27,6 +27,8 @@ class InstanceSpec:
     config_name: str
     variant_name: str
     container: dict[str, Any]  # the snapshot of SageMaker's ContainerDefinition (Image, ModelDataUrl, Environment)
+    memory_mb: int | None = None
+    """A serverless variant's MemorySizeInMB: the backend enforces it where the OS allows (RLIMIT_AS)."""
 
 
 @dataclass(frozen=True)

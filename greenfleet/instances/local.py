@@ -4,6 +4,7 @@ each in its own session so a control-plane crash does not take the fleet down wi
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -14,12 +15,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
 from greenfleet.instances.isolation import Isolation
 from greenfleet.metrics.procfs import ProcessSampler, Usage
+from greenfleet.resources.pipeline import is_pipeline, mode_of
 
 FAILURE_FILE = "failure"
+PIPELINE_FILE = "pipeline.json"
 TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
 
 
@@ -64,27 +68,13 @@ class LocalProcessBackend:
         shutil.rmtree(directory, ignore_errors=True)
         (directory / "model").mkdir(parents=True)
         port, token = free_port(), secrets.token_hex(8)
-        container = spec.container
-        sources = [str(container.get("ModelDataUrl") or ""),
-                   str((container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY") or "")]
-        # A scrubbed environment: the container's Environment and the contract, none of the server's secrets.
-        env = self.isolation.environment(os.environ, container.get("Environment") or {},
-                                         wants_s3=any(u.lower().startswith("s3://") for u in sources))
-        env.update({
-            "SAGEMAKER_BIND_TO_PORT": str(port),
-            "SM_MODEL_DIR": str(directory / "model"),
-            "GREENFLEET_IMAGE": str(container.get("Image", "")),
-            "GREENFLEET_FAILURE_FILE": str(directory / FAILURE_FILE),
-            "GREENFLEET_ORPHAN_GRACE_S": str(self.orphan_grace_s),
-            TOKEN_VARIABLE: token,
-        })
-        if container.get("ModelDataUrl"):
-            env["GREENFLEET_MODEL_DATA_URL"] = str(container["ModelDataUrl"])
-        if self.artifact_max_bytes:
-            env["GREENFLEET_ARTIFACT_MAX_BYTES"] = str(self.artifact_max_bytes)
-        if self.s3_endpoint_url:
-            env["GREENFLEET_S3_ENDPOINT_URL"] = self.s3_endpoint_url
-        env.update(self._policy_variables())
+        if is_pipeline(spec.container):
+            env = self._pipeline_environment(spec.container, directory, port)
+        else:
+            env = self._container_environment(spec.container, directory, port)
+        env[TOKEN_VARIABLE] = token
+        if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
+            env["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
         user = self.isolation.user
         if user is not None:  # the worker writes its model, failure file and code under its directory
             for path in (directory, directory / "model"):
@@ -101,6 +91,60 @@ class LocalProcessBackend:
             self._children[spec.instance_id] = child
             self._handles[spec.instance_id] = handle
         return handle
+
+    def _container_environment(self, container: dict[str, Any], directory: Path, port: int) -> dict[str, str]:
+        """One worker's environment: a scrubbed one (the container's Environment and the contract, none of
+        the server's secrets)."""
+        sources = [str(container.get("ModelDataUrl") or ""),
+                   str((container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY") or "")]
+        env = self.isolation.environment(os.environ, container.get("Environment") or {},
+                                         wants_s3=any(u.lower().startswith("s3://") for u in sources))
+        env.update({
+            "SAGEMAKER_BIND_TO_PORT": str(port),
+            "SM_MODEL_DIR": str(directory / "model"),
+            "GREENFLEET_IMAGE": str(container.get("Image", "")),
+            "GREENFLEET_FAILURE_FILE": str(directory / FAILURE_FILE),
+            "GREENFLEET_ORPHAN_GRACE_S": str(self.orphan_grace_s),
+        })
+        if container.get("ModelDataUrl"):
+            env["GREENFLEET_MODEL_DATA_URL"] = str(container["ModelDataUrl"])
+        if self.artifact_max_bytes:
+            env["GREENFLEET_ARTIFACT_MAX_BYTES"] = str(self.artifact_max_bytes)
+        if self.s3_endpoint_url:
+            env["GREENFLEET_S3_ENDPOINT_URL"] = self.s3_endpoint_url
+        env.update(self._policy_variables())
+        return env
+
+    def _pipeline_environment(self, document: dict[str, Any], directory: Path, port: int) -> dict[str, str]:
+        """An inference pipeline's instance: a supervisor worker on the instance's port that starts one worker
+        per container (each on its own SAGEMAKER_BIND_TO_PORT, in its own directory) and chains them. Each
+        member's environment is made here, as a single container's is, and handed over in a file."""
+        members = []
+        for position, container in enumerate(document["Containers"], start=1):
+            member_dir = directory / f"container-{position}"
+            (member_dir / "model").mkdir(parents=True)
+            if self.isolation.user is not None:
+                for path in (member_dir, member_dir / "model"):
+                    os.chown(path, self.isolation.user.uid, self.isolation.user.gid)
+            member_port = free_port()
+            members.append({"hostname": str(container.get("ContainerHostname") or f"container-{position}"),
+                            "port": member_port, "directory": str(member_dir),
+                            "environment": self._container_environment(container, member_dir, member_port)})
+        plan = directory / PIPELINE_FILE
+        plan.write_text(json.dumps({"Mode": mode_of(document), "Members": members}))
+        plan.chmod(0o600)
+        if self.isolation.user is not None:
+            os.chown(plan, self.isolation.user.uid, self.isolation.user.gid)
+        env = self.isolation.environment(os.environ, {}, wants_s3=False)
+        env.update({
+            "SAGEMAKER_BIND_TO_PORT": str(port),
+            "SM_MODEL_DIR": str(directory / "model"),
+            "GREENFLEET_PIPELINE_FILE": str(plan),
+            "GREENFLEET_FAILURE_FILE": str(directory / FAILURE_FILE),
+            "GREENFLEET_ORPHAN_GRACE_S": str(self.orphan_grace_s),
+        })
+        env.update(self._policy_variables())
+        return env
 
     def _policy_variables(self) -> dict[str, str]:
         """The worker contract's policy variables (see ``greenfleet.workers.environment``)."""

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "DEFAULT_MIN_SAMPLES",
     "SEQUENTIAL_TESTS",
+    "BaselineName",
     "DirectionName",
     "JudgeConfig",
     "MetricConfig",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 TestName = Literal["MANN_WHITNEY", "SEQUENTIAL_PROPORTION", "SEQUENTIAL_MEAN"]
+BaselineName = Literal["FRESH", "PRODUCTION"]
+"""What green is compared with: FRESH, a copy of blue's config started beside green (same instance counts,
+same traffic share while judged, stopped with the deployment); PRODUCTION, blue itself."""
 DirectionName = Literal["INCREASE", "DECREASE", "EITHER"]
 """Which change of green against blue is bad: INCREASE flags HIGH only, DECREASE LOW only, EITHER both."""
 
@@ -101,6 +105,16 @@ class JudgeConfig(_Shape):
     """Judgement points a metric may lack data at; one more and it fails (NODATA_FAIL)."""
     IntervalInSeconds: Annotated[int, Field(ge=1, le=3600)] = 60
     """After a HOLD, the next judgement point comes this much later."""
+    Baseline: BaselineName | None = None
+    """The control green is judged against (see BaselineName). None: FRESH where the deployment allows one
+    (a blue/green plan whose judged steps give green at most 50 % of the traffic, so the baseline can take
+    as much) and some judged step gives green less than 50 %; else PRODUCTION (every judged step at 50 %:
+    the split is already even). The rollout engine refuses FRESH where it cannot work."""
+    WarmUpInSeconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    """Green's and the control's first seconds after green takes traffic are not judged."""
+    WarmUpInvocations: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    """Each side's first invocations after green takes traffic are not judged (whole seconds: the judged
+    samples start after the second in which the side reached this many)."""
 
     def metric_alpha(self, metric: MetricConfig) -> float:
         if metric.Alpha is not None:

@@ -52,7 +52,7 @@ class MetricReport(_Record):
     control_n: int = 0
     experiment_n: int = 0
     control_value: float | None = None
-    """Blue's median (Mann-Whitney), rate or mean."""
+    """The control's (the fresh baseline, or blue) median (Mann-Whitney), rate or mean."""
     experiment_value: float | None = None
     estimate: float | None = None
     """Green - blue: the Hodges-Lehmann shift, or the difference of rates / means."""
@@ -87,6 +87,10 @@ class JudgeReport(_Record):
     classification: ScoreClass | None
     decision: Decision
     reason: str
+    compared: str = ""
+    """Which fleets were compared, e.g. "green cfg-b (fleet 2) vs baseline: a fresh copy of cfg-a (fleet 3)"."""
+    excluded: tuple[str, ...] = ()
+    """Samples left out of this look and why (warm-up), one sentence per side."""
 
     def metric(self, name: str) -> MetricReport | None:
         return next((m for m in self.metrics if m.name == name), None)

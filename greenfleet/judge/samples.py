@@ -1,5 +1,5 @@
-"""What the judge compares: blue's samples (the control) and green's (the experiment) of one metric, taken
-over the same window.
+"""What the judge compares: the control's samples (the fresh baseline, or blue) and green's (the experiment)
+of one metric, taken over the same window.
 
 Three forms, one per test:
 

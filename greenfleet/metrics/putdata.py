@@ -36,8 +36,49 @@ class Datum:
     aggregate: Aggregate
 
 
+NON_FINITE = ("NaN", "Infinity", "-Infinity")
+"""How the AWS protocols write the floats CloudWatch refuses as values."""
+
+
+def _non_finite_text(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value if isinstance(value, str) and value in NON_FINITE else None
+
+
+def invalid_value(value: Any, field: str) -> ValidationError:
+    """CloudWatch's words for a value it refuses (NaN, ±Infinity), naming the member that holds it."""
+    return ValidationError(f"The value {_non_finite_text(value) or value} for parameter {field} is invalid.")
+
+
+def first_non_finite(metric_data: Any) -> ValidationError | None:
+    """The refusal of the first NaN or ±Infinity among the data's numbers (Value, Values, Counts,
+    StatisticValues), as a float or as the wire protocols' text, with its member's index; None if none."""
+    if not isinstance(metric_data, list):
+        return None
+    for i, item in enumerate(metric_data, 1):
+        if not isinstance(item, Mapping):
+            continue
+        field = f"MetricData.member.{i}"
+        numbers: list[tuple[str, Any]] = [(f"{field}.Value", item.get("Value"))]
+        for member in ("Values", "Counts"):
+            listed = item.get(member)
+            if isinstance(listed, list):
+                numbers += [(f"{field}.{member}.member.{j}", v) for j, v in enumerate(listed, 1)]
+        statistic = item.get("StatisticValues")
+        if isinstance(statistic, Mapping):
+            numbers += [(f"{field}.StatisticValues.{k}", statistic.get(k))
+                        for k in ("SampleCount", "Sum", "Minimum", "Maximum")]
+        for where, value in numbers:
+            if _non_finite_text(value) is not None:
+                return invalid_value(value, where)
+    return None
+
+
 def _number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if _non_finite_text(value) is not None:
+        raise invalid_value(value, field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(f"{field} must be a finite number")
     return float(value)
 

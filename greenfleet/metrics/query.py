@@ -1,7 +1,8 @@
 """Queries over the store, shared by GetMetricStatistics, GetMetricData and alarms: a MetricStat (one series,
 one statistic, one period) and MetricDataQuery lists mixing MetricStats and math expressions.
 
-Periods are aligned on the epoch (a 60-second period starts on a whole minute). A period made only of
+Periods are aligned on the epoch (a 60-second period starts on a whole minute); the queries of one
+GetMetricData request may each have their own period. A period made only of
 one-minute rollups is read from them; any other period from one-second points.
 """
 
@@ -77,6 +78,8 @@ class DataQuery:
     expression: Expression | None
     return_data: bool
     label: str | None
+    period: int | None = None
+    """The query's own Period member: an expression's period (a MetricStat's is in the MetricStat)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Id": self.id, "ReturnData": self.return_data}
@@ -86,6 +89,8 @@ class DataQuery:
             out["Expression"] = self.expression.text
         if self.label is not None:
             out["Label"] = self.label
+        if self.period is not None:
+            out["Period"] = self.period
         return out
 
 
@@ -112,7 +117,13 @@ def parse_queries(items: Any, field: str, max_items: int = MAX_QUERIES) -> list[
         label = item.get("Label")
         if label is not None and not isinstance(label, str):
             raise ValidationError(f"{where}.Label must be a string")
-        queries.append(DataQuery(qid, stat, expr, return_data, label))
+        if item.get("AccountId") is not None:
+            raise ValidationError(f"{where}.AccountId: cross-account queries are not supported by greenfleet")
+        period = check_period(item["Period"], f"{where}.Period") if item.get("Period") is not None else None
+        if stat is not None and period not in (None, stat.period):
+            raise ValidationError(f"{where}.Period ({period}) differs from its MetricStat.Period ({stat.period}); "
+                                  "give the period in MetricStat")
+        queries.append(DataQuery(qid, stat, expr, return_data, label, period))
     ids = [q.id for q in queries]
     duplicates = sorted({x for x in ids if ids.count(x) > 1})
     if duplicates:
@@ -194,10 +205,27 @@ def run_queries(store: MetricStore, queries: Sequence[DataQuery], start: int, en
     return results
 
 
-def common_period(queries: Sequence[DataQuery], field: str) -> int:
-    periods = {q.metric_stat.period for q in queries if q.metric_stat is not None}
-    if not periods:
+def query_periods(queries: Sequence[DataQuery], field: str) -> dict[str, int]:
+    """Each query's period, as GetMetricData allows one per query: a MetricStat's own; an expression's the
+    one its inputs share (math combines values period by period, so inputs of different periods are
+    refused), which its own Period, when given, must equal; an expression that reads no query takes its
+    own Period, else the request's shortest."""
+    periods: dict[str, int] = {}
+    stats = [q.metric_stat.period for q in queries if q.metric_stat is not None]
+    if not stats:
         raise ValidationError(f"{field} must hold at least one MetricStat")
-    if len(periods) > 1:
-        raise ValidationError(f"{field}: every MetricStat must use the same Period (got {sorted(periods)})")
-    return periods.pop()
+    for q in _order(queries, field):
+        if q.metric_stat is not None:
+            periods[q.id] = q.metric_stat.period
+            continue
+        assert q.expression is not None
+        used = {periods[i] for i in q.expression.ids}
+        if len(used) > 1:
+            shown = " and ".join(f"{p} s" for p in sorted(used))
+            raise ValidationError(f"{field}: the expression of '{q.id}' combines queries of different periods "
+                                  f"({shown}); give the queries it uses the same Period")
+        if q.period is not None and used and q.period not in used:
+            raise ValidationError(f"{field}: the expression of '{q.id}' has Period {q.period} but the queries it "
+                                  f"uses have {used.pop()}")
+        periods[q.id] = q.period or (used.pop() if used else min(stats))
+    return periods

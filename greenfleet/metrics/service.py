@@ -18,9 +18,9 @@ from greenfleet.metrics.query import (
     DataQuery,
     check_period,
     check_unit,
-    common_period,
     default_label,
     parse_queries,
+    query_periods,
     run_queries,
 )
 from greenfleet.metrics.recorder import Recorder
@@ -85,7 +85,7 @@ class MetricService:
         extended = _list(body.get("ExtendedStatistics"), "ExtendedStatistics")
         if not statistics and not extended:
             raise combination("Must specify either Statistics or ExtendedStatistics")
-        start, end = _range(body, period, "GetMetricStatistics")
+        start, end = _range(body, period)
         for name in statistics:
             if name not in BASIC_STATISTICS:
                 raise ValidationError(f"Statistics: '{name}' is not one of {', '.join(BASIC_STATISTICS)}")
@@ -109,29 +109,44 @@ class MetricService:
         return {"Label": key.name, "Datapoints": [p for _, p in sorted(datapoints, key=lambda kp: kp[0])]}
 
     # -- GetMetricData ----------------------------------------------------------------------------------
-    def _run_data_queries(self, body: Mapping[str, Any]) -> tuple[list[DataQuery], int, int,
+    def _run_data_queries(self, body: Mapping[str, Any]) -> tuple[list[DataQuery], dict[str, tuple[int, int]],
                                                                   dict[str, list[float | None]]]:
+        """The queries, each one's (start, period) and its values per period from start. Each query reads its
+        own period (a MetricStat's; an expression's, the one its inputs share) over the request's window
+        widened to whole periods of it."""
         queries = parse_queries(body.get("MetricDataQueries"), "MetricDataQueries")
-        period = common_period(queries, "MetricDataQueries")
-        start, end = _range(body, period, "GetMetricData")
-        if (end - start) // period * len(queries) > MAX_RESULT_POINTS:
+        periods = query_periods(queries, "MetricDataQueries")
+        windows = {period: _range(body, period) for period in sorted(set(periods.values()))}
+        points = sum((windows[p][1] - windows[p][0]) // p for p in periods.values())
+        if points > MAX_RESULT_POINTS:
             raise ValidationError(f"the request would return more than {MAX_RESULT_POINTS} data points; use a "
                                   "longer Period or a shorter time range")
-        return queries, start, period, run_queries(self.store, queries, start, end, period)
+        values: dict[str, list[float | None]] = {}
+        for period, (start, end) in windows.items():
+            group = [q for q in queries if periods[q.id] == period]  # an expression's inputs share its period
+            values.update(run_queries(self.store, group, start, end, period))
+        return queries, {q.id: (windows[periods[q.id]][0], periods[q.id]) for q in queries}, values
 
     def get_metric_data_values(self, body: Mapping[str, Any]) -> tuple[int, int, dict[str, list[float | None]]]:
         """GetMetricData's numbers without its wire format, for charts: (start, period, {query id: one value
-        per period from start, None where there is no data}) for the queries that return data."""
-        queries, start, period, values = self._run_data_queries(body)
-        return start, period, {q.id: values[q.id] for q in queries if q.return_data}
+        per period from start, None where there is no data}) for the queries that return data, which must
+        share one Period."""
+        queries, frames, values = self._run_data_queries(body)
+        returned = [q for q in queries if q.return_data]
+        shared = {frames[q.id] for q in returned}
+        if len(shared) != 1:
+            raise ValidationError("the queries that return data must share one Period here")
+        start, period = shared.pop()
+        return start, period, {q.id: values[q.id] for q in returned}
 
     def get_metric_data(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        queries, start, period, values = self._run_data_queries(body)
+        queries, frames, values = self._run_data_queries(body)
         descending = body.get("ScanBy", "TimestampDescending") == "TimestampDescending"
         results = []
         for q in queries:
             if not q.return_data:
                 continue
+            start, period = frames[q.id]
             points = [(start + k * period, v) for k, v in enumerate(values[q.id]) if v is not None]
             if descending:
                 points.reverse()
@@ -177,18 +192,14 @@ def _extended(name: str) -> Statistic:
     return parsed
 
 
-def _range(body: Mapping[str, Any], period: int, operation: str) -> tuple[int, int]:
+def _range(body: Mapping[str, Any], period: int) -> tuple[int, int]:
     """[StartTime, EndTime) widened to whole periods. The two are compared as CloudWatch does, to the second
-    (milliseconds dropped), with its messages and codes."""
+    (milliseconds dropped); a StartTime not before EndTime is refused as issue 20 has it for both
+    GetMetricData and GetMetricStatistics (ValidationError, "must not equal")."""
     if body.get("StartTime") is None or body.get("EndTime") is None:
         raise ValidationError("StartTime and EndTime are required")
     start = parse_time(body["StartTime"], "StartTime")
     end = parse_time(body["EndTime"], "EndTime")
-    first, last = math.floor(start), math.floor(end)
-    if operation == "GetMetricStatistics" and last <= first:
-        raise ValidationError("The parameter StartTime must be less than the parameter EndTime.")
-    if last == first:
+    if math.floor(end) <= math.floor(start):
         raise validation("The parameter StartTime must not equal parameter EndTime.")
-    if last < first:
-        raise validation("The parameter EndTime must be greater than StartTime.")
     return math.floor(start / period) * period, math.ceil(end / period) * period

@@ -18,7 +18,7 @@ from greenfleet.control.snapshot import Snapshot
 from greenfleet.monitoring.execution import run_execution
 from greenfleet.monitoring.jobs import resolve_job
 from greenfleet.monitoring.metrics import metric_requests
-from greenfleet.monitoring.quality_execution import quality_metric_requests, run_quality_execution
+from greenfleet.monitoring.quality_execution import GroundTruth, quality_metric_requests, run_quality_execution
 from greenfleet.monitoring.repository import MonitoringRepository
 from greenfleet.monitoring.schedule import parse_rule
 from greenfleet.monitoring.scheduler import RunExecution, ScheduleState, step
@@ -58,6 +58,8 @@ class MonitoringDriver:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenfleet-monitor")
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self.ground_truth: GroundTruth | None = None
+        """Labels beyond the ground-truth files for model-quality executions (the feedback API's)."""
 
     def run(self, snapshot: Snapshot) -> None:
         self.tick(snapshot.now)
@@ -113,7 +115,7 @@ class MonitoringDriver:
         run = RunExecution(schedule["name"], execution["scheduled_time"], execution["window_start"],
                            execution["window_end"])
         if schedule["monitoring_type"] == "ModelQuality":
-            outcome = run_quality_execution(job, endpoint, destination, run, self.s3_endpoint_url)
+            outcome = run_quality_execution(job, endpoint, destination, run, self.s3_endpoint_url, self.ground_truth)
         else:
             outcome = run_execution(job, endpoint, destination, run, self.s3_endpoint_url)
         now = self.clock.now()

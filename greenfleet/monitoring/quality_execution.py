@@ -1,12 +1,14 @@
 """A model-quality execution: the captured outputs of the window merged with ground-truth labels
 (SageMaker's JSONL ``{"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId":
 ...}}`` under ``{GroundTruthS3Input.S3Uri}/yyyy/mm/dd/hh/``, keyed by label-collection time, read from the
-window's start to the run), metrics per ProblemType, checks against the baseline constraints, reports."""
+window's start to the run) and, for inference ids those files do not label, with the labels a
+``GroundTruth`` source gives (the feedback API's, when the server wires it), metrics per ProblemType,
+checks against the baseline constraints, reports."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,9 @@ from greenfleet.monitoring.scheduler import RunExecution
 from greenfleet.monitoring.uris import UriError, join, read_bytes, write_bytes
 
 Doc = dict[str, Any]
+GroundTruth = Callable[[str, list[str]], dict[str, float]]
+"""Labels of an endpoint's inference ids from another source than the ground-truth files: (endpoint,
+inference ids without a label) → {inference id: label}."""
 
 
 def _label_files(uri: str, wanted: list[str], s3_endpoint_url: str | None) -> Iterator[bytes]:
@@ -59,7 +64,7 @@ def read_labels(uri: str, start: float, end: float, s3_endpoint_url: str | None)
 
 
 def run_quality_execution(job: Doc, endpoint: str, capture_destination: str, run: RunExecution,
-                          s3_endpoint_url: str | None) -> Outcome:
+                          s3_endpoint_url: str | None, ground_truth: GroundTruth | None = None) -> Outcome:
     app, job_input = job["ModelQualityAppSpecification"], job["ModelQualityJobInput"]
     endpoint_input = job_input["EndpointInput"]
     problem = app["ProblemType"]
@@ -76,7 +81,13 @@ def run_quality_execution(job: Doc, endpoint: str, capture_destination: str, run
             if baseline.get("ConstraintsResource") else {}
         labels = read_labels(job_input["GroundTruthS3Input"]["S3Uri"], run.window_start,
                              max(run.scheduled_time, run.window_end) + 1, s3_endpoint_url)
-        records = read_captured(capture_destination, endpoint, run.window_start, run.window_end, s3_endpoint_url)
+        records = list(read_captured(capture_destination, endpoint, run.window_start, run.window_end,
+                                     s3_endpoint_url))
+        if ground_truth is not None:
+            unlabelled = [i for i in (r["eventMetadata"].get("inferenceId") for r in records)
+                          if i is not None and i not in labels]
+            if unlabelled:
+                labels = {**ground_truth(endpoint, unlabelled), **labels}  # the files' labels win
         pairs = merge(records, labels, problem, endpoint_input.get("InferenceAttribute"),
                       endpoint_input.get("ProbabilityAttribute"),
                       float(endpoint_input.get("ProbabilityThresholdAttribute", 0.5)))

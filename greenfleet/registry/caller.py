@@ -5,6 +5,8 @@ or ``--by``); services read it with :func:`caller`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 CALLER: ContextVar[str | None] = ContextVar("greenfleet_caller", default=None)
@@ -15,6 +17,16 @@ _CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
 
 def caller() -> str:
     return CALLER.get() or ANONYMOUS
+
+
+@contextmanager
+def acting_as(who: str | None) -> Iterator[None]:
+    """Run the block as ``who`` (the audit trail's "by")."""
+    token = CALLER.set(who)
+    try:
+        yield
+    finally:
+        CALLER.reset(token)
 
 
 def from_authorization(header: str | None) -> str | None:

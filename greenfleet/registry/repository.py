@@ -132,6 +132,23 @@ class RegistryRepository:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def newest_versions(self, group: str, limit: int) -> list[Row]:
+        """The group's newest versions, whole rows (the dashboard shows their metrics and lineage)."""
+        c = model_packages.c
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(model_packages).where(c.group_name == group).order_by(
+                c.version.desc()).limit(limit)).mappings()]
+
+    def version_counts(self) -> dict[str, dict[str, int]]:
+        """Per group, how many versions have each approval status (one grouped query for all groups)."""
+        c = model_packages.c
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for group, status, count in conn.execute(select(c.group_name, c.approval_status, func.count()).group_by(
+                    c.group_name, c.approval_status)):
+                counts.setdefault(group, {})[status] = int(count)
+        return counts
+
     def approved_versions(self, group: str) -> list[int]:
         c = model_packages.c
         with self.engine.connect() as conn:

@@ -24,7 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FleetRole = Literal["production", "shadow"]
+FleetRole = Literal["production", "shadow", "baseline"]
+"""baseline: the canary judge's copy of the current fleet, run beside a deployment's green fleet
+(greenfleet/rollout/baseline.py); it takes its ``traffic`` percent like a production fleet."""
 VariantStatusName = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
 DEFAULT_ROUTING = "LEAST_OUTSTANDING_REQUESTS"
 
@@ -36,11 +38,32 @@ class ContainerSnapshot(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     Image: str
+    ContainerHostname: str | None = None
     ModelDataUrl: str | None = None
     Environment: dict[str, str] = Field(default_factory=dict)
 
     def definition(self) -> dict[str, Any]:
         """The ContainerDefinition document the instance backend runs."""
+        return self.model_dump(exclude_none=True)
+
+
+class ServerlessSpec(BaseModel):
+    """A serverless variant's ServerlessConfig: instances start on demand (held first request), stop after an
+    idle period; ``provisioned`` of them stay warm."""
+
+    memory_mb: int
+    max_concurrency: int
+    provisioned: int = 0
+
+
+class PipelineSnapshot(BaseModel):
+    """An inference pipeline's containers as they were when the fleet was created (each with its
+    ContainerHostname) and its InferenceExecutionConfig.Mode (``greenfleet.resources.pipeline``)."""
+
+    Mode: Literal["Serial", "Direct"] = "Serial"
+    Containers: list[ContainerSnapshot]
+
+    def definition(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
 
 
@@ -51,11 +74,39 @@ class VariantDesired(BaseModel):
     name: str
     model_name: str
     container: ContainerSnapshot
+    """The model's container (a pipeline's first one)."""
+    pipeline: PipelineSnapshot | None = None
+    """All the containers of an inference pipeline model (None for a single-container model)."""
     desired_count: int
     desired_weight: float
     routing_strategy: str = DEFAULT_ROUTING
     startup_timeout_s: float | None = None
     instance_type: str | None = None
+    serverless: ServerlessSpec | None = None
+
+
+    def instance_document(self) -> dict[str, Any]:
+        """What each instance of this variant runs: the container's definition, or the pipeline's."""
+        return self.pipeline.definition() if self.pipeline is not None else self.container.definition()
+
+
+class AsyncConfig(BaseModel):
+    """The fleet's AsyncInferenceConfig, checked (``greenfleet.asyncinference.config``): the fleet takes only
+    InvokeEndpointAsync, at most ``max_concurrent`` requests per instance at once."""
+
+    max_concurrent: int
+    output_path: str
+    failure_path: str | None = None
+    notification: dict[str, Any] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """SageMaker's AsyncInferenceConfig (as DescribeEndpoint shows it)."""
+        output: dict[str, Any] = {"S3OutputPath": self.output_path}
+        if self.failure_path:
+            output["S3FailurePath"] = self.failure_path
+        if self.notification:
+            output["NotificationConfig"] = self.notification
+        return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": self.max_concurrent}, "OutputConfig": output}
 
 
 class DataCapture(BaseModel):
@@ -102,8 +153,12 @@ class Fleet(BaseModel):
     """A shadow fleet mirrors the requests this production variant answers (None: every production variant)."""
     experiment: str | None = None
     """The inference experiment that added this shadow fleet (None: the endpoint config declared it)."""
+    asynchronous: AsyncConfig | None = None
+    """Set for an asynchronous endpoint config (AsyncInferenceConfig)."""
     data_capture: DataCapture | None = None
     """Its endpoint config's DataCaptureConfig: the endpoint captures as its current fleet says."""
+    series_name: str | None = None
+    """The EndpointConfigName of its per-config metric series when not ``config_name`` (a baseline's)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)

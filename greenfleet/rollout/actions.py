@@ -114,7 +114,7 @@ _OUTCOMES = {
 
 def render(state: RolloutState, obs: Observations, first_new: int) -> list[Action]:
     """The desired world as ordered absolute actions, new timeline entries as Emit, Finish when over."""
-    specs = (state.blue, state.green)
+    specs = (state.blue, state.green) + ((state.baseline,) if state.baseline is not None else ())
     fleets = [
         SetFleet(
             fleet_id=spec.fleet_id,

@@ -39,21 +39,25 @@ def alarm_cause(state: RolloutState, obs: Observations, now: float) -> RollbackC
 
 
 def fleet_failure(state: RolloutState, obs: Observations, now: float) -> RollbackCause | None:
-    fleet = obs.fleet(state.green.fleet_id)
-    failures = [
-        f"variant '{name}': {v.failed} instance(s) failed" + (f" ({v.failure_reason})" if v.failure_reason else "")
-        for name, v in sorted(fleet.variants.items())
-        if v.failed > 0
-    ]
-    if not failures:
-        return None
-    return RollbackCause(
-        kind=CauseKind.FLEET_FAILED,
-        at=now,
-        message=f"Deployment rolled back because the new fleet failed during {where(state)}: "
-        + "; ".join(failures)
-        + ".",
-    )
+    fleets = [("the new fleet", state.green.fleet_id)]
+    if state.baseline is not None:
+        fleets.append(("the judge's baseline fleet (a copy of the old one)", state.baseline.fleet_id))
+    for which, fleet_id in fleets:
+        fleet = obs.fleet(fleet_id)
+        failures = [
+            f"variant '{name}': {v.failed} instance(s) failed" + (f" ({v.failure_reason})" if v.failure_reason else "")
+            for name, v in sorted(fleet.variants.items())
+            if v.failed > 0
+        ]
+        if failures:
+            return RollbackCause(
+                kind=CauseKind.FLEET_FAILED,
+                at=now,
+                message=f"Deployment rolled back because {which} failed during {where(state)}: "
+                + "; ".join(failures)
+                + ".",
+            )
+    return None
 
 
 def timeout(state: RolloutState, now: float) -> RollbackCause | None:

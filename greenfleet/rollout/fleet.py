@@ -34,6 +34,13 @@ class FleetSpec(BaseModel):
     fleet_id: str
     config_name: str
     variants: tuple[VariantSpec, ...] = Field(min_length=1)
+    series_name: str | None = None
+    """The EndpointConfigName its per-config metric series are recorded under, when not ``config_name``
+    (the judge's baseline: a copy of blue's config whose samples must stay apart from blue's)."""
+
+    @property
+    def metrics_config(self) -> str:
+        return self.series_name or self.config_name
 
     @property
     def total(self) -> int:

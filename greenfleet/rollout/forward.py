@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from itertools import chain
 
+from greenfleet.rollout.baseline import stop_baseline
 from greenfleet.rollout.checks import not_passed, run_complete, start_checks
 from greenfleet.rollout.observations import Observations
 from greenfleet.rollout.rollback import ready
@@ -171,12 +172,14 @@ def drain(state: RolloutState, now: float) -> RolloutState:
 
 def _succeed(state: RolloutState, now: float, how: str) -> RolloutState:
     blue, green = state.blue, state.green
+    fleets, traffic = stop_baseline(state.baseline, {blue.fleet_id: blue.zero(), green.fleet_id: green.counts()},
+                                    {blue.fleet_id: 0, green.fleet_id: 100})
     return state.enter(
         Phase.SUCCEEDED,
         now,
         f"Deployment succeeded ({how}): endpoint on {green.config_name}; old fleet stopped",
-        fleets={blue.fleet_id: blue.zero(), green.fleet_id: green.counts()},
-        traffic={blue.fleet_id: 0, green.fleet_id: 100},
+        fleets=fleets,
+        traffic=traffic,
     )
 
 

@@ -1,6 +1,7 @@
 """The canary judge inside the rollout: when it runs, on which window, and what its reports do.
 
-The judge is active while green and blue share traffic (0 < green's share < 100) in an active phase, once
+The judge compares green with its control: the fresh baseline (baseline.py) when the deployment runs one,
+else blue. It is active while green and blue share traffic (0 < green's share < 100) in an active phase, once
 the DeploymentConfig has a Judge, unless the deployment was promoted. Its window starts when green first
 takes traffic next to blue and grows until the end of the deployment (one window, so the sequential
 tests' running minima stay valid across steps). A judged stage's bake ends in a judgement point; a HOLD
@@ -31,7 +32,7 @@ from greenfleet.rollout.fleet import FleetSpec
 from greenfleet.rollout.observations import Observations
 from greenfleet.rollout.state import ACTIVE_PHASES, CauseKind, RollbackCause, RolloutState
 
-__all__ = ["JudgeRequest", "consume_report", "judge_active", "judge_request"]
+__all__ = ["JudgeRequest", "compared", "consume_report", "judge_active", "judge_request"]
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,20 @@ class JudgeRequest:
 
     config: JudgeConfig
     control: FleetSpec
-    """Blue: collect each metric on its config name (EndpointConfigName) / fleet id."""
+    """The fresh baseline, or blue (Judge.Baseline): collect each metric on its ``metrics_config``
+    (EndpointConfigName) and variants."""
     experiment: FleetSpec
     """Green."""
     window_start: float
     judgement: bool
     """This tick is a judgement point."""
     previous: JudgeReport | None
+    compared: str = ""
+    """Which fleets are compared, for the report."""
 
-    def evaluate(self, samples: Mapping[str, MetricSamples], now: float) -> JudgeReport:
-        return evaluate(
+    def evaluate(self, samples: Mapping[str, MetricSamples], now: float, excluded: tuple[str, ...] = ()) -> JudgeReport:
+        """``excluded``: what the collected samples leave out and why (warm-up), for the report."""
+        report = evaluate(
             self.config,
             samples,
             at=now,
@@ -57,6 +62,7 @@ class JudgeRequest:
             judgement=self.judgement,
             previous=self.previous,
         )
+        return report.model_copy(update={"compared": self.compared, "excluded": excluded})
 
 
 def judge_active(state: RolloutState) -> bool:
@@ -76,12 +82,22 @@ def judge_request(state: RolloutState, now: float) -> JudgeRequest | None:
     previous = state.judge_report if state.judge_report and state.judge_report.window_start == window else None
     return JudgeRequest(
         config=state.judge,
-        control=state.blue,
+        control=state.baseline or state.blue,
         experiment=state.green,
         window_start=window,
         judgement=state.judge_next_at is not None and now >= state.judge_next_at,
         previous=previous,
+        compared=compared(state),
     )
+
+
+def compared(state: RolloutState) -> str:
+    """What the judge compares in this deployment, in words."""
+    green = f"green {state.green.config_name} (fleet {state.green.fleet_id})"
+    if state.baseline is not None:
+        return (f"{green} vs baseline: a fresh copy of {state.baseline.config_name} (fleet "
+                f"{state.baseline.fleet_id}) started with green, at green's share")
+    return f"{green} vs blue {state.blue.config_name} (fleet {state.blue.fleet_id}), the serving fleet"
 
 
 def consume_report(state: RolloutState, obs: Observations, now: float) -> tuple[RolloutState, RollbackCause | None]:

@@ -21,6 +21,7 @@ One tick, in order:
 from __future__ import annotations
 
 from greenfleet.rollout.actions import Action, render
+from greenfleet.rollout.baseline import baseline_wanted, stop_baseline, with_baseline
 from greenfleet.rollout.causes import alarm_cause, fleet_failure, timeout
 from greenfleet.rollout.checks import check_failure, record_results
 from greenfleet.rollout.commands import on_command
@@ -45,14 +46,23 @@ def begin(
     config: DeploymentConfig | None,
     now: float,
     limits: Limits | None = None,
+    baseline: FleetSpec | None = None,
 ) -> tuple[RolloutState, list[Action]]:
     """A new deployment from ``blue`` (serving now) to ``green``; raises ValidationError when the
-    DeploymentConfig does not fit the fleets. Save the state, then apply the actions."""
-    if blue.fleet_id == green.fleet_id:
-        raise ValueError("blue and green need distinct fleet ids")
+    DeploymentConfig does not fit the fleets. Save the state, then apply the actions. ``baseline``: the
+    judge's fresh baseline fleet (baseline.py), given when ``baseline_wanted``."""
+    if len({blue.fleet_id, green.fleet_id} | ({baseline.fleet_id} if baseline else set())) != (3 if baseline else 2):
+        raise ValueError("blue, green and the baseline need distinct fleet ids")
     check_fleets(config, blue, green)
+    if baseline is not None and not baseline_wanted(config, blue, green):
+        raise ValueError("a baseline fleet was given to a deployment that does not judge against one")
     limits = limits or Limits()
     strategy, plan, termination_wait = compile_plan(config, blue, green)
+    fleets = {blue.fleet_id: blue.counts(), green.fleet_id: green.zero()}
+    traffic = {blue.fleet_id: 100, green.fleet_id: 0}
+    if baseline is not None:
+        plan = with_baseline(plan, baseline, blue.fleet_id, green.fleet_id)
+        fleets, traffic = stop_baseline(baseline, fleets, traffic)
     policy = (config.BlueGreenUpdatePolicy or config.RollingUpdatePolicy) if config else None
     timeout = policy.MaximumExecutionTimeoutInSeconds if policy else None
     rolling = config.RollingUpdatePolicy if config else None
@@ -65,8 +75,8 @@ def begin(
         blue=blue,
         green=green,
         plan=plan,
-        fleets={blue.fleet_id: blue.counts(), green.fleet_id: green.zero()},
-        traffic={blue.fleet_id: 100, green.fleet_id: 0},
+        fleets=fleets,
+        traffic=traffic,
         started_at=now,
         deadline_at=now + (float(timeout) if timeout is not None else limits.default_timeout_s),
         phase_started_at=now,
@@ -77,6 +87,7 @@ def begin(
         rollback_batch=rolling.RollbackMaximumBatchSize if rolling else None,
         checks=tuple(ext.Checks) if ext else (),
         judge=ext.Judge if ext else None,
+        baseline=baseline,
     )
     stage = plan[0]
     state = state.enter(

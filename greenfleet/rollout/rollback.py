@@ -4,6 +4,7 @@ ready; blue failing or not ready within ``limits.rollback_timeout_s`` ends in RO
 
 from __future__ import annotations
 
+from greenfleet.rollout.baseline import stop_baseline
 from greenfleet.rollout.observations import Observations
 from greenfleet.rollout.plans import rollback_plan
 from greenfleet.rollout.state import Phase, RollbackCause, RolloutState
@@ -21,6 +22,10 @@ def ready(await_ready: dict[str, dict[str, int]], obs: Observations) -> bool:
 
 def start_rollback(state: RolloutState, cause: RollbackCause, obs: Observations, now: float) -> RolloutState:
     plan = rollback_plan(state.fleets, state.blue, state.green, state.rollback_batch)
+    if state.baseline is not None:  # no traffic from the first stage on; stopped once rolled back
+        keep = {state.baseline.fleet_id: state.fleets.get(state.baseline.fleet_id, state.baseline.zero())}
+        plan = tuple(s.model_copy(update={"fleets": {**s.fleets, **keep},
+                                          "traffic": {**s.traffic, state.baseline.fleet_id: 0}}) for s in plan)
     rolling = state.enter(
         Phase.ROLLING_BACK,
         now,
@@ -43,12 +48,15 @@ def rolling_back(state: RolloutState, obs: Observations, now: float) -> RolloutS
     blue = state.blue
     fleet = obs.fleet(blue.fleet_id)
     if state.rollback_index >= len(state.rollback_plan) and ready({blue.fleet_id: blue.counts()}, obs):
+        fleets, traffic = stop_baseline(state.baseline,
+                                        {blue.fleet_id: blue.counts(), state.green.fleet_id: state.green.zero()},
+                                        {blue.fleet_id: 100, state.green.fleet_id: 0})
         return state.enter(
             Phase.ROLLED_BACK,
             now,
             f"Rolled back: endpoint on {blue.config_name} again; new fleet stopped",
-            fleets={blue.fleet_id: blue.counts(), state.green.fleet_id: state.green.zero()},
-            traffic={blue.fleet_id: 100, state.green.fleet_id: 0},
+            fleets=fleets,
+            traffic=traffic,
         )
     failed = [f"variant '{n}': {v.failure_reason or 'failed'}" for n, v in sorted(fleet.variants.items()) if v.failed]
     if failed:

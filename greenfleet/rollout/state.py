@@ -215,6 +215,9 @@ class RolloutState(_Record):
     """The judge's latest report (interim or judgement); the next look starts from it."""
     judge_verdict: JudgeReport | None = None
     """The report of the latest judgement point."""
+    baseline: FleetSpec | None = None
+    """The judge's fresh baseline (baseline.py): a copy of blue's config that green is judged against; None
+    when the judge compares green with blue (or there is no judge)."""
     paused: bool = False
     waiting_since: float | None = None
     """Start of the current wait for a person (pause, approval)."""

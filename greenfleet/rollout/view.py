@@ -17,6 +17,7 @@ from typing import Any
 
 from greenfleet.judge.report import JudgeReport
 from greenfleet.rollout.fleet import FleetSpec
+from greenfleet.rollout.judging import compared
 from greenfleet.rollout.observations import Observations
 from greenfleet.rollout.state import ACTIVE_PHASES, CheckTiming, Phase, RolloutState, Strategy
 
@@ -204,6 +205,7 @@ def rollout_details(state: RolloutState) -> dict[str, Any]:
                 "ChecksBeforeTraffic": list(stage.pre_checks),
                 "ChecksAfterBake": list(stage.post_checks),
                 "Judged": stage.judged,
+                "BaselineTrafficPercent": stage.traffic.get(state.baseline.fleet_id, 0) if state.baseline else None,
                 "Current": i == state.stage_index and not state.is_terminal,
             }
             for i, stage in enumerate(state.plan)
@@ -223,13 +225,28 @@ def rollout_details(state: RolloutState) -> dict[str, Any]:
     if state.check_run is not None:
         out["RunningChecks"] = list(state.check_run.names)
     if state.judge is not None:
+        latest = state.judge_report or state.judge_verdict
         out["Judge"] = {
+            "Compared": compared(state),
+            "Baseline": _baseline(state),
+            "WarmUp": {"Seconds": state.judge.WarmUpInSeconds, "Invocations": state.judge.WarmUpInvocations},
+            "Excluded": list(latest.excluded) if latest is not None else [],
             "WindowStart": state.judge_window_started_at,
             "NextJudgementAt": state.judge_next_at,
             "Latest": _report(state.judge_report),
             "LastJudgement": _report(state.judge_verdict),
         }
     return out
+
+
+def _baseline(state: RolloutState) -> dict[str, Any] | None:
+    """The judge's fresh baseline fleet: what it runs, its per-config series, its instances and share now."""
+    base = state.baseline
+    if base is None:
+        return None
+    return {"FleetId": base.fleet_id, "EndpointConfigName": base.config_name, "MetricsConfigName": base.metrics_config,
+            "InstanceCounts": dict(state.fleets.get(base.fleet_id, {})),
+            "TrafficPercent": state.traffic.get(base.fleet_id, 0)}
 
 
 def _report(report: JudgeReport | None) -> dict[str, Any] | None:

@@ -16,6 +16,10 @@ class InvocationRecorder(Protocol):
     def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
         """A copy for shadow ``variant`` was dropped: its in-flight limit was reached."""
 
+    def record_container_latency(self, endpoint: str, variant: str, container: str, latency_us: float,
+                                 now: float) -> None:
+        """ContainerLatency of one container of an inference pipeline."""
+
     def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
         """Healthy instances per (endpoint, variant, config) of the table now served (InvocationsPerInstance)."""
 
@@ -28,6 +32,10 @@ class NullRecorder:
         return None
 
     def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
+        return None
+
+    def record_container_latency(self, endpoint: str, variant: str, container: str, latency_us: float,
+                                 now: float) -> None:
         return None
 
     def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:

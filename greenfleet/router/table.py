@@ -26,6 +26,19 @@ class Target:
     weight: float
     strategy: str  # LEAST_OUTSTANDING_REQUESTS | RANDOM
     instances: tuple[InstanceAddress, ...]
+    async_concurrency: int = 0
+    """An asynchronous fleet's MaxConcurrentInvocationsPerInstance (its instances take only the async
+    dispatcher's requests); 0 for a real-time one."""
+    container_hostnames: tuple[str, ...] = ()
+    """A Direct-mode inference pipeline's containers (X-Amzn-SageMaker-Target-Container-Hostname picks one);
+    empty for every other model."""
+    max_concurrency: int | None = None
+    """A serverless variant's MaxConcurrency (None: instance-based). A serverless target takes requests with
+    no instance ready: the router holds them through the cold start."""
+
+    @property
+    def takes_requests(self) -> bool:
+        return bool(self.instances) or self.max_concurrency is not None
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ class EndpointRoute:
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        serving = tuple(t for t in self.targets if t.weight > 0 and t.instances)
+        serving = tuple(t for t in self.targets if t.weight > 0 and t.takes_requests)
         object.__setattr__(self, "_serving", serving)
         object.__setattr__(self, "_cumulative", tuple(itertools.accumulate(t.weight for t in serving)))
 
@@ -74,7 +87,7 @@ class EndpointRoute:
         """Weighted choice by current weight among targets that have ready instances; with
         ``variant_name`` (X-Amzn-SageMaker-Target-Variant) only that variant's targets count."""
         if variant_name is not None:
-            named = [t for t in self.targets if t.variant_name == variant_name and t.instances]
+            named = [t for t in self.targets if t.variant_name == variant_name and t.takes_requests]
             if not named:
                 return None
             if len(named) == 1:

@@ -63,8 +63,8 @@ def fleet_counts(fleet: Fleet) -> dict[str, int]:
 
 
 def endpoint_instances(state: DesiredState) -> int:
-    """Instances an endpoint's desired state asks for, across its fleets (a deployment runs two; a shadow
-    fleet's instances count too)."""
+    """Instances an endpoint's desired state asks for, across its fleets (a deployment runs two, a judge's
+    baseline a third; a shadow fleet's instances count too)."""
     return sum(sum(fleet_counts(fleet).values()) for fleet in state.fleets)
 
 

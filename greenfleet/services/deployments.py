@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from greenfleet.clock import Clock
-from greenfleet.errors import ConflictError, ValidationError
+from greenfleet.errors import ConflictError, ResourceLimitExceeded, ValidationError
 from greenfleet.resources.endpoint_state import DeploymentRef, DesiredState, Fleet, QueuedCommand
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout import (
@@ -25,6 +25,7 @@ from greenfleet.rollout import (
     begin,
     parse_deployment_config,
 )
+from greenfleet.rollout.baseline import baseline_spec, baseline_wanted
 from greenfleet.rollout.view import describe as describe_rollout
 from greenfleet.rollout.view import rollout_details, timeline
 from greenfleet.services.endpoints import EndpointService
@@ -43,8 +44,23 @@ def load_rollout(document: Doc) -> RolloutState:
 
 
 def fleet_spec(fleet: Fleet) -> FleetSpec:
-    return FleetSpec(fleet_id=str(fleet.id), config_name=fleet.config_name, variants=tuple(
-        VariantSpec(name=v.name, instance_count=v.desired_count, weight=v.desired_weight) for v in fleet.variants))
+    """A fleet at full capacity (a green or baseline fleet: its target counts)."""
+    return FleetSpec(fleet_id=str(fleet.id), config_name=fleet.config_name, series_name=fleet.series_name,
+                     variants=tuple(VariantSpec(name=v.name, instance_count=fleet.target_counts.get(v.name,
+                                                                                                v.desired_count),
+                                                weight=v.desired_weight) for v in fleet.variants))
+
+
+def baseline_fleet(current: Fleet, fleet_id: int, green: FleetSpec) -> Fleet:
+    """The judge's fresh baseline: the current fleet's variants (the very containers blue runs) under a new
+    id, with green's instance counts as targets, no instances and no traffic yet (the deployment starts it)."""
+    spec = baseline_spec(str(fleet_id), fleet_spec(current), green)
+    fleet = current.model_copy(deep=True)
+    fleet.id, fleet.role, fleet.traffic, fleet.series_name = fleet_id, "baseline", 0.0, spec.series_name
+    fleet.target_counts = spec.counts()
+    for variant in fleet.variants:
+        variant.desired_count = 0
+    return fleet
 
 
 class DeploymentService:
@@ -54,6 +70,21 @@ class DeploymentService:
         self.limits, self.strict_minimums = limits, strict_minimums
         self.alarm_exists: Callable[[str], bool] | None = None
         """Whether an alarm of that name exists (the server sets it to its alarm service's view)."""
+        self.scaled_variants: Callable[[str], set[str]] = lambda endpoint: set()
+        """The variants of an endpoint registered as scalable targets (the server sets it: greenfleet.scaling)."""
+
+    def _check_scaled(self, row: Doc, state: DesiredState, target: Fleet) -> None:
+        """SageMaker: UpdateEndpoint fails when it would remove a variant that is a scalable target or change
+        its instance type (changing only the model is allowed)."""
+        scaled = self.scaled_variants(row["name"])
+        changed = sorted(name for name in scaled if (old := state.current.variant(name)) is not None
+                         and ((new := target.variant(name)) is None or new.instance_type != old.instance_type))
+        if changed:
+            raise ValidationError(
+                f'The variant(s) "{", ".join(changed)}" of endpoint "{row["name"]}" are registered as scalable targets '
+                "with Application Auto Scaling: UpdateEndpoint cannot remove them or change their instance type. "
+                "Deregister the scalable target(s) first (DeregisterScalableTarget), update the endpoint, then "
+                "register them again.")
 
     def update_endpoint(self, params: Doc, allow_missing_alarms: bool = False) -> Doc:
         """UpdateEndpoint. Every AutoRollbackConfiguration alarm must exist (an alarm that does not would
@@ -81,24 +112,41 @@ class DeploymentService:
         # A previous deployment's green fleet (after UpdateRollbackFailed) is replaced by the new one,
         # under a new id (its instances are drained, never mistaken for the new fleet's).
         green_id = state.next_fleet_id
-        state.fleets = [f for f in state.fleets if f.id == state.current_fleet_id or f.role != "production"]
+        state.fleets = [f for f in state.fleets
+                        if f.id == state.current_fleet_id or f.role not in ("production", "baseline")]
         target, *config_shadows = self.endpoints.build_fleets(green_id, params["EndpointConfigName"])
+        self._check_scaled(row, state, target)
+        if any(v.serverless is None for v in state.current.variants) and any(v.serverless for v in target.variants):
+            raise ValidationError("UpdateEndpoint cannot turn an instance-based endpoint into a serverless one "
+                                  "(serverless to instance-based is allowed); create a new endpoint instead")
         # The new config's shadow (if any) replaces the old config's at once (an experiment's stays).
         state.fleets = [f for f in state.fleets if f.role != "shadow" or f.experiment is not None] + config_shadows
         self._retain(state.current, target, params)
         blue, green = fleet_spec(state.current), fleet_spec(target)
+        baseline_id = max([f.id for f in state.fleets] + [target.id]) + 1  # after the config's shadow, if any
+        baseline = baseline_fleet(state.current, baseline_id, green) if baseline_wanted(config, blue, green) else None
         now = self.clock.now()
         deployment_id = uuid.uuid4().hex[:12]
         rollout, _actions = begin(deployment_id=deployment_id, endpoint_name=row["name"], blue=blue, green=green,
-                                  config=config, now=now, limits=self.limits)
+                                  config=config, now=now, limits=self.limits,
+                                  baseline=fleet_spec(baseline) if baseline is not None else None)
         # The actions are applied by the driver's first tick (it renders the whole desired world).
         target.target_counts = green.counts()
         target.traffic = 0.0
         for variant in target.variants:
             variant.desired_count = 0
         state.fleets.append(target)
+        if baseline is not None:
+            state.fleets.append(baseline)
         # Both fleets run while the deployment lasts: the ceilings must hold for the two together.
-        self.endpoints.check_capacity(state, row["name"], "UpdateEndpoint")
+        try:
+            self.endpoints.check_capacity(state, row["name"], "UpdateEndpoint")
+        except ResourceLimitExceeded as exc:
+            if baseline is None:
+                raise
+            raise ResourceLimitExceeded(
+                f"{exc} The judge's fresh baseline counts too ({sum(baseline.target_counts.values())} instance(s), "
+                "DeploymentConfig.GreenfleetRollout.Judge.Baseline); Baseline PRODUCTION runs none.") from None
         state.deployment = DeploymentRef(id=deployment_id)
         if raw:
             state.last_deployment_config = raw

@@ -96,7 +96,7 @@ def test_metric_validation_errors(cw: Any) -> None:
     with pytest.raises(ClientError) as info:
         cw.get_metric_statistics(Namespace="Shop", MetricName="x", StartTime=now, EndTime=now - 60, Period=60,
                                  Statistics=["Sum"])
-    assert error_of(info) == ("InvalidParameterValue", 400)
+    assert error_of(info) == ("ValidationError", 400)  # issue 20 item 6
     with pytest.raises(ClientError) as info:
         cw.get_metric_statistics(Namespace="Shop", MetricName="x", StartTime=now - 60, EndTime=now, Period=60,
                                  Statistics=["Median"])

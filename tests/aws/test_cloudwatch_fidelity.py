@@ -81,21 +81,54 @@ def test_default_labels_name_the_stat_and_period_only_when_needed(cw: Any) -> No
 
 
 def test_time_windows_are_compared_to_the_second_with_cloudwatch_codes(cw: Any) -> None:
+    """StartTime not before EndTime (to the second) is a ValidationError in both operations, as issue 20
+    item 6 asks."""
     now = datetime.now(UTC).replace(microsecond=0)
     query = [{"Id": "q", **stat("Orders")}]
-    for start, end, message in (
-            (now.replace(microsecond=20_000), now.replace(microsecond=987_000),
-             "The parameter StartTime must not equal parameter EndTime."),
-            (now, now, "The parameter StartTime must not equal parameter EndTime."),
-            (now + timedelta(seconds=1), now, "The parameter EndTime must be greater than StartTime.")):
+    expected = ("ValidationError", "The parameter StartTime must not equal parameter EndTime.")
+    for start, end in ((now.replace(microsecond=20_000), now.replace(microsecond=987_000)), (now, now),
+                       (now + timedelta(seconds=1), now)):
         with pytest.raises(ClientError) as info:
             cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=query)
-        assert message_of(info) == ("ValidationError", message)
+        assert message_of(info) == expected
         with pytest.raises(ClientError) as info:
             cw.get_metric_statistics(Namespace="Shop", MetricName="Orders", Period=60, Statistics=["Sum"],
                                      StartTime=start, EndTime=end)
-        assert message_of(info) == ("InvalidParameterValue",
-                                    "The parameter StartTime must be less than the parameter EndTime.")
+        assert message_of(info) == expected
+
+
+def test_nan_and_infinity_are_refused_naming_the_member(cw: Any) -> None:
+    now = datetime.now(UTC)
+    for data, where, text in (
+            ([{"MetricName": "m", "Value": 1.0}, {"MetricName": "m", "Value": float("nan")}],
+             "MetricData.member.2.Value", "NaN"),
+            ([{"MetricName": "m", "Values": [1.0, float("inf")], "Timestamp": now}],
+             "MetricData.member.1.Values.member.2", "Infinity"),
+            ([{"MetricName": "m", "StatisticValues": {"SampleCount": 1.0, "Sum": float("nan"), "Minimum": 1.0,
+                                                      "Maximum": 1.0}}], "MetricData.member.1.StatisticValues.Sum",
+             "NaN")):
+        with pytest.raises(ClientError) as info:
+            cw.put_metric_data(Namespace="Shop", MetricData=data)
+        assert message_of(info) == ("InvalidParameterValue", f"The value {text} for parameter {where} is invalid.")
+    assert cw.list_metrics(Namespace="Shop")["Metrics"] == []  # nothing of a refused request is kept
+
+
+def test_queries_of_different_periods_in_one_request(cw: Any) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    cw.put_metric_data(Namespace="Shop", MetricData=[
+        {"MetricName": "Orders", "Value": 1.0, "Timestamp": now - timedelta(minutes=m)} for m in range(1, 6)])
+    answer = cw.get_metric_data(StartTime=now - timedelta(minutes=10), EndTime=now, ScanBy="TimestampAscending",
+                                MetricDataQueries=[{"Id": "minute", **stat("Orders", "Sum", 60)},
+                                                   {"Id": "ten", **stat("Orders", "Sum", 600)}])
+    got = {r["Id"]: (r["Label"], len(r["Values"]), sum(r["Values"])) for r in answer["MetricDataResults"]}
+    assert got["minute"] == ("Orders 60", 5, 5.0)
+    assert got["ten"][0] == "Orders 600" and got["ten"][2] == 5.0 and got["ten"][1] in (1, 2)  # 10-min periods
+    with pytest.raises(ClientError) as info:
+        cw.get_metric_data(StartTime=now - timedelta(minutes=10), EndTime=now, MetricDataQueries=[
+            {"Id": "minute", **stat("Orders", "Sum", 60)}, {"Id": "ten", **stat("Orders", "Sum", 600)},
+            {"Id": "both", "Expression": "minute + ten"}])
+    assert message_of(info)[0] == "InvalidParameterValue"
+    assert "combines queries of different periods (60 s and 600 s)" in message_of(info)[1]
 
 
 def test_error_codes_and_texts_as_cloudwatch_writes_them(cw: Any) -> None:

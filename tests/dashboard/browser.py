@@ -86,3 +86,14 @@ class Browser:
 
     def close(self) -> None:
         self.driver.quit()
+
+
+def assert_clean(browser: Browser) -> None:
+    assert browser.console_errors() == []
+
+
+def sign_in(browser: Browser, base_url: str, token: str) -> None:
+    """Through the sign-in page, as a person does (once per browser)."""
+    browser.open(f"{base_url}/ui/login")
+    browser.css("#token").send_keys(token + "\n")
+    browser.wait(lambda: browser.text("h1") == "Endpoints", what="the overview after sign-in")

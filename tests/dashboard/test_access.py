@@ -49,7 +49,9 @@ def test_nothing_is_shown_without_a_session(base_url: str) -> None:
     with httpx.Client(base_url=base_url) as client:
         page = client.get("/ui/alarms", headers={"Accept": "text/html"})
         assert page.status_code == 303 and page.headers["location"] == "/ui/login?next=%2Fui%2Falarms"
-        for path in ("/ui/fragments/overview", "/ui/fragments/alarms", "/ui/endpoints/any/chart-data"):
+        for path in ("/ui/fragments/overview", "/ui/fragments/alarms", "/ui/endpoints/any/chart-data",
+                     "/ui/fragments/registry", "/ui/registry/any/fragments/live", "/ui/registry/any/1/fragments/live",
+                     "/ui/fragments/monitoring", "/ui/monitoring/any/fragments/live"):
             refused = client.get(path)
             assert refused.status_code == 401 and "/ui/login" in refused.json()["message"], path
         assert client.get("/ui/login").status_code == 200
@@ -136,3 +138,32 @@ def test_without_an_api_token_pages_are_open_but_changes_still_need_csrf(tmp_pat
             assert answer.status_code == 400  # reached the service: no such endpoint
     finally:
         server.stop_thread()
+
+
+def test_registry_decisions_need_the_csrf_token_a_status_and_a_reason(base_url: str) -> None:
+    with signed_in(base_url) as client:
+        page = client.get("/ui/registry")
+        assert page.status_code == 200 and 'href="/ui/registry" aria-current="page"' in page.text
+        missing = client.get("/ui/registry/nothing-here")
+        assert missing.status_code == 404 and "ModelPackageGroup nothing-here does not exist." in missing.text
+        url = "/ui/registry/nothing-here/1/decision"
+        body = {"Status": "Approved", "Reason": "looks fine"}
+        assert client.post(url, json=body).status_code == 403
+        cross = client.post(url, json=body, headers={"X-CSRF-Token": csrf(client), "Origin": "http://evil.example"})
+        assert cross.status_code == 403
+        headers = {"X-CSRF-Token": csrf(client)}
+        unknown = client.post(url, json=body, headers=headers)  # past the guard: the registry answers
+        assert unknown.status_code == 400 and "does not exist" in unknown.json()["message"]
+        silent = client.post(url, json={"Status": "Approved", "Reason": "  "}, headers=headers)
+        assert silent.status_code == 400 and "reason" in silent.json()["message"]
+        other = client.post(url, json={"Status": "PendingManualApproval", "Reason": "x"}, headers=headers)
+        assert other.status_code == 400 and "Approved, Rejected" in other.json()["message"]
+
+
+def test_the_monitoring_pages_before_any_schedule(base_url: str) -> None:
+    with signed_in(base_url) as client:
+        page = client.get("/ui/monitoring")
+        assert page.status_code == 200 and 'href="/ui/monitoring" aria-current="page"' in page.text
+        assert "No monitoring schedules." in page.text and "No execution yet." in page.text
+        missing = client.get("/ui/monitoring/nothing-here")
+        assert missing.status_code == 404 and "nothing-here does not exist" in missing.text

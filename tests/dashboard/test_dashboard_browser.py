@@ -13,34 +13,13 @@ import numpy as np
 import pytest
 
 from greenfleet.server import Server
-from greenfleet.settings import Settings
-from tests.conftest import free_port
-from tests.dashboard.browser import Browser, require_browser
-from tests.live.conftest import FAST, Api, features, sklearn_model  # noqa: F401 - fixtures
+from tests.dashboard.browser import Browser, assert_clean
+from tests.dashboard.conftest import TOKEN
+from tests.live.conftest import Api, features, sklearn_model  # noqa: F401 - fixtures
 from tests.live.test_deployments_live import new_config, wait_done
 from tests.live.test_endpoints_live import csv_row
 
 pytestmark = pytest.mark.slow
-TOKEN = "browser-token"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_browser()
-    settings = Settings(home=tmp_path_factory.mktemp("dash-browser") / "home", port=free_port(), api_token=TOKEN,
-                        **FAST)
-    instance = Server(settings)
-    instance.start_in_thread()
-    yield instance
-    instance.stop_thread()
-
-
-@pytest.fixture(scope="module")
-def api(server: Server) -> Iterator[Api]:
-    client = Api(server.settings.base_url)
-    client.http.headers["Authorization"] = f"Bearer {TOKEN}"
-    yield client
-    client.http.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +45,6 @@ def shop(api: Api, sklearn_model: Path, features: np.ndarray) -> Iterator[str]: 
     yield "shop"
     stop.set()
     thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Browser]:
-    instance = Browser()
-    yield instance
-    instance.close()
-
-
-def assert_clean(browser: Browser) -> None:
-    assert browser.console_errors() == []
 
 
 def test_sign_in_once_then_the_overview(browser: Browser, server: Server, shop: str) -> None:

@@ -26,3 +26,9 @@ def test_the_judges_verdicts_render_with_words() -> None:
     assert "HOLD</span> score 50 (MARGINAL): latency HIGH" in html
     assert 'status-bad"><span aria-hidden="true">✖</span> HIGH' in html
     assert "<td>2.1</td><td>3.4</td>" in html and "120 / 40" in html
+    assert "Compares" not in html and ">Old fleet<" in html
+    rollout["Judge"] = {**rollout["Judge"], "Compared": "green c2 (fleet 2) vs baseline: a fresh copy of c1 (fleet 3)",
+                        "Baseline": {"FleetId": "3"}, "Excluded": ["green: the first 2 s (40 invocations) left out"]}
+    html = environment.get_template("deployment_live.html").render(name="shop", deployment=deployment)
+    assert "<strong>Compares</strong> green c2 (fleet 2) vs baseline: a fresh copy of c1 (fleet 3)" in html
+    assert "Left out: green: the first 2 s (40 invocations) left out" in html and ">Baseline<" in html

@@ -66,6 +66,10 @@ BAD = [
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Value": 1, "Values": [1]}]},
      "The parameters MetricData.member.1.Value and MetricData.member.1.Values are mutually exclusive"),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Value": "x"}]}, "MetricData.member.1.Value must be"),
+    ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Value": 1}, {"MetricName": "M", "Value": float("nan")}]},
+     "The value NaN for parameter MetricData.member.2.Value is invalid."),
+    ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Values": [1.0, float("-inf")]}]},
+     "The value -Infinity for parameter MetricData.member.1.Values.member.2 is invalid."),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Values": [1, 2], "Counts": [1]}]},
      "MetricData.member.1.Values and MetricData.member.1.Counts must be of the same size"),
     ({"Namespace": "A", "MetricData": [{"MetricName": "M", "Values": [1.0] * 151}]}, "at most 150 values"),
@@ -103,7 +107,7 @@ def test_query_validation(svc: MetricService, clock: FakeClock) -> None:
                            ({"ExtendedStatistics": ["p101"]}, "The value p101 for parameter ExtendedStatistics"),
                            ({"ExtendedStatistics": ["Sum"]}, "The value Sum for parameter ExtendedStatistics"),
                            ({"Statistics": ["Sum"], "Period": 0}, "Period must be a whole number"),
-                           ({"Statistics": ["Sum"], "EndTime": t - 1}, "StartTime must be less than"),
+                           ({"Statistics": ["Sum"], "EndTime": t - 1}, "StartTime must not equal parameter EndTime"),
                            ({"Statistics": ["Sum"], "Period": 1, "EndTime": t + 7200}, "more than 1440")):
         with pytest.raises(ValidationError, match=message):
             svc.get_metric_statistics({**base, **extra})

@@ -9,6 +9,7 @@ from greenfleet.clock import FakeClock
 from greenfleet.errors import ValidationError
 from greenfleet.metrics import MetricService
 from greenfleet.metrics.expression import Expression
+from greenfleet.metrics.timestamps import iso
 
 
 def test_expressions_do_arithmetic_point_by_point() -> None:
@@ -55,6 +56,47 @@ def test_get_metric_data_with_math(sqlite_engine: Engine, clock: FakeClock) -> N
         ([{"Id": "a", "MetricStat": stat("Errors")}, {"Id": "a", "MetricStat": stat("Errors")}], "more than once"),
         ([{"Id": "A1", "MetricStat": stat("Errors")}], "not a valid id"),
     ):
+        with pytest.raises(ValidationError, match=message):
+            svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": queries})
+
+
+def test_each_query_reads_its_own_period(sqlite_engine: Engine, clock: FakeClock) -> None:
+    """GetMetricData allows a Period per MetricStat: each query's datapoints are whole periods of its own
+    (aligned on the epoch); an expression takes the period of the queries it uses, which must agree."""
+    svc = MetricService(sqlite_engine, clock)
+    t = clock.now()  # a whole minute, not a whole two minutes: the 120-second periods start 60 s earlier
+    _seed(svc, t)
+
+    def stat(period: int) -> dict[str, object]:
+        return {"Metric": {"Namespace": "Web", "MetricName": "Errors"}, "Period": period, "Stat": "Sum"}
+
+    out = svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "ScanBy": "TimestampAscending",
+                               "MetricDataQueries": [{"Id": "minute", "MetricStat": stat(60)},
+                                                     {"Id": "two", "MetricStat": stat(120)},
+                                                     {"Id": "double", "Expression": "minute * 2"}]})
+    got = {r["Id"]: (r["Label"], r["Timestamps"], r["Values"]) for r in out["MetricDataResults"]}
+    assert got == {"minute": ("Errors 60", [iso(t), iso(t + 60)], [300.0, 0.0]),
+                   "two": ("Errors 120", [iso(t - 60), iso(t + 60)], [300.0, 0.0]),
+                   "double": ("double", [iso(t), iso(t + 60)], [600.0, 0.0])}
+    mixed = [{"Id": "minute", "MetricStat": stat(60)}, {"Id": "two", "MetricStat": stat(120)},
+             {"Id": "sum", "Expression": "minute + two"}]
+    with pytest.raises(ValidationError, match=r"the expression of 'sum' combines queries of different periods "
+                                              r"\(60 s and 120 s\); give the queries it uses the same Period"):
+        svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": mixed})
+    with pytest.raises(ValidationError, match="share one Period"):  # the dashboard's charts read one period
+        svc.get_metric_data_values({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": mixed[:2]})
+    # a query's own Period member: an expression's must be its inputs'; a MetricStat's, its MetricStat's
+    same = svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": [
+        {"Id": "minute", "MetricStat": stat(60), "ReturnData": False},
+        {"Id": "double", "Expression": "minute * 2", "Period": 60}]})
+    assert same["MetricDataResults"][0]["Values"] == [0.0, 600.0]  # newest first
+    for queries, message in (
+            ([{"Id": "minute", "MetricStat": stat(60)}, {"Id": "e", "Expression": "minute * 2", "Period": 120}],
+             "the expression of 'e' has Period 120 but the queries it uses have 60"),
+            ([{"Id": "minute", "MetricStat": stat(60), "Period": 120}],
+             r"MetricDataQueries.member.1.Period \(120\) differs from its MetricStat.Period \(60\)"),
+            ([{"Id": "minute", "MetricStat": stat(60), "AccountId": "123456789012"}],
+             "cross-account queries are not supported")):
         with pytest.raises(ValidationError, match=message):
             svc.get_metric_data({"StartTime": t, "EndTime": t + 120, "MetricDataQueries": queries})
 

@@ -48,6 +48,15 @@ def test_register_approve_history_and_diff(server: Server, sklearn_model: Path, 
     assert "metric accuracy" in diff and "0.1" in diff and "c0ffee" in diff and "changed" in diff
     missing = CliRunner().invoke(cli, ["registry", "describe", "cli/9", "--url", server.settings.base_url])
     assert missing.exit_code == 1 and "ValidationException" in missing.output
+    described = json.loads(run(server, "registry", "group", "describe", "cli", "--json").output)
+    assert described["ModelPackageGroupDescription"] == "from the CLI"
+    held = CliRunner().invoke(cli, ["registry", "group", "delete", "cli", "--url", server.settings.base_url])
+    assert held.exit_code == 1 and "still holds 2 model package version(s)" in held.output
+    assert run(server, "registry", "delete", "cli/1", "--by", "carol").output.strip() == "Deleted model package cli/1"
+    assert json.loads(run(server, "registry", "delete", "cli/2", "--json").output) == {}
+    assert "deleted" in run(server, "registry", "history", "cli", "--version", "1").output
+    assert run(server, "registry", "group", "delete", "cli").output.strip() == "Deleted model package group cli"
+    assert "cli" not in run(server, "registry", "group", "list").output
 
 
 @pytest.mark.slow

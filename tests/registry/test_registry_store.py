@@ -72,3 +72,16 @@ def test_versions_pages_and_audit(registry: RegistryService, tmp_path: Path) -> 
     assert register(registry, source).endswith("/g/8")
     kinds = [e.detail_type for e in registry.events.log.query(limit=100)]  # type: ignore[attr-defined]
     assert kinds.count("SageMaker Model Package State Change") == 9
+
+
+def test_the_dashboards_reads_newest_versions_and_counts(registry: RegistryService, tmp_path: Path) -> None:
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights")
+    registry.create_model_package_group({"ModelPackageGroupName": "g"})
+    registry.create_model_package_group({"ModelPackageGroupName": "empty"})
+    for n in range(1, 6):
+        register(registry, source, "Approved" if n in (1, 4) else "PendingManualApproval")
+    registry.update_model_package({"ModelPackageArn": registry.arns.version("g", 2), "ModelApprovalStatus": "Rejected"})
+    newest = registry.repo.newest_versions("g", 3)
+    assert [r["version"] for r in newest] == [5, 4, 3] and newest[0]["spec"]["InferenceSpecification"]
+    assert registry.repo.version_counts() == {"g": {"Approved": 2, "Rejected": 1, "PendingManualApproval": 2}}

@@ -83,4 +83,15 @@ def test_the_storm_is_refused_at_every_entry_point(small: Server, sklearn_model:
     assert "'instances per server' is 3 Instances, with current utilization of 1 Instances" in message
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["e1"]
     assert len(httpx.get(f"{small.settings.base_url}/api/endpoints/e1/instances").json()["Instances"]) == 1
+
+    # UpdateEndpoint with the judge's fresh baseline: blue (1), green (2) and the baseline (2) > 3 per endpoint
+    sm.create_endpoint_config(EndpointConfigName="two", ProductionVariants=[variant("a", "m", 2)])
+    judge = {"Metrics": [{"Name": "latency", "MetricName": "ModelLatency", "Test": "MANN_WHITNEY"}]}
+    response = api.http.post("/api/endpoints/e1/update", json={"EndpointConfigName": "two", "DeploymentConfig": {
+        "GreenfleetRollout": {"Steps": [{"TrafficPercent": 25, "BakeInSeconds": 1},
+                                        {"TrafficPercent": 100, "BakeInSeconds": 0}], "Judge": judge}}})
+    assert response.status_code == 400 and response.json()["__type"] == "ResourceLimitExceeded", response.text
+    assert "The judge's fresh baseline counts too (2 instance(s)" in response.text
+    assert "Baseline PRODUCTION runs none" in response.text
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "InService"
     api.http.close()

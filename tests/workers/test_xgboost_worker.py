@@ -96,3 +96,23 @@ def test_missing_model_file_is_a_startup_error(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(StartupError, match=r"no XGBoost model in SM_MODEL_DIR: expected xgboost-model.*notes\.txt"):
         XGBoostRuntime(xgboost).load(tmp_path)
+
+
+def test_the_booster_predicts_on_one_thread_unless_omp_num_threads_says_otherwise(
+        tmp_path: Path, classification: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    from greenfleet.workers.runtimes.xgboost import XGBoostRuntime, prediction_threads
+
+    x, y = classification
+    xgboost.train({"objective": "binary:logistic"}, xgboost.DMatrix(x, label=y), 3).save_model(tmp_path / "m.json")
+    (tmp_path / "m.json").rename(tmp_path / "xgboost-model")
+
+    def nthread() -> str:
+        runtime = XGBoostRuntime(xgboost)
+        runtime.load(tmp_path)
+        return str(json.loads(runtime._booster.save_config())["learner"]["generic_param"]["nthread"])
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert nthread() == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert nthread() == "2"
+    assert [prediction_threads(v) for v in (None, "0", "-3", "x", "4")] == [1, 1, 1, 1, 4]

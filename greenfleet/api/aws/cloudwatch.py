@@ -24,6 +24,7 @@ from greenfleet.errors import (
     ValidationError,
 )
 from greenfleet.metrics.errors import ParameterError
+from greenfleet.metrics.putdata import first_non_finite
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.resources.servicemodel import service_model, validate_input
 
@@ -257,6 +258,10 @@ OPERATIONS: dict[str, Operation] = {
 
 def call(services: Any, operation: str, params: Doc) -> Doc:
     """Run one operation (a key of OPERATIONS) on decoded params; raises CloudWatchError."""
+    if operation == "PutMetricData":  # CloudWatch names a NaN before any other complaint about the request
+        refused = first_non_finite(params.get("MetricData"))
+        if refused is not None:
+            raise CloudWatchError("InvalidParameterValue", refused.message)
     try:
         validate_input(SERVICE, operation, params)
     except ValidationError as exc:

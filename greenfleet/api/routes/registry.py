@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 
 from greenfleet.api.routing import json_body, route
 from greenfleet.metrics.timestamps import parse_time
-from greenfleet.registry.caller import CALLER, CALLER_HEADER, from_header
+from greenfleet.registry.caller import CALLER_HEADER, acting_as, from_header
 
 router = APIRouter()
 Doc = dict[str, Any]
@@ -20,11 +20,8 @@ INTEGERS = ("MaxResults",)
 
 
 def _as_caller(request: Request, call: Callable[[], Doc]) -> Doc:
-    token = CALLER.set(from_header(request.headers.get(CALLER_HEADER)))
-    try:
+    with acting_as(from_header(request.headers.get(CALLER_HEADER))):
         return call()
-    finally:
-        CALLER.reset(token)
 
 
 def _registry(request: Request) -> Any:

@@ -1,4 +1,4 @@
-// greenfleet dashboard: refreshes [data-live] regions in place and sends deployment commands.
+// greenfleet dashboard: refreshes [data-live] regions in place, sends deployment commands and registry decisions.
 "use strict";
 
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
@@ -42,6 +42,59 @@ function startLiveRegions() {
   }
 }
 
+// --- changes with a reason ----------------------------------------------------------------------
+// Sends a change from this page (same origin, with the session's CSRF token): the answer, or {error}.
+async function send(url, body) {
+  const response = await fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+    body: JSON.stringify(body),
+  });
+  if (response.status === 401) { signInAgain(); return { error: "Sign in again." }; }
+  const answer = await response.json().catch(() => ({}));
+  return response.ok ? answer : { error: answer.message || ("Refused: HTTP " + response.status) };
+}
+
+// The page's dialog "<prefix>-dialog" asks for a reason, then sends {...body, Reason} to url. Returns
+// ask({title, label, url, body, opener, done}); focus goes back to the opener (or its new copy, by id).
+function reasonDialog(prefix) {
+  const dialog = document.getElementById(prefix + "-dialog");
+  if (!dialog) return null;
+  const part = (name) => document.getElementById(prefix + "-" + name);
+  const reason = part("reason");
+  const error = part("error");
+  let request = null;
+  const refocus = () => {
+    if (!request) return;
+    const opener = request.opener.isConnected ? request.opener : document.getElementById(request.opener.id);
+    if (opener) opener.focus();
+  };
+  dialog.addEventListener("close", refocus);
+  part("cancel").addEventListener("click", () => dialog.close());
+  part("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) { error.textContent = "A reason is required."; reason.focus(); return; }
+    const answer = await send(request.url, { ...request.body, Reason: reason.value.trim() });
+    if (answer.error) { error.textContent = answer.error; return; }
+    dialog.close();
+    request.done(answer);
+  });
+  return (wanted) => {
+    request = wanted;
+    part("title").textContent = wanted.title;
+    part("submit").textContent = wanted.label;
+    reason.value = "";
+    error.textContent = "";
+    dialog.showModal();
+    reason.focus();
+  };
+}
+
+function refreshLive(id) {
+  const live = document.getElementById(id);
+  if (live && live.refreshNow) live.refreshNow();
+}
+
 // --- deployment commands -------------------------------------------------------------------------
 function syncCommandButtons() {
   const root = document.querySelector("#deployment-live .live-root");
@@ -56,47 +109,51 @@ function syncCommandButtons() {
 }
 
 function startCommands() {
-  const dialog = document.getElementById("command-dialog");
-  if (!dialog) return;
-  const form = document.getElementById("command-form");
-  const reason = document.getElementById("command-reason");
-  const error = document.getElementById("command-error");
+  const ask = reasonDialog("command");
+  if (!ask) return;
   const status = document.getElementById("command-status");
-  let pending = null;
   for (const button of document.querySelectorAll("button[data-command]")) {
     button.addEventListener("click", () => {
-      pending = button;
-      document.getElementById("command-title").textContent = button.textContent.trim() + " this deployment";
-      document.getElementById("command-submit").textContent = button.textContent.trim();
-      reason.value = "";
-      error.textContent = "";
-      dialog.showModal();
-      reason.focus();
+      const label = button.textContent.trim();
+      ask({
+        title: label + " this deployment", label, opener: button, body: {},
+        url: "/ui/endpoints/" + encodeURIComponent(button.dataset.endpoint) + "/deployment/" + button.dataset.command,
+        done: (answer) => {
+          status.textContent = answer.Kind + " sent (command " + answer.CommandId + "); the rollout acts on it at its next tick.";
+          refreshLive("deployment-live");
+        },
+      });
     });
   }
-  document.getElementById("command-cancel").addEventListener("click", () => { dialog.close(); pending && pending.focus(); });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!reason.value.trim()) { error.textContent = "A reason is required."; reason.focus(); return; }
-    const button = pending;
-    const url = "/ui/endpoints/" + encodeURIComponent(button.dataset.endpoint) + "/deployment/" + button.dataset.command;
-    const response = await fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify({ Reason: reason.value.trim() }),
-    });
-    if (response.status === 401) return signInAgain();
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) { error.textContent = answer.message || ("Refused: HTTP " + response.status); return; }
-    dialog.close();
-    status.textContent = answer.Kind + " sent (command " + answer.CommandId + "); the rollout acts on it at its next tick.";
-    button.focus();
-    const live = document.getElementById("deployment-live");
-    if (live && live.refreshNow) live.refreshNow();
-  });
   document.addEventListener("live-updated", syncCommandButtons);
   syncCommandButtons();
 }
 
+// --- model registry: approve or reject a version ------------------------------------------------
+function startDecisions() {
+  const ask = reasonDialog("decision");
+  if (!ask) return;
+  const status = document.getElementById("decision-status");
+  // The buttons live in refreshed regions: one listener on the document serves the current ones.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-decision]");
+    if (!button || button.disabled) return;
+    const { group, version, decision } = button.dataset;
+    const label = button.textContent.trim();
+    ask({
+      title: label + " " + group + " version " + version, label, opener: button, body: { Status: decision },
+      url: "/ui/registry/" + encodeURIComponent(group) + "/" + encodeURIComponent(version) + "/decision",
+      done: (answer) => {
+        const bound = answer.BoundEndpoints || [];
+        status.textContent = group + " version " + version + " is now " + answer.ModelApprovalStatus + "." +
+          (bound.length ? " Bound endpoint(s) " + bound.join(", ") + " follow it through their guardrail."
+                        : " No endpoint is bound to " + group + ".");
+        refreshLive("registry-live");
+      },
+    });
+  });
+}
+
 startLiveRegions();
 startCommands();
+startDecisions();

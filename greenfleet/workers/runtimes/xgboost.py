@@ -4,10 +4,17 @@ The model is ``xgboost-model`` (the built-in algorithm's artifact: a Booster in 
 format, or a pickled Booster/XGBModel) or the one ``*.json``/``*.ubj``/``*.model``/``*.bst`` file.
 Requests are header-less CSV rows (also JSON, JSON lines, NPY); the Booster's raw prediction is
 returned as the built-in algorithm does: one per CSV line, or ``{"predictions": [{"score": ...}]}``.
+
+Threads: the Booster predicts on ``OMP_NUM_THREADS`` threads (the container's Environment), 1 when unset.
+XGBoost's own default is every core, which on a host whose cores several instances share turns a 0.2 ms
+prediction into 9-15 ms: each call's OpenMP region waits for threads the other processes keep off the
+cores (bench/judge_aa.py, issue 21: 40 trees, 4 rows, a 2-core machine at load 5-10). An instance is one
+process among many here, not a machine of its own.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +25,7 @@ from greenfleet.workers.media import ARRAY_TYPES, CSV, JSON, decode_rows, dumps_
 from greenfleet.workers.media import negotiate as negotiate_accept
 from greenfleet.workers.runtimes.modelfile import find_model_file, load_pickled
 
-__all__ = ["XGBoostRuntime"]
+__all__ = ["XGBoostRuntime", "prediction_threads"]
 
 _NAMES = ("xgboost-model",)
 _PATTERNS = ("*.json", "*.ubj", "*.model", "*.bst", "*.joblib", "*.pkl")
@@ -32,6 +39,7 @@ class XGBoostRuntime:
     def load(self, model_dir: Path) -> None:
         path = find_model_file(model_dir, names=_NAMES, patterns=_PATTERNS, kind="XGBoost")
         self._booster = self._read_booster(path)
+        self._booster.set_param({"nthread": prediction_threads(os.environ.get("OMP_NUM_THREADS"))})
 
     def _read_booster(self, path: Path) -> Any:
         if path.suffix not in (".pkl", ".joblib"):
@@ -67,3 +75,12 @@ class XGBoostRuntime:
         if answer == JSON:
             return dumps_json({"predictions": [{"score": score} for score in predictions.tolist()]}), JSON
         return encode_predictions(predictions, answer), answer
+
+
+def prediction_threads(value: str | None) -> int:
+    """OMP_NUM_THREADS as the Booster's nthread: a positive integer, else 1."""
+    try:
+        threads = int(value) if value is not None else 1
+    except ValueError:
+        return 1
+    return threads if threads > 0 else 1

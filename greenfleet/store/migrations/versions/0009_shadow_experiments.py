@@ -1,13 +1,13 @@
 """Inference experiments (shadow tests), inference id assignments, feedback outcomes and A/B tests.
 
-Revision ID: 0007
+Revision ID: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
