@@ -43,6 +43,7 @@ from greenfleet.experiments.driver import ExperimentDriver
 from greenfleet.experiments.repository import ExperimentRepository
 from greenfleet.experiments.service import ExperimentService
 from greenfleet.feedback.driver import FeedbackDriver
+from greenfleet.feedback.ground_truth import feedback_labels
 from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.feedback.service import FeedbackService
 from greenfleet.httpserver import uvicorn_config
@@ -229,7 +230,9 @@ class Server:
                                                lambda kind, name: monitoring.arn(name, kind))
         self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
                                         lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
-        feedback = FeedbackService(FeedbackRepository(self.engine), endpoints, self.router.assignments, self.clock,
+        feedback_repo = FeedbackRepository(self.engine)
+        self.monitor.ground_truth = feedback_labels(feedback_repo)  # model quality's labels beyond its files
+        feedback = FeedbackService(feedback_repo, endpoints, self.router.assignments, self.clock,
                                    settings.feedback_retention_s, strict_minimums=settings.strict_deployment_minimums)
         self.feedback = FeedbackDriver(feedback, models, deployments, self.events,
                                        promote_bake_s=settings.experiment_promote_bake_s)
