@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, Self, TypedDict
 from urllib.parse import quote
 
 from greenfleet.clienterrors import ApiError, ClientError, ServerUnreachable, WaiterError
+from greenfleet.clientexperiments import ExperimentCalls
 from greenfleet.clientmonitoring import MonitoringMethods
 from greenfleet.waiters import EndpointWaiters
 
@@ -55,6 +56,15 @@ class InvokeEndpointOutput(TypedDict):
     ContentType: str
     InvokedProductionVariant: NotRequired[str]
     CustomAttributes: NotRequired[str]
+    ResponseMetadata: ResponseMetadata
+
+
+class InvokeEndpointAsyncOutput(TypedDict):
+    """InvokeEndpointAsync's answer in boto3's shape."""
+
+    InferenceId: str
+    OutputLocation: str
+    FailureLocation: str
     ResponseMetadata: ResponseMetadata
 
 
@@ -99,7 +109,7 @@ def _error(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, code, str(message), details)
 
 
-class Client(EndpointWaiters, MonitoringMethods):
+class Client(EndpointWaiters, MonitoringMethods, ExperimentCalls):
     """greenfleet's REST API at ``base_url``; usable as a context manager."""
 
     def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,
@@ -431,6 +441,38 @@ class Client(EndpointWaiters, MonitoringMethods):
     def delete_registry_binding(self, EndpointName: str, *, by: str | None = None) -> Doc:
         return self._registry_call("DELETE", f"/api/registry-bindings/{_path(EndpointName)}", by=by)
 
+    # --- Application Auto Scaling (issue 14): ServiceNamespace defaults to sagemaker ---------------------
+    def _scaling_query(self, url: str, params: Doc) -> Doc:
+        query: list[tuple[str, str]] = [("ServiceNamespace", str(params.pop("ServiceNamespace", "sagemaker")))]
+        for key, value in params.items():
+            if isinstance(value, (list, tuple)):
+                query += [(key, str(v)) for v in value]
+            elif value is not None:
+                query.append((key, str(value).lower() if isinstance(value, bool) else _query_value(value)))
+        result: Doc = self._send("GET", url, params=query).json()
+        return result
+
+    def register_scalable_target(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scalable-targets", {"ServiceNamespace": "sagemaker", **params})
+
+    def describe_scalable_targets(self, **params: Any) -> Doc:
+        return self._scaling_query("/api/scalable-targets", params)
+
+    def deregister_scalable_target(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scalable-targets/deregister", {"ServiceNamespace": "sagemaker", **params})
+
+    def put_scaling_policy(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scaling-policies", {"ServiceNamespace": "sagemaker", **params})
+
+    def describe_scaling_policies(self, **params: Any) -> Doc:
+        return self._scaling_query("/api/scaling-policies", params)
+
+    def delete_scaling_policy(self, **params: Any) -> Doc:
+        return self._call("POST", "/api/scaling-policies/delete", {"ServiceNamespace": "sagemaker", **params})
+
+    def describe_scaling_activities(self, **params: Any) -> Doc:
+        return self._scaling_query("/api/scaling-activities", params)
+
     # --- pagination --------------------------------------------------------------------------------
     def paginate(self, operation: Callable[..., Doc], key: str, **params: Any) -> Iterator[Doc]:
         """Every item of a List* operation, following NextToken: ``paginate(c.list_models, "Models")``."""
@@ -441,6 +483,30 @@ class Client(EndpointWaiters, MonitoringMethods):
             if not token:
                 return
             params = {**params, "NextToken": token}
+
+    def invoke_endpoint_async(self, EndpointName: str, InputLocation: str | None = None,
+                              ContentType: str | None = None, Accept: str | None = None,
+                              CustomAttributes: str | None = None, InferenceId: str | None = None,
+                              S3OutputPathExtension: str | None = None, Filename: str | None = None,
+                              RequestTTLSeconds: int | None = None, InvocationTimeoutSeconds: int | None = None,
+                              Body: bytes | str | None = None) -> InvokeEndpointAsyncOutput:
+        """InvokeEndpointAsync: ``POST /endpoints/{name}/async-invocations``, every member a header (the
+        inline Body, at most 128,000 bytes, or an InputLocation); 202 with the inference id and locations."""
+        given = {"ContentType": ContentType, "Accept": Accept, "CustomAttributes": CustomAttributes,
+                 "Inference-Id": InferenceId, "InputLocation": InputLocation,
+                 "S3OutputPathExtension": S3OutputPathExtension, "Filename": Filename,
+                 "RequestTTLSeconds": RequestTTLSeconds, "InvocationTimeoutSeconds": InvocationTimeoutSeconds}
+        names = {"ContentType": "Content-Type", "Accept": "Accept", "CustomAttributes": "Custom-Attributes"}
+        headers = {f"X-Amzn-SageMaker-{names.get(k, k)}": str(v) for k, v in given.items() if v is not None}
+        payload = Body.encode("utf-8") if isinstance(Body, str) else (Body or b"")
+        response = self._send("POST", f"/endpoints/{_path(EndpointName)}/async-invocations", content=payload,
+                              headers=headers)
+        return InvokeEndpointAsyncOutput(
+            InferenceId=response.json()["InferenceId"],
+            OutputLocation=response.headers.get("x-amzn-sagemaker-outputlocation", ""),
+            FailureLocation=response.headers.get("x-amzn-sagemaker-failurelocation", ""),
+            ResponseMetadata=ResponseMetadata(HTTPStatusCode=response.status_code,
+                                              HTTPHeaders={k.lower(): v for k, v in response.headers.items()}))
 
     # --- data plane --------------------------------------------------------------------------------
     def invoke_endpoint(self, EndpointName: str, Body: bytes | str, ContentType: str = "text/csv",

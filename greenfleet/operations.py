@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["OPERATIONS", "Operation", "Route", "Wire", "by_name", "sagemaker_targets"]
+__all__ = ["OPERATIONS", "Operation", "Route", "Wire", "autoscaling_targets", "by_name", "sagemaker_targets"]
 
-Wire = Literal["sagemaker", "sagemaker-runtime", "cloudwatch"]
+Wire = Literal["sagemaker", "sagemaker-runtime", "cloudwatch", "application-autoscaling"]
 """botocore's name of the service whose protocol carries the operation."""
 
 
@@ -70,6 +70,11 @@ def _cloudwatch(name: str, method: str, path: str, client: str, *cli: str, summa
                 request: str | None = None, response: str | None = None, also: tuple[Route, ...] = ()) -> Operation:
     return _op(name, method, path, client, *cli, wire="cloudwatch", summary=summary, request=request,
                response=response, also=also)
+
+
+def _autoscaling(name: str, method: str, path: str, client: str, cli: str, service: str,
+                 summary: str = "") -> Operation:
+    return _op(name, method, path, client, cli, wire="application-autoscaling", service=service, summary=summary)
 
 
 _DEPLOYMENT_COMMANDS = tuple(f"deployment {c}" for c in ("abort", "pause", "resume", "approve", "promote"))
@@ -139,6 +144,38 @@ OPERATIONS: tuple[Operation, ...] = (
         "registry binding", summary="Describe a deployment binding", response="greenfleet:RegistryBinding"),
     _op("DeleteRegistryBinding", "DELETE", "/api/registry-bindings/{endpoint}", "delete_registry_binding",
         "registry unbind", summary="Unbind an endpoint", response="greenfleet:Empty"),
+    # -- SageMaker: inference experiments (shadow tests; greenfleet.experiments) ---------------------------
+    _sagemaker("CreateInferenceExperiment", "POST", "/api/inference-experiments", "create_inference_experiment",
+               "experiment create", "experiments.create_inference_experiment", 201),
+    _sagemaker("ListInferenceExperiments", "GET", "/api/inference-experiments", "list_inference_experiments",
+               "experiment list", "experiments.list_inference_experiments"),
+    _sagemaker("DescribeInferenceExperiment", "GET", "/api/inference-experiments/{name}",
+               "describe_inference_experiment", "experiment describe", "experiments.describe_inference_experiment"),
+    _sagemaker("UpdateInferenceExperiment", "POST", "/api/inference-experiments/{name}",
+               "update_inference_experiment", "experiment update", "experiments.update_inference_experiment"),
+    _sagemaker("StartInferenceExperiment", "POST", "/api/inference-experiments/{name}/start",
+               "start_inference_experiment", "experiment start", "experiments.start_inference_experiment"),
+    _sagemaker("StopInferenceExperiment", "POST", "/api/inference-experiments/{name}/stop",
+               "stop_inference_experiment", "experiment stop", "experiments.stop_inference_experiment"),
+    _sagemaker("DeleteInferenceExperiment", "DELETE", "/api/inference-experiments/{name}",
+               "delete_inference_experiment", "experiment delete", "experiments.delete_inference_experiment"),
+    _op("InferenceExperimentReport", "GET", "/api/inference-experiments/{name}/report",
+        "inference_experiment_report", "experiment report",
+        summary="A shadow test's paired comparison of production and shadow, live",
+        response="greenfleet:ExperimentReport"),
+    # -- greenfleet's feedback API and A/B tests (greenfleet.feedback) ----------------------------------------
+    _op("PutFeedback", "POST", "/api/endpoints/{name}/feedback", "put_feedback", "feedback put",
+        summary="Record outcomes (rewards or labels) by inference id", request="greenfleet:PutFeedback",
+        response="greenfleet:FeedbackAnswer"),
+    _op("CreateAbTest", "POST", "/api/ab-tests", "create_ab_test", "abtest create", status=201,
+        summary="Start an A/B test between two variants of an endpoint", request="greenfleet:AbTestInput",
+        response="greenfleet:AbTestCreated"),
+    _op("ListAbTests", "GET", "/api/ab-tests", "list_ab_tests", "abtest list", summary="A/B tests, newest first",
+        response="greenfleet:AbTestList"),
+    _op("DescribeAbTest", "GET", "/api/ab-tests/{name}", "describe_ab_test", "abtest describe",
+        summary="An A/B test's live status and decision", response="greenfleet:AbTest"),
+    _op("DeleteAbTest", "DELETE", "/api/ab-tests/{name}", "delete_ab_test", "abtest delete",
+        summary="End an A/B test (its outcomes stay until the retention)", response="greenfleet:Empty"),
     # -- SageMaker: Model Monitor (greenfleet.monitoring) ------------------------------------------------
     _sagemaker("CreateMonitoringSchedule", "POST", "/api/monitoring/schedules", "create_monitoring_schedule",
                "monitor schedule", "monitoring.create_monitoring_schedule", 201),
@@ -187,9 +224,28 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("MonitoringReport", "GET", "/api/monitoring/schedules/{name}/report", "monitoring_report", "monitor report",
         summary="The per-feature report of a schedule's latest execution (baseline vs current, distance, violations)",
         response="greenfleet:MonitoringReport"),
-    # -- SageMaker Runtime: served by the data plane (greenfleet.router), not by the REST application ---------
+    # -- Application Auto Scaling (greenfleet.scaling): SageMaker variants' DesiredInstanceCount ------------
+    _autoscaling("RegisterScalableTarget", "POST", "/api/scalable-targets", "register_scalable_target",
+                 "scaling target register", "scaling.register_scalable_target"),
+    _autoscaling("DescribeScalableTargets", "GET", "/api/scalable-targets", "describe_scalable_targets",
+                 "scaling target list", "scaling.describe_scalable_targets"),
+    _autoscaling("DeregisterScalableTarget", "POST", "/api/scalable-targets/deregister", "deregister_scalable_target",
+                 "scaling target deregister", "scaling.deregister_scalable_target"),
+    _autoscaling("PutScalingPolicy", "POST", "/api/scaling-policies", "put_scaling_policy", "scaling policy put",
+                 "scaling.put_scaling_policy", summary="PutScalingPolicy (create or replace)"),
+    _autoscaling("DescribeScalingPolicies", "GET", "/api/scaling-policies", "describe_scaling_policies",
+                 "scaling policy list", "scaling.describe_scaling_policies"),
+    _autoscaling("DeleteScalingPolicy", "POST", "/api/scaling-policies/delete", "delete_scaling_policy",
+                 "scaling policy delete", "scaling.delete_scaling_policy"),
+    _autoscaling("DescribeScalingActivities", "GET", "/api/scaling-activities", "describe_scaling_activities",
+                 "scaling activities", "scaling.describe_scaling_activities"),
+    # -- SageMaker Runtime: served in front of the REST application (greenfleet.api.gateway): InvokeEndpoint by
+    # the data plane (greenfleet.router), InvokeEndpointAsync by greenfleet.asyncinference.front ----------------
     _op("InvokeEndpoint", "POST", "/endpoints/{name}/invocations", "invoke_endpoint", "invoke",
         wire="sagemaker-runtime"),
+    _op("InvokeEndpointAsync", "POST", "/endpoints/{name}/async-invocations", "invoke_endpoint_async",
+        "invoke-async", status=202, wire="sagemaker-runtime",
+        summary="InvokeEndpointAsync: queue a request for an asynchronous endpoint"),
     # -- CloudWatch: alarms and metrics ---------------------------------------------------------------------
     _cloudwatch("PutMetricAlarm", "PUT", "/api/alarms/{name}", "put_metric_alarm", "alarm put",
                 summary="PutMetricAlarm (create or replace)", response="cloudwatch:MetricAlarm"),
@@ -256,9 +312,18 @@ def by_name(name: str) -> Operation:
 
 def sagemaker_targets() -> dict[str, tuple[str, str]]:
     """SageMaker's JSON-protocol operations: wire name → (``Services`` attribute, method)."""
+    return _targets("sagemaker")
+
+
+def autoscaling_targets() -> dict[str, tuple[str, str]]:
+    """Application Auto Scaling's JSON-protocol operations: wire name → (``Services`` attribute, method)."""
+    return _targets("application-autoscaling")
+
+
+def _targets(wire: Wire) -> dict[str, tuple[str, str]]:
     targets: dict[str, tuple[str, str]] = {}
     for op in OPERATIONS:
-        if op.wire == "sagemaker" and op.service is not None:
+        if op.wire == wire and op.service is not None:
             attribute, _, method = op.service.partition(".")
             targets[op.name] = (attribute, method)
     return targets

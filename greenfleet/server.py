@@ -10,16 +10,25 @@ import random
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import uvicorn
+from sqlalchemy import Connection
 
 from greenfleet import __version__
 from greenfleet.alarms import AlarmService
 from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
+from greenfleet.asyncinference.backlog import BacklogMetrics
+from greenfleet.asyncinference.dispatcher import AsyncDispatcher
+from greenfleet.asyncinference.front import AsyncFront
+from greenfleet.asyncinference.locations import Locations
+from greenfleet.asyncinference.queue import Queue
+from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.capture.writer import CaptureWriter
@@ -32,6 +41,13 @@ from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.events import EventService
+from greenfleet.experiments.driver import ExperimentDriver
+from greenfleet.experiments.repository import ExperimentRepository
+from greenfleet.experiments.service import ExperimentService
+from greenfleet.feedback.driver import FeedbackDriver
+from greenfleet.feedback.ground_truth import feedback_labels
+from greenfleet.feedback.repository import FeedbackRepository
+from greenfleet.feedback.service import FeedbackService
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.factory import BackendUnavailable, create_backend
@@ -46,6 +62,8 @@ from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
 from greenfleet.router.proxy import Router
+from greenfleet.scaling.assembly import Scaling
+from greenfleet.scaling.serverless_driver import ServerlessDriver
 from greenfleet.services import Services
 from greenfleet.services.capacity import InstanceLimits
 from greenfleet.services.deployments import DeploymentService
@@ -178,11 +196,12 @@ class Server:
         self.alarms.strict_periods = settings.strict_deployment_minimums
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
-                             clock=self.clock.now, policy=self.policy)
+                             clock=self.clock.now, policy=self.policy,
+                             shadow_max_in_flight=settings.shadow_max_in_flight)
         self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
                                      flush_interval_s=settings.capture_flush_interval_s,
                                      s3_endpoint_url=settings.s3_endpoint_url)
-        self.router.capture = self.capture
+        self.router.capture = self.router.mirror.capture = self.capture
         endpoints.capture_failure = self.capture.failure
         try:
             self.backend = backend or create_backend(settings, isolation(settings), self.home_lock.path)
@@ -193,6 +212,16 @@ class Server:
             if isinstance(exc, BackendUnavailable):
                 raise ConfigurationError(str(exc)) from None
             raise
+        self.async_queue = Queue(self.engine)
+        locations = Locations(settings.s3_endpoint_url, settings.async_roots())
+        models.async_locations, models.notification_webhooks = locations, dict(settings.alarm_action_webhooks)
+        models.pipelines_refused_by = None if settings.backend == "local" else settings.backend
+        self.async_invocations = AsyncInvocations(self.repo, self.async_queue, locations, self.clock,
+                                                  settings.account_id, lambda: self.router.table.revision)
+        self.async_dispatcher = AsyncDispatcher(
+            self.async_queue, locations, self.router, self.clock, region=settings.region,
+            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
+        self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
             startup_timeout_s=settings.startup_health_check_timeout_s,
@@ -217,12 +246,30 @@ class Server:
                                                lambda kind, name: monitoring.arn(name, kind))
         self.monitor = MonitoringDriver(monitoring_repo, self.clock, self.metrics,
                                         lambda name: capture_destination(self.repo, name), settings.s3_endpoint_url)
+        feedback_repo = FeedbackRepository(self.engine)
+        self.monitor.ground_truth = feedback_labels(feedback_repo)  # model quality's labels beyond its files
+        feedback = FeedbackService(feedback_repo, endpoints, self.router.assignments, self.clock,
+                                   settings.feedback_retention_s, strict_minimums=settings.strict_deployment_minimums)
+        self.feedback = FeedbackDriver(feedback, models, deployments, self.events,
+                                       promote_bake_s=settings.experiment_promote_bake_s)
+        experiment_repo = ExperimentRepository(self.engine)
+        experiments = ExperimentService(experiment_repo, endpoints, self.clock, settings.region, settings.account_id,
+                                        strict_minimums=settings.strict_deployment_minimums)
+        self.experiments = ExperimentDriver(experiment_repo, endpoints, models, deployments, self.clock,
+                                            promote_bake_s=settings.experiment_promote_bake_s)
+        self.scaling = Scaling(settings, self.engine, self.repo, self.clock, self.alarms, endpoints)
+        deployments.scaled_variants = self.scaling.scaled_variants
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit, monitoring=monitoring,
-                                 monitoring_jobs=monitoring_jobs)
+                                 registry_audit=self.registry.audit, async_invocations=self.async_invocations,
+                                 monitoring=monitoring, monitoring_jobs=monitoring_jobs, experiments=experiments,
+                                 feedback=feedback, scaling=self.scaling.service)
         endpoints.changed = self.reconciler.wake
+        experiments.changed = self.reconciler.wake
+        self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
+        self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s
+        self.router.on_demand = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
@@ -232,14 +279,19 @@ class Server:
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
-            EverySecond(MetricsFlush(self.metrics, self.backend)),
+            ServerlessDriver(self.router, endpoints, settings.serverless_idle_s),  # every pass: cold starts wait
+            EverySecond(MetricsFlush(self.metrics, self.backend, self.router.outstanding)),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
             EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
             EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
+            self.experiments,  # inference experiments: shadow fleets, schedules, Promote/Retain/Remove (issue 12)
+            self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
+            EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
-        self.app = Guard(Gateway(self.router, create_app(self.services)), self.policy, listen_host=settings.host,
+        front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
+        self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,
                          max_aws_body_bytes=settings.max_aws_body_bytes,
@@ -250,6 +302,15 @@ class Server:
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup_id: str, now: float) -> None:
+        url = self.settings.alarm_action_webhooks.get(topic)
+        if url is not None:
+            endpoint = message["requestParameters"]["endpointName"]
+            dedup = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint}/{dedup_id}/{message['invocationStatus']}"))
+            self.events.enqueue_webhook(conn, url, message, dedup, now, kind="async_notification",
+                                        context={"topic": topic, "endpoint": endpoint, "inferenceId": dedup_id})
+            self.events.wake()
 
     def start_controllers(self) -> None:
         self.capture.start()  # data capture belongs to the data plane: every server's router captures
@@ -272,6 +333,7 @@ class Server:
         self.events.start()
         self.alarms.start()
         self.reconciler.start()
+        self.async_dispatcher.start()
 
     def _leadership_lost(self) -> None:
         """Another server may lead now: two sets of controllers must never act on one fleet, so this
@@ -286,6 +348,7 @@ class Server:
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.follower.stop()
+        self.async_dispatcher.stop()
         self.reconciler.stop()
         self.election.stop()  # after the reconciler: never two leaders at once
         self.monitor.close()

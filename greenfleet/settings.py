@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     same sequence on every run (with concurrent clients, which request gets which draw still depends on
     timing). Unset: seeded from the OS."""
 
+    shadow_max_in_flight: int = Field(default=32, ge=1)
+    """Copies to shadow variants in flight per endpoint; beyond, a sampled copy is dropped and counted
+    (metric ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
+
+    experiment_promote_bake_s: int = Field(default=300, ge=0)
+    """The bake of the all-at-once blue/green deployment that StopInferenceExperiment's Promote (or an A/B
+    test's ShiftTraffic) starts when the experiment (or test) gives no DeploymentConfig of its own."""
+
+    feedback_retention_s: float = Field(default=7 * 86400.0, gt=0)
+    """How long the inference ids an endpoint under an A/B test answered (and their outcomes) are kept:
+    feedback may arrive this late; older ids are unknown to the feedback API."""
+
     max_payload_bytes: int = 6 * 1024 * 1024
     """Largest InvokeEndpoint body (SageMaker: 6 MB)."""
 
@@ -107,7 +119,8 @@ class Settings(BaseSettings):
     accepted (local development)."""
 
     alarm_action_webhooks: dict[str, str] = {}
-    """Alarm action ARN → webhook URL, as JSON (``{"arn:aws:sns:us-east-1:123456789012:ops":
+    """Alarm action (and asynchronous inference notification topic) ARN → webhook URL, as JSON
+    (``{"arn:aws:sns:us-east-1:123456789012:ops":
     "https://hooks.example/ops"}``): an alarm action naming a mapped ARN (SNS topic, Lambda function, SSM,
     EC2 action) is delivered to its URL as a webhook; an unmapped ARN action is recorded in the alarm's
     history as not executed."""
@@ -167,6 +180,13 @@ class Settings(BaseSettings):
     model_data_allow_link_local: bool = False
     """Let http(s) ModelDataUrls reach link-local and cloud metadata addresses (169.254.0.0/16, ...)."""
 
+    async_file_roots: str | None = None
+    """Directories the file:// locations of asynchronous inference (InputLocation, S3OutputPath,
+    S3FailurePath) may name, ``os.pathsep``-separated. Unset: only s3:// locations are accepted."""
+
+    async_max_in_flight: int = Field(default=64, ge=1, le=1024)
+    """Asynchronous requests the dispatcher streams at once (each on its own thread), over all endpoints."""
+
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's
     ModelApprovalStatus to Rejected (its outcome is recorded and announced either way)."""
@@ -184,12 +204,44 @@ class Settings(BaseSettings):
     monitoring_min_interval_s: float = Field(default=60.0, ge=1.0)
     """Shortest interval of a continuous monitoring schedule (``rate(N seconds)``); lower it only for tests."""
 
+    scaling_default_cooldown_s: float = Field(default=300.0, ge=0)
+    """ScaleOutCooldown, ScaleInCooldown and Cooldown of a scaling policy that does not give them (AWS: 300 s
+    for SageMaker variants)."""
+
+    scaling_alarm_period_s: int = Field(default=60, ge=1)
+    """Period of the alarms a target-tracking policy creates (AWS: one minute)."""
+
+    scaling_alarm_high_datapoints: int = Field(default=3, ge=1)
+    """Datapoints (of as many) above the target before AlarmHigh scales out (AWS: 3 of 3)."""
+
+    scaling_alarm_low_datapoints: int = Field(default=15, ge=1)
+    """Datapoints (of as many) below ``scaling_alarm_low_ratio`` x target before AlarmLow scales in (15 of 15)."""
+
+    scaling_alarm_low_ratio: float = Field(default=0.9, gt=0, le=1)
+    """AlarmLow's threshold as a fraction of the target."""
+
+    scaling_activity_timeout_s: float = Field(default=900.0, gt=0)
+    """A scaling activity whose instances are not all healthy by then is Unfulfilled."""
+
+    serverless_idle_s: float = Field(default=300.0, gt=0)
+    """A serverless variant with no request for this long stops its instances (scale to zero)."""
+
+    serverless_cold_start_timeout_s: float = Field(default=60.0, gt=0)
+    """How long the router holds a request while a serverless variant starts from zero (then
+    ModelNotReadyException)."""
+
     @field_validator("alarm_action_webhooks")
     @classmethod
     def _check_action_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
         from greenfleet.alarms.actions import check_webhook_table
 
         return check_webhook_table(value)
+
+    def async_roots(self) -> list[Path]:
+        """The directories file:// locations of asynchronous inference may name (see ``async_file_roots``)."""
+        if not self.async_file_roots:
+            return []
+        return [Path(p).expanduser() for p in self.async_file_roots.split(os.pathsep) if p.strip()]
 
     def data_roots(self) -> list[Path]:
         """The directories local model data may come from (see ``model_data_roots``)."""

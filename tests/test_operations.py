@@ -14,14 +14,16 @@ from fastapi.testclient import TestClient
 
 from greenfleet.api.app import create_app
 from greenfleet.api.aws import cloudwatch
-from greenfleet.api.routes.aws import SAGEMAKER_OPERATIONS
+from greenfleet.api.routes.aws import AUTOSCALING_OPERATIONS, SAGEMAKER_OPERATIONS
 from greenfleet.cli.main import cli
 from greenfleet.client import Client
+from greenfleet.experiments.service import ExperimentService
 from greenfleet.monitoring.definitions import JobDefinitionService
 from greenfleet.monitoring.service import MonitoringService
 from greenfleet.operations import OPERATIONS, Operation
 from greenfleet.registry.packages import RegistryService
 from greenfleet.resources.servicemodel import service_model
+from greenfleet.scaling.service import ScalingService
 from greenfleet.services import Services
 from greenfleet.services.deployments import DeploymentService
 from greenfleet.services.endpoints import EndpointService
@@ -53,8 +55,9 @@ def test_every_operation_has_its_route_client_method_and_cli_command(op: Operati
             entry = openapi["paths"][route.path][route.method.lower()]
             assert entry["operationId"] == (op.name if which == 0 else f"{op.name}_{which}")
             assert str(route.status) in entry["responses"]
-        else:  # InvokeEndpoint: the data plane in front of the application (greenfleet.api.gateway)
-            assert op.wire == "sagemaker-runtime" and route.path == "/endpoints/{name}/invocations"
+        else:  # sagemaker-runtime, in front of the application (greenfleet.api.gateway)
+            assert op.wire == "sagemaker-runtime"
+            assert route.path in ("/endpoints/{name}/invocations", "/endpoints/{name}/async-invocations")
     assert callable(getattr(Client, op.client, None)), f"Client.{op.client}"
     assert op.cli, f"{op.name} has no CLI command"
     for path in op.cli:
@@ -79,10 +82,13 @@ def test_the_wire_protocols_serve_exactly_the_declared_operations() -> None:
     assert set(cloudwatch.OPERATIONS) == declared["cloudwatch"]
     classes = {"models": ModelService, "endpoints": EndpointService, "deployments": DeploymentService,
                "tags": TagService, "registry": RegistryService, "monitoring": MonitoringService,
-               "monitoring_jobs": JobDefinitionService}
+               "monitoring_jobs": JobDefinitionService, "experiments": ExperimentService}
     assert set(classes) <= set(Services.__dataclass_fields__)
     for attribute, method in SAGEMAKER_OPERATIONS.values():
         assert callable(getattr(classes[attribute], method, None)), f"{attribute}.{method}"
+    assert set(AUTOSCALING_OPERATIONS) == declared["application-autoscaling"]
+    for attribute, method in AUTOSCALING_OPERATIONS.values():
+        assert attribute == "scaling" and callable(getattr(ScalingService, method, None)), f"{attribute}.{method}"
 
 
 def test_every_rest_route_is_a_declared_operation(openapi: dict[str, Any]) -> None:

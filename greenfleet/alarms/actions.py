@@ -1,5 +1,6 @@
 """An alarm action as PutMetricAlarm takes it: an http(s) webhook URL (greenfleet's own), or one of
-CloudWatch's action ARNs — an SNS topic, a Lambda function, a Systems Manager OpsItem or Incident Manager
+CloudWatch's action ARNs — an Application Auto Scaling policy (run here, by the scaling
+controller), an SNS topic, a Lambda function, a Systems Manager OpsItem or Incident Manager
 response plan, an EC2 action (``arn:aws:automate:<region>:ec2:stop|terminate|reboot|recover``).
 
 greenfleet runs none of AWS's services: an ARN action is delivered as a webhook when the settings map that
@@ -20,6 +21,8 @@ MAX_LENGTH = 1024
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
 _ACCOUNT = r"\d{12}"
+SCALING_POLICY = "Application Auto Scaling policy"
+"""Run by greenfleet itself: the scaling controller acts on the alarm's state (greenfleet.scaling)."""
 ARN_KINDS: dict[str, re.Pattern[str]] = {
     "SNS topic": re.compile(rf"{_PARTITION}:sns:{_REGION}:{_ACCOUNT}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?"),
     "Lambda function": re.compile(
@@ -29,6 +32,8 @@ ARN_KINDS: dict[str, re.Pattern[str]] = {
     "Incident Manager response plan": re.compile(
         rf"{_PARTITION}:ssm-incidents::{_ACCOUNT}:response-plan/[A-Za-z0-9_-]{{1,200}}"),
     "EC2 action": re.compile(rf"{_PARTITION}:automate:{_REGION}:ec2:(?:stop|terminate|reboot|recover)"),
+    SCALING_POLICY: re.compile(rf"{_PARTITION}:autoscaling:{_REGION}:{_ACCOUNT}:scalingPolicy:[0-9a-f-]{{36}}:"
+                               r"resource/[a-z-]+/.+:policyName/.+"),
 }
 
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine
 
 from greenfleet.alarms import notification
-from greenfleet.alarms.actions import arn_kind, webhook_for
+from greenfleet.alarms.actions import SCALING_POLICY, arn_kind, webhook_for
 from greenfleet.alarms.evaluation import decide
 from greenfleet.alarms.observation import observe, range_end
 from greenfleet.alarms.reason import INITIAL_REASON, reason, reason_data
@@ -234,6 +234,15 @@ class AlarmService:
             return {n: AlarmStatus(r.state, r.state_updated_at, r.reason)
                     for n in names if (r := self._alarms.get(n)) is not None}
 
+    def latest_value(self, name: str, now: float) -> float | None:
+        """The newest datapoint of the alarm's evaluation range at ``now`` (None: no data, no alarm)."""
+        with self._lock:
+            record = self._alarms.get(name)
+        if record is None:
+            return None
+        points, _low = observe(self.metrics.store, record.spec, range_end(record.spec, now))
+        return next((p.value for p in reversed(points) if p.value is not None), None)
+
     def in_alarm_since(self, names: Iterable[str], since: float) -> dict[str, bool]:
         """Whether each existing alarm was in ALARM at any moment from ``since`` until now."""
         names = list(names)
@@ -340,6 +349,8 @@ class AlarmService:
                 spec, self.arn(spec.name), self.account_id, self.region, record.configuration_updated_at,
                 old, new, why, data, now, event.id)
             for action in spec.actions_for(new):
+                if arn_kind(action) == SCALING_POLICY:
+                    continue  # the scaling controller reads the alarm's state (greenfleet.scaling.driver)
                 url = webhook_for(action, self.action_webhooks)
                 if url is None:
                     self._not_delivered(conn, spec.name, action, event.id, now)

@@ -16,11 +16,14 @@ from greenfleet.api.routes import (
     aws,
     deployments,
     events,
+    experiments,
+    feedback,
     hosting,
     metrics,
     monitoring,
     prometheus,
     registry,
+    scaling,
 )
 from greenfleet.services import Services
 
@@ -35,13 +38,15 @@ def create_app(services: Services) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await services.router.mirror.close()
         await services.router.upstream.close()  # the data plane's pooled connections to instances
 
     app = FastAPI(title="greenfleet", version=__version__, lifespan=lifespan,
                   description="Real-time model endpoints with SageMaker's deployment guardrails.")
     app.state.services = services
     errors.install(app)
-    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, monitoring, aws):
+    for module in (hosting, deployments, metrics, alarms, events, prometheus, registry, monitoring, experiments,
+                   feedback, scaling, aws):
         app.include_router(module.router)
     app.include_router(dashboard.router)  # the browser dashboard at /ui (greenfleet/dashboard/)
 

@@ -125,6 +125,10 @@ def _response(components: _Components, op: Operation) -> JsonSchema:
     return components.operation(op.wire, op.name, "output")
 
 
+LISTING_WIRES = ("sagemaker", "application-autoscaling")
+"""Wires whose GET routes read the operation's members from the query string."""
+
+
 def _query_parameters(components: _Components, op: Operation) -> list[JsonSchema]:
     """A SageMaker List* operation's members, which its route reads from the query string."""
     assert op.wire is not None
@@ -146,7 +150,7 @@ def document(app: FastAPI) -> JsonSchema:
             if kind is not None:
                 entry["requestBody"] = {"required": kind == "required", "content": {
                     "application/json": {"schema": _request(components, op, path)}}}
-            elif method == "get" and op.wire == "sagemaker" and not entry.get("parameters"):
+            elif method == "get" and op.wire in LISTING_WIRES and not entry.get("parameters"):
                 entry["parameters"] = _query_parameters(components, op)
             for status, response in entry["responses"].items():
                 if status.startswith("2"):

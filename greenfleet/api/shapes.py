@@ -196,6 +196,80 @@ class RegistryBindingList(BaseModel):
     Bindings: list[RegistryBinding]
 
 
+class ExperimentReport(BaseModel):
+    """A shadow test's paired comparison: production and shadow on the same requests (by inference id)."""
+
+    model_config = ConfigDict(extra="allow")
+    InferenceExperimentName: str
+    EndpointName: str
+    ProductionVariant: str
+    ShadowVariant: str
+    Pairs: int = Field(description="requests both variants answered (or failed), paired by inference id")
+    Latency: Json = Field(description="ModelLatency p50/p90/p99 per variant (ms), Hodges-Lehmann shift")
+    Errors: Json = Field(description="error rates and the always-valid sequential test of their difference")
+    Predictions: Json = Field(description="agreement and confusion matrix, or |difference| percentiles; "
+                                          "the most divergent inputs")
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    InferenceId: str = Field(description="the X-Amzn-SageMaker-Inference-Id the invocation had or was given")
+    Reward: float | None = Field(default=None, description="a reward (for the MeanReward metric)")
+    Label: str | None = Field(default=None, description="the ground truth (for the Accuracy metric)")
+
+
+class PutFeedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    Outcomes: list[Outcome] = Field(description="1 to 10,000 outcomes; each has a Reward or a Label")
+
+
+class FeedbackFailure(BaseModel):
+    InferenceId: str
+    ErrorCode: str = Field(description="UnknownInferenceId or ConflictException")
+    Message: str
+
+
+class FeedbackAnswer(BaseModel):
+    Recorded: int
+    Duplicates: int = Field(description="outcomes already recorded with the same value (idempotent success)")
+    Failed: list[FeedbackFailure]
+
+
+class AbTestInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    Name: str
+    EndpointName: str
+    VariantA: str = Field(description="the control")
+    VariantB: str
+    Metric: Literal["MeanReward", "Accuracy"] = "MeanReward"
+    MinimumSamples: int = Field(default=100, description="outcomes per variant before any decision")
+    Confidence: float = 0.95
+    OnDecision: Literal["Notify", "ShiftTraffic"] = "Notify"
+    DeploymentConfig: Json | None = Field(default=None, description="how ShiftTraffic deploys (default: "
+                                                                    "blue/green all at once with a bake)")
+
+
+class AbTestCreated(BaseModel):
+    Name: str
+    EndpointName: str
+
+
+class AbTest(BaseModel):
+    """An A/B test's live status: per variant n, mean and interval, the lift and the decision."""
+
+    model_config = ConfigDict(extra="allow")
+    Name: str
+    EndpointName: str
+    Status: str
+    Decision: str = Field(description="'B (...) better with 95% confidence', 'A (...) better ...' or "
+                                      "'no difference yet'")
+    Variants: list[Json]
+
+
+class AbTestList(BaseModel):
+    AbTests: list[Json]
+
+
 class BaselineInput(BaseModel):
     """Baseline a dataset (data quality; with ProblemType, model quality)."""
 
@@ -247,6 +321,7 @@ class MonitoringReport(BaseModel):
 
 
 SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
+    PutFeedback, FeedbackAnswer, AbTestInput, AbTestCreated, AbTest, AbTestList, ExperimentReport,
     BaselineInput, Baseline, MonitoringReport,
     RegistryHistory, Champion, ServedAt, RegistryBindingInput, RegistryBinding, RegistryBindingList,
     Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,

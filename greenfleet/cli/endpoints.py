@@ -53,14 +53,22 @@ def render_endpoint(doc: Doc, out: Console) -> None:
         ("Status", doc["EndpointStatus"]), ("Failure reason", doc.get("FailureReason")),
         ("Created", when(doc.get("CreationTime"))), ("Modified", when(doc.get("LastModifiedTime"))),
     ]))
-    rows = []
+    for key, title in (("ProductionVariants", "Production variants"), ("ShadowProductionVariants", "Shadow variants")):
+        rows = []
+        for v in doc.get(key, []):
+            statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or [])  # SageMaker shows none: blank
+            rows.append((v["VariantName"], number(v.get("CurrentWeight")), number(v.get("DesiredWeight")),
+                         number(v.get("CurrentInstanceCount")), number(v.get("DesiredInstanceCount")),
+                         (v.get("RoutingConfig") or {}).get("RoutingStrategy", "-"), statuses))
+        if rows or key == "ProductionVariants":
+            out.print(table(["Variant", "Current weight", "Desired weight", "Instances", "Desired instances",
+                             "Routing", "Variant status"], rows, title=title))
     for v in doc.get("ProductionVariants", []):
-        statuses = ", ".join(s["Status"] for s in v.get("VariantStatus") or [])  # SageMaker shows none: blank
-        rows.append((v["VariantName"], number(v.get("CurrentWeight")), number(v.get("DesiredWeight")),
-                     number(v.get("CurrentInstanceCount")), number(v.get("DesiredInstanceCount")),
-                     (v.get("RoutingConfig") or {}).get("RoutingStrategy", "-"), statuses))
-    out.print(table(["Variant", "Current weight", "Desired weight", "Instances", "Desired instances", "Routing",
-                     "Variant status"], rows, title="Production variants"))
+        config = v.get("CurrentServerlessConfig")
+        if config:
+            out.print(f"Serverless {v['VariantName']}: {config['MemorySizeInMB']} MB, MaxConcurrency "
+                      f"{config['MaxConcurrency']}, ProvisionedConcurrency {config.get('ProvisionedConcurrency', 0)}"
+                      f" ({number(v.get('CurrentInstanceCount'))} warm)")
 
 
 @click.group("endpoint", short_help="Create, describe, list, reweigh and delete endpoints.")
@@ -94,10 +102,21 @@ def create(name: str, config_name: str, tags: tuple[str, ...], wait: bool, timeo
 @click.argument("name")
 @client_options
 def describe(name: str, url: str, as_json: bool) -> None:
-    """Show endpoint NAME: status, failure reason, weights and instance counts per variant."""
+    """Show endpoint NAME: status, failure reason, weights and instance counts per variant, serverless
+    settings, and its auto scaling (targets, policies, recent activities; --json prints DescribeEndpoint's
+    answer only)."""
+    from greenfleet.cli.scaling import endpoint_scaling, render_scaling
+
     with connect(url) as client:
         doc = client.describe_endpoint(EndpointName=name)
-    emit(doc, as_json, lambda out: render_endpoint(doc, out))
+        scaling = None if as_json else endpoint_scaling(client, name)
+
+    def render(out: Console) -> None:
+        render_endpoint(doc, out)
+        if scaling is not None:
+            render_scaling(scaling, out)
+
+    emit(doc, as_json, render)
 
 
 @endpoint.command("list")

@@ -53,5 +53,33 @@ def invoke(endpoint_name: str, body: str | None, file: BinaryIO | None, content_
     click.echo(f"variant: {result.get('InvokedProductionVariant')}", err=True)
 
 
+@click.command("invoke-async")
+@click.argument("endpoint_name", metavar="ENDPOINT")
+@click.option("--input-location", help="s3:// or file:// URL of the request payload.")
+@click.option("--body", help="Inline request payload, as text (at most 128,000 bytes).")
+@click.option("--content-type", help="Content-Type passed to the model.")
+@click.option("--accept", help="Accept passed to the model.")
+@click.option("--inference-id", help="X-Amzn-SageMaker-Inference-Id (default: generated).")
+@click.option("--ttl", "ttl", type=int, help="RequestTTLSeconds (60-21600).")
+@click.option("--timeout", "timeout", type=int, help="InvocationTimeoutSeconds (1-3600).")
+@client_options
+def invoke_async(endpoint_name: str, input_location: str | None, body: str | None, content_type: str | None,
+                 accept: str | None, inference_id: str | None, ttl: int | None, timeout: int | None, url: str,
+                 as_json: bool) -> None:
+    """Queue a request for asynchronous ENDPOINT; prints the inference id and where its output will be."""
+    if (body is None) == (input_location is None):
+        raise click.UsageError("give exactly one of --input-location or --body")
+    with connect(url) as client:
+        result = client.invoke_endpoint_async(EndpointName=endpoint_name, InputLocation=input_location, Body=body,
+                                              ContentType=content_type, Accept=accept, InferenceId=inference_id,
+                                              RequestTTLSeconds=ttl, InvocationTimeoutSeconds=timeout)
+    doc = {k: v for k, v in result.items() if k != "ResponseMetadata"}
+    if as_json:
+        print_json(doc)
+        return
+    click.echo(f"{doc['InferenceId']}\toutput: {doc['OutputLocation']}\tfailure: {doc['FailureLocation']}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(invoke)
+    cli.add_command(invoke_async)

@@ -20,12 +20,15 @@ from greenfleet.cli import (
     deployments,
     endpoints,
     events,
+    experiments,
+    feedback,
     invoke,
     metrics,
     models,
     monitor,
     registry,
     router,
+    scaling,
     server,
     tags,
     webhooks,
@@ -41,7 +44,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, router, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events,
-                deployments, tags, webhooks, registry, monitor):
+                deployments, tags, webhooks, registry, monitor, experiments, feedback, scaling):
     _module.register(cli)
 
 

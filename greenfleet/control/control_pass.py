@@ -3,6 +3,7 @@
     instances    health checks, start / drain / stop to the desired groups   (reconciler; publishes the
                                                                              snapshot the others read)
     routing      routing table, endpoint status and observed figures        (reconciler)
+    serverless   warm or cool serverless variants (every pass: a held cold-start request waits on it)
     metrics      flush the router's per-second figures, sample CPU/memory   (once a second)
     alarms       evaluate metric alarms                                      (once a second)
     deployments  advance rollouts (reads the alarms evaluated just before)
@@ -10,7 +11,8 @@
     capture      data capture's counters to the metric store                (once a second)
     monitoring   Model Monitor's scheduler: record due executions, hand    (once a second)
                  them to one background thread
-    ... autoscaling, shadow experiments: new steps go in this list
+    scaling      Application Auto Scaling (once a second, after the alarms it reads)
+    ... shadow experiments: new steps go in this list
 
 A step reads the pass's :class:`Snapshot` (and the store), never another step's internals. A step that
 raises is logged and runs again on the next pass; the steps after it still run."""

@@ -3,7 +3,7 @@ each running instance.
 
 A group is one variant of one fleet of one endpoint, keyed by the structured :class:`GroupKey`. An
 endpoint serves its current production fleet or, during a deployment, two (the green one takes its
-``traffic`` percent)."""
+``traffic`` percent); a shadow fleet's groups run beside them and get copies of requests, never a share."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from typing import Any, NamedTuple
 from greenfleet.instances.backend import Address, InstanceHandle, InstanceSpec
 from greenfleet.resources.endpoint_state import DesiredState, Fleet, VariantDesired
 
-TRAFFIC_ROLES = frozenset({"production", "baseline"})
-"""Fleets that take a share of the endpoint's requests (a judge's baseline too)."""
 SERVING_STATUSES = {"InService", "Updating", "RollingBack", "UpdateRollbackFailed", "SystemUpdating"}
 
 
@@ -42,6 +40,10 @@ class Group:
         return self.fleet.config_name
 
     @property
+    def shadow(self) -> bool:
+        return self.fleet.role == "shadow"
+
+    @property
     def series_name(self) -> str:
         """The EndpointConfigName its invocations are recorded under (a baseline's own, apart from blue's)."""
         return self.fleet.series_name or self.fleet.config_name
@@ -52,6 +54,9 @@ class Group:
 
     @property
     def weight(self) -> float:
+        """The group's share of the endpoint's requests (percent); for a shadow, its sampling percentage."""
+        if self.shadow:
+            return max(0.0, min(100.0, self.fleet.traffic))
         total = sum(max(0.0, v.desired_weight) for v in self.fleet.variants)
         if total <= 0:
             return 0.0
@@ -64,7 +69,7 @@ def desired_groups(row: dict[str, Any]) -> list[Group]:
         return []
     state: DesiredState = row["state"]
     return [Group(row["name"], fleet, variant)
-            for fleet in state.fleets if fleet.role in TRAFFIC_ROLES for variant in fleet.variants]
+            for fleet in state.fleets for variant in fleet.variants]
 
 
 @dataclass(frozen=True)

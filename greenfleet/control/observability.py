@@ -6,14 +6,17 @@ them in the same pass); hooks record ModelSetupTime and endpoint status changes 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from greenfleet.alarms import AlarmService
+from greenfleet.control.instance_groups import GroupKey
 from greenfleet.control.reconciler import Hooks
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.events import EventService
 from greenfleet.instances.backend import InstanceBackend, InstanceSpec
-from greenfleet.metrics import MetricService
+from greenfleet.metrics import MetricService, names
+from greenfleet.router.balancer import Outstanding
 
 log = logging.getLogger("greenfleet.observability")
 SOURCE = "greenfleet.sagemaker"
@@ -37,15 +40,31 @@ class InstanceEvents(Hooks):
 
 
 class MetricsFlush:
-    """Samples each ready instance's CPU and memory through the backend, then flushes the second's figures."""
+    """Samples each ready instance's CPU and memory through the backend and each variant's requests in flight
+    per healthy instance (ConcurrentRequestsPerModel), then flushes the second's figures."""
 
     name = "metrics"
 
-    def __init__(self, metrics: MetricService, backend: InstanceBackend) -> None:
-        self.metrics, self.backend = metrics, backend
+    def __init__(self, metrics: MetricService, backend: InstanceBackend,
+                 outstanding: Outstanding | None = None) -> None:
+        self.metrics, self.backend, self.outstanding = metrics, backend, outstanding
 
     def run(self, snapshot: Snapshot) -> None:
         now = snapshot.now
+        if self.outstanding is not None:
+            peaks = self.outstanding.take_peaks()
+            in_flight: dict[tuple[str, str], list[int]] = {}
+            for instance in snapshot.ready():
+                if instance.key.fleet_id == _current_fleet(snapshot, instance.key.endpoint):
+                    in_flight.setdefault((instance.key.endpoint, instance.key.variant), []).append(
+                        peaks.get(instance.instance_id, 0))
+            for (endpoint, variant), counts in in_flight.items():
+                self.metrics.recorder.record_concurrency(endpoint, variant, counts, now)
+            for endpoint, variant, max_concurrency in _serverless(snapshot):
+                used = sum(in_flight.get((endpoint, variant), []))
+                self.metrics.recorder.record_concurrency(endpoint, variant, [used / max_concurrency], now,
+                                                         names.SERVERLESS_UTILIZATION)
+        memory = _serverless_memory(snapshot)
         for instance in snapshot.ready():
             try:
                 usage = self.backend.sample(instance.handle, now)
@@ -54,10 +73,32 @@ class MetricsFlush:
                 continue
             if usage is not None:
                 key = instance.key
+                memory_percent = usage.memory_percent
+                if key in memory:  # a serverless instance: a percent of its MemorySizeInMB, not of the host's
+                    memory_percent = usage.memory_percent * HOST_MEMORY_MB / memory[key]
                 self.metrics.recorder.record_instance_usage(key.endpoint, key.variant, instance.config_name,
                                                             instance.instance_id, usage.cpu_percent,
-                                                            usage.memory_percent, now)
+                                                            memory_percent, now)
         self.metrics.flush(now)
+
+
+HOST_MEMORY_MB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
+def _serverless_memory(snapshot: Snapshot) -> dict[GroupKey, int]:
+    """MemorySizeInMB of each serverless group (any fleet)."""
+    return {GroupKey(row["name"], fleet.id, v.name): v.serverless.memory_mb for row in snapshot.endpoints
+            for fleet in row["state"].fleets for v in fleet.variants if v.serverless is not None}
+
+
+def _serverless(snapshot: Snapshot) -> list[tuple[str, str, int]]:
+    return [(row["name"], v.name, v.serverless.max_concurrency) for row in snapshot.endpoints
+            for v in row["state"].current.variants if v.serverless is not None and row["status"] == "InService"]
+
+
+def _current_fleet(snapshot: Snapshot, endpoint: str) -> int | None:
+    row = next((r for r in snapshot.endpoints if r["name"] == endpoint), None)
+    return row["state"].current_fleet_id if row is not None else None
 
 
 class AlarmEvaluation:

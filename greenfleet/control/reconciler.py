@@ -347,8 +347,8 @@ class Reconciler:
     def _start(self, group: Group, now: float) -> None:
         variant = group.variant
         spec = InstanceSpec(f"{group.endpoint}-{variant.name}-{uuid.uuid4().hex[:8]}".lower(), group.endpoint,
-                            group.fleet.id, group.config_name, variant.name, variant.container.definition(),
-                            variant.instance_type)
+                            group.fleet.id, group.config_name, variant.name, variant.instance_document(),
+                            variant.instance_type, variant.serverless.memory_mb if variant.serverless else None)
         handle = self.backend.start(spec, now)
         timeout = float(variant.startup_timeout_s or self.startup_timeout_s)
         self.instances[spec.instance_id] = Managed(spec, handle, timeout, startup_deadline=handle.started_at + timeout)

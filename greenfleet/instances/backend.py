@@ -30,6 +30,8 @@ class InstanceSpec:
     instance_type: str | None = None
     """The variant's InstanceType (``ml.m5.large``): what a remote backend reserves for it
     (``instance_types.py``)."""
+    memory_mb: int | None = None
+    """A serverless variant's MemorySizeInMB: the backend enforces it where the OS allows (RLIMIT_AS)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ each in its own session so a control-plane crash does not take the fleet down wi
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -14,13 +15,16 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
 from greenfleet.instances.contract import TOKEN_VARIABLE, WorkerContract, placed_environment
 from greenfleet.instances.isolation import Isolation
 from greenfleet.metrics.procfs import ProcessSampler, Usage
+from greenfleet.resources.pipeline import is_pipeline, mode_of
 
 FAILURE_FILE = "failure"
+PIPELINE_FILE = "pipeline.json"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,7 +70,12 @@ class LocalProcessBackend:
         shutil.rmtree(directory, ignore_errors=True)
         (directory / "model").mkdir(parents=True)
         port, token = free_port(), secrets.token_hex(8)
-        env = placed_environment(self.contract.environment(spec.container, token), directory, port, FAILURE_FILE)
+        if is_pipeline(spec.container):
+            env = self._pipeline_environment(spec.container, directory, port, token)
+        else:
+            env = placed_environment(self.contract.environment(spec.container, token), directory, port, FAILURE_FILE)
+        if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
+            env["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
         user = self.isolation.user
         if user is not None:  # the worker writes its model, failure file and code under its directory
             for path in (directory, directory / "model"):
@@ -83,6 +92,34 @@ class LocalProcessBackend:
             self._children[spec.instance_id] = child
             self._handles[spec.instance_id] = handle
         return handle
+
+    def _pipeline_environment(self, document: dict[str, Any], directory: Path, port: int,
+                              token: str) -> dict[str, str]:
+        """An inference pipeline's instance: a supervisor worker on the instance's port that starts one worker
+        per container (each on its own SAGEMAKER_BIND_TO_PORT, in its own directory) and chains them. Each
+        member's environment is made here, as a single container's is, and handed over in a file."""
+        members = []
+        for position, container in enumerate(document["Containers"], start=1):
+            member_dir = directory / f"container-{position}"
+            (member_dir / "model").mkdir(parents=True)
+            if self.isolation.user is not None:
+                for path in (member_dir, member_dir / "model"):
+                    os.chown(path, self.isolation.user.uid, self.isolation.user.gid)
+            member_port = free_port()
+            members.append({"hostname": str(container.get("ContainerHostname") or f"container-{position}"),
+                            "port": member_port, "directory": str(member_dir),
+                            "environment": placed_environment(self.contract.environment(container, token),
+                                                              member_dir, member_port, FAILURE_FILE)})
+        plan = directory / PIPELINE_FILE
+        plan.write_text(json.dumps({"Mode": mode_of(document), "Members": members}))
+        plan.chmod(0o600)
+        if self.isolation.user is not None:
+            os.chown(plan, self.isolation.user.uid, self.isolation.user.gid)
+        supervisor = self.contract.environment({}, token)  # the contract's policy, no container of its own
+        supervisor.pop("GREENFLEET_IMAGE", None)
+        env = placed_environment(supervisor, directory, port, FAILURE_FILE)
+        env["GREENFLEET_PIPELINE_FILE"] = str(plan)
+        return env
 
     def exited(self, handle: InstanceHandle) -> Exit | None:
         child = self._children.get(handle.instance_id)

@@ -74,8 +74,11 @@ class RayBackend:
             options["memory"] = need.memory_bytes
         if need.gpus:
             options["num_gpus"] = need.gpus
+        environment = self.contract.environment(spec.container, token)
+        if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
+            environment["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
         actor = cast(Actor, _Supervisor.options(**options).remote(
-            spec.instance_id, self.contract.environment(spec.container, token), token, self.python,
+            spec.instance_id, environment, token, self.python,
             (user.uid, user.gid) if user else None))
         self._watch(spec.instance_id, actor)
         return InstanceHandle(spec.instance_id, None, now,

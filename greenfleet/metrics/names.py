@@ -25,11 +25,16 @@ from enum import StrEnum
 from typing import Final, NamedTuple
 
 NAMESPACE: Final = "AWS/SageMaker"
+GREENFLEET_NAMESPACE: Final = "Greenfleet/Endpoints"
+"""greenfleet's own figures (not SageMaker's), with the same dimensions."""
+SHADOW_REQUESTS_DROPPED: Final = "ShadowRequestsDropped"
+"""Copies for a shadow variant dropped because its endpoint's mirror in-flight limit was reached."""
 
 ENDPOINT_NAME: Final = "EndpointName"
 VARIANT_NAME: Final = "VariantName"
 CONFIG_NAME: Final = "EndpointConfigName"
 INSTANCE_ID: Final = "InstanceId"
+CONTAINER_NAME: Final = "ContainerName"
 
 INVOCATIONS: Final = "Invocations"
 INVOCATION_4XX_ERRORS: Final = "Invocation4XXErrors"
@@ -41,6 +46,11 @@ OVERHEAD_LATENCY: Final = "OverheadLatency"
 MODEL_SETUP_TIME: Final = "ModelSetupTime"
 CPU_UTILIZATION: Final = "CPUUtilization"
 MEMORY_UTILIZATION: Final = "MemoryUtilization"
+CONCURRENT_REQUESTS_PER_MODEL: Final = "ConcurrentRequestsPerModel"
+"""Requests in flight per healthy instance of a variant, sampled each second (high resolution)."""
+SERVERLESS_UTILIZATION: Final = "ServerlessConcurrentExecutionsUtilization"
+"""A serverless variant's requests in flight (peak of the second) over its MaxConcurrency."""
+CONTAINER_LATENCY: Final = "ContainerLatency"
 
 UNITS: Final = (
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
@@ -53,7 +63,8 @@ BUILTIN_UNITS: Final = {
     INVOCATIONS: "None", INVOCATION_4XX_ERRORS: "None", INVOCATION_5XX_ERRORS: "None",
     INVOCATION_MODEL_ERRORS: "None", INVOCATIONS_PER_INSTANCE: "None", MODEL_LATENCY: "Microseconds",
     OVERHEAD_LATENCY: "Microseconds", MODEL_SETUP_TIME: "Microseconds", CPU_UTILIZATION: "Percent",
-    MEMORY_UTILIZATION: "Percent",
+    MEMORY_UTILIZATION: "Percent", CONCURRENT_REQUESTS_PER_MODEL: "None",
+    SERVERLESS_UTILIZATION: "None", CONTAINER_LATENCY: "Microseconds",
 }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -87,8 +87,10 @@ class Recorder:
         self._lock = threading.Lock()
         self._invocations: dict[tuple[str, str, str, int], _Invocations] = {}
         self._setup: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
+        self._containers: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
         self._usage: dict[tuple[str, str, str, int], list[tuple[str, float, float]]] = defaultdict(list)
         self._instance_counts: dict[tuple[str, str, str], int] = {}
+        self._mirror_dropped: dict[tuple[str, str, str, int], int] = defaultdict(int)
         self._keys: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesKey] = {}
         self.dropped = 0  # records refused because flush has not run (or series could not be created)
 
@@ -119,6 +121,14 @@ class Recorder:
             if len(acc.overhead) >= _FOLD_AT:
                 acc.fold(self.accuracy)
 
+    def record_container_latency(self, endpoint: str, variant: str, container: str, latency_us: float,
+                                 now: float) -> None:
+        """ContainerLatency of one container of an inference pipeline (EndpointName, VariantName, ContainerName)."""
+        with self._lock:
+            entries = self._containers[(endpoint, variant, container, int(now))]
+            if len(entries) < _FOLD_AT * 8:
+                entries.append(float(latency_us))
+
     def record_model_setup_time(self, endpoint: str, variant: str, config: str, setup_time_us: float,
                                 now: float) -> None:
         """ModelSetupTime, in microseconds (as SageMaker publishes it)."""
@@ -131,6 +141,24 @@ class Recorder:
         with self._lock:
             self._usage[(endpoint, variant, config, int(now))].append(
                 (instance_id, float(cpu_percent), float(memory_percent)))
+
+    def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
+        """ShadowRequestsDropped (namespace Greenfleet/Endpoints): a copy for a shadow variant was dropped."""
+        with self._lock:
+            self._mirror_dropped[(endpoint, variant, config, int(now))] += 1
+
+    def record_concurrency(self, endpoint: str, variant: str, peaks: Sequence[float], now: float,
+                           metric: str = names.CONCURRENT_REQUESTS_PER_MODEL) -> None:
+        """ConcurrentRequestsPerModel of a variant for the second before ``now``: one sample per healthy
+        instance, its peak of requests in flight (or another per-second gauge ``metric`` of the variant)."""
+        key = series_key(names.NAMESPACE, metric, _dims(endpoint, variant))
+        try:
+            series = self.store.resolve(key, names.BUILTIN_UNITS[metric], 1, now)
+        except ResourceLimitExceeded:
+            self.dropped += 1
+            return
+        values = np.asarray(peaks, dtype=np.float64)
+        self.store.add([(series, int(now), Aggregate.of_values(values, relative_accuracy=self.accuracy))], now)
 
     def set_instance_counts(self, counts: Mapping[tuple[str, str, str], int]) -> None:
         """Healthy instances of every (endpoint, variant, config) from now on (for InvocationsPerInstance);
@@ -146,17 +174,19 @@ class Recorder:
         with self._lock:
             invocations = _take_closed(self._invocations, second)
             setup = _take_closed(self._setup, second)
+            containers = _take_closed(self._containers, second)
             usage = _take_closed(self._usage, second)
+            mirror_dropped = _take_closed(self._mirror_dropped, second)
         items: list[tuple[Series, int, Aggregate]] = []
         store, keys = self.store, self._keys
 
-        def emit_at(ts: int) -> Emit:
+        def emit_at(ts: int, namespace: str = names.NAMESPACE) -> Emit:
             def emit(metric: str, dims: tuple[tuple[str, str], ...], agg: Aggregate) -> None:
                 key = keys.get((metric, dims))
                 if key is None:
-                    key = keys[(metric, dims)] = series_key(names.NAMESPACE, metric, dims)
+                    key = keys[(metric, dims)] = series_key(namespace, metric, dims)
                 try:
-                    series = store.resolve(key, names.BUILTIN_UNITS[metric], 1, now)
+                    series = store.resolve(key, names.BUILTIN_UNITS.get(metric, "Count"), 1, now)
                 except ResourceLimitExceeded:
                     self.dropped += 1
                     return
@@ -171,8 +201,15 @@ class Recorder:
         for (endpoint, variant, config, ts), values in setup.items():
             _emit_both(emit_at(ts), names.MODEL_SETUP_TIME, endpoint, variant, config,
                        Aggregate.of_values(np.asarray(values), relative_accuracy=self.accuracy))
+        for (endpoint, variant, container, ts), values in containers.items():
+            emit_at(ts)(names.CONTAINER_LATENCY, ((names.CONTAINER_NAME, container), (names.ENDPOINT_NAME, endpoint),
+                                                  (names.VARIANT_NAME, variant)),
+                        Aggregate.of_values(np.asarray(values), relative_accuracy=self.accuracy))
         for (endpoint, variant, config, ts), samples in usage.items():
             self._emit_usage(emit_at(ts), endpoint, variant, config, samples)
+        for (endpoint, variant, config, ts), n in mirror_dropped.items():
+            _emit_both(emit_at(ts, names.GREENFLEET_NAMESPACE), names.SHADOW_REQUESTS_DROPPED, endpoint, variant,
+                       config, Aggregate(float(n), float(n), 1.0, 1.0))
         store.add(items, now)
         return len(items)
 

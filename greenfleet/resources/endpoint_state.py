@@ -13,8 +13,9 @@
         └── last_deployment_config
 
 An endpoint serves its current production fleet; during a deployment a second production fleet (the
-green one) takes its ``traffic`` percent. Shadow fleets (role ``shadow``) are expressible for the shadow
-testing capability; until it runs, CreateEndpointConfig refuses ShadowProductionVariants.
+green one) takes its ``traffic`` percent. A shadow fleet (role ``shadow``: an endpoint config's
+ShadowProductionVariants, or an inference experiment's shadow) runs its own instances and gets a copy of
+``traffic`` percent of the requests its ``source_variant`` answers; its answers are never returned.
 """
 
 from __future__ import annotations
@@ -37,11 +38,32 @@ class ContainerSnapshot(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     Image: str
+    ContainerHostname: str | None = None
     ModelDataUrl: str | None = None
     Environment: dict[str, str] = Field(default_factory=dict)
 
     def definition(self) -> dict[str, Any]:
         """The ContainerDefinition document the instance backend runs."""
+        return self.model_dump(exclude_none=True)
+
+
+class ServerlessSpec(BaseModel):
+    """A serverless variant's ServerlessConfig: instances start on demand (held first request), stop after an
+    idle period; ``provisioned`` of them stay warm."""
+
+    memory_mb: int
+    max_concurrency: int
+    provisioned: int = 0
+
+
+class PipelineSnapshot(BaseModel):
+    """An inference pipeline's containers as they were when the fleet was created (each with its
+    ContainerHostname) and its InferenceExecutionConfig.Mode (``greenfleet.resources.pipeline``)."""
+
+    Mode: Literal["Serial", "Direct"] = "Serial"
+    Containers: list[ContainerSnapshot]
+
+    def definition(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
 
 
@@ -52,11 +74,39 @@ class VariantDesired(BaseModel):
     name: str
     model_name: str
     container: ContainerSnapshot
+    """The model's container (a pipeline's first one)."""
+    pipeline: PipelineSnapshot | None = None
+    """All the containers of an inference pipeline model (None for a single-container model)."""
     desired_count: int
     desired_weight: float
     routing_strategy: str = DEFAULT_ROUTING
     startup_timeout_s: float | None = None
     instance_type: str | None = None
+    serverless: ServerlessSpec | None = None
+
+
+    def instance_document(self) -> dict[str, Any]:
+        """What each instance of this variant runs: the container's definition, or the pipeline's."""
+        return self.pipeline.definition() if self.pipeline is not None else self.container.definition()
+
+
+class AsyncConfig(BaseModel):
+    """The fleet's AsyncInferenceConfig, checked (``greenfleet.asyncinference.config``): the fleet takes only
+    InvokeEndpointAsync, at most ``max_concurrent`` requests per instance at once."""
+
+    max_concurrent: int
+    output_path: str
+    failure_path: str | None = None
+    notification: dict[str, Any] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """SageMaker's AsyncInferenceConfig (as DescribeEndpoint shows it)."""
+        output: dict[str, Any] = {"S3OutputPath": self.output_path}
+        if self.failure_path:
+            output["S3FailurePath"] = self.failure_path
+        if self.notification:
+            output["NotificationConfig"] = self.notification
+        return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": self.max_concurrent}, "OutputConfig": output}
 
 
 class DataCapture(BaseModel):
@@ -99,6 +149,12 @@ class Fleet(BaseModel):
     variants: list[VariantDesired]
     target_counts: dict[str, int] = Field(default_factory=dict)
     """A green fleet's final counts (it starts at zero and the deployment scales it up)."""
+    source_variant: str | None = None
+    """A shadow fleet mirrors the requests this production variant answers (None: every production variant)."""
+    experiment: str | None = None
+    """The inference experiment that added this shadow fleet (None: the endpoint config declared it)."""
+    asynchronous: AsyncConfig | None = None
+    """Set for an asynchronous endpoint config (AsyncInferenceConfig)."""
     data_capture: DataCapture | None = None
     """Its endpoint config's DataCaptureConfig: the endpoint captures as its current fleet says."""
     series_name: str | None = None
@@ -133,6 +189,8 @@ class DesiredState(BaseModel):
     current_fleet_id: int
     deployment: DeploymentRef | None = None
     last_deployment_config: dict[str, Any] | None = None
+    ab_test: str | None = None
+    """The A/B test running on the endpoint (the router records which variant answered each inference id)."""
 
     @property
     def current(self) -> Fleet:
@@ -142,6 +200,10 @@ class DesiredState(BaseModel):
     def pending(self) -> Fleet | None:
         """The green fleet of a deployment in progress, if any."""
         return next((f for f in self.fleets if f.role == "production" and f.id != self.current_fleet_id), None)
+
+    @property
+    def shadows(self) -> list[Fleet]:
+        return [f for f in self.fleets if f.role == "shadow"]
 
     @property
     def next_fleet_id(self) -> int:

@@ -13,9 +13,21 @@ class Outstanding:
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        self.peaks: dict[str, int] = {}
+        """The most requests in flight per instance since ``take_peaks`` (ConcurrentRequestsPerModel)."""
 
     def acquire(self, instance_id: str) -> None:
-        self.counts[instance_id] = self.counts.get(instance_id, 0) + 1
+        count = self.counts[instance_id] = self.counts.get(instance_id, 0) + 1
+        if count > self.peaks.get(instance_id, 0):
+            self.peaks[instance_id] = count
+
+    def take_peaks(self) -> dict[str, int]:
+        """Each instance's peak of requests in flight since the last call (at least what is in flight now);
+        called from the control plane once a second (a lost update costs one sample, never a request)."""
+        peaks, self.peaks = self.peaks, {}
+        for instance_id, count in list(self.counts.items()):
+            peaks[instance_id] = max(peaks.get(instance_id, 0), count)
+        return peaks
 
     def release(self, instance_id: str) -> None:
         left = self.counts.get(instance_id, 1) - 1

@@ -1,11 +1,19 @@
 """InvokeEndpoint, exactly as sagemaker-runtime answers it: a raw ASGI handler (no framework on the
-hot path) that picks a variant and an instance from the current RoutingTable and forwards the body."""
+hot path) that picks a variant and an instance from the current RoutingTable and forwards the body.
+
+A serverless variant (a target with ``max_concurrency``) takes at most MaxConcurrency requests at once (more
+are answered ``ThrottlingException``, HTTP 400, as SageMaker does); with no instance running, the first
+request wakes the control plane (``on_demand``) and is held until an instance is ready in a published table,
+up to ``cold_start_timeout_s`` (then ``ModelNotReadyException``, 429). ``last_request`` tells the control
+plane when each serverless variant was last asked (it stops idle ones)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING, Any
@@ -14,9 +22,12 @@ from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
 from greenfleet.capture.config import CaptureSetting
 from greenfleet.capture.record import CapturedEvent
+from greenfleet.resources.pipeline import HOSTNAME_HEADER
+from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
+from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
-from greenfleet.router.table import EMPTY_TABLE, RoutingTable
+from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Shadow, Target
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
 
@@ -30,8 +41,11 @@ FORWARDED = {
     b"x-amzn-sagemaker-custom-attributes": "X-Amzn-SageMaker-Custom-Attributes",
     b"x-amzn-sagemaker-inference-id": "X-Amzn-SageMaker-Inference-Id",
     b"x-amzn-sagemaker-target-model": "X-Amzn-SageMaker-Target-Model",
+    b"x-amzn-sagemaker-target-container-hostname": HOSTNAME_HEADER,
 }
 TARGET_VARIANT = b"x-amzn-sagemaker-target-variant"
+INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"
+MAX_INFERENCE_ID = 64  # SageMaker's InferenceId: 1-64 characters
 MAX_ATTEMPTS = 3
 
 
@@ -39,7 +53,8 @@ class Router:
     def __init__(self, account_id: str, max_payload_bytes: int, timeout_s: float,
                  recorder: InvocationRecorder | None = None, rng: Random | None = None,
                  clock: Callable[[], float] = time.time, credentials: dict[str, str] | None = None,
-                 max_skew_s: float = 900.0, policy: AccessPolicy | None = None) -> None:
+                 max_skew_s: float = 900.0, policy: AccessPolicy | None = None,
+                 shadow_max_in_flight: int = 32) -> None:
         self.table: RoutingTable = EMPTY_TABLE
         self.outstanding = Outstanding()
         self.account_id = account_id
@@ -52,8 +67,19 @@ class Router:
         self.max_skew_s = max_skew_s
         self.policy = policy if policy is not None and not policy.open else None
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
+        self.mirror = Mirror(self.upstream, self.outstanding, self.recorder, self.rng, clock, shadow_max_in_flight)
+        """Copies of sampled requests to shadow variants (bounded in flight; dropped and counted beyond)."""
+        self.assignments = AssignmentLog()
+        """Which variant answered which inference id, on endpoints under an A/B test (the feedback API's)."""
         self.capture: CaptureWriter | None = None
         """Where sampled invocations of endpoints with data capture go (set by the server)."""
+        self.cold_start_timeout_s = 60.0
+        self.on_demand: Callable[[], None] = lambda: None
+        """Called when a request waits for a serverless variant's first instance (the server wakes its pass)."""
+        self.last_request: dict[tuple[str, str], float] = {}
+        """(endpoint, serverless variant) → when it was last asked (clock time)."""
+        self.serverless_in_flight: dict[tuple[str, str], int] = {}
+        """(endpoint, serverless variant) → requests in flight or held (counted against MaxConcurrency)."""
 
     def publish(self, table: RoutingTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers); InvocationsPerInstance divides
@@ -98,6 +124,14 @@ class Router:
                 headers[forwarded] = value.decode("latin-1")
             elif key == TARGET_VARIANT:
                 target_variant = value.decode("latin-1")
+        inference_id = headers.get(INFERENCE_ID)
+        if inference_id is None:
+            inference_id = headers[INFERENCE_ID] = uuid.uuid4().hex
+        elif not 0 < len(inference_id) <= MAX_INFERENCE_ID or not inference_id.isprintable():
+            await _error(send, 400, "ValidationError",
+                         f"Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 "
+                         f"and {MAX_INFERENCE_ID} and contain printable characters only.")
+            return
         if target_variant is not None and not route.has_variant(target_variant):
             await _error(send, 400, "ValidationError",
                          f"Variant {target_variant} not found for endpoint {name}.")
@@ -107,14 +141,42 @@ class Router:
             await _error(send, 503, "ServiceUnavailable",
                          f"Endpoint {name} has no instance ready to serve; retry shortly.")
             return
+        if target.async_concurrency:
+            await _error(send, 400, "ValidationError", f"Endpoint {name} is an asynchronous endpoint: invoke it "
+                         "with InvokeEndpointAsync.")
+            return
+        refused = _hostname_refusal(name, target, headers.get(HOSTNAME_HEADER))
+        if refused is not None:
+            await _error(send, 400, "ValidationError", refused)
+            return
+        mirrored = bool(route.shadows) and self.mirror.send(name, route, target.variant_name, body, headers,
+                                                             inference_id)
         try:
-            await self._forward(send, name, target, body, headers, started, route.capture)
+            if target.max_concurrency is not None:
+                answer = await self._serverless(send, name, target, body, headers, started, inference_id,
+                                                route.capture)
+            else:
+                answer = await self._forward(send, name, target, body, headers, started, inference_id, route.capture)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
+            return
+        if answer is None or not (route.record_assignments or mirrored):
+            return
+        try:  # after the answer was sent: a failure here is logged, never answered twice
+            if route.record_assignments and answer.outcome == "ok":
+                self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
+            if mirrored:
+                self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
+                                            self.clock())
+                self._capture_paired(name, route.shadows, body, headers, answer, inference_id)
+        except Exception:
+            log.exception("recording the answer of %s to %s failed", name, inference_id)
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       started: float, capture: CaptureSetting | None) -> None:
+                       started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:
+        """Forward to the target's instances (retrying one that was unreachable); what the model answered."""
+        id_header = (b"x-amzn-sagemaker-inference-id", inference_id.encode("latin-1"))
         tried: frozenset[str] = frozenset()
         for _ in range(MAX_ATTEMPTS):
             instance = pick_instance(target, self.outstanding, self.rng, tried)
@@ -131,33 +193,96 @@ class Router:
                 model_us = (time.perf_counter() - sent) * 1e6
                 self._record(name, target, instance.instance_id, "model_error_5xx", model_us, started)
                 await _error(send, 424, "ModelError", "Your invocation timed out while waiting for a "
-                                   f"response from container primary of variant {target.variant_name}.")
-                return
+                                   f"response from container {_container(target, headers)} of variant "
+                                   f"{target.variant_name}.")
+                return Answer(target.variant_name, target.config_name, "model_error_5xx", 504, b"", None, model_us)
             finally:
                 self.outstanding.release(instance.instance_id)
             model_us = (time.perf_counter() - sent) * 1e6
             if 200 <= response.status < 300:
-                extra = [(b"x-amzn-invoked-production-variant", target.variant_name.encode())]
+                extra = [(b"x-amzn-invoked-production-variant", target.variant_name.encode()), id_header]
                 if response.custom_attributes is not None:
                     extra.append((b"x-amzn-sagemaker-custom-attributes", response.custom_attributes.encode()))
                 await _respond(send, 200, response.body,
                                (response.content_type or "application/octet-stream").encode(), extra)
                 self._record(name, target, instance.instance_id, "ok", model_us, started)
+                if response.container_latency is not None:
+                    self._record_containers(name, target, response.container_latency)
                 if capture is not None and self.capture is not None and (
                         capture.sampling_percentage >= 100 or self.rng.random() * 100 < capture.sampling_percentage):
                     self.capture.offer(CapturedEvent(
                         capture, name, target.variant_name, self.clock(), body,
                         headers.get("Content-Type", "application/octet-stream"), response.body,
-                        response.content_type or "application/octet-stream",
-                        headers.get("X-Amzn-SageMaker-Inference-Id")))
-                return
-            outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
-            self._record(name, target, instance.instance_id, outcome, model_us, started)
-            await _model_failure(send, target.variant_name, response.status, response.body)
-            return
+                        response.content_type or "application/octet-stream", inference_id))
+                outcome = "ok"
+            else:
+                outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
+                self._record(name, target, instance.instance_id, outcome, model_us, started)
+                await _model_failure(send, target.variant_name, response.container or "primary", response.status,
+                                     response.body, id_header)
+            return Answer(target.variant_name, target.config_name, outcome, response.status, response.body,
+                          response.content_type, model_us)
         self._record(name, target, "", "server_5xx", None, started)
         await _error(send, 503, "ServiceUnavailable",
                      f"No instance of variant {target.variant_name} of endpoint {name} answered; retry shortly.")
+        return None
+
+    def _capture_paired(self, name: str, shadows: tuple[Shadow, ...], body: bytes, headers: dict[str, str],
+                        answer: Answer, inference_id: str) -> None:
+        """An experiment's DataStorageConfig holds both variants' answers to the mirrored requests."""
+        for shadow in shadows:
+            if shadow.paired and shadow.capture is not None and self.capture is not None and answer.outcome == "ok":
+                self.capture.offer(CapturedEvent(
+                    shadow.capture, name, answer.variant_name, self.clock(), body,
+                    headers.get("Content-Type", "application/octet-stream"), answer.body,
+                    answer.content_type or "application/octet-stream", inference_id))
+
+    async def _serverless(self, send: Send, name: str, target: Target, body: bytes, headers: dict[str, str],
+                          started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:
+        key = (name, target.variant_name)
+        self.last_request[key] = self.clock()
+        busy = self.serverless_in_flight.get(key, 0)
+        if target.max_concurrency is not None and busy >= target.max_concurrency:
+            self._record(name, target, "", "client_4xx", None, started)
+            await _error(send, 400, "ThrottlingException",
+                         f"Rate exceeded: variant {target.variant_name} of endpoint {name} already has its "
+                         f"MaxConcurrency ({target.max_concurrency}) of requests in flight.")
+            return None
+        self.serverless_in_flight[key] = busy + 1
+        try:
+            ready: Target | None = target
+            if not target.instances:
+                ready = await self._cold_start(name, target)
+            if ready is None:
+                self._record(name, target, "", "server_5xx", None, started)
+                await _error(send, 429, "ModelNotReadyException",
+                             f"Variant {target.variant_name} of endpoint {name} is still starting (cold start over "
+                             f"{self.cold_start_timeout_s:g} s); retry.")
+                return None
+            return await self._forward(send, name, ready, body, headers, started, inference_id, capture)
+        finally:
+            self.serverless_in_flight[key] = self.serverless_in_flight.get(key, 1) - 1
+            self.last_request[key] = self.clock()
+
+    async def _cold_start(self, name: str, target: Target) -> Target | None:
+        """Hold a request until the variant has an instance ready in a published table (or time runs out)."""
+        self.on_demand()
+        deadline = time.perf_counter() + self.cold_start_timeout_s
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+            route = self.table.get(name)
+            if route is None:
+                return None
+            found = next((t for t in route.targets if t.variant_name == target.variant_name
+                          and t.config_name == target.config_name and t.instances), None)
+            if found is not None:
+                return found  # no await from here to acquiring its instance (_forward)
+        return None
+
+    def _record_containers(self, name: str, target: Any, header: str) -> None:
+        now = self.clock()
+        for container, micros in _container_latencies(header):
+            self.recorder.record_container_latency(name, target.variant_name, container, micros, now)
 
     def _record(self, name: str, target: Any, instance_id: str, outcome: str, model_us: float | None,
                 started: float) -> None:
@@ -165,6 +290,17 @@ class Router:
         overhead = max(total_us - (model_us or 0.0), 0.0)
         self.recorder.record_invocation(name, target.variant_name, target.config_name, instance_id, outcome,
                                         model_us, overhead, self.clock())
+
+
+def _container_latencies(header: str) -> list[tuple[str, float]]:
+    found = []
+    for item in header.split(","):
+        container, _, micros = item.partition("=")
+        try:
+            found.append((container, float(micros)))
+        except ValueError:
+            continue
+    return found
 
 
 def _policy_failure(policy: AccessPolicy, scope: Scope, body: bytes, now: float) -> AuthFailure | None:
@@ -205,12 +341,34 @@ async def _error(send: Send, status: int, code: str, message: str) -> None:
     await _respond(send, status, body, b"application/json", [(b"x-amzn-errortype", code.encode())])
 
 
-async def _model_failure(send: Send, variant: str, status: int, body: bytes) -> None:
+def _hostname_refusal(name: str, target: Target, hostname: str | None) -> str | None:
+    """SageMaker's checks of X-Amzn-SageMaker-Target-Container-Hostname: required by (and only accepted by)
+    a Direct-mode multi-container endpoint, and naming one of its containers."""
+    if not target.container_hostnames:
+        if hostname is None:
+            return None
+        return (f"Endpoint {name} is not a multi-container endpoint with Direct invocation: "
+                "TargetContainerHostname cannot be specified.")
+    if hostname is None:
+        return (f"Endpoint {name} is a multi-container endpoint with Direct invocation: "
+                "TargetContainerHostname must be specified.")
+    if hostname not in target.container_hostnames:
+        return (f"Container hostname {hostname} not found for endpoint {name} "
+                f"(its containers: {', '.join(target.container_hostnames)}).")
+    return None
+
+
+def _container(target: Target, headers: dict[str, str]) -> str:
+    return headers.get(HOSTNAME_HEADER) or ("pipeline" if target.container_hostnames else "primary")
+
+
+async def _model_failure(send: Send, variant: str, container: str, status: int, body: bytes,
+                         id_header: tuple[bytes, bytes]) -> None:
     original = body.decode("utf-8", "replace")
     kind = "client" if status < 500 else "server"
-    message = (f'Received {kind} error ({status}) from primary with message "{original}". '
+    message = (f'Received {kind} error ({status}) from {container} with message "{original}". '
                f"See the instance log of variant {variant} for more information.")
     payload = json.dumps({"ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL", "message": message,
                           "Message": message, "OriginalStatusCode": status, "OriginalMessage": original,
                           "LogStreamArn": f"greenfleet/{variant}"}).encode()
-    await _respond(send, 424, payload, b"application/json", [(b"x-amzn-errortype", b"ModelError")])
+    await _respond(send, 424, payload, b"application/json", [(b"x-amzn-errortype", b"ModelError"), id_header])

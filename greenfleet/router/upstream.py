@@ -33,6 +33,13 @@ class UpstreamResponse:
     body: bytes
     content_type: str | None
     custom_attributes: str | None
+    container: str | None = None
+    """The pipeline container that answered (``X-Greenfleet-Container``, set by a pipeline instance)."""
+    container_latency: str | None = None
+    """A pipeline instance's ``X-Greenfleet-Container-Latency``: ``hostname=microseconds,...``."""
+
+
+CONTAINER_HEADER = "X-Greenfleet-Container"
 
 
 class _Connection(asyncio.Protocol):
@@ -45,6 +52,8 @@ class _Connection(asyncio.Protocol):
         self.body: list[bytes] = []
         self.content_type: str | None = None
         self.custom_attributes: str | None = None
+        self.container: str | None = None
+        self.container_latency: str | None = None
         self.open = False
         self.answered = False  # any byte of a response arrived (then a failure is not safe to retry)
         self.keep_alive = False
@@ -77,6 +86,10 @@ class _Connection(asyncio.Protocol):
             self.content_type = value.decode("latin-1")
         elif lowered == b"x-amzn-sagemaker-custom-attributes":
             self.custom_attributes = value.decode("latin-1")
+        elif lowered == b"x-greenfleet-container":
+            self.container = value.decode("latin-1")
+        elif lowered == b"x-greenfleet-container-latency":
+            self.container_latency = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         self.keep_alive = self.parser.should_keep_alive()
@@ -88,10 +101,12 @@ class _Connection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
             self.waiter.set_result(UpstreamResponse(self.parser.get_status_code(), body, self.content_type,
-                                                    self.custom_attributes))
+                                                    self.custom_attributes, self.container,
+                                                    self.container_latency))
 
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[UpstreamResponse]:
         self.body, self.content_type, self.custom_attributes, self.answered = [], None, None, False
+        self.container = self.container_latency = None
         self.waiter = loop.create_future()
         if self.transport is None or not self.open:
             self.waiter.set_exception(InstanceUnreachable("connection is closed"))

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from greenfleet.alarms.service import AlarmService
+    from greenfleet.asyncinference.service import AsyncInvocations
     from greenfleet.events.service import EventService
+    from greenfleet.experiments.service import ExperimentService
+    from greenfleet.feedback.service import FeedbackService
     from greenfleet.metrics.service import MetricService
     from greenfleet.monitoring.definitions import JobDefinitionService
     from greenfleet.monitoring.service import MonitoringService
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
     from greenfleet.router.proxy import Router
+    from greenfleet.scaling.service import ScalingService
     from greenfleet.services.deployments import DeploymentService
     from greenfleet.services.endpoints import EndpointService
     from greenfleet.services.models import ModelService
@@ -43,5 +47,9 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    async_invocations: AsyncInvocations | None = None
     monitoring: MonitoringService | None = None
     monitoring_jobs: JobDefinitionService | None = None
+    experiments: ExperimentService | None = None
+    feedback: FeedbackService | None = None
+    scaling: ScalingService | None = None

@@ -63,8 +63,9 @@ def fleet_counts(fleet: Fleet) -> dict[str, int]:
 
 
 def endpoint_instances(state: DesiredState) -> int:
-    """Instances an endpoint's desired state asks for, across its fleets (a deployment runs two)."""
-    return sum(sum(fleet_counts(fleet).values()) for fleet in state.fleets if fleet.role in ("production", "baseline"))
+    """Instances an endpoint's desired state asks for, across its fleets (a deployment runs two, a judge's
+    baseline a third; a shadow fleet's instances count too)."""
+    return sum(sum(fleet_counts(fleet).values()) for fleet in state.fleets)
 
 
 def _exceeded(name: str, setting: str, limit: int, current: int, delta: int, where: str) -> ResourceLimitExceeded:

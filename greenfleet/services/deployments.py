@@ -70,6 +70,21 @@ class DeploymentService:
         self.limits, self.strict_minimums = limits, strict_minimums
         self.alarm_exists: Callable[[str], bool] | None = None
         """Whether an alarm of that name exists (the server sets it to its alarm service's view)."""
+        self.scaled_variants: Callable[[str], set[str]] = lambda endpoint: set()
+        """The variants of an endpoint registered as scalable targets (the server sets it: greenfleet.scaling)."""
+
+    def _check_scaled(self, row: Doc, state: DesiredState, target: Fleet) -> None:
+        """SageMaker: UpdateEndpoint fails when it would remove a variant that is a scalable target or change
+        its instance type (changing only the model is allowed)."""
+        scaled = self.scaled_variants(row["name"])
+        changed = sorted(name for name in scaled if (old := state.current.variant(name)) is not None
+                         and ((new := target.variant(name)) is None or new.instance_type != old.instance_type))
+        if changed:
+            raise ValidationError(
+                f'The variant(s) "{", ".join(changed)}" of endpoint "{row["name"]}" are registered as scalable targets '
+                "with Application Auto Scaling: UpdateEndpoint cannot remove them or change their instance type. "
+                "Deregister the scalable target(s) first (DeregisterScalableTarget), update the endpoint, then "
+                "register them again.")
 
     def update_endpoint(self, params: Doc, allow_missing_alarms: bool = False) -> Doc:
         """UpdateEndpoint. Every AutoRollbackConfiguration alarm must exist (an alarm that does not would
@@ -99,10 +114,17 @@ class DeploymentService:
         green_id = state.next_fleet_id
         state.fleets = [f for f in state.fleets
                         if f.id == state.current_fleet_id or f.role not in ("production", "baseline")]
-        target = self.endpoints.build_fleet(green_id, params["EndpointConfigName"])
+        target, *config_shadows = self.endpoints.build_fleets(green_id, params["EndpointConfigName"])
+        self._check_scaled(row, state, target)
+        if any(v.serverless is None for v in state.current.variants) and any(v.serverless for v in target.variants):
+            raise ValidationError("UpdateEndpoint cannot turn an instance-based endpoint into a serverless one "
+                                  "(serverless to instance-based is allowed); create a new endpoint instead")
+        # The new config's shadow (if any) replaces the old config's at once (an experiment's stays).
+        state.fleets = [f for f in state.fleets if f.role != "shadow" or f.experiment is not None] + config_shadows
         self._retain(state.current, target, params)
         blue, green = fleet_spec(state.current), fleet_spec(target)
-        baseline = baseline_fleet(state.current, green_id + 1, green) if baseline_wanted(config, blue, green) else None
+        baseline_id = max([f.id for f in state.fleets] + [target.id]) + 1  # after the config's shadow, if any
+        baseline = baseline_fleet(state.current, baseline_id, green) if baseline_wanted(config, blue, green) else None
         now = self.clock.now()
         deployment_id = uuid.uuid4().hex[:12]
         rollout, _actions = begin(deployment_id=deployment_id, endpoint_name=row["name"], blue=blue, green=green,

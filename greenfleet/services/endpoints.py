@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greenfleet.asyncinference.config import stored_async_config
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ValidationError
 from greenfleet.resources.endpoint_state import (
@@ -19,15 +20,18 @@ from greenfleet.resources.endpoint_state import (
     DesiredState,
     Fleet,
     ObservedState,
+    PipelineSnapshot,
+    ServerlessSpec,
     VariantDesired,
     production_fleet,
 )
 from greenfleet.resources.names import ArnFactory
+from greenfleet.resources.pipeline import is_pipeline
 from greenfleet.resources.servicemodel import validate_input
 from greenfleet.rollout.policy import parse_deployment_config
 from greenfleet.services.capacity import InstanceLimits, endpoint_instances, fleet_counts
 from greenfleet.services.listing import page
-from greenfleet.services.models import UNSUPPORTED_CONFIG_MEMBERS, ModelService
+from greenfleet.services.models import ModelService
 from greenfleet.services.tags import TagService
 from greenfleet.store.repository import Repository, StaleWrite
 
@@ -44,13 +48,21 @@ SORT_ENDPOINTS = {
 
 
 def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
+    """``container`` is what ``ModelService.model_container`` gives: a definition or a pipeline's document."""
+    pipeline = PipelineSnapshot.model_validate(container) if is_pipeline(container) else None
+    config = variant.get("ServerlessConfig")
+    serverless = None if not config else ServerlessSpec(
+        memory_mb=int(config["MemorySizeInMB"]), max_concurrency=int(config["MaxConcurrency"]),
+        provisioned=int(config.get("ProvisionedConcurrency") or 0))
+    count = serverless.provisioned if serverless is not None else int(variant["InitialInstanceCount"])
     return VariantDesired(
         name=variant["VariantName"], model_name=variant["ModelName"],
-        container=ContainerSnapshot.model_validate(container),
-        desired_count=int(variant["InitialInstanceCount"]), desired_weight=float(variant["InitialVariantWeight"]),
+        container=pipeline.Containers[0] if pipeline else ContainerSnapshot.model_validate(container),
+        pipeline=pipeline,
+        desired_count=count, desired_weight=float(variant["InitialVariantWeight"]),
         routing_strategy=variant["RoutingConfig"]["RoutingStrategy"],
         startup_timeout_s=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-        instance_type=variant.get("InstanceType"))
+        instance_type=variant.get("InstanceType"), serverless=serverless)
 
 
 class EndpointService:
@@ -68,28 +80,31 @@ class EndpointService:
 
     def build_fleet(self, fleet_id: int, config_name: str) -> Fleet:
         """The production fleet serving ``config_name``: its variants with their models' container snapshots."""
+        return self.build_fleets(fleet_id, config_name)[0]
+
+    def build_fleets(self, fleet_id: int, config_name: str) -> list[Fleet]:
+        """The production fleet serving ``config_name`` (id ``fleet_id``) and, if the config declares one, its
+        shadow fleet (id ``fleet_id + 1``), which mirrors 100 % of the production variant's requests."""
         spec = self.models.endpoint_config(config_name)["spec"]
-        # A config stored before these were refused at creation is refused here, not half-served.
-        for member, capability in UNSUPPORTED_CONFIG_MEMBERS.items():
-            if spec.get(member):
-                raise ValidationError(f"EndpointConfig {config_name}: {member}: {capability} does not run in "
-                                      "greenfleet yet")
-        for index, v in enumerate(spec["ProductionVariants"], start=1):
-            if v.get("ServerlessConfig"):
-                raise ValidationError(f"EndpointConfig {config_name}: ProductionVariants.{index}.ServerlessConfig: "
-                                      "serverless inference does not run in greenfleet yet")
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
         capture = spec.get("DataCaptureConfig")
-        return production_fleet(fleet_id, config_name, variants,
-                                data_capture=DataCapture.model_validate(capture) if capture else None)
+        fleets = [production_fleet(fleet_id, config_name, variants,
+                                   data_capture=DataCapture.model_validate(capture) if capture else None)]
+        fleets[0].asynchronous = stored_async_config(spec.get("AsyncInferenceConfig"))
+        shadows = [variant_desired(v, self.models.model_container(v["ModelName"]))
+                   for v in spec.get("ShadowProductionVariants") or []]
+        if shadows:
+            fleets.append(Fleet(id=fleet_id + 1, config_name=config_name, role="shadow", traffic=100.0,
+                                variants=shadows, source_variant=variants[0].name))
+        return fleets
 
     def create_endpoint(self, params: Doc) -> Doc:
         validate_input("sagemaker", "CreateEndpoint", {k: v for k, v in params.items() if k != "DeploymentConfig"})
         if params.get("DeploymentConfig") is not None:
             parse_deployment_config(params["DeploymentConfig"], strict_minimums=self.strict_minimums)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
-        state = DesiredState(fleets=[self.build_fleet(1, config_name)], current_fleet_id=1,
+        state = DesiredState(fleets=self.build_fleets(1, config_name), current_fleet_id=1,
                              last_deployment_config=params.get("DeploymentConfig") or None)
         self.check_capacity(state, None, "CreateEndpoint")
         arn = self.arns.arn("endpoint", name)
@@ -173,12 +188,50 @@ class EndpointService:
                 raise ValidationError(f"{where}: give DesiredWeight or DesiredInstanceCount")
             if wanted.get("DesiredWeight") is not None:
                 variant.desired_weight = float(wanted["DesiredWeight"])
+            if wanted.get("DesiredInstanceCount") is not None and variant.serverless is not None:
+                raise ValidationError(f"{where}.DesiredInstanceCount: variant {name} is serverless; its instances "
+                                      "follow its requests (ServerlessConfig)")
             if wanted.get("DesiredInstanceCount") is not None:
                 variant.desired_count = int(wanted["DesiredInstanceCount"])
         if all(v.desired_weight == 0 for v in current.variants):
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
         self.check_capacity(state, row["name"], "DesiredWeightsAndCapacities")
         return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+    def scale_variant(self, name: str, variant_name: str, count: int) -> None:
+        """The scaling controller's action: set a variant's DesiredInstanceCount as
+        UpdateEndpointWeightsAndCapacities would (refused while the endpoint is not InService or a deployment
+        runs on it: SageMaker blocks scaling while an endpoint is Updating)."""
+        def change(row: Doc) -> Doc:
+            state: DesiredState = row["state"].copy_deep()
+            if row["status"] != "InService" or state.deployment is not None:
+                raise ValidationError(f'Cannot scale endpoint "{row["arn"]}": its status is {row["status"]}'
+                                      + (" (a deployment is running)" if state.deployment is not None else ""))
+            variant = state.current.variant(variant_name)
+            if variant is None:
+                raise ValidationError(f'The variant "{variant_name}" is not present within endpoint "{name}".')
+            variant.desired_count = count
+            self.check_capacity(state, row["name"], f"variant {variant_name}")
+            return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
+
+        self.mutate(name, change)
+        self.changed()
+
+    def set_serverless_count(self, name: str, variant_name: str, count: int) -> None:
+        """The serverless controller's action: how many instances of a serverless variant run (0 when idle).
+        The endpoint stays InService (a cold start is not an update); nothing while a deployment runs."""
+        def change(row: Doc) -> Doc:
+            state: DesiredState = row["state"].copy_deep()
+            variant = state.current.variant(variant_name)
+            if row["status"] != "InService" or state.deployment is not None or variant is None:
+                raise ValidationError(f'Endpoint "{name}" cannot start or stop serverless instances now '
+                                      f"(status {row['status']})")
+            variant.desired_count = count
+            self.check_capacity(state, row["name"], f"serverless variant {variant_name}")
+            return {"state": state, "modified_at": self.clock.now()}
+
+        self.mutate(name, change)
+        self.changed()
 
     def check_capacity(self, state: DesiredState, endpoint_name: str | None, where: str) -> None:
         """Refuse (ResourceLimitExceeded) a desired state asking for more instances than the ceilings allow:
@@ -235,6 +288,9 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
         "CreationTime": row["created_at"],
         "LastModifiedTime": row["modified_at"],
     }
+    shadows = [_summary(f.id, v, observed) for f in state.shadows for v in f.variants]
+    if shadows:
+        result["ShadowProductionVariants"] = shadows
     if row["failure_reason"]:
         result["FailureReason"] = row["failure_reason"]
     capture = current.data_capture
@@ -242,6 +298,8 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
         result["DataCaptureConfig"] = capture.summary()
     if state.last_deployment_config:
         result["LastDeploymentConfig"] = state.last_deployment_config
+    if current.asynchronous is not None:
+        result["AsyncInferenceConfig"] = current.asynchronous.wire()
     view = observed.deployment_view
     if view and (state.deployment or row["status"] == "UpdateRollbackFailed"):
         _merge_view(result, view, state)
@@ -269,7 +327,8 @@ def _summary(fleet_id: int, variant: VariantDesired, observed: ObservedState) ->
     seen = observed.variant(fleet_id, variant.name)
     summary: Doc = {
         "VariantName": variant.name,
-        "DeployedImages": [{"SpecifiedImage": variant.container.Image, "ResolvedImage": variant.container.Image}],
+        "DeployedImages": [{"SpecifiedImage": c.Image, "ResolvedImage": c.Image}
+                           for c in (variant.pipeline.Containers if variant.pipeline else [variant.container])],
         "CurrentWeight": seen.current_weight,
         "DesiredWeight": variant.desired_weight,
         "CurrentInstanceCount": seen.current_count,
@@ -278,4 +337,9 @@ def _summary(fleet_id: int, variant: VariantDesired, observed: ObservedState) ->
     }
     if seen.status:
         summary["VariantStatus"] = [s.wire() for s in seen.status]
+    if variant.serverless is not None:
+        config = {"MemorySizeInMB": variant.serverless.memory_mb, "MaxConcurrency": variant.serverless.max_concurrency}
+        if variant.serverless.provisioned:
+            config["ProvisionedConcurrency"] = variant.serverless.provisioned
+        summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = config
     return summary

@@ -38,6 +38,7 @@ __all__ = [
     "MODEL_DIR",
     "MODEL_SERVER_WORKERS",
     "ORPHAN_GRACE_S",
+    "PIPELINE_FILE",
     "PORT",
     "PROGRAM",
     "S3_ENDPOINT_URL",
@@ -45,6 +46,7 @@ __all__ = [
     "SUBMIT_DIRECTORY",
     "FailureTarget",
     "InvalidEnvironment",
+    "PipelineEnvironment",
     "WorkerEnvironment",
     "worker_argv",
     "worker_environ",
@@ -69,6 +71,8 @@ SERVER_LOCK = "GREENFLEET_SERVER_LOCK"
 MODEL_SERVER_WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
 INVOCATION_TIMEOUT_S = "GREENFLEET_INVOCATION_TIMEOUT_S"
 BIND_HOST = "GREENFLEET_BIND_HOST"
+PIPELINE_FILE = "GREENFLEET_PIPELINE_FILE"
+"""Set for an inference pipeline's instance: the worker supervises one worker per container (``pipeline.py``)."""
 
 _T = TypeVar("_T")
 _NONE: tuple[str, ...] = ()
@@ -93,6 +97,33 @@ class FailureTarget:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> FailureTarget:
         read = _Reader(os.environ if environ is None else environ)
         return cls(failure_file=read.optional(FAILURE_FILE, Path, None))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineEnvironment:
+    """An inference pipeline's supervisor: its plan (the members' ports and environments, written by the
+    instance backend), its own port, and the usual failure file, orphan grace and invocation timeout."""
+
+    plan_file: Path
+    port: int
+    failure_file: Path | None = None
+    orphan_grace_s: float = 60.0
+    invocation_timeout_s: float | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineEnvironment | None:
+        """None when the worker is not a pipeline's supervisor (``GREENFLEET_PIPELINE_FILE`` unset)."""
+        read = _Reader(os.environ if environ is None else environ)
+        plan_file = read.optional(PIPELINE_FILE, Path, None)
+        if plan_file is None:
+            return None
+        port = read.required(PORT, _bounded(_integer, ge=1, le=65535))
+        values = cls(plan_file=plan_file, port=port or 1, failure_file=read.optional(FAILURE_FILE, Path, None),
+                     orphan_grace_s=read.optional(ORPHAN_GRACE_S, _bounded(_number, gt=0), cls.orphan_grace_s),
+                     invocation_timeout_s=read.optional(INVOCATION_TIMEOUT_S, _bounded(_number, gt=0), None))
+        if read.problems:
+            raise InvalidEnvironment(read.problems)
+        return values
 
 
 @dataclass(frozen=True, kw_only=True)

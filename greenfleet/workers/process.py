@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from greenfleet.workers.command import exec_command
-from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, WorkerEnvironment
+from greenfleet.workers.environment import FailureTarget, InvalidEnvironment, PipelineEnvironment, WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import write_failure
 from greenfleet.workers.images import RuntimeName, check_allowed, choose_runtime, match_image
@@ -33,11 +33,41 @@ _USER_CODE = frozenset({RuntimeName.SCRIPT, RuntimeName.MLFLOW})
 """Runtimes whose loading runs the user's code (an ``inference.py``, an MLflow model's loader)."""
 
 
+MEMORY_LIMIT_MB = "GREENFLEET_MEMORY_LIMIT_MB"
+
+
+def limit_memory(value: str | None) -> str | None:
+    """A serverless variant's MemorySizeInMB as this process's address-space limit (RLIMIT_AS, POSIX): an
+    allocation beyond it fails (MemoryError) instead of growing. None when set (or not asked), else why not."""
+    if not value:
+        return None
+    try:
+        import resource
+
+        limit = int(value) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError) as exc:
+        return f"the memory limit {value} MB cannot be set on this system: {exc}"
+    return None
+
+
 def main() -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     target = FailureTarget.from_environ()
+    limited = limit_memory(os.environ.get(MEMORY_LIMIT_MB))
+    if limited is not None:
+        return write_failure(target.failure_file, limited)
+    try:
+        pipeline = PipelineEnvironment.from_environ()
+    except InvalidEnvironment as exc:
+        return write_failure(target.failure_file, f"the pipeline's environment is invalid: {exc}")
+    if pipeline is not None:
+        gc.enable()
+        from greenfleet.workers.pipeline import run_pipeline
+
+        return run_pipeline(pipeline)
     try:
         env = WorkerEnvironment.from_environ()
     except InvalidEnvironment as exc:

@@ -17,7 +17,7 @@ import logging
 from concurrent.futures import Executor
 
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.workers.errors import Blocking, RequestError
@@ -148,7 +148,7 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes) ->
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(app: InvocationApp, port: int, host: str = "127.0.0.1") -> None:
+def serve(app: ASGIApp, port: int, host: str = "127.0.0.1") -> None:
     """Serve ``app`` on ``host``:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
     config = uvicorn_config(app, host=host, port=port, lifespan="off", timeout_keep_alive=75,
                             date_header=False)

@@ -3,10 +3,14 @@
 through what runs at import time: module-level imports outside ``if TYPE_CHECKING``):
 
 - the data plane (``greenfleet/router/``) never reaches the store (``greenfleet/store/``) or SQLAlchemy;
-- the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``) reach neither SQLAlchemy nor httpx;
+- the pure halves (``greenfleet/rollout/``, ``greenfleet/judge/``, the scaling controller) reach neither
+  SQLAlchemy nor httpx;
 - data capture (``greenfleet/capture/``, but for the control pass's counters step) never reaches the store;
 - Model Monitor's pure halves (expressions, the scheduler, statistics, drift, checks, reports) reach
-  neither the store, SQLAlchemy, httpx nor boto."""
+  neither the store, SQLAlchemy, httpx nor boto;
+- the shadow-test and A/B controllers, the pairing and the paired report likewise;
+- the data plane does not know asynchronous inference (``greenfleet/asyncinference/``): the dispatcher reads
+  the router's table, never the other way round, so no synchronous request waits on the async queue."""
 
 from __future__ import annotations
 
@@ -101,6 +105,11 @@ def test_the_pure_halves_use_neither_sql_nor_http(module: str) -> None:
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
 
 
+@pytest.mark.parametrize("module", _in("greenfleet.router"))
+def test_the_data_plane_does_not_reach_the_async_queue(module: str) -> None:
+    assert _offenders(module, ("greenfleet.asyncinference",)) == []
+
+
 @pytest.mark.parametrize("module", [m for m in _in("greenfleet.capture") if m != "greenfleet.capture.observer"])
 def test_data_capture_never_reaches_the_store(module: str) -> None:
     assert _offenders(module, ("greenfleet.store", "sqlalchemy", "alembic", "greenfleet.control")) == []
@@ -113,6 +122,24 @@ MONITORING_PURE = ("schedule", "scheduler", "statistics", "profile", "distance",
 @pytest.mark.parametrize("module", [f"greenfleet.monitoring.{name}" for name in MONITORING_PURE])
 def test_model_monitors_pure_halves_use_neither_sql_http_nor_boto(module: str) -> None:
     assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store", "boto3", "botocore")) == []
+
+
+PURE_CONTROLLERS = ("greenfleet.experiments.machine", "greenfleet.experiments.pairs", "greenfleet.experiments.report",
+                    "greenfleet.feedback.machine", "greenfleet.feedback.status")
+
+
+@pytest.mark.parametrize("module", PURE_CONTROLLERS)
+def test_shadow_tests_and_ab_tests_pure_halves_use_neither_sql_nor_http(module: str) -> None:
+    """The experiment and A/B controllers, the pairing and the reports: the judge's statistics, no I/O."""
+    assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store", "boto3", "botocore")) == []
+
+
+@pytest.mark.parametrize("module", ["greenfleet.scaling.machine", "greenfleet.scaling.policy",
+                                    "greenfleet.scaling.config", "greenfleet.scaling.alarms",
+                                    "greenfleet.scaling.serverless"])
+def test_the_scaling_controller_is_pure(module: str) -> None:
+    """The scaling controller and its sizing (issue 14) reach neither the store nor HTTP: its driver does."""
+    assert _offenders(module, ("sqlalchemy", "httpx", "greenfleet.store")) == []
 
 
 def test_the_rule_sees_a_violation() -> None:

@@ -70,7 +70,8 @@ def test_resources_validation_and_waiters(sm: Any, server: Server, sklearn_model
     assert info.value.response["OriginalStatusCode"] == 400
     with pytest.raises(ClientError) as info:
         runtime.invoke_endpoint_async(EndpointName="boto", InputLocation="s3://b/k")
-    assert "not supported by greenfleet yet" in info.value.response["Error"]["Message"]
+    assert info.value.response["Error"]["Code"] == "ValidationError"  # a real-time endpoint takes no async call
+    assert "is not an asynchronous endpoint" in info.value.response["Error"]["Message"]
 
     sm.update_endpoint_weights_and_capacities(EndpointName="boto", DesiredWeightsAndCapacities=[
         {"VariantName": "a", "DesiredWeight": 0.0}])

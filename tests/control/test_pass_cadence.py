@@ -58,8 +58,9 @@ def test_alarm_evaluation_keeps_its_cadence_while_a_ping_hangs(tmp_path: Path) -
         runs = [t for t in alarms.ran_at if t >= time.time() - 4.0]
         gaps = [b - a for a, b in itertools.pairwise(runs)]
         assert len(runs) >= 3 and max(gaps) < 1.6, runs
-        assert server.reconciler.order == ["instances", "routing", "table-publish", "metrics", "alarms",
-                                          "deployments", "registry bindings", "capture", "monitoring"]
+        assert server.reconciler.order == ["instances", "routing", "table-publish", "serverless", "metrics", "alarms",
+                                          "deployments", "registry bindings", "capture", "monitoring",
+                                          "inference experiments", "feedback", "scaling"]
     finally:
         Instance.hang.clear()
         server.stop_controllers(stop_instances=True)

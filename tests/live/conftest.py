@@ -115,13 +115,14 @@ def api(server: Server) -> Iterator[Api]:
 class ServerProcess:
     """``greenfleet server`` as its own OS process, for crash and restart tests."""
 
-    def __init__(self, home: Path, port: int) -> None:
+    def __init__(self, home: Path, port: int, extra_env: dict[str, str] | None = None) -> None:
         self.home, self.port = home, port
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "GREENFLEET_HOME": str(self.home), "GREENFLEET_PORT": str(self.port),
-               **{f"GREENFLEET_{k.upper()}": str(v) for k, v in FAST.items()}}
+               **{f"GREENFLEET_{k.upper()}": str(v) for k, v in FAST.items()}, **self.extra_env}
         log = open(self.home.parent / "server.log", "ab")  # noqa: SIM115 - kept open for the child
         self.process = subprocess.Popen([sys.executable, "-m", "greenfleet", "server"], env=env,
                                         stdout=log, stderr=subprocess.STDOUT)
@@ -141,13 +142,13 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
+def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     made: list[ServerProcess] = []
     home, port = tmp_path / "home", free_port()
     home.mkdir()
 
-    def make() -> ServerProcess:
-        process = ServerProcess(home, port)
+    def make(extra_env: dict[str, str] | None = None) -> ServerProcess:
+        process = ServerProcess(home, port, extra_env)
         made.append(process)
         return process
 

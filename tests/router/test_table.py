@@ -10,7 +10,7 @@ from scipy.stats import binomtest
 
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.proxy import Router
-from greenfleet.router.table import EndpointRoute, InstanceAddress, Target
+from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Shadow, Target
 from greenfleet.server import Server
 from greenfleet.settings import Settings
 
@@ -93,3 +93,14 @@ def test_the_router_seed_setting_seeds_the_servers_router(tmp_path: Path, monkey
     finally:
         server.metrics.close()
         server.engine.dispose()
+
+
+def test_a_shadow_samples_only_its_source_variants_requests_and_only_with_ready_instances() -> None:
+    ready = Target("shadow", "c1", 100.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("s-1", "127.0.0.1", 1),))
+    shadow = Shadow(ready, 25.0, "prod")
+    assert shadow.wants("prod", 0.0) and shadow.wants("prod", 0.2499)
+    assert not shadow.wants("prod", 0.25) and not shadow.wants("other", 0.0)
+    assert not Shadow(Target("shadow", "c1", 100.0, "RANDOM", ()), 100.0).wants("prod", 0.0)
+    route = EndpointRoute("e", (), (shadow,))
+    assert RoutingTable(1, {"e": route}).healthy_counts() == {("e", "shadow", "c1"): 1}
+    assert not route.has_variant("shadow")  # TargetVariant names production variants only

@@ -136,32 +136,29 @@ def test_endpoint_config_defaults(hosting: Hosting) -> None:
     assert described["ProductionVariants"][0]["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
 
 
-@pytest.mark.parametrize(
-    ("extra", "member"),
-    [
-        ({"ShadowProductionVariants": [variant("shadow", "m2")]}, "ShadowProductionVariants"),
-        ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}}, "AsyncInferenceConfig"),
-        ({"ProductionVariants": [{"VariantName": "v1", "ModelName": "m1",
-                                  "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]},
-         "ProductionVariants.1.ServerlessConfig"),
-    ],
-)
-def test_capabilities_that_do_not_run_are_refused_not_stored(hosting: Hosting, extra: dict[str, object],
-                                                              member: str) -> None:
+def test_a_shadow_variant_is_a_fleet_of_its_own_mirroring_the_production_variant(hosting: Hosting) -> None:
     hosting.models.create_model(model())
     hosting.models.create_model(model("m2"))
-    with pytest.raises(ValidationError) as info:
-        hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
-                                               **extra})
-    assert info.value.message.startswith(f"{member}:") and "does not run" in info.value.message
+    hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
+                                           "ShadowProductionVariants": [variant("shadow", "m2")]})
+    hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "c1"})
+    state = hosting.endpoints.endpoint("e1")["state"]
+    assert [(f.role, f.traffic, f.source_variant, [v.name for v in f.variants]) for f in state.fleets] == [
+        ("production", 100.0, None, ["v1"]), ("shadow", 100.0, "v1", ["shadow"])]
+    described = hosting.endpoints.describe_endpoint({"EndpointName": "e1"})
+    assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["shadow"]
+
+
+@pytest.mark.parametrize(("production", "shadows"), [(2, 1), (1, 2)])
+def test_a_shadow_needs_exactly_one_production_and_one_shadow_variant(hosting: Hosting, production: int,
+                                                                      shadows: int) -> None:
+    hosting.models.create_model(model())
+    with pytest.raises(ValidationError, match="exactly one variant in ProductionVariants and one in "
+                                              "ShadowProductionVariants"):
+        hosting.models.create_endpoint_config({
+            "EndpointConfigName": "c1", "ProductionVariants": [variant(f"p{i}") for i in range(production)],
+            "ShadowProductionVariants": [variant(f"s{i}") for i in range(shadows)]})
     assert hosting.models.list_endpoint_configs({})["EndpointConfigs"] == []
-
-
-def test_a_model_with_several_containers_is_refused(hosting: Hosting) -> None:
-    container = model()["PrimaryContainer"]
-    with pytest.raises(ValidationError, match=r"^Containers: 2 containers given"):
-        hosting.models.create_model({"ModelName": "pipeline", "Containers": [container, container]})
-    assert hosting.models.list_models({})["Models"] == []
 
 
 def test_endpoint_lifecycle_records_desired_state(hosting: Hosting) -> None:
@@ -239,17 +236,6 @@ def test_everything_survives_a_new_process_on_the_same_store(database_url: str) 
     second = Hosting(database_url)
     assert second.endpoints.describe_endpoint({"EndpointName": "e1"})["EndpointConfigName"] == "c1"
     assert second.models.describe_model({"ModelName": "m1"})["ModelName"] == "m1"
-
-
-def test_a_config_stored_with_a_capability_that_does_not_run_is_refused_at_use(hosting: Hosting) -> None:
-    """A store from before the refusals may hold such a config: using it is refused, nothing half-runs."""
-    hosting.models.create_model(model())
-    spec = {**config("old", variant("v1")), "AsyncInferenceConfig": {"OutputConfig": {
-        "S3OutputPath": "s3://bucket/async"}}}
-    hosting.repo.insert_endpoint_config({"name": "old", "arn": "arn:old", "spec": spec, "created_at": 1.0})
-    with pytest.raises(ValidationError, match="EndpointConfig old: AsyncInferenceConfig: asynchronous inference"):
-        hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "old"})
-    assert hosting.endpoints.list_endpoints({})["Endpoints"] == []
 
 
 def test_data_capture_is_refused_on_serverless_variants(hosting: Hosting) -> None:

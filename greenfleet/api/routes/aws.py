@@ -26,7 +26,7 @@ from greenfleet.api.aws.body import BodyError, inflate, read_capped
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure
 from greenfleet.errors import GreenfleetError, ValidationError
-from greenfleet.operations import sagemaker_targets
+from greenfleet.operations import autoscaling_targets, sagemaker_targets
 from greenfleet.registry.caller import CALLER, from_authorization
 from greenfleet.services import Services
 
@@ -35,6 +35,8 @@ Doc = dict[str, Any]
 
 SAGEMAKER_OPERATIONS: dict[str, tuple[str, str]] = sagemaker_targets()
 """Wire name → (``Services`` attribute, method), from greenfleet.operations."""
+AUTOSCALING_OPERATIONS: dict[str, tuple[str, str]] = autoscaling_targets()
+"""Application Auto Scaling's (``AnyScaleFrontendService.<Operation>``), likewise."""
 
 
 def _json(status: int, payload: Doc, content_type: str, error_code: str | None = None) -> Response:
@@ -45,16 +47,20 @@ def _json(status: int, payload: Doc, content_type: str, error_code: str | None =
 
 
 def _call(services: Services, target: tuple[str, str], params: Doc) -> Doc:
-    method: Callable[[Doc], Doc] = getattr(getattr(services, target[0]), target[1])
+    service = getattr(services, target[0])
+    if service is None:
+        raise ValidationError(f"{target[0]} is not enabled on this server")
+    method: Callable[[Doc], Doc] = getattr(service, target[1])
     return method(params)
 
 
-def sagemaker(services: Services, operation: str, body: bytes) -> Response:
+def _json11(services: Services, prefix: str, table: dict[str, tuple[str, str]], message_key: str,
+            operation: str, body: bytes) -> Response:
     content_type = "application/x-amz-json-1.1"
-    target = SAGEMAKER_OPERATIONS.get(operation)
+    target = table.get(operation)
     if target is None:
         return _json(400, {"__type": "UnknownOperationException",
-                           "message": f"SageMaker.{operation} is not supported by greenfleet"},
+                           message_key: f"{prefix}.{operation} is not supported by greenfleet"},
                      content_type, "UnknownOperationException")
     try:
         params = jsonbody.parse(body or b"{}")
@@ -65,7 +71,20 @@ def sagemaker(services: Services, operation: str, body: bytes) -> Response:
         error: GreenfleetError = exc
     except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a shape the validators did not foresee
         error = ValidationError(f"Invalid request: {type(exc).__name__}: {exc}")
-    return _json(error.status_code, {"__type": error.code, "message": error.message}, content_type, error.code)
+    return _json(error.status_code, {"__type": error.code, message_key: error.message}, content_type, error.code)
+
+
+def sagemaker(services: Services, operation: str, body: bytes) -> Response:
+    return _json11(services, "SageMaker", SAGEMAKER_OPERATIONS, "message", operation, body)
+
+
+def autoscaling(services: Services, operation: str, body: bytes) -> Response:
+    """Application Auto Scaling: its errors carry ``Message``."""
+    return _json11(services, AUTOSCALING_PREFIX, AUTOSCALING_OPERATIONS, "Message", operation, body)
+
+
+def autoscaling_fail(status: int, code: str, message: str) -> Response:
+    return _json(status, {"__type": code, "Message": message}, "application/x-amz-json-1.1", code)
 
 
 def sagemaker_fail(status: int, code: str, message: str) -> Response:
@@ -85,9 +104,11 @@ class Protocol:
     """SigV4 signing names the protocol's requests must be scoped to."""
 
 
+AUTOSCALING_PREFIX = "AnyScaleFrontendService"
 # Protocols by X-Amz-Target prefix; a form body without X-Amz-Target is the query protocol (CloudWatch).
 TARGETS: dict[str, Protocol] = {
     "SageMaker": Protocol(sagemaker, sagemaker_fail),
+    AUTOSCALING_PREFIX: Protocol(autoscaling, autoscaling_fail, services=("application-autoscaling",)),
     cloudwatch_json.TARGET_PREFIX: Protocol(cloudwatch_json.handle, cloudwatch_json.fail, query_codes=True,
                                             services=("monitoring",)),
 }
@@ -135,14 +156,12 @@ async def aws_post(request: Request) -> Response:
     return await run_in_threadpool(protocol.handle, request.app.state.services, operation, body)
 
 
-@router.post("/endpoints/{name}/async-invocations", include_in_schema=False)
 @router.post("/endpoints/{name}/invocations-response-stream", include_in_schema=False)
 async def not_yet(request: Request, name: str) -> Response:
-    """InvokeEndpointAsync and InvokeEndpointWithResponseStream: a clear error until they exist."""
+    """InvokeEndpointWithResponseStream: a clear error until it exists."""
     failure = _auth_failure(request, await request.body(), ("sagemaker",))
     if failure is not None:
         return _json(failure.status, {"message": failure.message}, "application/json", failure.code())
-    operation = "InvokeEndpointAsync" if request.url.path.endswith("async-invocations") else \
-        "InvokeEndpointWithResponseStream"
-    message = f"{operation} is not supported by greenfleet yet; use InvokeEndpoint (endpoint {name})."
+    message = ("InvokeEndpointWithResponseStream is not supported by greenfleet yet; use InvokeEndpoint "
+               f"(endpoint {name}).")
     return _json(400, {"message": message, "Message": message}, "application/json", "ValidationError")

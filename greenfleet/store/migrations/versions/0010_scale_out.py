@@ -2,14 +2,14 @@
 reservation, restored on adoption), and the leader publishes its routing table in the store so that
 every other server's router follows it by revision.
 
-Revision ID: 0011
+Revision ID: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

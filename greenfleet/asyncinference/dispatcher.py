@@ -1,0 +1,288 @@
+"""The asynchronous-inference dispatcher: a dedicated thread that feeds queued requests to the instances of
+asynchronous endpoints, and a pool of threads that stream each one input → instance → output.
+
+It reads instances from the router's current RoutingTable (the same immutable snapshot the data plane
+serves from) and never sits on the synchronous path: the router does not know it exists. Capacity is
+``MaxConcurrentInvocationsPerInstance`` times the ready instances of an endpoint's async targets; a request
+counts in the router's outstanding counts while it runs, so a draining instance is stopped only once its
+async work is done (async instances take no synchronous traffic, so the two never share a counter).
+
+After a crash, requests the previous server had claimed are queued again (``Queue.recover``); before
+running a request again, an output or failure already written for it finishes it, so each request ends
+with exactly one of the two. A request past its TTL is not run: its failure says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from random import Random
+from typing import IO, Any
+
+import httpx
+from sqlalchemy import Connection
+
+from greenfleet.asyncinference.locations import CHUNK, Locations
+from greenfleet.asyncinference.notifications import message
+from greenfleet.asyncinference.queue import Queue, Request
+from greenfleet.clock import Clock
+from greenfleet.router.balancer import pick_instance
+from greenfleet.router.proxy import Router
+from greenfleet.router.table import InstanceAddress, Target
+
+log = logging.getLogger("greenfleet.async")
+RESPONSE_IN_MESSAGE = 128 * 1024
+"""IncludeInferenceResponseIn embeds a response only up to this size (SageMaker: 128 KB)."""
+
+Notify = Callable[[Connection, str, dict[str, Any], str, float], None]
+"""(connection, topic ARN, message, dedup id, now): queue a notification in the caller's transaction."""
+Backlogs = Callable[[list[tuple[str, int, float | None, int]], float], None]
+"""(endpoint, backlog, oldest request time, ready instances) per endpoint, each second."""
+
+
+class AsyncDispatcher:
+    def __init__(self, queue: Queue, locations: Locations, router: Router, clock: Clock, *, region: str,
+                 notify: Notify, backlogs: Backlogs, max_in_flight: int = 64, poll_interval_s: float = 1.0,
+                 rng: Random | None = None) -> None:
+        self.queue, self.locations, self.router, self.clock = queue, locations, router, clock
+        self.region = region
+        self.notify, self.backlogs = notify, backlogs
+        self.max_in_flight = max_in_flight
+        self.poll_interval_s = poll_interval_s
+        self.rng = rng or Random()
+        self._in_flight: dict[str, int] = {}  # endpoint → requests running
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="async")
+        self._http = httpx.Client(timeout=None, limits=httpx.Limits(max_connections=max_in_flight))
+        self._metrics_at = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        recovered = self.queue.recover()
+        if recovered:
+            log.info("%d asynchronous requests claimed before the restart are queued again", recovered)
+        self._thread = threading.Thread(target=self._run, name="async-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming; give running requests ``grace_s`` to finish. One cut short later (its instance
+        stopped under it) goes back to the queue, not to the failure path: the next start runs it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self._pool.shutdown(wait=False)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(self._in_flight.values()):
+                    break
+            time.sleep(0.05)
+        else:
+            log.warning("asynchronous requests still running at shutdown are queued again at the next start")
+            return
+        self._http.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.dispatch(self.clock.now())
+            except Exception:  # the loop must survive a store hiccup; the next pass retries
+                log.exception("asynchronous dispatch failed")
+            self._wake.wait(self.poll_interval_s)
+            self._wake.clear()
+
+    # -- one pass --------------------------------------------------------------------------------------------
+    def dispatch(self, now: float) -> None:
+        """Fail expired requests, claim what the ready instances can take, and (each second) publish the
+        backlog. Woken by every accepted and every finished request; otherwise once a second (expiry, new
+        instances), so an idle server costs two small reads a second."""
+        for request in self.queue.expired(now):
+            self._pool.submit(self._expire, request)
+        table = self.router.table
+        for name, route in table.endpoints.items():
+            targets = [t for t in route.targets if t.async_concurrency and t.instances]
+            if not targets:
+                continue
+            capacity = sum(len(t.instances) * t.async_concurrency for t in targets if t.weight > 0) or \
+                sum(len(t.instances) * t.async_concurrency for t in targets)
+            with self._lock:
+                free = min(capacity - self._in_flight.get(name, 0), self.max_in_flight - sum(self._in_flight.values()))
+            for request in self.queue.claim(name, free, now):
+                target = route.choose(self.rng) or targets[0]
+                with self._lock:
+                    instance = pick_instance(target, self.router.outstanding, self.rng)
+                    assert instance is not None
+                    self.router.outstanding.acquire(instance.instance_id)
+                    self._in_flight[name] = self._in_flight.get(name, 0) + 1
+                self._pool.submit(self._process, request, target, instance)
+        if now - self._metrics_at >= 1.0:
+            self._metrics_at = now
+            ready = {name: sum(len(t.instances) for t in route.targets if t.async_concurrency)
+                     for name, route in table.endpoints.items()
+                     if any(t.async_concurrency for t in route.targets)}
+            backlog = {b.endpoint_name: b for b in self.queue.backlog()}
+            self.backlogs([(name, backlog[name].size if name in backlog else 0,
+                            backlog[name].oldest_at if name in backlog else None, ready.get(name, 0))
+                           for name in sorted(set(ready) | set(backlog))], now)
+
+    # -- one request ------------------------------------------------------------------------------------------
+    def _process(self, request: Request, target: Target, instance: InstanceAddress) -> None:
+        try:
+            if self._stop.is_set():  # handed over just before the shutdown: left for the next start
+                self.queue.requeue(request.seq)
+                return
+            self._invoke(request, target, instance)
+        except Exception as exc:
+            if self._stop.is_set():  # cut short by the shutdown: run again at the next start
+                self.queue.requeue(request.seq)
+                return
+            log.exception("asynchronous request %s failed", request.inference_id)
+            self._fail(request, f"InternalFailure: {type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self.router.outstanding.release(instance.instance_id)
+                self._in_flight[request.endpoint_name] -= 1
+            self.wake()
+
+    def _invoke(self, request: Request, target: Target, instance: InstanceAddress) -> None:
+        if request.attempts > 1 and self._already_finished(request):
+            return
+        if self.clock.now() > request.expires_at:
+            self._expire(request)
+            return
+        headers = {k: v for k, v in (("Content-Type", request.content_type), ("Accept", request.accept),
+                                     ("X-Amzn-SageMaker-Custom-Attributes", request.custom_attributes),
+                                     ("X-Amzn-SageMaker-Inference-Id", request.inference_id)) if v is not None}
+        try:
+            source = self._open_input(request)
+        except Exception as exc:
+            self._fail(request, f"RequestDownloadFailure: cannot read {request.input_location}: {exc}")
+            return
+        url = f"http://{instance.host}:{instance.port}/invocations"
+        started = time.monotonic()
+        with source as stream:
+            try:
+                with self._http.stream("POST", url, content=_chunks(stream), headers=headers,
+                                       timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0)) as response:
+                    if not 200 <= response.status_code < 300:
+                        original = response.read()[:4096].decode("utf-8", "replace")
+                        container = response.headers.get("x-greenfleet-container", "primary")
+                        kind = "client" if response.status_code < 500 else "server"
+                        self._fail(request, f"ModelError: Received {kind} error ({response.status_code}) from "
+                                            f'{container} with message "{original}"')
+                        return
+                    kept = _Kept(RESPONSE_IN_MESSAGE)
+                    content_type = response.headers.get("content-type")
+                    try:
+                        self.locations.write(request.output_location, kept.tee(response.iter_bytes(CHUNK)),
+                                             content_type)
+                    except httpx.HTTPError:
+                        raise  # the instance failed mid-answer: nothing was written (see Locations.write)
+                    except Exception as exc:
+                        self._fail(request, f"ResponseUploadFailure: cannot write {request.output_location}: {exc}")
+                        return
+            except httpx.ConnectError:  # the instance is gone (replaced, drained): the request never reached it
+                self.queue.requeue(request.seq)
+                return
+            except httpx.TimeoutException:
+                self._fail(request, f"InvocationTimeout: the model did not answer within "
+                                    f"{request.invocation_timeout_s:g} seconds")
+                return
+            except httpx.HTTPError as exc:
+                if self._stop.is_set():  # the instance was stopped with the server: run it again at the next start
+                    self.queue.requeue(request.seq)
+                    return
+                self._fail(request, f"InvocationFailure: the instance {instance.instance_id} failed: {exc}")
+                return
+        log.debug("async %s done in %.3f s", request.inference_id, time.monotonic() - started)
+        self._succeed(request, content_type, kept.data())
+
+    def _already_finished(self, request: Request) -> bool:
+        """A request run again after a crash whose output or failure was already written is finished by it."""
+        now = self.clock.now()
+        if self.locations.exists(request.output_location):
+            self.queue.finish(request.seq, True, now)
+            return True
+        if self.locations.exists(request.failure_location):
+            self.queue.finish(request.seq, False, now, "finished before the server restarted")
+            return True
+        return False
+
+    def _expire(self, request: Request) -> None:
+        ttl = request.expires_at - request.created_at
+        self._fail(request, f"ExpiredRequest: the request was not processed within its RequestTTLSeconds "
+                            f"({ttl:g} s)")
+
+    def _succeed(self, request: Request, content_type: str | None, response: bytes | None) -> None:
+        now = self.clock.now()
+        topic = (request.notification or {}).get("SuccessTopic")
+        include = "SUCCESS_NOTIFICATION_TOPIC" in ((request.notification or {}).get("IncludeInferenceResponseIn")
+                                                   or [])
+
+        def also(conn: Connection) -> None:
+            if topic:
+                self.notify(conn, topic, message(request, self.region, now, content_type, None,
+                                                 response if include else None), request.inference_id, now)
+
+        self.queue.finish(request.seq, True, now, also=also)
+
+    def _fail(self, request: Request, reason: str) -> None:
+        now = self.clock.now()
+        try:
+            self.locations.write(request.failure_location, iter([reason.encode()]), "text/plain")
+        except Exception as exc:
+            reason = f"{reason} (the failure could not be written to {request.failure_location}: {exc})"
+            log.warning("asynchronous request %s: %s", request.inference_id, reason)
+        topic = (request.notification or {}).get("ErrorTopic")
+
+        def also(conn: Connection) -> None:
+            if topic:
+                self.notify(conn, topic, message(request, self.region, now, None, reason, None),
+                            request.inference_id, now)
+
+        self.queue.finish(request.seq, False, now, reason, also=also)
+
+    def _open_input(self, request: Request) -> contextlib.AbstractContextManager[IO[bytes]]:
+        if request.body is not None:
+            return contextlib.nullcontext(io.BytesIO(request.body))
+        return self.locations.reader(request.input_location)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+class _Kept:
+    """The first ``limit`` bytes of a stream passing through (for IncludeInferenceResponseIn)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def tee(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.size += len(chunk)
+            if self.size <= self.limit:
+                self.parts.append(chunk)
+            yield chunk
+
+    def data(self) -> bytes | None:
+        return b"".join(self.parts) if self.size <= self.limit else None
+

@@ -1,0 +1,1 @@
+"""Feedback on inference ids (rewards or ground-truth labels) and A/B tests decided on it."""

@@ -1,0 +1,40 @@
+"""Which variant answered which inference id, for endpoints under an A/B test: the router appends one
+record per answered request (a list append, no I/O); the control plane drains the records into the store
+every pass (and the feedback API drains them before it looks an id up). Bounded: beyond ``limit`` records
+waiting, new ones are dropped and counted."""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+PREDICTION_CHARS = 256
+
+
+class Assignment(NamedTuple):
+    endpoint: str
+    inference_id: str
+    variant: str
+    prediction: str
+    at: float
+
+
+class AssignmentLog:
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.dropped = 0
+        self._records: list[Assignment] = []
+        self._lock = threading.Lock()
+
+    def record(self, endpoint: str, inference_id: str, variant: str, body: bytes, at: float) -> None:
+        if len(self._records) >= self.limit:
+            self.dropped += 1
+            return
+        prediction = body[:PREDICTION_CHARS].decode("utf-8", "replace").strip()
+        with self._lock:
+            self._records.append(Assignment(endpoint, inference_id, variant, prediction, at))
+
+    def drain(self) -> list[Assignment]:
+        with self._lock:
+            records, self._records = self._records, []
+        return records

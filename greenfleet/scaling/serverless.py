@@ -1,0 +1,55 @@
+"""Serverless variants, pure: ``step(state, observations, now) -> (state, actions)`` decides how many instances
+each serverless variant keeps warm. A variant asked within the idle period (or with requests in flight or held)
+keeps one instance, else none; ProvisionedConcurrency N keeps N warm whatever the traffic. The router holds the
+first request of a cold variant and wakes the pass, so a cold start is one pass away.
+
+``state`` remembers when a variant was first seen, so that after a restart (the router's memory of requests is
+gone) a warm variant is kept for one idle period before it may stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerlessObservation:
+    endpoint: str
+    variant: str
+    desired: int
+    provisioned: int
+    last_request: float | None
+    in_flight: int
+    blocked: bool
+    """The endpoint cannot be changed now (not InService, or a deployment runs)."""
+
+
+@dataclass(frozen=True)
+class SetWarm:
+    endpoint: str
+    variant: str
+    count: int
+    reason: str
+
+
+State = dict[tuple[str, str], float]
+"""(endpoint, variant) → when the controller first saw it."""
+
+
+def step(state: State, observations: list[ServerlessObservation], now: float, idle_s: float
+         ) -> tuple[State, list[SetWarm]]:
+    seen_keys = {(o.endpoint, o.variant) for o in observations}
+    after = {k: v for k, v in state.items() if k in seen_keys}
+    actions: list[SetWarm] = []
+    for o in observations:
+        first = after.setdefault((o.endpoint, o.variant), now)
+        last = max(o.last_request or first, first)
+        active = o.in_flight > 0 or now - last < idle_s
+        want = max(o.provisioned, 1 if active else 0)
+        if want == o.desired or o.blocked:
+            continue
+        if want > o.desired:
+            reason = "a request arrived" if o.provisioned < want else f"ProvisionedConcurrency {o.provisioned}"
+        else:
+            reason = f"no request for {idle_s:g} s"
+        actions.append(SetWarm(o.endpoint, o.variant, want, reason))
+    return after, actions

@@ -1,0 +1,123 @@
+"""The dispatcher on a real store (SQLite and PostgreSQL) and real files, its clock stepped by hand: TTL expiry,
+recovery after a crash, and the backlog figures. No instance is needed for these paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection
+
+from greenfleet.asyncinference.dispatcher import AsyncDispatcher
+from greenfleet.asyncinference.locations import Locations
+from greenfleet.asyncinference.queue import Queue
+from greenfleet.asyncinference.tables import FAILED, QUEUED, SUCCEEDED
+from greenfleet.clock import FakeClock
+from greenfleet.router.proxy import Router
+from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
+from greenfleet.store.database import create_store_engine, migrate
+
+
+class World:
+    def __init__(self, url: str, root: Path) -> None:
+        engine = create_store_engine(url)
+        migrate(engine)
+        self.root = root
+        self.queue = Queue(engine)
+        self.clock = FakeClock()
+        self.router = Router("123456789012", 1 << 20, 5.0)
+        self.notified: list[tuple[str, dict[str, Any]]] = []
+        self.backlogs: list[list[tuple[str, int, float | None, int]]] = []
+        self.locations = Locations(None, [root])
+        self.dispatcher = AsyncDispatcher(self.queue, self.locations, self.router, self.clock, region="us-east-1",
+                                          notify=self._notify, backlogs=lambda rows, now: self.backlogs.append(rows))
+
+    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup: str, now: float) -> None:
+        self.notified.append((topic, message))
+
+    def add(self, inference_id: str, ttl: float = 60.0) -> None:
+        (self.root / "in").mkdir(exist_ok=True)
+        (self.root / "in" / inference_id).write_text("1,2")
+        now = self.clock.now()
+        self.queue.add({
+            "endpoint_name": "ep", "inference_id": inference_id,
+            "input_location": (self.root / "in" / inference_id).as_uri(), "body": None,
+            "content_type": "text/csv", "accept": None, "custom_attributes": None,
+            "output_location": (self.root / "out" / f"{inference_id}.out").as_uri(),
+            "failure_location": (self.root / "fail" / f"{inference_id}-error.out").as_uri(),
+            "notification": {"ErrorTopic": "arn:aws:sns:us-east-1:123456789012:errors"},
+            "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + ttl})
+
+    def settle(self) -> None:
+        """Run one pass and wait for the requests it handed to the pool."""
+        self.dispatcher.dispatch(self.clock.now())
+        self.dispatcher._pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    made = World(database_url, tmp_path)
+    yield made
+    made.dispatcher._http.close()
+
+
+def test_a_request_past_its_ttl_goes_to_the_failure_path_with_the_reason(world: World) -> None:
+    world.add("late", ttl=60)
+    world.add("in-time", ttl=600)
+    world.clock.advance(61)
+    world.settle()
+    failure = world.root / "fail" / "late-error.out"
+    assert failure.read_text().startswith("ExpiredRequest: the request was not processed within its "
+                                          "RequestTTLSeconds (60 s)")
+    assert not (world.root / "fail" / "in-time-error.out").exists()
+    states = world.queue.status_of("ep", ["late", "in-time"])
+    assert states["late"][0] == FAILED and "ExpiredRequest" in (states["late"][1] or "")
+    assert states["in-time"][0] == QUEUED  # no instance yet: it waits
+    [(topic, message)] = world.notified
+    assert topic.endswith(":errors") and message["invocationStatus"] == "Failed"
+    assert message["inferenceId"] == "late" and message["failureReason"].startswith("ExpiredRequest")
+
+
+def test_claimed_requests_of_a_crashed_server_are_queued_again_and_finished_once(world: World) -> None:
+    world.add("done-before-crash")
+    world.add("never-ran")
+    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+        "main", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("i-1", "127.0.0.1", 9),),
+        async_concurrency=1),))}))
+    # The crashed server had claimed both and written the first one's output before it died.
+    assert len(world.queue.claim("ep", 2, world.clock.now())) == 2
+    (world.root / "out").mkdir()
+    (world.root / "out" / "done-before-crash.out").write_text("[1]")
+    assert world.queue.recover() == 2
+    world.dispatcher.max_in_flight = 1
+    world.settle()
+    states = world.queue.status_of("ep", ["done-before-crash", "never-ran"])
+    assert states["done-before-crash"] == (SUCCEEDED, None)  # finished by its output: not run again
+    assert states["never-ran"][0] == QUEUED
+    assert world.router.outstanding.of("i-1") == 0
+
+
+def test_backlog_figures_cover_every_async_endpoint(world: World) -> None:
+    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+        "main", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (), async_concurrency=2),)),
+        "sync": EndpointRoute("sync", (Target("main", "c2", 1.0, "RANDOM", ()),))}))
+    world.add("a")
+    world.add("b")
+    world.clock.advance(5)
+    world.dispatcher.dispatch(world.clock.now())
+    assert world.backlogs[-1] == [("ep", 2, world.clock.now() - 5, 0)]  # no instance: backlog without capacity
+
+
+def test_a_request_handed_over_at_shutdown_goes_back_to_the_queue(world: World) -> None:
+    world.add("at-shutdown")
+    target = Target("main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=1)
+    [request] = world.queue.claim("ep", 1, world.clock.now())
+    world.router.outstanding.acquire("i-1")
+    world.dispatcher._in_flight["ep"] = 1
+    world.dispatcher._stop.set()
+    world.dispatcher._process(request, target, target.instances[0])
+    assert world.queue.status_of("ep", ["at-shutdown"])["at-shutdown"][0] == QUEUED
+    assert world.router.outstanding.of("i-1") == 0 and world.dispatcher._in_flight["ep"] == 0
+    assert not (world.root / "fail").exists()
