@@ -19,11 +19,12 @@ class NavItem(NamedTuple):
     """Pages set ``section`` to mark their entry as the current one."""
 
 
-MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring")
+MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring", "experiments")
 
 NAV = (
     NavItem("Endpoints", "/ui", "endpoints"),
     NavItem("Alarms", "/ui/alarms", "alarms"),
     NavItem("Model registry", "/ui/registry", "registry"),
     NavItem("Monitoring", "/ui/monitoring", "monitoring"),
+    NavItem("Experiments", "/ui/experiments", "experiments"),
 )
