@@ -19,7 +19,7 @@ class NavItem(NamedTuple):
     """Pages set ``section`` to mark their entry as the current one."""
 
 
-MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring", "experiments")
+MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring", "experiments", "scaling")
 
 NAV = (
     NavItem("Endpoints", "/ui", "endpoints"),

@@ -4,10 +4,13 @@ an unknown experiment's 404 and the navigation entry."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import httpx
 import pytest
 
+from greenfleet.dashboard.scaling import scaling_view
+from greenfleet.scaling.service import ScalingService
 from greenfleet.server import Server
 from greenfleet.settings import Settings
 from tests.conftest import free_port
@@ -35,3 +38,9 @@ def test_no_experiments_yet(client: httpx.Client) -> None:
 def test_an_unknown_experiment_is_not_found(client: httpx.Client) -> None:
     page = client.get("/ui/experiments/nothing")
     assert page.status_code == 404 and "nothing" in page.text and "<h1>Not found</h1>" in page.text
+
+
+def test_scaling_is_left_out_without_the_service_and_empty_without_variants() -> None:
+    assert scaling_view(None, {"EndpointName": "e", "ProductionVariants": [{"VariantName": "a"}]}) is None
+    assert scaling_view(cast(ScalingService, object()), {"EndpointName": "e", "ProductionVariants": []}) == {
+        "Targets": [], "Policies": [], "Activities": []}
