@@ -44,3 +44,9 @@ def test_scaling_is_left_out_without_the_service_and_empty_without_variants() ->
     assert scaling_view(None, {"EndpointName": "e", "ProductionVariants": [{"VariantName": "a"}]}) is None
     assert scaling_view(cast(ScalingService, object()), {"EndpointName": "e", "ProductionVariants": []}) == {
         "Targets": [], "Policies": [], "Activities": []}
+
+
+def test_no_ab_tests_yet_and_an_unknown_one_is_not_found(client: httpx.Client) -> None:
+    assert "No A/B tests." in client.get("/ui/experiments").text
+    page = client.get("/ui/ab-tests/nothing")
+    assert page.status_code == 404 and "A/B test nothing does not exist" in page.text
