@@ -1,7 +1,7 @@
 """The dashboard's pages, in one place.
 
 ``MODULES`` are the route modules (each exposes ``router``, built with ``GuardedRoute``); ``NAV`` is the
-navigation bar. A new panel (shadow and A/B reports, scaling) is one
+navigation bar. A new panel is one
 new module in this package, its template(s) under ``templates/``, and a line in each tuple below.
 """
 
