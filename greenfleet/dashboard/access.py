@@ -24,11 +24,14 @@ from greenfleet.errors import ConflictError
 
 if TYPE_CHECKING:
     from greenfleet.alarms import AlarmService
+    from greenfleet.experiments.service import ExperimentService
+    from greenfleet.feedback.service import FeedbackService
     from greenfleet.metrics import MetricService
     from greenfleet.monitoring.service import MonitoringService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
     from greenfleet.registry.packages import RegistryService
+    from greenfleet.scaling.service import ScalingService
     from greenfleet.services import Services
     from greenfleet.services.deployments import DeploymentService
     from greenfleet.services.endpoints import EndpointService
@@ -79,6 +82,25 @@ def monitoring_service(request: Request) -> MonitoringService:
     if found is None:
         raise ConflictError("This server runs without Model Monitor")
     return found
+
+
+def experiment_service(request: Request) -> ExperimentService:
+    found = services(request).experiments
+    if found is None:
+        raise ConflictError("This server runs no inference experiments")
+    return found
+
+
+def feedback_service(request: Request) -> FeedbackService:
+    found = services(request).feedback
+    if found is None:
+        raise ConflictError("This server runs no A/B tests")
+    return found
+
+
+def scaling_service(request: Request) -> ScalingService | None:
+    """Application Auto Scaling's service, or None on a server without it (the endpoint page then omits it)."""
+    return services(request).scaling
 
 
 def now(request: Request) -> float:

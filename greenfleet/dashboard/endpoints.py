@@ -5,10 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from greenfleet.dashboard.access import GuardedRoute, deployment_service, endpoint_service, metric_service, now
+from greenfleet.dashboard.access import (
+    GuardedRoute,
+    deployment_service,
+    endpoint_service,
+    metric_service,
+    now,
+    scaling_service,
+)
 from greenfleet.dashboard.charts import chart_data, endpoint_series
 from greenfleet.dashboard.overview import endpoint_rows
 from greenfleet.dashboard.render import fragment, page
+from greenfleet.dashboard.scaling import scaling_view
 from greenfleet.errors import ValidationError
 
 __all__ = ["router"]
@@ -33,9 +41,11 @@ def endpoint(request: Request, name: str) -> Response:
     try:
         described = endpoint_service(request).describe_endpoint({"EndpointName": name})
         deployments = deployment_service(request).list_deployments(name)["Deployments"][:10]
+        scaling = scaling_view(scaling_service(request), described)
     except ValidationError as exc:
         return page(request, "missing.html", "Not found", "endpoints", status_code=404, message=exc.message)
-    return page(request, "endpoint.html", name, "endpoints", endpoint=described, deployments=deployments)
+    return page(request, "endpoint.html", name, "endpoints", endpoint=described, deployments=deployments,
+                scaling=scaling)
 
 
 @router.get("/ui/endpoints/{name}/fragments/variants")

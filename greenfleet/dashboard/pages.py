@@ -1,7 +1,7 @@
 """The dashboard's pages, in one place.
 
 ``MODULES`` are the route modules (each exposes ``router``, built with ``GuardedRoute``); ``NAV`` is the
-navigation bar. A new panel (shadow and A/B reports, scaling) is one
+navigation bar. A new panel is one
 new module in this package, its template(s) under ``templates/``, and a line in each tuple below.
 """
 
@@ -19,11 +19,12 @@ class NavItem(NamedTuple):
     """Pages set ``section`` to mark their entry as the current one."""
 
 
-MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring")
+MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring", "experiments", "scaling")
 
 NAV = (
     NavItem("Endpoints", "/ui", "endpoints"),
     NavItem("Alarms", "/ui/alarms", "alarms"),
     NavItem("Model registry", "/ui/registry", "registry"),
     NavItem("Monitoring", "/ui/monitoring", "monitoring"),
+    NavItem("Experiments", "/ui/experiments", "experiments"),
 )
