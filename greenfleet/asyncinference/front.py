@@ -15,6 +15,7 @@ from collections.abc import Callable
 from greenfleet.asyncinference.service import MAX_INLINE_BODY, AsyncInvocations
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.errors import GreenfleetError
+from greenfleet.router.body import read_body
 from greenfleet.types import Receive, Scope, Send
 
 PATH_SUFFIX = "/async-invocations"
@@ -36,7 +37,7 @@ class AsyncFront:
         if scope["method"] != "POST":
             await _answer(send, 405, {"message": "InvokeEndpointAsync takes POST"}, "ValidationError")
             return
-        body = await _read_body(scope, receive, MAX_INLINE_BODY)
+        body = await read_body(scope, receive, MAX_INLINE_BODY)
         if body is None:
             await _error(send, 400, "ValidationError", f"Body: at most {MAX_INLINE_BODY} bytes may be sent inline; "
                                                        "put larger payloads at an InputLocation")
@@ -60,23 +61,6 @@ class AsyncFront:
         await _answer(send, 202, {"InferenceId": accepted.inference_id}, None, [
             (b"x-amzn-sagemaker-outputlocation", accepted.output_location.encode()),
             (b"x-amzn-sagemaker-failurelocation", accepted.failure_location.encode())])
-
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == b"content-length" and value.isdigit() and int(value) > limit:
-            return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:

@@ -25,6 +25,7 @@ from greenfleet.capture.record import CapturedEvent
 from greenfleet.resources.pipeline import HOSTNAME_HEADER
 from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
+from greenfleet.router.body import read_body
 from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Shadow, Target
@@ -94,7 +95,7 @@ class Router:
         if scope["method"] != "POST":
             await _error(send, 405, "ValidationError", "InvokeEndpoint takes POST")
             return
-        body = await _read_body(scope, receive, self.max_payload_bytes)
+        body = await read_body(scope, receive, self.max_payload_bytes)
         if body is None:
             await _error(send, 413, "ValidationError",
                          f"Request payload is larger than the {self.max_payload_bytes}-byte limit.")
@@ -309,22 +310,6 @@ def _policy_failure(policy: AccessPolicy, scope: Scope, body: bytes, now: float)
     return policy.check(scope["method"], raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"),
                         headers, body, now, ("sagemaker",))
 
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == b"content-length" and value.isdigit() and int(value) > limit:
-            return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes,
