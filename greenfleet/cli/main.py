@@ -22,6 +22,7 @@ from greenfleet.cli import (
     events,
     experiments,
     feedback,
+    init,
     invoke,
     metrics,
     models,
@@ -44,7 +45,8 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, router, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events,
-                deployments, tags, webhooks, registry, monitor, experiments, feedback, scaling):
+                deployments, tags, webhooks, registry, monitor, experiments, feedback, scaling,
+                init):
     _module.register(cli)
 
 
