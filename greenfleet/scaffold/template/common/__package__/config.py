@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ class Config:
     image: str
     groups: dict[str, str]
     branches: dict[str, str]
+    endpoints: dict[str, str]
+    """Group key → the endpoint bound to that group on the test and prod servers (CI's checks use it)."""
     servers: dict[str, Server] = field(default_factory=dict)
 
     def group_for_branch(self, branch: str | None) -> str:
@@ -44,9 +48,12 @@ class Config:
         return self.branches.get(branch or "", "feature")
 
     def server(self, env: str) -> Server:
+        """Server ``env``; the variable GREENFLEET_<ENV>_URL (set by CI) replaces its configured address."""
         if env not in self.servers:
             raise ConfigError(f"no server {env!r} in {CONFIG_FILE.name} (servers: {', '.join(self.servers)})")
-        return self.servers[env]
+        server = self.servers[env]
+        override = os.environ.get(f"GREENFLEET_{env.upper()}_URL")
+        return Server(override, server.artifacts) if override else server
 
 
 def _need(doc: dict[str, Any], key: str, where: str) -> Any:
@@ -72,4 +79,30 @@ def load(path: Path = CONFIG_FILE) -> Config:
                   metric=str(_need(condition, "metric", "condition")), threshold=threshold,
                   image=str(registry.get("image", "greenfleet/sklearn")),
                   groups=dict(_need(registry, "groups", "registry")),
-                  branches=dict(registry.get("branches") or {}), servers=servers)
+                  branches=dict(registry.get("branches") or {}), endpoints=dict(registry.get("endpoints") or {}),
+                  servers=servers)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m PACKAGE.config url ENV`` prints server ENV's address, ``group KEY`` a group's name and
+    ``endpoint KEY`` the endpoint bound to that group (for CI scripts)."""
+    if len(argv) != 2 or argv[0] not in ("url", "group", "endpoint"):
+        print("usage: python -m PACKAGE.config url ENV | group KEY | endpoint KEY", file=sys.stderr)
+        return 2
+    config = load()
+    try:
+        if argv[0] == "url":
+            print(config.server(argv[1]).url)
+            return 0
+        table = config.groups if argv[0] == "group" else config.endpoints
+        if argv[1] not in table:
+            raise ConfigError(f"no {argv[0]} {argv[1]!r} in registry.{argv[0]}s ({', '.join(table) or 'none'})")
+        print(table[argv[1]])
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

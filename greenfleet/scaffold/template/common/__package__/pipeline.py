@@ -73,13 +73,17 @@ def register(config: Config, out: Path, record: dict[str, Any], env: str, url: s
 
 
 def run(config: Config, out: Path, group_key: str, env: str = "dev", url: str | None = None,
-        approve: bool = False, do_register: bool = True, by: str | None = None) -> dict[str, Any]:
+        approve: bool = False, do_register: bool = True, by: str | None = None,
+        expect_model: str | None = None) -> dict[str, Any]:
     if group_key not in config.groups:
         raise ConfigError(f"no group {group_key!r} in registry.groups (groups: {', '.join(config.groups)})")
     out.mkdir(parents=True, exist_ok=True)
     (out / "registered.json").unlink(missing_ok=True)
     record = train_and_evaluate(config, out, group_key)
     condition(record["metrics"], config.metric, config.threshold)
+    if expect_model and record["model_sha256"] != expect_model:
+        raise ConditionFailed(f"the model's sha256 {record['model_sha256']} is not the expected {expect_model}: "
+                              "the code, data or parameters changed since; not registered")
     if do_register:
         record["registered"] = register(config, out, record, env, url, approve, by or getpass.getuser())
     return record
@@ -95,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--approve", action="store_true", help="Register as Approved (deploys to bound endpoints).")
     parser.add_argument("--no-register", dest="register", action="store_false", help="Stop after the condition.")
     parser.add_argument("--by", help="Who registers, for the registry's audit trail (default: your user name).")
+    parser.add_argument("--expect-model", metavar="SHA256",
+                        help="Register only if the trained model file has this sha256 (the same bytes as a "
+                             "version registered before: training is deterministic).")
     parser.add_argument("--config", type=Path, help="The configuration file (default: greenfleet-project.yaml).")
     args = parser.parse_args(argv)
     from greenfleet.client import ApiError, ClientError
@@ -104,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.threshold is not None:
             config = Config(**{**config.__dict__, "threshold": args.threshold})
         group_key = args.group or config.group_for_branch(lineage.branch(ROOT))
-        record = run(config, args.out, group_key, args.env, args.url, args.approve, args.register, args.by)
+        record = run(config, args.out, group_key, args.env, args.url, args.approve, args.register, args.by,
+                     args.expect_model)
     except (ConditionFailed, ConfigError, ValueError, ApiError, ClientError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

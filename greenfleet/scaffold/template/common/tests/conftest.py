@@ -33,7 +33,8 @@ def greenfleet_url(tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"greenfleet server exited: {process.stderr.read().decode() if process.stderr else ''}")
+                error = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"greenfleet server exited: {error}")
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
