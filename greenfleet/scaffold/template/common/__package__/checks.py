@@ -17,12 +17,14 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from . import data, model
 from .config import load
+
+if TYPE_CHECKING:  # numpy and scikit-learn load when a check runs: ``evidence`` starts fast
+    import numpy as np
+
+    from .data import Dataset
 
 
 def _client(url: str) -> Any:
@@ -44,9 +46,11 @@ def predictions(client: Any, endpoint: str, rows: np.ndarray) -> list[Any]:
     return [v[0] if isinstance(v, list) and len(v) == 1 else v for v in values]
 
 
-def _held_out() -> data.Dataset:
+def _held_out() -> Dataset:
+    from .data import prepare
+
     config = load()
-    return data.prepare(config.dataset, config.test_size, config.random_state)
+    return prepare(config.dataset, config.test_size, config.random_state)
 
 
 def wait(client: Any, group: str, version: int, endpoint: str, timeout_s: float) -> dict[str, Any]:
@@ -63,9 +67,13 @@ def wait(client: Any, group: str, version: int, endpoint: str, timeout_s: float)
 
 def integration(client: Any, endpoint: str) -> dict[str, Any]:
     """The endpoint answers every held-out row, and its answers are the ones this code's model gives."""
+    import numpy as np
+
+    from .model import train
+
     dataset = _held_out()
     config = load()
-    local = model.train(dataset, config.hyperparameters).predict(dataset.x_test)
+    local = train(dataset, config.hyperparameters).predict(dataset.x_test)
     remote = predictions(client, endpoint, dataset.x_test)
     agreement = float(np.mean([float(a) == float(b) for a, b in zip(remote, local, strict=False)])) \
         if len(remote) == len(local) else 0.0
@@ -77,6 +85,8 @@ def integration(client: Any, endpoint: str) -> dict[str, Any]:
 
 def load_check(client: Any, endpoint: str, requests: int, p95_ms: float) -> dict[str, Any]:
     """``requests`` single-row requests, one after another; passes when none fails and p95 <= budget."""
+    import numpy as np
+
     rows = _held_out().x_test
     latencies, errors = [], 0
     for index in range(requests):
@@ -95,6 +105,8 @@ def load_check(client: Any, endpoint: str, requests: int, p95_ms: float) -> dict
 def shadow(client: Any, champion: str, challenger: str, tolerance: float) -> dict[str, Any]:
     """Both endpoints answer the same held-out rows: their agreement and each one's accuracy. The
     challenger passes when its accuracy is at least the champion's less ``tolerance``."""
+    import numpy as np
+
     dataset = _held_out()
     first = predictions(client, champion, dataset.x_test)
     second = predictions(client, challenger, dataset.x_test)
