@@ -54,13 +54,17 @@ def _held_out() -> Dataset:
 
 
 def wait(client: Any, group: str, version: int, endpoint: str, timeout_s: float) -> dict[str, Any]:
-    """Wait until ``endpoint`` serves ``group/version`` (approving it deploys it through the binding)."""
+    """Wait until ``endpoint`` serves ``group/version`` (approving it deploys it through the binding); fail
+    at once if the binding's deployment of it failed and rolled back."""
     deadline, serving = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
         champions = client.champion(ModelPackageGroupName=group)["Endpoints"]
         serving = next((e.get("ModelPackageVersion") for e in champions if e["EndpointName"] == endpoint), None)
         if serving == version:
             return {"status": "Passed", "details": {"endpoint": endpoint, "version": version}}
+        if version in (client.describe_registry_binding(EndpointName=endpoint).get("FailedVersions") or []):
+            return {"status": "Failed", "details": {"endpoint": endpoint, "version": version, "serving": serving,
+                                                    "reason": "its deployment failed and was rolled back"}}
         time.sleep(2.0)
     return {"status": "Failed", "details": {"endpoint": endpoint, "version": version, "serving": serving}}
 

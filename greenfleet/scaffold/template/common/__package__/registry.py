@@ -77,7 +77,7 @@ def register(client: Client, group: str, image: str, model_url: str, metrics_url
     params: dict[str, Any] = {
         "ModelPackageGroupName": group,
         "ModelPackageDescription": f"{lineage['project']} trained on {lineage['dataset']} at "
-                                   f"{(lineage.get('commit') or 'an uncommitted tree')[:12]}",
+                                   + (f"commit {lineage['commit'][:12]}" if lineage.get("commit") else "no commit"),
         "InferenceSpecification": {"Containers": [{"Image": image, "ModelDataUrl": model_url}]},
         "ModelMetrics": {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_url}}},
         "MetadataProperties": metadata, "CustomerMetadataProperties": properties,
