@@ -173,3 +173,41 @@ def test_the_checks_run_against_the_endpoint_bound_to_the_group(make_project: Ma
     code, late = check("wait", "--group", "churn-checks-prod", "--version", "3", "--endpoint", "churn",
                        "--timeout", "0.5")
     assert code == 1 and late["details"]["serving"] == 2
+
+
+@pytest.mark.timeout(300)
+def test_the_pipeline_uploads_to_the_servers_s3_artifacts_prefix(make_project: MakeProject,
+                                                                  tmp_path: Path) -> None:
+    """A server on another machine cannot read the runner's disk: with ``artifacts: s3://…`` the register
+    step uploads the model and its metrics report there (boto3) and registers those addresses."""
+    import boto3
+
+    from greenfleet.settings import Settings
+    from tests.artifacts.s3 import CREDENTIALS, moto_s3
+    from tests.conftest import free_port
+    from tests.live.conftest import FAST
+
+    with moto_s3() as endpoint:
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="models")
+        server = Server(Settings(home=tmp_path / "home", port=free_port(), s3_endpoint_url=endpoint,
+                                 **{**FAST, "model_data_roots": str(tmp_path / "nothing-local")}))
+        server.start_in_thread()
+        try:
+            project = make_project("churn-s3", "baseline")
+            config = yaml.safe_load((project / "greenfleet-project.yaml").read_text())
+            config["servers"]["dev"] = {"url": server.settings.base_url, "artifacts": "s3://models/churn"}
+            (project / "greenfleet-project.yaml").write_text(yaml.safe_dump(config))
+            env = {**clean_env(), **CREDENTIALS, "AWS_ENDPOINT_URL_S3": endpoint}
+            done = subprocess.run([sys.executable, "-m", "churn_s3.pipeline", "--group", "dev"], cwd=project,
+                                  env=env, capture_output=True, text=True, timeout=200)
+            assert done.returncode == 0, done.stderr
+            with Client(server.settings.base_url) as client:
+                doc = client.describe_model_package(ModelPackageName="churn-s3-dev/1")
+        finally:
+            server.stop_thread()
+        keys = sorted(o["Key"] for o in boto3.client("s3", endpoint_url=endpoint).list_objects_v2(
+            Bucket="models")["Contents"])
+    record = json.loads((project / "build/lineage.json").read_text())
+    assert doc["GreenfleetArtifact"]["SourceUri"].startswith("s3://models/churn/")
+    assert metrics_match(metrics_of(doc), record["metrics"])
+    assert [k.rsplit("/", 1)[-1] for k in keys] == ["metrics.json", "model.joblib"]
