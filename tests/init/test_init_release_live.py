@@ -1,11 +1,9 @@
 """The generated ``ci/release.sh`` run for real across three servers (dev, test, prod): promote dev → test,
 approve there (the binding deploys it), wait, integration and load checks recorded as evidence, promote
-to prod, where the required evidence lets the approval through. It needs ``greenfleet promote`` (issue 18,
-deliverable 1); in a tree without it the test says so and skips."""
+to prod, where the required evidence lets the approval through."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,9 +20,7 @@ from tests.init.conftest import MakeProject
 from tests.init.test_init_live import FAST_POLICY, clean_env
 from tests.live.conftest import FAST
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    importlib.util.find_spec("greenfleet.registry.promotion") is None,
-    reason="greenfleet promote (issue 18, deliverable 1) is not in this tree")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
