@@ -5,8 +5,9 @@ its hold-out figures, as a training pipeline would leave them.
 - v0: what production serves when the story starts (a strongly regularised logistic regression);
 - v1: the better model (standardised logistic regression);
 - v2: a worse one: it only looks at two of the thirty features;
-- v3: v1's estimator behind an ``inference.py`` with a bug: it raises on large tumours (mean area > 1000, about
-  one input in six), which the offline evaluation (the estimator itself) never exercises.
+- v3: v1's estimator behind an ``inference.py`` with a bug: it raises on a mean texture above 24 (about one
+  input in eight), which neither the offline evaluation (the estimator itself) nor dev's integration check (typical
+  cases of each class, ``sample_payloads``) exercises.
 
 The linear models are stored as plain ``LogisticRegression`` objects on the raw features (the scaling is folded
 into their coefficients), which greenfleet's scikit-learn runtime serves without importing scikit-learn.
@@ -25,7 +26,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-__all__ = ["Dataset", "Trained", "csv_line", "load_dataset", "train"]
+__all__ = ["Dataset", "Trained", "csv_line", "load_dataset", "sample_payloads", "train"]
 
 FAULTY_SCRIPT = '''"""v3's serving code: the estimator is fine, this handler is not."""
 import joblib
@@ -40,8 +41,8 @@ def predict_fn(data, model):
     rows = np.asarray(data, dtype=float)
     if rows.ndim == 1:
         rows = rows.reshape(1, -1)
-    if (rows[:, 3] > 1000).any():  # "mean area": a unit conversion that was never finished
-        raise ValueError("area out of the range this version was written for")
+    if (rows[:, 1] > 24).any():  # "mean texture": a lookup table that stops at 24
+        raise ValueError("texture out of the range this version was written for")
     return model.predict(rows).tolist()
 '''
 
@@ -73,6 +74,18 @@ def load_dataset(seed: int = 0) -> Dataset:
     x, y = np.asarray(data.data, dtype=float), np.asarray(data.target, dtype=int)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=seed, stratify=y)
     return Dataset(x, y, x_train, y_train, x_test, y_test, [str(n) for n in data.feature_names])
+
+
+def sample_payloads(data: Dataset, per_class: int = 5) -> list[tuple[np.ndarray, int]]:
+    """The integration check's payloads: the ``per_class`` training rows nearest each class's mean (standardised
+    distance), with their labels: typical cases, as a hand-written test suite would hold."""
+    scale = data.x_train.std(axis=0)
+    chosen = []
+    for label in (0, 1):
+        centre = data.x_train[data.y_train == label].mean(axis=0)
+        nearest = np.argsort((((data.x_train - centre) / scale) ** 2).sum(axis=1))[:per_class]
+        chosen += [(data.x_train[i], int(data.y_train[i])) for i in nearest]
+    return chosen
 
 
 def csv_line(row: np.ndarray) -> str:

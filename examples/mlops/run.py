@@ -40,18 +40,21 @@ def tell(story: Story, record: Record) -> None:
 
     story.register_in_dev(m1, 1)
     story.deployed_in_dev(m1, 1)
+    story.checks_in_dev(m1, 1)
     prod_v1 = story.promote_to_prod(m1, 1)
     story.approve_in_prod(m1, prod_v1, "release review: evaluation and dev checks passed")
     story.canary(m1, prod_v1, "SUCCEEDED")
 
     story.register_in_dev(m2, 2)
     story.deployed_in_dev(m2, 2)
+    story.checks_in_dev(m2, 2)
     prod_v2 = story.promote_to_prod(m2, 2)
     shadow = story.shadow_test(m2, prod_v2, seconds=8)
     story.reject_in_prod(m2, prod_v2, shadow)
 
     story.register_in_dev(m3, 3)
     story.deployed_in_dev(m3, 3)
+    story.checks_in_dev(m3, 3)
     prod_v3 = story.promote_to_prod(m3, 3)
     story.approve_in_prod(m3, prod_v3, "release review: same estimator as v1, new serving code")
     story.canary(m3, prod_v3, "ROLLED_BACK")
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     data = load_dataset()
     v0 = train(data, "v0", workdir / "models")
     dev = ServerProcess("dev", workdir)
-    prod = ServerProcess("prod", workdir, {"REJECT_ON_ROLLBACK": "true"})
+    prod = ServerProcess("prod", workdir, {"REJECT_ON_ROLLBACK": "true",
+                                           "REGISTRY_REQUIRED_EVIDENCE": "integration,load"})
     traffic: Traffic | None = None
     timeline_url = f"{prod.url}/ui/timeline/{GROUP}"
     try:

@@ -11,14 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from environments import DRIFT_ALARM, ENDPOINT, GROUP, SCHEDULE
-from models import Dataset, Trained
-from promotion import promote
+from models import Dataset, Trained, csv_line, sample_payloads
 from steps import Record, wait_for
 from traffic import Traffic, row_of
 
 from greenfleet import Client
+from greenfleet.registry.promotion import promote
 
 __all__ = ["Story"]
 
@@ -102,6 +103,48 @@ class Story:
                          "dev's binding deploys every approved version, all at once", champion=champion,
                          deployment=ended["outcome"]["Detail"]["DeploymentId"])
 
+    def checks_in_dev(self, model: Trained, version: int) -> None:
+        """Dev's integration and load checks against the deployed version, recorded as its evidence (prod
+        requires both Passed before it accepts an approval; the evidence travels with the promotion)."""
+        samples = sample_payloads(self.data)
+        url = f"/endpoints/{ENDPOINT['dev']}/invocations"
+        headers = {"Content-Type": "text/csv"}
+        with httpx.Client(base_url=self.dev_url, timeout=30) as http:
+            answers = [(http.post(url, content=csv_line(row), headers=headers), label) for row, label in samples]
+            answered = [(r.json()["predictions"][0], label) for r, label in answers if r.status_code == 200]
+            correct = sum(1 for predicted, label in answered if predicted == label)
+            passed = len(answered) == len(samples) and correct >= 0.8 * len(samples)
+            self.dev.put_model_package_evidence(
+                f"{GROUP}/{version}", by="dev-pipeline", Check="integration", Status="Passed" if passed else "Failed",
+                Detail={"payloads": str(len(samples)), "answered": str(len(answered)), "correct": str(correct)})
+            latencies, errors = [], 0
+            for index in range(200):
+                row, _ = samples[index % len(samples)]
+                started = time.perf_counter()
+                status = http.post(url, content=csv_line(row), headers=headers).status_code
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += int(status != 200)
+        p99 = float(np.percentile(latencies, 99))
+        self.dev.put_model_package_evidence(
+            f"{GROUP}/{version}", by="dev-pipeline", Check="load",
+            Status="Passed" if errors <= 2 and p99 <= 250 else "Failed",
+            Detail={"requests": "200", "errors": str(errors), "p99_ms": f"{p99:.1f}",
+                    "limits": "errors<=1%,p99<=250ms"})
+        evidence = self._evidence(self.dev, version)
+        self.record.step(
+            f"{model.version} checked in dev", "dev", ", ".join(f"{e['Check']} {e['Status']}" for e in evidence),
+            "integration Passed, load Passed", "integration: the typical payloads of each class answered and "
+            "classified; load: 200 requests, at most 1 % errors and a p99 of 250 ms",
+            evidence=[{"check": e["Check"], "status": e["Status"], **(e.get("Detail") or {})} for e in evidence])
+
+    def _evidence(self, client: Client, version: int) -> list[Doc]:
+        """The newest evidence per check, by check name."""
+        newest: dict[str, Doc] = {}
+        for entry in client.list_model_package_evidence(ModelPackageName=f"{GROUP}/{version}")["Evidence"]:
+            if entry["Check"] not in newest or entry["Time"] >= newest[entry["Check"]]["Time"]:
+                newest[entry["Check"]] = entry
+        return [newest[k] for k in sorted(newest)]
+
     def promote_to_prod(self, model: Trained, version: int) -> int:
         answer = promote(self.dev, self.prod, f"{GROUP}/{version}", "release-pipeline")
         target_version = int(str(answer["ModelPackageArn"]).rsplit("/", 1)[-1])
@@ -111,7 +154,8 @@ class Story:
             f"{model.version} promoted to prod", "prod", described["ModelApprovalStatus"], "PendingManualApproval",
             "promotion copies an approved version with its lineage, metrics and digest; prod decides on its own",
             package=answer["ModelPackageArn"], source=answer.get("SourceModelPackageArn"),
-            digest=answer.get("ArtifactDigest"),
+            digest=answer.get("ArtifactDigest"), created=answer.get("Created"),
+            evidence_carried=[f"{e['Check']} {e['Status']}" for e in self._evidence(self.prod, target_version)],
             same_digest=(described.get("GreenfleetArtifact") or {}).get("Sha256") ==
             (source.get("GreenfleetArtifact") or {}).get("Sha256"),
             promoted_from={k: v for k, v in (described.get("CustomerMetadataProperties") or {}).items()
@@ -122,8 +166,10 @@ class Story:
         self.prod.update_model_package(f"{GROUP}/{version}", by="release-manager", ModelApprovalStatus="Approved",
                                        ApprovalDescription=reason)
         described = self._package(self.prod, version)
+        required = self.prod.list_model_package_evidence(ModelPackageName=f"{GROUP}/{version}")["RequiredChecks"]
         self.record.step(f"{model.version} approved in prod", "prod", described["ModelApprovalStatus"], "Approved",
-                         reason, approved_by=self._approver(self.prod, version, "Approved"))
+                         f"{reason} (prod requires the evidence {', '.join(required)} Passed)",
+                         approved_by=self._approver(self.prod, version, "Approved"), required_evidence=required)
 
     def canary(self, model: Trained, version: int, expected: str) -> Doc:
         self.traffic.phase = f"canary-{model.version}"

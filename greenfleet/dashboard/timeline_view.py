@@ -13,12 +13,13 @@ from typing import Any, NamedTuple
 from greenfleet.dashboard.access import RegistryFaces
 from greenfleet.experiments.service import ExperimentService
 from greenfleet.monitoring.service import MonitoringService
+from greenfleet.registry.imports import PROVENANCE
 from greenfleet.registry.names import config_name
 
 __all__ = ["KINDS", "PROMOTED_PREFIX", "Event", "timeline"]
 
 Doc = dict[str, Any]
-PROMOTED_PREFIX = "greenfleet:promoted-from"
+PROMOTED_PREFIX = PROVENANCE
 """CustomerMetadataProperties keys a promoted copy records its source under (CONTRACT-18)."""
 
 
