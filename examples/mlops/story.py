@@ -229,6 +229,7 @@ class Story:
                                             Reason="shadow test over")
         status = wait_for(lambda: (s := self.prod.describe_inference_experiment(Name=name)["Status"]) in (
             "Completed", "Cancelled") and s, 60, "the shadow test stopped")
+        time.sleep(1.5)  # the capture writer flushes at least every second
         accuracy = self._captured_accuracy(storage / ENDPOINT["prod"])
         predictions = report["Predictions"]
         worse = predictions.get("Agreement", 1.0) < MIN_AGREEMENT or \
@@ -245,10 +246,11 @@ class Story:
         return {"report": report, "accuracy": accuracy, "worse": worse}
 
     def _captured_accuracy(self, root: Path) -> Doc:
-        """Each variant's captured answers scored against the label of the row its inference id names."""
-        found: Doc = {}
+        """Both variants' captured answers to the same requests (inference ids both captured), each scored
+        against the label of the row the inference id names."""
+        answers: dict[str, dict[str, int]] = {}
         for variant in ("AllTraffic", "challenger"):
-            correct = total = 0
+            answers[variant] = {}
             for path in sorted((root / variant).rglob("*.jsonl")):
                 for line in path.read_text().splitlines():
                     record = json.loads(line)
@@ -258,10 +260,13 @@ class Story:
                     output = record["captureData"]["endpointOutput"]
                     text = base64.b64decode(output["data"]) if output["encoding"] == "BASE64" else output["data"]
                     answer = json.loads(text)
-                    predicted = int(answer["predictions"][0] if isinstance(answer, dict) else answer[0])
-                    correct += int(predicted == self.data.y[row_of(inference_id)])
-                    total += 1
-            found[variant] = {"n": total, "accuracy": correct / total if total else 0.0}
+                    answers[variant][inference_id] = int(answer["predictions"][0] if isinstance(answer, dict)
+                                                         else answer[0])
+        paired = sorted(set(answers["AllTraffic"]) & set(answers["challenger"]))
+        found: Doc = {}
+        for variant, predicted in answers.items():
+            correct = sum(1 for i in paired if predicted[i] == self.data.y[row_of(i)])
+            found[variant] = {"n": len(paired), "accuracy": correct / len(paired) if paired else 0.0}
         return found
 
     def reject_in_prod(self, model: Trained, version: int, shadow: Doc) -> None:
@@ -287,9 +292,10 @@ class Story:
         """Shift the input stream (mean radius, feature 0, by ``shift``) and wait for monitoring to notice."""
         before = self._executions()
         before_statuses: dict[str, int] = {}
-        for execution in before:
+        for execution in before:  # the finished ones
             status = execution["MonitoringExecutionStatus"]
-            before_statuses[status] = before_statuses.get(status, 0) + 1
+            if status not in ("Pending", "InProgress"):
+                before_statuses[status] = before_statuses.get(status, 0) + 1
         shifted_at = time.time()
 
         def shifted(row: np.ndarray) -> np.ndarray:

@@ -76,6 +76,8 @@ def test_the_figures_behind_each_outcome(run: tuple[Path, dict[str, Any], Any]) 
     assert found["v1 approved in prod"]["details"]["required_evidence"] == ["integration", "load"]
 
     canary = found["v1 canary under load in prod"]["details"]
+    print(json.dumps({t: found[t]["details"] for t in found if "canary" in t or "shadow" in t or "drift" in t},
+                     default=str)[:6000])
     assert canary["load"]["requests"] >= 100 and canary["load"]["failed"] == 0, canary["load"]
     assert canary["judge_reason"] == "score 100 (PASS)" and canary["champion_after"] == 1
     assert {m["name"]: m["verdict"] for m in canary["judge_metrics"]} == {"latency": "PASS", "errors": "PASS"}
