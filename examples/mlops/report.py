@@ -40,9 +40,20 @@ def _figures(step: Doc) -> list[str]:
                              f", HTTP {k.removeprefix('status_')}: {n}" for k, n in value.items()
                              if k.startswith("status_")))
         else:
-            shown = json.dumps(value, default=str) if isinstance(value, dict | list) else _num(value)
+            shown = json.dumps(_rounded(value), default=str) if isinstance(value, dict | list) else _num(value)
             lines.append(f"- {key.replace('_', ' ')}: {shown}")
     return lines
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to four significant digits, inside lists and maps too."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _num(value: Any) -> str:
