@@ -40,6 +40,10 @@ MANIFEST_MEMBERS = {"SourceUrl", "SourceModelPackage", "SourceGroupDescription",
                     "ModelPackageGroupName"}
 
 
+class _GroupRaced(Exception):
+    """The group this promotion was creating was created by another request meanwhile."""
+
+
 def promotion_token(source_url: str, source_arn: str, sha256: str) -> str:
     """The ClientToken of the copy of one source version (36 characters, like SageMaker's)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"greenfleet-promotion:{source_url.rstrip('/')}|{source_arn}|{sha256}"))
@@ -101,7 +105,10 @@ class PromotionImporter:
         except ArtifactError as exc:
             raise ValidationError(f"Artifact digest mismatch: {exc}") from exc
         try:
-            return self._write(manifest, params, kept.to_dict())
+            try:
+                return self._write(manifest, params, kept.to_dict())
+            except _GroupRaced:  # another promotion created the group meanwhile: write into it
+                return self._write(manifest, params, kept.to_dict())
         except BaseException:
             if placed:
                 self.registry.artifacts.discard(kept)
@@ -170,11 +177,13 @@ class PromotionImporter:
                                               "By": item.get("By"), "Time": item.get("Time")}
                     repo.add_history(tx, evidence.history_row(row, record, now, str(item.get("By") or who)))
                 registry._announce(tx, row, now)
-        except IntegrityError:
+        except IntegrityError as exc:
             raced = self.existing(manifest)
-            if raced is None:
-                raise
-            return raced  # a concurrent promotion of the same source version won
+            if raced is not None:
+                return raced  # a concurrent promotion of the same source version won
+            if existing is None and repo.get_group(group) is not None:
+                raise _GroupRaced from exc
+            raise
         registry.events.wake()
         return self._answer(row, manifest, created=True)
 

@@ -5,7 +5,9 @@ lineage, metrics and evidence carried, and a target that requires evidence befor
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +285,48 @@ def test_evidence_is_validated_and_kept_in_the_audit_trail(servers: Servers, tmp
 def test_a_bad_required_evidence_setting_is_refused_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not a check name"):
         Settings(home=tmp_path, registry_required_evidence="integration, load test")
+
+
+@pytest.mark.slow
+def test_promote_between_servers_keeping_artifacts_in_s3(servers: Servers, tmp_path: Path) -> None:
+    from tests.artifacts.s3 import moto_s3
+
+    with moto_s3() as endpoint:
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="registry")
+        dev = servers("dev", s3_endpoint_url=endpoint, registry_s3_uri="s3://registry/dev")
+        prod = servers("prod", s3_endpoint_url=endpoint, registry_s3_uri="s3://registry/prod")
+        approved_version(dev, tmp_path)
+        with Client(url(dev)) as source, Client(url(prod)) as target:
+            sha = source.describe_model_package(ModelPackageName="churn/1")["GreenfleetArtifact"]["Sha256"]
+            assert promote(source, target, "churn/1", by="ci")["ArtifactDigest"] == sha
+            copy = target.describe_model_package(ModelPackageName="churn/1")
+        assert copy["GreenfleetArtifact"]["Uri"] == f"s3://registry/prod/sha256/{sha}.tar.gz"
+        body = s3.get_object(Bucket="registry", Key=f"prod/sha256/{sha}.tar.gz")["Body"].read()
+        assert body == s3.get_object(Bucket="registry", Key=f"dev/sha256/{sha}.tar.gz")["Body"].read()
+        staging = dev.settings.home / "registry" / "artifacts" / "staging"
+        deadline = time.monotonic() + 5  # removed by the response's background task, after the last byte
+        while [p for p in staging.rglob("*") if p.is_file()] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in staging.rglob("*") if p.is_file()]  # the source's downloaded copy is gone
+
+
+def test_concurrent_promotions_into_a_new_group(servers: Servers, tmp_path: Path) -> None:
+    dev, prod = servers("dev"), servers("prod")
+    approved_version(dev, tmp_path)
+    (tmp_path / "model-dir" / "model.joblib").write_bytes(b"another model")
+    run("--url", url(dev), "registry", "register", "churn", str(tmp_path / "model-dir"), "--image",
+        "greenfleet/sklearn", "--approve")
+
+    def one(version: str) -> dict[str, Any]:
+        with Client(url(dev)) as source, Client(url(prod)) as target:
+            return promote(source, target, version, by="ci")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(one, ["churn/1", "churn/2", "churn/1", "churn/2"]))
+    assert {a["ModelPackageArn"] for a in answers[::2]} == {answers[0]["ModelPackageArn"]}
+    assert {a["ModelPackageArn"] for a in answers[1::2]} == {answers[1]["ModelPackageArn"]}
+    with Client(url(prod)) as c:
+        assert len(c.list_model_packages(ModelPackageGroupName="churn")["ModelPackageSummaryList"]) == 2
