@@ -53,6 +53,10 @@ FIRST_BACKOFF_S, MAX_BACKOFF_S, YOUNG_S = 0.5, 30.0, 5.0
 FLUSH_TIMEOUT_S = 30.0
 
 _StreamKey = tuple[int, str, str, str, str]
+"""id(setting), endpoint, variant, request content type, response content type"""
+_StreamEntry = tuple[int, CaptureSetting, Key, bool, bool]
+"""stream id, the setting (kept, so its id stays its own), (endpoint, variant), capture input, output"""
+_pack = RECORD_HEAD.pack
 
 
 @dataclass(slots=True)
@@ -77,7 +81,7 @@ class CaptureHandoff:
         """How often the thread moves the queue into the pipe (at most one write call per pass)."""
         # Written on the serving thread only: the queue's tail, the streams, offered bytes, drops.
         self._queue: deque[tuple[Key | None, bytes]] = deque()
-        self._streams: dict[_StreamKey, tuple[int, CaptureSetting, Key]] = {}
+        self._streams: dict[_StreamKey, _StreamEntry] = {}
         self._stream_frames: dict[int, bytes] = {}
         self._next_stream = 1
         self._offered_bytes = 0
@@ -104,29 +108,33 @@ class CaptureHandoff:
         stream = self._streams.get((id(setting), endpoint, variant, request_type, response_type))
         if stream is None or stream[1] is not setting:
             stream = self._declare(setting, endpoint, variant, request_type, response_type)
-        if not setting.capture_input:
+        stream_id, _, key, with_input, with_output = stream
+        if not with_input:
             request = b""
-        if not setting.capture_output:
+        if not with_output:
             response = b""
-        identifier = b"" if inference_id is None else inference_id.encode()[:NO_ID - 1]
+        if inference_id is None:
+            identifier, id_length = b"", NO_ID
+        else:
+            identifier = inference_id.encode()[:NO_ID - 1]
+            id_length = len(identifier)
         length = RECORD_FIXED + len(identifier) + len(request) + len(response)
-        if self._offered_bytes - self._done_bytes + length > self.max_queued_bytes:
-            key = stream[2]
+        offered = self._offered_bytes + length + HEAD.size
+        if offered - self._done_bytes > self.max_queued_bytes:
             self._dropped[key] = self._dropped.get(key, 0) + 1
             return False
-        self._offered_bytes += length + HEAD.size
-        self._queue.append((stream[2], b"".join((
-            RECORD_HEAD.pack(RECORD, length, stream[0], at, NO_ID if inference_id is None else len(identifier),
-                             len(request), len(response)), identifier, request, response))))
+        self._offered_bytes = offered
+        self._queue.append((key, b"".join((_pack(RECORD, length, stream_id, at, id_length, len(request),
+                                                 len(response)), identifier, request, response))))
         return True
 
     def _declare(self, setting: CaptureSetting, endpoint: str, variant: str, request_type: str,
-                 response_type: str) -> tuple[int, CaptureSetting, Key]:
+                 response_type: str) -> _StreamEntry:
         if len(self._streams) >= MAX_STREAMS:
             self._streams, self._stream_frames = {}, {}
             self._queue.append((None, reset_frame()))
         stream_id, self._next_stream = self._next_stream, self._next_stream + 1
-        entry = (stream_id, setting, (endpoint, variant))
+        entry = (stream_id, setting, (endpoint, variant), setting.capture_input, setting.capture_output)
         self._streams[(id(setting), endpoint, variant, request_type, response_type)] = entry
         frame = stream_frame(stream_id, Stream(setting, endpoint, variant, request_type, response_type))
         self._stream_frames[stream_id] = frame  # a new writer process is told every stream first
