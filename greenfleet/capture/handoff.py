@@ -213,18 +213,21 @@ class CaptureHandoff:
                 child = self._spawn()
             if self._stopping.is_set():
                 break
-            if child is not None and not out and self._queue:
-                out = memoryview(self._take(child))
-            readable, writable, _ = select.select(
-                [child.status_fd] if child is not None else [],
-                [child.records_fd] if child is not None and out else [], [], self.poll_s)
             if child is None:
+                time.sleep(self.poll_s)
                 continue
             try:
-                if writable:
-                    with contextlib.suppress(BlockingIOError):
-                        out = out[os.write(child.records_fd, out):]
-                if readable:
+                if not out and self._queue:
+                    out = memoryview(self._take(child))
+                poller = select.poll()  # (not select(): a server's descriptors may be numbered past 1023)
+                poller.register(child.status_fd, select.POLLIN)
+                if out:
+                    poller.register(child.records_fd, select.POLLOUT)
+                for fd, _ in poller.poll(self.poll_s * 1000):
+                    if fd == child.records_fd:
+                        with contextlib.suppress(BlockingIOError):
+                            out = out[os.write(child.records_fd, out):]
+                        continue
                     data = os.read(child.status_fd, 65536)
                     if not data:
                         raise BrokenPipeError
@@ -232,6 +235,10 @@ class CaptureHandoff:
                     for status in status_lines(child.status_buffer):
                         self._took_status(child, status)
             except (BrokenPipeError, ConnectionResetError):
+                out = memoryview(b"")
+                self._exited(child)
+            except Exception:  # the hand-off must outlive a bug: start over with a new writer process
+                log.exception("capture hand-off failed; restarting the capture writer process")
                 out = memoryview(b"")
                 self._exited(child)
         child = self._child

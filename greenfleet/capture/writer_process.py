@@ -47,8 +47,10 @@ def serve(records_fd: int, status_fd: int, flush_interval_s: float, s3_endpoint_
     unknown = 0
     next_pass = time.monotonic() + flush_interval_s
     ended = False
+    poller = select.poll()
+    poller.register(records_fd, select.POLLIN)
     while not ended:
-        readable, _, _ = select.select([records_fd], [], [], max(next_pass - time.monotonic(), 0.0))
+        readable = poller.poll(max(next_pass - time.monotonic(), 0.0) * 1000)
         write_now = False
         if readable:
             data = os.read(records_fd, READ_BYTES)

@@ -174,3 +174,29 @@ def test_the_writer_process_writes_what_it_holds_and_exits_when_the_server_dies(
     pid = int(done.stdout.strip())
     wait_for(lambda: len(records(tmp_path)) == 10)
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z")
+
+
+def test_a_stalled_writer_process_fills_the_bound_then_records_are_dropped_never_waited_for(tmp_path: Path) -> None:
+    h = handoff(max_queued_bytes=4 << 20)  # above the 1 MiB pipe: the pipe fills first, then the queue
+    h.start()
+    try:
+        h.capture(setting(tmp_path), "ep", "v", AT, b"0", "text/csv", b"0", "text/csv", None)
+        h.flush()
+        pid = h.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        body = b"1," * 500
+        accepted, total = 0, 12_000  # ~12 MB offered to a process that reads nothing: had capture() waited on
+        for _ in range(total):     # the pipe, this loop would never end
+            accepted += h.capture(setting(tmp_path), "ep", "v", AT, body, "text/csv", b"0", "text/csv", None)
+        assert 1000 < accepted < total and h.queued_bytes <= 4 << 20
+        os.kill(pid, signal.SIGCONT)
+        h.flush()
+        counts = h.counts()[("ep", "v")]
+        assert (counts.written, counts.dropped, counts.lost) == (accepted + 1, total - accepted, 0)
+        assert h.pid == pid and h.queued_bytes == 0
+    finally:
+        if h.pid is not None:
+            os.kill(h.pid, signal.SIGCONT)
+        h.stop()
+    assert len(records(tmp_path)) == accepted + 1
