@@ -3,15 +3,17 @@ bench/results/capture.json.
 
     .venv/bin/python bench/capture_bench.py [--seconds 5] [--rounds 3] [--records 200000] [--execution 1000000]
 
-- writer: records/s through ``CaptureWriter`` (offer on this thread; drain, encode and write to a local
-  directory), 20-feature CSV requests with JSON responses, and the cost of one ``offer`` call;
+- writer: records/s and this (the serving) process's CPU per record through ``CaptureWriter`` (encoding
+  here, as the old writer thread did) and through ``CaptureHandoff`` (framing here, encoding in the
+  writer process, whose CPU is given apart), 20-feature CSV requests with JSON responses;
 - router: req/s of InvokeEndpoint through a real in-process server and one real worker, c8 from a separate
-  load-generator process (raw keep-alive HTTP/1.1 connections), capture off vs 100 % InputAndOutput on two
-  endpoints of the same model, alternating rounds in the same run, with capture through the server's
-  capture-writer process (``process``, the server's way) and through a writer thread in the serving process
-  (``thread``, the way before it); for each, the serving process's CPU per request (getrusage of this
-  process, which runs the server; the worker, load generator and writer process are other processes) and
-  the writer process's own CPU per captured record;
+  load-generator process (raw keep-alive HTTP/1.1 connections) to one endpoint with 100 % InputAndOutput
+  capture, in cycles of one round each (their order rotating from cycle to cycle): capture off (the router
+  given no sink), capture through the server's capture-writer process (``process``, the server's way) and
+  through a writer thread in the serving process (``thread``, the way before it). Costs and CPU ratios are
+  medians over cycles of the ratio to capture off in the same cycle. For each mode, the serving process's
+  CPU per request (getrusage of this process, which runs the server; the worker, load generator and writer
+  process are other processes) and the writer process's own CPU per request;
 - execution: one Model Monitor execution (read captured files, statistics, checks, reports) over
   ``--execution`` captured records of 20 features (0 skips it)."""
 
@@ -47,6 +49,7 @@ from greenfleet.server import Server
 from greenfleet.settings import Settings
 from tests.conftest import free_port
 
+MODES = ("off", "thread", "process")
 RESULTS = Path(__file__).parent / "results" / "capture.json"
 SETTING = {"csv": frozenset({"text/csv"}), "json": frozenset({"application/json"})}
 LOADGEN = r"""
@@ -157,11 +160,11 @@ def bench_router(tmp: Path, seconds: float, rounds: int) -> dict[str, Any]:
                    "CaptureOptions": [{"CaptureMode": "InputAndOutput"}],
                    "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"],
                                                 "JsonContentTypes": ["application/json"]}}
-        for name, extra in (("off", {}), ("on", {"DataCaptureConfig": capture})):
+        for name, extra in (("on", {"DataCaptureConfig": capture}),):
             api.post("/api/endpoint-configs", json={"EndpointConfigName": name, "ProductionVariants": variant,
                                                     **extra}).raise_for_status()
             api.post("/api/endpoints", json={"EndpointName": name, "EndpointConfigName": name}).raise_for_status()
-        for name in ("off", "on"):
+        for name in ("on",):
             while api.get(f"/api/endpoints/{name}").json()["EndpointStatus"] != "InService":
                 time.sleep(0.1)
         handoff = server.capture
@@ -169,18 +172,20 @@ def bench_router(tmp: Path, seconds: float, rounds: int) -> dict[str, Any]:
         thread = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
                                flush_interval_s=settings.capture_flush_interval_s)
         thread.start()
-        sinks = {"off": handoff, "thread": thread, "process": handoff}
-        _loadgen(settings.port, "off", body, 1.0)  # warm-up
-        _loadgen(settings.port, "on", body, 1.0)  # and the writer process's start
+        # One endpoint and worker for every mode: "off" only takes the router's sink away (two endpoints
+        # would compare two workers too, which differ by more than capture costs on this machine).
+        sinks: dict[str, CaptureWriter | CaptureHandoff | None] = {"off": None, "thread": thread,
+                                                                    "process": handoff}
+        _loadgen(settings.port, "on", body, 1.0)  # warm-up, and the writer process's start
         server.capture.flush()
         base = {name: sum(c.written for c in sink.counts().values()) for name, sink in (("thread", thread),
                                                                                         ("process", handoff))}
         results: dict[str, list[dict[str, float]]] = {"off": [], "thread": [], "process": []}
-        for _ in range(rounds):
-            for mode in ("off", "thread", "process"):
+        for cycle in range(rounds):
+            for mode in MODES[cycle % 3:] + MODES[:cycle % 3]:  # each mode takes each place in turn
                 server.router.capture = server.router.mirror.capture = sinks[mode]
                 cpu, writer_cpu = _cpu_self(), _cpu_of(handoff.pid)
-                rate = _loadgen(settings.port, "off" if mode == "off" else "on", body, seconds)
+                rate = _loadgen(settings.port, "on", body, seconds)
                 cpu, writer_cpu = _cpu_self() - cpu, _cpu_of(handoff.pid) - writer_cpu
                 requests = rate * seconds
                 results[mode].append({"req_per_s": rate, "serving_cpu_us": cpu / requests * 1e6,
@@ -200,12 +205,16 @@ def bench_router(tmp: Path, seconds: float, rounds: int) -> dict[str, Any]:
     def median(mode: str, measure: str) -> float:
         return statistics.median(r[measure] for r in results[mode])
 
-    off_rate, off_cpu = median("off", "req_per_s"), median("off", "serving_cpu_us")
+    def paired(mode: str, measure: str) -> float:
+        """The median over cycles of the mode's figure over capture off's in the same cycle."""
+        return statistics.median(r[measure] / o[measure] for r, o in zip(results[mode], results["off"], strict=True))
+
+    off_rate = median("off", "req_per_s")
     summary = {mode: {"req_per_s": median(mode, "req_per_s"), "serving_cpu_us": median(mode, "serving_cpu_us"),
                       "writer_process_cpu_us": median(mode, "writer_process_cpu_us"),
-                      "cost": 1 - median(mode, "req_per_s") / off_rate,
-                      "serving_cpu_ratio": median(mode, "serving_cpu_us") / off_cpu}
-               for mode in ("off", "thread", "process")}
+                      "cost": 1 - paired(mode, "req_per_s"),
+                      "serving_cpu_ratio": paired(mode, "serving_cpu_us")}
+               for mode in MODES}
     return {"rounds": results, "median": summary, "counts": counts,
             "off_req_per_s": off_rate, "on_req_per_s": summary["process"]["req_per_s"],
             "cost": summary["process"]["cost"], "captured": counts["process"]["captured"],
@@ -263,7 +272,7 @@ def main() -> None:
               f"{w['serving_cpu_us']:>19.2f} {w['writer_process_cpu_us']:>19.2f}")
     print(f"{'writer records/s (process; goal >= 20,000)':<52} {writer['records_per_s']:>14,.0f}")
     print(f"load average before / after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
-    print(f"{'router c8, median of ' + str(args.rounds) + ' rounds':<30} {'req/s':>8} {'cost':>7} "
+    print(f"{'router c8, ' + str(args.rounds) + ' cycles (medians)':<30} {'req/s':>8} {'cost':>7} "
           f"{'serving CPU us/req':>19} {'x off':>6} {'writer proc us/req':>19}")
     for mode, label in (("off", "capture off"), ("thread", "100 % I+O, writer thread"),
                         ("process", "100 % I+O, writer process")):

@@ -291,7 +291,9 @@ class CaptureHandoff:
             process = subprocess.Popen(
                 [sys.executable, "-m", "greenfleet.capture.writer_process", str(records_r), str(status_w),
                  repr(self.flush_interval_s), self.s3_endpoint_url or ""],
-                pass_fds=(records_r, status_w), stdin=subprocess.DEVNULL, start_new_session=True)
+                pass_fds=(records_r, status_w), stdin=subprocess.DEVNULL)
+            # (in the server's session: a session of its own would be a scheduler autogroup of its own on
+            # Linux, sharing the CPU with the server as an equal whatever its nice value)
         except OSError as exc:
             for fd in (records_r, records_w, status_r, status_w):
                 os.close(fd)
