@@ -39,6 +39,7 @@ from greenfleet.control.leadership import LeaderElection, migration_lock
 from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
+from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
@@ -76,7 +77,8 @@ from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.server")
 FOLLOW_INTERVAL_S = 0.1
-"""How often a follower reads the stored routing table's revision (one indexed read)."""
+"""How often a follower on SQLite reads the stored routing table's revision (one indexed read); on
+PostgreSQL followers LISTEN for new tables (control/table_sync.py)."""
 
 
 class ListenError(Exception):
@@ -296,9 +298,13 @@ class Server:
                          max_api_body_bytes=settings.max_api_body_bytes,
                          max_aws_body_bytes=settings.max_aws_body_bytes,
                          body_read_timeout_s=settings.body_read_timeout_s)
-        if settings.ha:  # another server's router may still send to a draining instance until it follows
-            self.reconciler.drain_grace_s = FOLLOW_INTERVAL_S * 10
+        self.router_id = f"server-{uuid.uuid4().hex[:16]}"
+        self.routers = RouterRegistry(self.engine)
+        # drains wait for every other router (follower servers, `greenfleet router` processes) to let go
+        self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
+        self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
+                                       clock=self.clock.now)
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -320,6 +326,8 @@ class Server:
         with contextlib.suppress(Exception):
             self.follower.follow_once()  # serve the stored table from the first request
         self.follower.start()
+        self.metrics.follow(self.router_id)  # until it leads, its router's figures go to the leader's inbox
+        self.reporter.start()
         if self.election.try_once():
             log.info("this server leads the control plane")
             self._lead()
@@ -328,6 +336,10 @@ class Server:
     def _lead(self) -> None:
         """Run the controllers: adopt the instances, resume deployments from their saved state."""
         self.follower.stop()
+        self.reporter.stop()  # ships what it holds; the leader's own router is counted in-process
+        self.metrics.lead(self.clock.now())
+        with contextlib.suppress(Exception):
+            self.routers.prune(self.clock.now() - 3600)  # routers killed long ago
         with contextlib.suppress(Exception):
             self.follower.follow_once()  # continue from the last stored table's revision (router processes)
         self.events.start()
@@ -348,6 +360,7 @@ class Server:
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.follower.stop()
+        self.reporter.stop()
         self.async_dispatcher.stop()
         self.reconciler.stop()
         self.election.stop()  # after the reconciler: never two leaders at once

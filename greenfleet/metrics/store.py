@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from greenfleet.errors import ResourceLimitExceeded, ValidationError
 from greenfleet.metrics.aggregate import Aggregate
@@ -68,6 +68,7 @@ class MetricStore:
         self._dirty: dict[tuple[int, int], MinuteChunk] = {}
         self._hot: dict[tuple[int, int], MinuteChunk] = {}
         self._horizon = 0  # memory holds every point of minutes ≥ horizon
+        self.persist_failures = 0
 
     # -- series -----------------------------------------------------------------------------------------
     def load(self, now: float) -> None:
@@ -171,8 +172,9 @@ class MetricStore:
         series.chunks[minute] = chunk
         return chunk
 
-    def persist(self) -> int:
-        """Write every bucket changed since the last call; returns the number of rows written."""
+    def persist(self, then: Callable[[Connection], None] | None = None) -> int:
+        """Write every bucket changed since the last call; returns the number of rows written. ``then`` runs
+        in the writing transaction; a failed write counts in ``persist_failures`` (and is retried)."""
         with self._lock:
             dirty, self._dirty = self._dirty, {}
             rows: list[tuple[int, int, StoredPoint]] = []
@@ -182,8 +184,9 @@ class MetricStore:
                 if rollup is not None:
                     rows.append((sid, 60, rollup))
         try:
-            self.repo.upsert_points(rows)
+            self.repo.upsert_points(rows, then)
         except Exception:
+            self.persist_failures += 1
             log.exception("could not persist %d metric points; will retry", len(rows))
             with self._lock:
                 for (sid, minute), chunk in dirty.items():
