@@ -57,6 +57,7 @@ class MetricService:
         self.outbox: MetricOutbox | None = None
         self.inbox = MetricInbox(engine)
         self.engine = engine
+        self._refreshed_at = float("-inf")
         self.maintenance_interval_s = maintenance_interval_s
         self._next_maintenance = clock.now() + maintenance_interval_s
 
@@ -65,6 +66,17 @@ class MetricService:
         """From now on this server's points go to an outbox tagged ``router_id`` (it does not lead)."""
         self.outbox = MetricOutbox(self.engine, router_id, self.store.relative_accuracy)
         self.recorder.store = self.sink = self.outbox
+        self._refreshed_at = float("-inf")
+
+    def _refresh(self) -> None:
+        """A follower reads what the leader committed: series list and points from the database (at most
+        once a second; the leader commits each second's points in its one-second flush)."""
+        if self.outbox is None:
+            return
+        now = self.clock.now()
+        if now - self._refreshed_at >= 1.0:
+            self._refreshed_at = now
+            self.store.read_through()
 
     def ship(self, now: float) -> int:
         """A follower's second: its closed seconds (and put points) to the inbox; returns the points."""
@@ -127,6 +139,7 @@ class MetricService:
 
     # -- GetMetricStatistics ----------------------------------------------------------------------------
     def get_metric_statistics(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        self._refresh()
         key = SeriesKey(check_namespace(body.get("Namespace")), check_metric_name(body.get("MetricName")),
                         parse_dimensions(body.get("Dimensions")))
         period = check_period(body.get("Period"))
@@ -163,6 +176,7 @@ class MetricService:
         """The queries, each one's (start, period) and its values per period from start. Each query reads its
         own period (a MetricStat's; an expression's, the one its inputs share) over the request's window
         widened to whole periods of it."""
+        self._refresh()
         queries = parse_queries(body.get("MetricDataQueries"), "MetricDataQueries")
         periods = query_periods(queries, "MetricDataQueries")
         windows = {period: _range(body, period) for period in sorted(set(periods.values()))}
@@ -207,6 +221,7 @@ class MetricService:
     # -- ListMetrics ------------------------------------------------------------------------------------
     def list_metrics(self, namespace: str | None = None, metric_name: str | None = None,
                      dimensions: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        self._refresh()
         wanted = [(d.get("Name"), d.get("Value")) for d in dimensions or []]
         metrics = []
         keys = {series.key for series in self.store.all_series()}  # a metric sent in two units is one metric

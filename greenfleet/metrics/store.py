@@ -30,6 +30,8 @@ from greenfleet.metrics.sketch import DEFAULT_ACCURACY
 log = logging.getLogger("greenfleet.metrics")
 
 HOUR, DAY = 3600, 86400
+READ_THROUGH_HORIZON = 2**62
+"""A horizon no point reaches: every read goes to the database (``read_through``)."""
 
 
 class Series:
@@ -93,6 +95,21 @@ class MetricStore:
                 for chunk in series.chunks.values():
                     if chunk.rollup is None and chunk.has_seconds:
                         chunk.rebuild_rollup()  # seconds without their minute row: rebuild it
+
+    def read_through(self) -> None:
+        """A store that does not write (a follower server's): forget every point held in memory and read
+        each query's points from the database, after reading the series the leader created since."""
+        rows = self.repo.load_series()
+        with self._lock:
+            self._by_key.clear()
+            self._units.clear()
+            self._by_id.clear()
+            self._dirty.clear()
+            self._hot.clear()
+            for row in rows:
+                key = SeriesKey(row.namespace, row.metric_name, tuple((n, v) for n, v in row.dimensions))
+                self._register(Series(row.id, key, unit_of(row.unit), row.resolution, row.last_seen_at))
+            self._horizon = READ_THROUGH_HORIZON
 
     def _chunk_for_load(self, sid: int, minute: int, now: float) -> MinuteChunk | None:
         series = self._by_id.get(sid)

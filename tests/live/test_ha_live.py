@@ -185,6 +185,7 @@ def test_both_routers_metrics_add_up_and_an_alarm_sees_errors_sent_through_the_f
             time.sleep(0.5)
         assert invocations_through(leader, "ha", "Invocation4XXErrors", since) == 5
         assert invocations_through(leader, "ha", "Invocations", since) == served + 5
+        assert invocations_through(follower, "ha", "Invocations", since) == served + 5  # the follower reads them
     finally:
         first.stop()
         if second is not None:

@@ -103,7 +103,7 @@ def test_a_leader_that_dies_before_committing_leaves_the_rows_for_the_next(engin
     assert stats(successor, "Invocations", t0, t0 + 60)[0]["Sum"] == 4 and inbox_rows(engine) == 0
 
 
-def test_a_follower_server_ships_what_its_router_and_put_metric_data_record(engine: Engine,
+def test_a_follower_server_ships_what_its_router_and_put_metric_data_record_and_reads_the_leaders(engine: Engine,
                                                                           clock: FakeClock) -> None:
     leader, follower = MetricService(engine, clock), MetricService(engine, clock)
     follower.follow("server-b")
@@ -118,6 +118,7 @@ def test_a_follower_server_ships_what_its_router_and_put_metric_data_record(engi
     orders = leader.get_metric_statistics({"Namespace": "Shop", "MetricName": "Orders", "StartTime": t0,
                                            "EndTime": t0 + 60, "Period": 60, "Statistics": ["Sum"]})
     assert orders["Datapoints"][0]["Sum"] == 3
+    assert stats(follower, "Invocations", t0, t0 + 60)[0]["Sum"] == 1  # a follower reads what the leader committed
     follower.recorder.record_invocation("ep", "AllTraffic", "cfg", "i-1", "ok", 10.0, 1.0, t0 + 1.2)
     follower.lead(t0 + 2)  # it ships what it holds, then reloads the committed buckets and leads
     assert follower.outbox is None
