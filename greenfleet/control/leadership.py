@@ -1,7 +1,7 @@
 """One leader among the servers sharing a PostgreSQL database (``GREENFLEET_HA``): the one holding a
 session advisory lock on its own connection runs the controllers; the others answer the API and serve
 the data plane from the routing table the leader stores. PostgreSQL drops the lock with the session, so
-when the leader's process dies (or its machine: TCP keepalives close the session within a few seconds)
+when the leader's process dies (or its machine: TCP keepalives, store/database.py, close the session within ~4 s)
 a waiting server takes it on its next try and takes over.
 
 A leader that loses its lock connection can no longer be sure it is the only one: it checks the session

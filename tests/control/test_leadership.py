@@ -66,3 +66,16 @@ def test_a_leader_whose_session_is_terminated_steps_down_before_the_next_one_act
         second.stop()
         for engine in engines:
             engine.dispose()
+
+
+def test_sessions_end_soon_after_their_peer_vanishes(postgres_url: str) -> None:
+    engine = create_store_engine(postgres_url)
+    try:
+        with engine.connect() as connection:  # the server side of the session probes a silent client
+            shown = {name: connection.execute(text(f"SHOW {name}")).scalar() for name in (
+                "tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout")}
+    finally:
+        engine.dispose()
+    # over a Unix socket PostgreSQL reports 0 for these (the tests connect over TCP); tcp_user_timeout is in ms
+    assert shown == {"tcp_keepalives_idle": "2", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "2",
+                     "tcp_user_timeout": "4000"}, shown
