@@ -326,11 +326,12 @@ class Server:
         with contextlib.suppress(Exception):
             self.follower.follow_once()  # serve the stored table from the first request
         self.follower.start()
-        self.metrics.follow(self.router_id)  # until it leads, its router's figures go to the leader's inbox
-        self.reporter.start()
         if self.election.try_once():
             log.info("this server leads the control plane")
             self._lead()
+        else:  # until it leads, its router's figures go to the leader's inbox (it listens only after this)
+            self.metrics.follow(self.router_id)
+            self.reporter.start()
         self.election.start()  # a follower takes over when the leader's session ends
 
     def _lead(self) -> None:
