@@ -29,6 +29,7 @@ from greenfleet.asyncinference.front import AsyncFront
 from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
+from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.capture.writer import CaptureWriter
@@ -220,7 +221,8 @@ class Server:
                                                   settings.account_id, lambda: self.router.table.revision)
         self.async_dispatcher = AsyncDispatcher(
             self.async_queue, locations, self.router, self.clock, region=settings.region,
-            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
+            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight,
+            variant_metrics=AsyncVariantMetrics(self.metrics.store))
         self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
