@@ -24,6 +24,7 @@ from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.asyncinference.backlog import BacklogMetrics
+from greenfleet.asyncinference.committer import LoopCommitter
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.front import AsyncFront
 from greenfleet.asyncinference.locations import Locations
@@ -292,7 +293,8 @@ class Server:
             self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
-        front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
+        self.async_committer = LoopCommitter(self.async_queue, self.async_dispatcher.wake)
+        front = AsyncFront(self.async_invocations, self.policy, self.clock.now, self.async_committer)
         self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,

@@ -68,6 +68,7 @@ class AsyncDispatcher:
         self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="async")
         self._http = httpx.Client(timeout=None, limits=httpx.Limits(max_connections=max_in_flight))
         self._metrics_at = 0.0
+        self._expired_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,14 +111,17 @@ class AsyncDispatcher:
 
     # -- one pass --------------------------------------------------------------------------------------------
     def dispatch(self, now: float) -> None:
-        """Fail expired requests, claim what the ready instances can take, and (each second) publish the
-        backlog. Woken by every accepted and every finished request; otherwise once a second (expiry, new
-        instances), so an idle server costs two small reads a second."""
+        """Fail expired requests (each second), claim what the ready instances can take, and (each second)
+        publish the backlog. Woken by every committed batch of accepted requests and every finished request;
+        otherwise once a second (expiry, new instances), so an idle server costs two small reads a second."""
         table = self.router.table
-        for request in self.queue.expired(now):
-            route = table.endpoints.get(request.endpoint_name)
-            variant = next((t.variant_name for t in route.targets if t.async_concurrency), None) if route else None
-            self._pool.submit(self._expire, request, variant)
+        if now - self._expired_at >= 1.0:  # not on every wake: TTLs are whole seconds (60 and up)
+            self._expired_at = now
+            for request in self.queue.expired(now):
+                route = table.endpoints.get(request.endpoint_name)
+                variant = next((t.variant_name for t in route.targets if t.async_concurrency), None) if route \
+                    else None
+                self._pool.submit(self._expire, request, variant)
         for name, route in table.endpoints.items():
             targets = [t for t in route.targets if t.async_concurrency and t.instances]
             if not targets:
