@@ -1,15 +1,15 @@
-"""A Serial inference pipeline whose containers all run greenfleet's built-in runtimes (scikit-learn,
-XGBoost, ONNX: no user code), chained inside the supervisor's own process instead of one worker process per
-container joined by loopback HTTP. Each extra container then costs its prediction and no HTTP hop (the hop
-was about 0.33 ms p50 each).
+"""A Serial inference pipeline whose containers all run greenfleet's built-in runtimes (scikit-learn, XGBoost,
+ONNX: no user code), chained inside the supervisor's own process instead of one worker process per container
+joined by loopback HTTP. Each extra container then costs its prediction and no HTTP hop (the hop was about 0.33
+ms p50 each).
 
-The chain keeps the HTTP chain's contract (pipeline.py): each container gets the previous one's answer with
-its Content-Type verbatim; the caller's Accept goes to the last container only, an intermediate one answers
-in its ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` if set (else in its runtime's default); a container's error
-is answered as it gave it, named in ``X-Greenfleet-Container``; ``X-Greenfleet-Container-Latency`` lists
-each one's time. A small request runs inline on the event loop (as a single built-in worker's does); a larger one runs the
-whole chain on one model thread (one hand-off, not one per container). Containers that run user code (a
-script, an MLflow model, a command, or an image whose model data decides) keep their own processes."""
+The chain keeps the HTTP chain's contract (pipeline.py): each container gets the previous one's answer with its
+Content-Type verbatim; the caller's Accept goes to the last container only, an intermediate one answers in its
+``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` if set (else in its runtime's default); a container's error is answered
+as it gave it, named in ``X-Greenfleet-Container``; ``X-Greenfleet-Container-Latency`` lists each one's time. A
+small request runs inline on the event loop (as a single built-in worker's does); a larger one runs the whole
+chain on one model thread (one hand-off, not one per container). Containers that run user code (a script, an
+MLflow model, a command, or an image whose model data decides) keep their own processes."""
 
 from __future__ import annotations
 
