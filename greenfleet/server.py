@@ -24,11 +24,13 @@ from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.asyncinference.backlog import BacklogMetrics
+from greenfleet.asyncinference.committer import LoopCommitter
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.front import AsyncFront
 from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
+from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.capture.writer import CaptureWriter
@@ -222,7 +224,8 @@ class Server:
                                                   settings.account_id, lambda: self.router.table.revision)
         self.async_dispatcher = AsyncDispatcher(
             self.async_queue, locations, self.router, self.clock, region=settings.region,
-            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
+            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight,
+            variant_metrics=AsyncVariantMetrics(self.metrics.store))
         self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
@@ -293,7 +296,8 @@ class Server:
             self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
-        front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
+        self.async_committer = LoopCommitter(self.async_queue, self.async_dispatcher.wake)
+        front = AsyncFront(self.async_invocations, self.policy, self.clock.now, self.async_committer)
         self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,
