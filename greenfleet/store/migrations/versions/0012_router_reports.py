@@ -3,14 +3,14 @@ router's closed seconds of invocation metrics until the leader merges them (addi
 store; ``routers`` holds each router's presence (the routing-table revision it serves and its requests
 still in flight on instances its table no longer lists), which drains wait on.
 
-Revision ID: 0011
+Revision ID: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
