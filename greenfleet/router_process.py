@@ -2,7 +2,7 @@
 machine sharing its PostgreSQL store). It follows the routing table the server stores, by revision
 (``control/table_sync.py``), serves invocations from it, keeps serving its last table while the server
 is down (the instances are processes or actors of their own and live on), and ships its per-second
-invocation metrics to the shared metric store.
+invocation metrics and an inference experiment's paired answers to the shared store.
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
 routers may run beside one server."""
@@ -21,6 +21,8 @@ from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.clock import SystemClock
 from greenfleet.control.table_sync import TableFollower
+from greenfleet.experiments.pair_store import PairFlush, PairStore
+from greenfleet.experiments.pairs import PairCollector
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.metrics import MetricService
 from greenfleet.router.proxy import Router
@@ -70,6 +72,9 @@ class RouterProcess:
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=clock.now, policy=policy)
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
+        self.pairs = PairCollector()
+        self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
+        self.pair_flush = PairFlush(self.pairs, PairStore(self.engine))
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
                          allowed_hosts=settings.allowed_hosts.split(","),
                          max_aws_body_bytes=settings.max_aws_body_bytes,
@@ -82,8 +87,9 @@ class RouterProcess:
         while not self._stop.wait(1.0):
             try:
                 self.metrics.flush(self.metrics.clock.now())
-            except Exception:  # the store is down: the recorder keeps (bounded) what it has
-                log.warning("could not ship the router's metrics; retrying", exc_info=True)
+                self.pair_flush.flush()
+            except Exception:  # the store is down: the recorder and the collector keep (bounded) what they have
+                log.warning("could not ship the router's metrics or pairs; retrying", exc_info=True)
 
     def serve_forever(self) -> None:
         try:

@@ -286,6 +286,7 @@ class Server:
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
             EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
             EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
+            EverySecond(experiments.pair_flush),  # the paired report's pairs into the store (issue 12)
             self.experiments,  # inference experiments: shadow fleets, schedules, Promote/Retain/Remove (issue 12)
             self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
