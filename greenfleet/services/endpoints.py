@@ -327,6 +327,9 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
     view = observed.deployment_view
     if view and (state.deployment or row["status"] == "UpdateRollbackFailed"):
         _merge_view(result, view, state)
+    pending = [_summary(f.id, v, observed) for f in state.pending_shadows for v in f.variants]
+    if pending and "PendingDeploymentSummary" in result:
+        result["PendingDeploymentSummary"]["ShadowProductionVariants"] = pending
     return result
 
 
