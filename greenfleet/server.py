@@ -231,6 +231,7 @@ class Server:
             ceilings=Ceilings(settings.max_instances_per_variant, settings.max_instances_per_endpoint,
                               settings.max_instances_total),
             hooks=[InstanceEvents(self.metrics, self.events)])
+        self.reconciler.shadow_niceness = settings.shadow_niceness  # a shadow is best effort beside production
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
         deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
