@@ -3,16 +3,16 @@ test): the router alone, in this process, on uvloop, with the real metric record
 instances are minimal HTTP responders in processes of their own (answering at once, so nothing but the
 router's own work is measured). Requests enter through the router's ASGI interface, 8 at a time.
 
-Rounds alternate an endpoint without a shadow and one mirroring every request; each round's figure is CPU
-seconds of this process (``time.process_time``) per request; the table gives medians. Under valgrind's
-callgrind the same script gives instruction counts, which do not depend on the machine's load:
+Rounds alternate an endpoint without a shadow and one mirroring every request (in-flight limit lifted,
+so every copy is sent); each round's figure is CPU seconds of this process (``time.process_time``) per
+request, and the table gives each round's difference and the medians. On a loaded machine a round's
+figures move by a third; compare medians of the same run only. (Under valgrind's callgrind the counts are
+not steady either: how many answers one event-loop wake-up finds depends on the responders' timing.)
 
     .venv/bin/python bench/mirror_cpu.py                      # ~30 s
     .venv/bin/python bench/mirror_cpu.py --requests 20000 --rounds 9
-    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p .venv/bin/python bench/mirror_cpu.py \\
-        --requests 2000 --rounds 1 --only base      # then --only same; subtract the totals, divide by 2000
 
-Writes bench/results/mirror-cpu.json (not under callgrind: ``--only``).
+Writes bench/results/mirror-cpu.json (not with ``--only``).
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--only", choices=["base", "same"], help="one endpoint only (for callgrind)")
+    parser.add_argument("--only", choices=["base", "same"], help="one endpoint only (for a profiler)")
     args = parser.parse_args()
     import uvloop
 
