@@ -301,6 +301,7 @@ class Server:
         if settings.ha:  # another server's router may still send to a draining instance until it follows
             self.reconciler.drain_grace_s = FOLLOW_INTERVAL_S * 10
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
+        self.follower.every_second.append(experiments.pair_flush.flush)  # a follower's pairs reach the report
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from greenfleet.control.snapshot import Snapshot
@@ -57,6 +59,9 @@ class TableFollower:
 
     def __init__(self, repo: Repository, router: Router, interval_s: float = 0.1) -> None:
         self.repo, self.router, self.interval_s = repo, router, interval_s
+        self.every_second: list[Callable[[], None]] = []
+        """The data plane's own writes a follower makes (no control pass runs on it): each at most once a
+        second, on this thread (the paired report's pairs)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -71,12 +76,20 @@ class TableFollower:
         return True
 
     def _run(self) -> None:
+        second = 0
         while not self._stop.wait(self.interval_s):
             try:
                 self.follow_once()
             except Exception as exc:  # the store is unreachable: keep serving the last table
                 log.warning("cannot read the routing table from the store (%s); serving revision %d",
                             type(exc).__name__, self.router.table.revision)
+            if int(time.monotonic()) != second:
+                second = int(time.monotonic())
+                for task in self.every_second:
+                    try:
+                        task()
+                    except Exception:  # the store is unreachable: what the task holds waits for the next second
+                        log.warning("a follower's write to the store failed; retrying", exc_info=True)
 
     def start(self) -> None:
         self._stop.clear()
