@@ -31,6 +31,7 @@ from urllib.parse import quote
 from greenfleet.clienterrors import ApiError, ClientError, ServerUnreachable, WaiterError
 from greenfleet.clientexperiments import ExperimentCalls
 from greenfleet.clientmonitoring import MonitoringMethods
+from greenfleet.clientpromotion import PromotionCalls
 from greenfleet.waiters import EndpointWaiters
 
 if TYPE_CHECKING:  # httpx is imported when a client is made, so that ``greenfleet --help`` starts fast
@@ -109,7 +110,7 @@ def _error(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, code, str(message), details)
 
 
-class Client(EndpointWaiters, MonitoringMethods, ExperimentCalls):
+class Client(EndpointWaiters, MonitoringMethods, ExperimentCalls, PromotionCalls):
     """greenfleet's REST API at ``base_url``; usable as a context manager."""
 
     def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0,

@@ -263,7 +263,8 @@ class Server:
         self.services = Services(models=models, endpoints=endpoints, deployments=deployments, tags=tags,
                                  metrics=self.metrics, alarms=self.alarms, events=self.events, router=self.router,
                                  settings=settings, registry=self.registry.service, bindings=self.registry.bindings,
-                                 registry_audit=self.registry.audit, async_invocations=self.async_invocations,
+                                 registry_audit=self.registry.audit, registry_evidence=self.registry.evidence,
+                                 registry_imports=self.registry.imports, async_invocations=self.async_invocations,
                                  monitoring=monitoring, monitoring_jobs=monitoring_jobs, experiments=experiments,
                                  feedback=feedback, scaling=self.scaling.service)
         endpoints.changed = self.reconciler.wake

@@ -196,6 +196,11 @@ class Settings(BaseSettings):
     """When a deployment binding's guardrail rolls a model package version back, also set that version's
     ModelApprovalStatus to Rejected (its outcome is recorded and announced either way)."""
 
+    registry_required_evidence: str = ""
+    """Check names (comma-separated, e.g. ``integration,load``) whose newest evidence on a model package
+    version must be Passed before this server accepts its approval (``greenfleet registry evidence add``);
+    empty: approvals need no evidence."""
+
     registry_s3_uri: str | None = None
     """``s3://bucket/prefix`` where the model registry keeps registered artifacts (with
     ``s3_endpoint_url`` for MinIO or another S3-compatible store); default: under ``home``."""
@@ -241,6 +246,14 @@ class Settings(BaseSettings):
         from greenfleet.alarms.actions import check_webhook_table
 
         return check_webhook_table(value)
+
+    @field_validator("registry_required_evidence")
+    @classmethod
+    def _check_required_evidence(cls, value: str) -> str:
+        from greenfleet.registry.evidence import required_checks
+
+        required_checks(value)
+        return value
 
     def async_roots(self) -> list[Path]:
         """The directories file:// locations of asynchronous inference may name (see ``async_file_roots``)."""

@@ -10,7 +10,7 @@
    ``text/plain`` never reach the control plane.
 4. **Bodies**: every body must arrive within ``body_read_timeout_s`` (a client that announces more than
    it sends gets 408 instead of holding the connection); the native API's bodies are capped and must be
-   strict JSON (no NaN/Infinity, bounded nesting).
+   strict JSON (no NaN/Infinity, bounded nesting), except the ``STREAMED`` routes' (a promotion's archive).
 5. **Authentication** of the native API and everything else that is not an AWS protocol
    (:class:`~greenfleet.auth.policy.AccessPolicy`); the AWS protocols and InvokeEndpoint check the same
    policy where they read their bodies (their signatures cover them).
@@ -41,6 +41,10 @@ DASHBOARD = "/ui"
 """The dashboard's pages and forms: Host and Origin are checked here; sign-in (a session cookie from the API
 token), CSRF tokens and same-origin checks are the dashboard's own (greenfleet/dashboard/access.py)."""
 WILDCARDS = ("0.0.0.0", "::", "")
+STREAMED = frozenset({("POST", "/api/model-packages/import")})
+"""Native routes whose body is not JSON and may be larger than MAX_API_BODY_BYTES (a promoted model.tar.gz):
+passed on unbuffered, under the read timeout, authenticated by a bearer token (a SigV4 signature over the
+body cannot be checked before it is read); the route bounds the size itself."""
 
 
 def allowed_host_names(listen_host: str, extra: Iterable[str]) -> frozenset[str] | None:
@@ -177,6 +181,11 @@ class Guard:
             return
         headers = self._headers(scope)
         refusal = self._refusal(scope, headers)
+        if refusal is None and (scope.get("method"), path) in STREAMED:  # authenticated by its headers alone
+            refusal = self._authenticate(scope, headers, b"")
+            if refusal is None:
+                await self._with_read_timeout(scope, receive, send)
+                return
         if refusal is not None:
             await _answer(send, refusal)
             return

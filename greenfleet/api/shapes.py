@@ -196,6 +196,47 @@ class RegistryBindingList(BaseModel):
     Bindings: list[RegistryBinding]
 
 
+class EvidenceInput(BaseModel):
+    """One check result on a model package version."""
+
+    model_config = ConfigDict(extra="forbid")
+    Check: str = Field(description="the check's name, e.g. integration or load")
+    Status: Literal["Passed", "Failed"]
+    Detail: dict[str, str] | None = Field(default=None, description="what the check measured")
+    Url: str | None = Field(default=None, description="where its full report is")
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    ModelPackageArn: str
+    Sequence: int = Field(description="its entry in the audit trail")
+    Check: str
+    Status: str
+
+
+class EvidenceList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    ModelPackageArn: str
+    Evidence: list[Json] = Field(description="oldest first; the newest result of a check counts")
+    RequiredChecks: list[str] = Field(description="GREENFLEET_REGISTRY_REQUIRED_EVIDENCE of this server")
+    MissingChecks: list[str] = Field(description="required checks without a passed newest result")
+
+
+class ModelPackageArtifact(BaseModel):
+    """The body is the kept model.tar.gz itself (application/gzip), not JSON."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Promotion(BaseModel):
+    """The copy a promotion made (or had made before: Created false)."""
+
+    ModelPackageArn: str = Field(description="the copy on this server")
+    SourceModelPackageArn: str
+    ArtifactDigest: str = Field(description="sha256 of the model.tar.gz, checked on arrival")
+    Created: bool
+
+
 class ExperimentReport(BaseModel):
     """A shadow test's paired comparison: production and shadow on the same requests (by inference id)."""
 
@@ -324,5 +365,6 @@ SHAPES: dict[str, type[BaseModel]] = {model.__name__: model for model in (
     PutFeedback, FeedbackAnswer, AbTestInput, AbTestCreated, AbTest, AbTestList, ExperimentReport,
     BaselineInput, Baseline, MonitoringReport,
     RegistryHistory, Champion, ServedAt, RegistryBindingInput, RegistryBinding, RegistryBindingList,
+    EvidenceInput, Evidence, EvidenceList, ModelPackageArtifact, Promotion,
     Empty, DeploymentList, Deployment, DeploymentCommand, DeploymentCommandAnswer, InstanceList, Event, EventList,
     PutEvent, EventTargetInput, EventTargetChange, EventTarget, EventTargetList, DeliveryList, RolloutExtension)}

@@ -103,3 +103,9 @@ def upload_file(path: Path, location: S3Location, endpoint_url: str | None) -> N
     """Put the file at ``path`` to ``location`` (the registry's artifact store on S3)."""
     with _translated_errors(location):
         _client(endpoint_url).upload_file(str(path), location.bucket, location.key)
+
+
+def download_file(location: S3Location, path: Path, endpoint_url: str | None) -> None:
+    """Get the object at ``location`` into the file ``path`` (the registry's artifact store on S3)."""
+    with _translated_errors(location):
+        _client(endpoint_url).download_file(location.bucket, location.key, str(path))

@@ -66,7 +66,7 @@ def encode_line(record: dict[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C string encoder json.dumps uses
+_quote = json.encoder.encode_basestring  # the C string encoder json.dumps uses
 
 
 def _payload_json(setting: CaptureSetting, mode: str, content_type: str, data: bytes) -> str:

@@ -26,6 +26,7 @@ from greenfleet.cli import (
     metrics,
     models,
     monitor,
+    promote,
     registry,
     router,
     scaling,
@@ -44,7 +45,7 @@ def cli(token: str | None) -> None:
 
 
 for _module in (server, router, models, configs, endpoints, invoke, apply, demo, alarms, metrics, events,
-                deployments, tags, webhooks, registry, monitor, experiments, feedback, scaling):
+                deployments, tags, webhooks, registry, promote, monitor, experiments, feedback, scaling):
     _module.register(cli)
 
 

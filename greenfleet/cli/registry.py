@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from greenfleet.cli.output import Doc, client_options, connect, done, emit, fields, number, parse_pairs, table, when
+from greenfleet.cli.promote import evidence
 from greenfleet.cli.registry_views import (
     diff_rows,
     metrics_of,
@@ -352,6 +353,9 @@ def champion(group_name: str, url: str, as_json: bool) -> None:
     _show(url, as_json, lambda client: client.champion(ModelPackageGroupName=group_name),
           lambda doc, out: out.print(table(["Endpoint", "Champion"], [
               (e["EndpointName"], number(e["ModelPackageVersion"])) for e in doc["Endpoints"]])))
+
+
+registry.add_command(evidence)
 
 
 def register(cli: click.Group) -> None:

@@ -37,6 +37,12 @@ def render_version(doc: Doc, out: Console) -> None:
     metrics = metrics_of(doc)
     if metrics:
         out.print(table(["Metric", "Value"], [(k, number(v)) for k, v in metrics.items()], title="Metrics"))
+    promotion = doc.get("GreenfleetPromotion")
+    if promotion:
+        hops = [*promotion.get("Earlier", []), promotion]
+        out.print(table(["From server", "Source version", "By", "When"], [
+            (h["SourceUrl"], h["SourceModelPackageArn"], h.get("PromotedBy") or "-", when(h.get("PromotedAt")))
+            for h in hops], title="Promoted"))
     outcomes = doc.get("GreenfleetDeployments") or []
     if outcomes:
         out.print(table(["When", "Endpoint", "Outcome", "Reason"], [
@@ -44,9 +50,15 @@ def render_version(doc: Doc, out: Console) -> None:
             for o in outcomes], title="Deployments"))
 
 
+def _history_status(entry: Doc) -> str:
+    if entry["Kind"] == "evidence":  # a check result (greenfleet.registry.evidence)
+        detail = entry.get("Detail") or {}
+        return f"{detail.get('Check')}: {detail.get('Status')}"
+    return f"{entry.get('FromStatus') or ''} → {entry.get('ToStatus') or ''}".strip(" →")
+
+
 def render_history(doc: Doc, out: Console) -> None:
-    rows = [(when(h["Time"]), h["ModelPackageVersion"], h["Kind"],
-             f"{h.get('FromStatus') or ''} → {h.get('ToStatus') or ''}".strip(" →"), h.get("By") or "-",
+    rows = [(when(h["Time"]), h["ModelPackageVersion"], h["Kind"], _history_status(h), h.get("By") or "-",
              h.get("Reason") or "-") for h in doc["History"]]
     out.print(table(["When", "Version", "Kind", "Status", "By", "Reason"], rows))
 

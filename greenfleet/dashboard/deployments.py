@@ -69,5 +69,5 @@ def command(request: Request, name: str, command: str, body: Doc = Body(default=
         raise ValidationError(f"Unknown command '{command}'; one of {', '.join(COMMANDS)}")
     if not reason:
         raise ValidationError("Give a reason for the command; it is recorded on the deployment's timeline.")
-    return deployment_service(request).command(  # type: ignore[no-any-return]
+    return deployment_service(request).command(
         name, command, by="dashboard", reason=reason, command_id=body.get("CommandId"))

@@ -163,7 +163,7 @@ def labelled_pairs(columns: Mapping[str, list[Any]], problem: str, label: str, i
 
     def numbers(name: str) -> list[float]:
         try:
-            return [float(v) for v in columns[name]]  # type: ignore[arg-type]
+            return [float(v) for v in columns[name]]
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"column '{name}': {exc}") from None
 

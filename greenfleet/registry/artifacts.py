@@ -79,6 +79,46 @@ class ArtifactStore:
             uri = self._upload(archive, sha) if self.s3_uri else self._place(archive, sha)
         return StoredArtifact(sha, uri, size, describe_url(url))
 
+    def adopt(self, archive: Path, sha: str, source: str) -> tuple[StoredArtifact, bool]:
+        """Keep ``archive``, an already normalised model.tar.gz another greenfleet server kept under
+        ``sha`` (a promotion), after checking that its bytes have that digest. Returns what is kept and
+        whether this call placed it (False: the store already held it), so a failed promotion can remove it."""
+        actual = _digest(archive)
+        if actual != sha:
+            raise ArtifactError(f"the artifact received has sha256 {actual}, not the {sha} it was sent as; "
+                                "nothing was kept")
+        size = archive.stat().st_size
+        if self.s3_uri:
+            return StoredArtifact(sha, self._upload(archive, sha), size, source), False
+        placed = not (self.root / "sha256" / f"{sha}.tar.gz").exists()
+        return StoredArtifact(sha, self._place(archive, sha), size, source), placed
+
+    def discard(self, artifact: StoredArtifact) -> None:
+        """Remove a kept artifact that :meth:`adopt` placed for a promotion that then failed."""
+        if not artifact.uri.startswith("s3://"):
+            Path(artifact.uri).unlink(missing_ok=True)
+
+    def local_file(self, artifact: dict[str, Any]) -> tuple[Path, bool]:
+        """The kept model.tar.gz as a local file, and whether it is a temporary copy (downloaded from S3
+        into staging) that the caller removes when done."""
+        uri = str(artifact["Uri"])
+        if not uri.startswith("s3://"):
+            if not Path(uri).is_file():
+                raise ArtifactError(f"the registered artifact {uri} is missing from the artifact store")
+            return Path(uri), False
+        from greenfleet.artifacts.s3 import S3Location, download_file  # boto3 is slow to import
+
+        staging = self.root / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=staging, suffix=".tar.gz")
+        os.close(handle)
+        try:
+            download_file(S3Location(uri), Path(name), self.s3_endpoint_url)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return Path(name), True
+
     def _place(self, archive: Path, sha: str) -> str:
         target = self.root / "sha256" / f"{sha}.tar.gz"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,8 @@ from greenfleet.registry.artifacts import ArtifactStore
 from greenfleet.registry.audit import AuditService
 from greenfleet.registry.binding_driver import BindingDriver
 from greenfleet.registry.bindings import BindingService
+from greenfleet.registry.evidence import EvidenceService, required_checks
+from greenfleet.registry.imports import PromotionImporter
 from greenfleet.registry.names import RegistryArns
 from greenfleet.registry.packages import RegistryService, served_container
 from greenfleet.registry.repository import RegistryRepository
@@ -32,5 +34,8 @@ class Registry:
                                        settings.strict_deployment_minimums)
         self.service.live_on = self.bindings.live_on
         self.audit = AuditService(store, self.repo)
+        self.evidence = EvidenceService(self.repo, clock, required_checks(settings.registry_required_evidence))
+        self.service.approval_gate = self.evidence.gate
+        self.imports = PromotionImporter(self.service)
         self.driver = BindingDriver(self.repo, store, self.service, services.models, services.deployments, clock,
                                     reject_on_rollback=settings.reject_on_rollback)

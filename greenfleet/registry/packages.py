@@ -56,6 +56,7 @@ class RegistryService:
         self.repo, self.arns, self.clock, self.events = repo, arns, clock, events
         self.artifacts, self.s3_endpoint_url = artifacts, s3_endpoint_url
         self.live_on: Callable[[str, int], list[str]] = lambda _group, _version: []  # set by the bindings
+        self.approval_gate: Callable[[str | None], None] = lambda _arn: None  # set by the evidence (evidence.py)
 
     # --- groups ----------------------------------------------------------------------------------
     def create_model_package_group(self, params: Doc) -> Doc:
@@ -123,6 +124,8 @@ class RegistryService:
         spec = self._registration(params)
         now, who = self.clock.now(), caller()
         approval = params.get("ModelApprovalStatus", PENDING)
+        if approval == APPROVED:
+            self.approval_gate(None)
 
         def write(tx: Connection) -> Doc:
             version = self.repo.next_version(tx, group["name"])
@@ -257,6 +260,8 @@ class RegistryService:
                 spec["_UpdateTokens"] = [*spec.get("_UpdateTokens", []), token][-KEPT_UPDATE_TOKENS:]
             spec["LastModifiedBy"] = documents.user(who)
             status = params.get("ModelApprovalStatus", row["approval_status"])
+            if status == APPROVED and row["approval_status"] != APPROVED:
+                self.approval_gate(row["arn"])
             updated = {**row, "spec": spec, "approval_status": status, "modified_at": now}
             self.repo.update_package(tx, row["arn"], {"spec": spec, "approval_status": status, "modified_at": now})
             if status != row["approval_status"]:

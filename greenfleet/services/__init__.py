@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from greenfleet.monitoring.service import MonitoringService
     from greenfleet.registry.audit import AuditService
     from greenfleet.registry.bindings import BindingService
+    from greenfleet.registry.evidence import EvidenceService
+    from greenfleet.registry.imports import PromotionImporter
     from greenfleet.registry.packages import RegistryService
     from greenfleet.router.proxy import Router
     from greenfleet.scaling.service import ScalingService
@@ -47,6 +49,8 @@ class Services:
     registry: RegistryService | None = None
     bindings: BindingService | None = None
     registry_audit: AuditService | None = None
+    registry_evidence: EvidenceService | None = None
+    registry_imports: PromotionImporter | None = None
     async_invocations: AsyncInvocations | None = None
     monitoring: MonitoringService | None = None
     monitoring_jobs: JobDefinitionService | None = None

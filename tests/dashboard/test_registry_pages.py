@@ -78,3 +78,18 @@ def test_without_a_binding_a_version_is_compared_with_the_newest_other_approved(
     assert "No metrics were registered with this version" in bare and "Model data digest" in bare
     newest = client.get("/ui/registry/fraud/2").text  # the newest Approved is compared with the one before it
     assert "Version 1 (newest other Approved)" in newest and "▲</span> +0.05" in newest
+
+
+def test_a_versions_evidence_shows_in_its_audit_trail(client: httpx.Client, tmp_path: Path) -> None:
+    assert client.post("/api/model-package-groups", json={"ModelPackageGroupName": "checked"}).status_code == 201
+    body = {"ModelPackageGroupName": "checked", "InferenceSpecification": {"Containers": [
+        {"Image": "greenfleet/sklearn", "ModelDataUrl": model(tmp_path)}]}}
+    assert client.post("/api/model-packages", json=body).status_code == 201
+    for check, status in (("integration", "Passed"), ("load", "Failed")):
+        answer = client.post("/api/model-packages/checked/1/evidence", json={"Check": check, "Status": status},
+                             headers={"X-Greenfleet-Caller": "qa"})
+        assert answer.status_code == 201, answer.text
+    html = tight(client.get("/ui/registry/checked/1/fragments/live").text)
+    assert "evidence: integration" in html and "evidence: load" in html
+    assert re.search(r"evidence: integration</td><td><span[^>]*good[^>]*>", html), html
+    assert re.search(r"evidence: load</td><td><span[^>]*bad[^>]*>", html), html

@@ -5,12 +5,21 @@ answers are SageMaker's shapes where SageMaker has the operation. ``X-Greenfleet
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
+from greenfleet.api import jsonbody
 from greenfleet.api.routing import json_body, route
+from greenfleet.artifacts import ArtifactError
+from greenfleet.errors import ValidationError
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.registry.caller import CALLER_HEADER, acting_as, from_header
 
@@ -116,3 +125,87 @@ def describe_binding(request: Request, endpoint: str) -> Doc:
 @route(router, "DeleteRegistryBinding")
 def unbind(request: Request, endpoint: str) -> Doc:
     return request.app.state.services.bindings.unbind(endpoint)  # type: ignore[no-any-return]
+
+
+# --- evidence and promotion (issue 18) -------------------------------------------------------------------
+MANIFEST_HEADER = "x-greenfleet-manifest-bytes"
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+SHA_HEADER = "X-Greenfleet-Artifact-Sha256"
+
+
+@route(router, "PutModelPackageEvidence")
+def put_evidence(request: Request, group: str, version: int, body: Doc = Depends(json_body)) -> Doc:
+    row = _registry(request).package(f"{group}/{version}")
+    return _as_caller(request, lambda: request.app.state.services.registry_evidence.record(row, body))
+
+
+@route(router, "ListModelPackageEvidence")
+def list_evidence(request: Request, group: str, version: int) -> Doc:
+    row = _registry(request).package(f"{group}/{version}")
+    return request.app.state.services.registry_evidence.listing(row)  # type: ignore[no-any-return]
+
+
+@route(router, "GetModelPackageArtifact")
+def get_artifact(request: Request, group: str, version: int) -> FileResponse:
+    registry = _registry(request)
+    row = registry.package(f"{group}/{version}")
+    artifact = row["spec"].get("GreenfleetArtifact")
+    if not artifact:
+        raise ValidationError(f"ModelPackage {row['arn']} has no kept artifact (it was registered without "
+                              "ModelDataUrl)")
+    try:
+        path, temporary = registry.artifacts.local_file(artifact)
+    except ArtifactError as exc:
+        raise ValidationError(str(exc)) from exc
+    cleanup = BackgroundTask(path.unlink, missing_ok=True) if temporary else None
+    return FileResponse(path, media_type="application/gzip", filename=f"{row['group_name']}-{row['version']}.tar.gz",
+                        headers={SHA_HEADER: artifact["Sha256"]}, background=cleanup)
+
+
+@route(router, "ImportModelPackage")
+async def import_package(request: Request) -> Doc:
+    """The body is the manifest (``X-Greenfleet-Manifest-Bytes`` bytes of JSON) followed by the model.tar.gz;
+    the guard streams it here unbuffered (its size is bounded by GREENFLEET_ARTIFACT_MAX_BYTES)."""
+    importer, registry = request.app.state.services.registry_imports, _registry(request)
+    declared = request.headers.get(MANIFEST_HEADER, "")
+    if not declared.isdigit() or not 0 < int(declared) <= MAX_MANIFEST_BYTES:
+        raise ValidationError(f"{MANIFEST_HEADER}: the manifest's length in bytes (1-{MAX_MANIFEST_BYTES}) is "
+                              "required; the body is the manifest then the model.tar.gz")
+    staging = registry.artifacts.root / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=staging, suffix=".promoted.tar.gz")
+    archive = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            manifest = await _receive(request, out, int(declared), registry.artifacts.max_bytes)
+        checked = importer.check(manifest)
+        who = from_header(request.headers.get(CALLER_HEADER))
+
+        def promote_in() -> Doc:
+            with acting_as(who):
+                return importer.promote_in(checked, archive)  # type: ignore[no-any-return]
+
+        return await run_in_threadpool(promote_in)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+async def _receive(request: Request, out: BinaryIO, manifest_bytes: int, max_bytes: int) -> Any:
+    head = bytearray()
+    size = 0
+    async for chunk in request.stream():
+        if len(head) < manifest_bytes:
+            take = manifest_bytes - len(head)
+            head += chunk[:take]
+            chunk = chunk[take:]
+        size += len(chunk)
+        if size > max_bytes:
+            raise ValidationError(f"The promoted artifact is more than {max_bytes} bytes "
+                                  "(GREENFLEET_ARTIFACT_MAX_BYTES)")
+        if chunk:
+            await run_in_threadpool(out.write, chunk)
+    if len(head) < manifest_bytes:
+        raise ValidationError(f"The body ended inside the manifest ({len(head)} of {manifest_bytes} bytes)")
+    if size == 0:
+        raise ValidationError("The body holds no model.tar.gz after the manifest")
+    return jsonbody.parse(bytes(head))
