@@ -5,14 +5,16 @@ is down (the instances are processes or actors of their own and live on), and sh
 invocation metrics and an inference experiment's paired answers to the shared store.
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
-routers may run beside one server."""
+routers may run beside one server. It reports to the leader through the store (control/router_presence.py):
+the revision it serves and its requests on instances being drained (drains wait for them), and once a second
+its closed seconds of metrics, which the leader merges additively into the metric store."""
 
 from __future__ import annotations
 
 import json
 import logging
 import random
-import threading
+import uuid
 
 import uvicorn
 
@@ -20,11 +22,14 @@ from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.clock import SystemClock
+from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
 from greenfleet.experiments.pair_store import PairFlush, PairStore
 from greenfleet.experiments.pairs import PairCollector
 from greenfleet.httpserver import uvicorn_config
-from greenfleet.metrics import MetricService
+from greenfleet.metrics.inbox import MetricOutbox
+from greenfleet.metrics.recorder import Recorder
+from greenfleet.metrics.sketch import DEFAULT_ACCURACY
 from greenfleet.router.proxy import Router
 from greenfleet.settings import Settings
 from greenfleet.store.database import HEAD_REVISION, create_store_engine, current_revision
@@ -65,31 +70,32 @@ class RouterProcess:
             raise StoreNotReady(f"the store {settings.resolved_database_url()} is not at greenfleet's schema "
                                 f"{HEAD_REVISION}: start (or upgrade) greenfleet server on it first")
         clock = SystemClock()
-        self.metrics = MetricService(self.engine, clock, raw_retention_s=settings.metrics_raw_retention_s,
-                                     rollup_retention_s=settings.metrics_rollup_retention_s)
+        self.id = f"router-{uuid.uuid4().hex[:16]}"
+        self.outbox = MetricOutbox(self.engine, self.id, DEFAULT_ACCURACY)
+        self.recorder = Recorder(self.outbox)
         policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region, settings.sigv4_max_skew_s)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
-                             recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
+                             recorder=self.recorder, rng=random.Random(settings.router_seed),
                              clock=clock.now, policy=policy)
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
         self.pairs = PairCollector()
         self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
         self.pair_flush = PairFlush(self.pairs, PairStore(self.engine))
+        self.reporter = RouterReporter(RouterRegistry(self.engine), self.router, self.id, "process",
+                                       ship=self._ship, clock=clock.now)
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
                          allowed_hosts=settings.allowed_hosts.split(","),
                          max_aws_body_bytes=settings.max_aws_body_bytes,
                          body_read_timeout_s=settings.body_read_timeout_s)
-        self._stop = threading.Event()
-        self._flusher = threading.Thread(target=self._flush_every_second, name="greenfleet-router-metrics",
-                                         daemon=True)
 
-    def _flush_every_second(self) -> None:
-        while not self._stop.wait(1.0):
-            try:
-                self.metrics.flush(self.metrics.clock.now())
-                self.pair_flush.flush()
-            except Exception:  # the store is down: the recorder and the collector keep (bounded) what they have
-                log.warning("could not ship the router's metrics or pairs; retrying", exc_info=True)
+    def _ship(self, now: float) -> int:
+        self.recorder.flush(now)
+        shipped = self.outbox.ship(now)
+        try:  # the paired report's pairs go with the metrics (kept, bounded, while the store is down)
+            self.pair_flush.flush()
+        except Exception:
+            log.warning("could not store the router's paired answers; retrying", exc_info=True)
+        return shipped
 
     def serve_forever(self) -> None:
         try:
@@ -97,13 +103,11 @@ class RouterProcess:
         except Exception:
             log.warning("the store is unreachable; serving no table until it answers")
         self.follower.start()
-        self._flusher.start()
+        self.reporter.start()
         try:
             uvicorn.Server(uvicorn_config(self.app, host=self.host, port=self.port, lifespan="off",
                                           timeout_keep_alive=30, date_header=True)).run()
         finally:
             self.follower.stop()
-            self._stop.set()
-            self._flusher.join(timeout=5)
-            self.metrics.close()
+            self.reporter.stop()  # ships the open second too, and leaves the routers table
             self.engine.dispose()

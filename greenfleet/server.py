@@ -24,11 +24,13 @@ from greenfleet.api.app import create_app
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.asyncinference.backlog import BacklogMetrics
+from greenfleet.asyncinference.committer import LoopCommitter
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.front import AsyncFront
 from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
+from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.auth.policy import AccessPolicy, is_loopback
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.capture.writer import CaptureWriter
@@ -39,6 +41,7 @@ from greenfleet.control.leadership import LeaderElection, migration_lock
 from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
+from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
@@ -76,7 +79,8 @@ from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.server")
 FOLLOW_INTERVAL_S = 0.1
-"""How often a follower reads the stored routing table's revision (one indexed read)."""
+"""How often a follower on SQLite reads the stored routing table's revision (one indexed read); on
+PostgreSQL followers LISTEN for new tables (control/table_sync.py)."""
 
 
 class ListenError(Exception):
@@ -220,7 +224,8 @@ class Server:
                                                   settings.account_id, lambda: self.router.table.revision)
         self.async_dispatcher = AsyncDispatcher(
             self.async_queue, locations, self.router, self.clock, region=settings.region,
-            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight)
+            notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight,
+            variant_metrics=AsyncVariantMetrics(self.metrics.store))
         self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
@@ -293,16 +298,21 @@ class Server:
             self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
         ]
-        front = AsyncFront(self.async_invocations, self.policy, self.clock.now)
+        self.async_committer = LoopCommitter(self.async_queue, self.async_dispatcher.wake)
+        front = AsyncFront(self.async_invocations, self.policy, self.clock.now, self.async_committer)
         self.app = Guard(Gateway(self.router, create_app(self.services), front), self.policy, listen_host=settings.host,
                          port=settings.port, allowed_hosts=settings.allowed_hosts.split(","),
                          max_api_body_bytes=settings.max_api_body_bytes,
                          max_aws_body_bytes=settings.max_aws_body_bytes,
                          body_read_timeout_s=settings.body_read_timeout_s)
-        if settings.ha:  # another server's router may still send to a draining instance until it follows
-            self.reconciler.drain_grace_s = FOLLOW_INTERVAL_S * 10
+        self.router_id = f"server-{uuid.uuid4().hex[:16]}"
+        self.routers = RouterRegistry(self.engine)
+        # drains wait for every other router (follower servers, `greenfleet router` processes) to let go
+        self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
         self.follower.every_second.append(experiments.pair_flush.flush)  # a follower's pairs reach the report
+        self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
+                                       clock=self.clock.now)
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -327,11 +337,18 @@ class Server:
         if self.election.try_once():
             log.info("this server leads the control plane")
             self._lead()
+        else:  # until it leads, its router's figures go to the leader's inbox (it listens only after this)
+            self.metrics.follow(self.router_id)
+            self.reporter.start()
         self.election.start()  # a follower takes over when the leader's session ends
 
     def _lead(self) -> None:
         """Run the controllers: adopt the instances, resume deployments from their saved state."""
         self.follower.stop()
+        self.reporter.stop()  # ships what it holds; the leader's own router is counted in-process
+        self.metrics.lead(self.clock.now())
+        with contextlib.suppress(Exception):
+            self.routers.prune(self.clock.now() - 3600)  # routers killed long ago
         with contextlib.suppress(Exception):
             self.follower.follow_once()  # continue from the last stored table's revision (router processes)
         self.events.start()
@@ -352,6 +369,7 @@ class Server:
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.follower.stop()
+        self.reporter.stop()
         self.async_dispatcher.stop()
         self.reconciler.stop()
         self.election.stop()  # after the reconciler: never two leaders at once

@@ -24,7 +24,8 @@ from greenfleet.events import EventService
 from greenfleet.metrics import MetricService
 from greenfleet.store.database import create_store_engine, migrate
 
-TABLES = ("metric_points", "metric_series", "alarm_history", "alarms", "events", "event_targets", "deliveries")
+TABLES = ("metric_inbox", "metric_points", "metric_series", "alarm_history", "alarms", "events", "event_targets",
+          "deliveries")
 START = 1_700_000_000.0  # a whole minute: 2023-11-14T22:13:20Z is not; START - START % 60 is
 
 _engines: dict[str, Engine] = {}

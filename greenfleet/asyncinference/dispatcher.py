@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from greenfleet.asyncinference.locations import CHUNK, Locations
 from greenfleet.asyncinference.notifications import message
 from greenfleet.asyncinference.queue import Queue, Request
+from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.clock import Clock
 from greenfleet.router.balancer import pick_instance
 from greenfleet.router.proxy import Router
@@ -43,18 +44,22 @@ Notify = Callable[[Connection, str, dict[str, Any], str, float], None]
 """(connection, topic ARN, message, dedup id, now): queue a notification in the caller's transaction."""
 Backlogs = Callable[[list[tuple[str, int, float | None, int]], float], None]
 """(endpoint, backlog, oldest request time, ready instances) per endpoint, each second."""
+FAILURE_METRICS = {"ExpiredRequest": "ExpiredRequests", "RequestDownloadFailure": "RequestDownloadFailures",
+                   "ResponseUploadFailure": "ResponseUploadFailures"}
+"""A failure reason's leading code → its per-variant count (any other failure is an InvocationFailure)."""
 
 
 class AsyncDispatcher:
     def __init__(self, queue: Queue, locations: Locations, router: Router, clock: Clock, *, region: str,
                  notify: Notify, backlogs: Backlogs, max_in_flight: int = 64, poll_interval_s: float = 1.0,
-                 rng: Random | None = None) -> None:
+                 rng: Random | None = None, variant_metrics: AsyncVariantMetrics | None = None) -> None:
         self.queue, self.locations, self.router, self.clock = queue, locations, router, clock
         self.region = region
         self.notify, self.backlogs = notify, backlogs
         self.max_in_flight = max_in_flight
         self.poll_interval_s = poll_interval_s
         self.rng = rng or Random()
+        self.variant_metrics = variant_metrics
         self._in_flight: dict[str, int] = {}  # endpoint → requests running
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -63,6 +68,7 @@ class AsyncDispatcher:
         self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="async")
         self._http = httpx.Client(timeout=None, limits=httpx.Limits(max_connections=max_in_flight))
         self._metrics_at = 0.0
+        self._expired_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -105,12 +111,17 @@ class AsyncDispatcher:
 
     # -- one pass --------------------------------------------------------------------------------------------
     def dispatch(self, now: float) -> None:
-        """Fail expired requests, claim what the ready instances can take, and (each second) publish the
-        backlog. Woken by every accepted and every finished request; otherwise once a second (expiry, new
-        instances), so an idle server costs two small reads a second."""
-        for request in self.queue.expired(now):
-            self._pool.submit(self._expire, request)
+        """Fail expired requests (each second), claim what the ready instances can take, and (each second)
+        publish the backlog. Woken by every committed batch of accepted requests and every finished request;
+        otherwise once a second (expiry, new instances), so an idle server costs two small reads a second."""
         table = self.router.table
+        if now - self._expired_at >= 1.0:  # not on every wake: TTLs are whole seconds (60 and up)
+            self._expired_at = now
+            for request in self.queue.expired(now):
+                route = table.endpoints.get(request.endpoint_name)
+                variant = next((t.variant_name for t in route.targets if t.async_concurrency), None) if route \
+                    else None
+                self._pool.submit(self._expire, request, variant)
         for name, route in table.endpoints.items():
             targets = [t for t in route.targets if t.async_concurrency and t.instances]
             if not targets:
@@ -126,9 +137,14 @@ class AsyncDispatcher:
                     assert instance is not None
                     self.router.outstanding.acquire(instance.instance_id)
                     self._in_flight[name] = self._in_flight.get(name, 0) + 1
+                if self.variant_metrics is not None:
+                    self.variant_metrics.time(name, target.variant_name, "TimeInBacklog", now - request.created_at,
+                                              now)
                 self._pool.submit(self._process, request, target, instance)
         if now - self._metrics_at >= 1.0:
             self._metrics_at = now
+            if self.variant_metrics is not None:
+                self.variant_metrics.flush(now)
             ready = {name: sum(len(t.instances) for t in route.targets if t.async_concurrency)
                      for name, route in table.endpoints.items()
                      if any(t.async_concurrency for t in route.targets)}
@@ -149,7 +165,7 @@ class AsyncDispatcher:
                 self.queue.requeue(request.seq)
                 return
             log.exception("asynchronous request %s failed", request.inference_id)
-            self._fail(request, f"InternalFailure: {type(exc).__name__}: {exc}")
+            self._fail(request, f"InternalFailure: {type(exc).__name__}: {exc}", target.variant_name)
         finally:
             with self._lock:
                 self.router.outstanding.release(instance.instance_id)
@@ -157,57 +173,64 @@ class AsyncDispatcher:
             self.wake()
 
     def _invoke(self, request: Request, target: Target, instance: InstanceAddress) -> None:
+        variant = target.variant_name
         if request.attempts > 1 and self._already_finished(request):
             return
         if self.clock.now() > request.expires_at:
-            self._expire(request)
+            self._expire(request, variant)
             return
+        with contextlib.ExitStack() as opened:
+            try:  # a reader opens its object when entered (a file, an S3 GetObject)
+                stream = opened.enter_context(self._open_input(request))
+            except Exception as exc:
+                self._fail(request, f"RequestDownloadFailure: cannot read {request.input_location}: {exc}",
+                           variant)
+                return
+            self._send(request, variant, instance, stream)
+
+    def _send(self, request: Request, variant: str, instance: InstanceAddress, stream: IO[bytes]) -> None:
         headers = {k: v for k, v in (("Content-Type", request.content_type), ("Accept", request.accept),
                                      ("X-Amzn-SageMaker-Custom-Attributes", request.custom_attributes),
                                      ("X-Amzn-SageMaker-Inference-Id", request.inference_id)) if v is not None}
-        try:
-            source = self._open_input(request)
-        except Exception as exc:
-            self._fail(request, f"RequestDownloadFailure: cannot read {request.input_location}: {exc}")
-            return
         url = f"http://{instance.host}:{instance.port}/invocations"
         started = time.monotonic()
-        with source as stream:
-            try:
-                with self._http.stream("POST", url, content=_chunks(stream), headers=headers,
-                                       timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0)) as response:
-                    if not 200 <= response.status_code < 300:
-                        original = response.read()[:4096].decode("utf-8", "replace")
-                        container = response.headers.get("x-greenfleet-container", "primary")
-                        kind = "client" if response.status_code < 500 else "server"
-                        self._fail(request, f"ModelError: Received {kind} error ({response.status_code}) from "
-                                            f'{container} with message "{original}"')
-                        return
-                    kept = _Kept(RESPONSE_IN_MESSAGE)
-                    content_type = response.headers.get("content-type")
-                    try:
-                        self.locations.write(request.output_location, kept.tee(response.iter_bytes(CHUNK)),
-                                             content_type)
-                    except httpx.HTTPError:
-                        raise  # the instance failed mid-answer: nothing was written (see Locations.write)
-                    except Exception as exc:
-                        self._fail(request, f"ResponseUploadFailure: cannot write {request.output_location}: {exc}")
-                        return
-            except httpx.ConnectError:  # the instance is gone (replaced, drained): the request never reached it
+        try:
+            with self._http.stream("POST", url, content=_chunks(stream), headers=headers,
+                                   timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0)) as response:
+                if not 200 <= response.status_code < 300:
+                    original = response.read()[:4096].decode("utf-8", "replace")
+                    container = response.headers.get("x-greenfleet-container", "primary")
+                    kind = "client" if response.status_code < 500 else "server"
+                    self._fail(request, f"ModelError: Received {kind} error ({response.status_code}) from "
+                                        f'{container} with message "{original}"', variant)
+                    return
+                kept = _Kept(RESPONSE_IN_MESSAGE)
+                content_type = response.headers.get("content-type")
+                try:
+                    self.locations.write(request.output_location, kept.tee(response.iter_bytes(CHUNK)),
+                                         content_type)
+                except httpx.HTTPError:
+                    raise  # the instance failed mid-answer: nothing was written (see Locations.write)
+                except Exception as exc:
+                    self._fail(request, f"ResponseUploadFailure: cannot write {request.output_location}: "
+                                        f"{exc}", variant)
+                    return
+        except httpx.ConnectError:  # the instance is gone (replaced, drained): the request never reached it
+            self.queue.requeue(request.seq)
+            return
+        except httpx.TimeoutException:
+            self._fail(request, f"InvocationTimeout: the model did not answer within "
+                                f"{request.invocation_timeout_s:g} seconds", variant)
+            return
+        except httpx.HTTPError as exc:
+            if self._stop.is_set():  # the instance was stopped with the server: run it again at the next start
                 self.queue.requeue(request.seq)
                 return
-            except httpx.TimeoutException:
-                self._fail(request, f"InvocationTimeout: the model did not answer within "
-                                    f"{request.invocation_timeout_s:g} seconds")
-                return
-            except httpx.HTTPError as exc:
-                if self._stop.is_set():  # the instance was stopped with the server: run it again at the next start
-                    self.queue.requeue(request.seq)
-                    return
-                self._fail(request, f"InvocationFailure: the instance {instance.instance_id} failed: {exc}")
-                return
+            self._fail(request, f"InvocationFailure: the instance {instance.instance_id} failed: {exc}",
+                       variant)
+            return
         log.debug("async %s done in %.3f s", request.inference_id, time.monotonic() - started)
-        self._succeed(request, content_type, kept.data())
+        self._succeed(request, content_type, kept.data(), variant)
 
     def _already_finished(self, request: Request) -> bool:
         """A request run again after a crash whose output or failure was already written is finished by it."""
@@ -220,13 +243,14 @@ class AsyncDispatcher:
             return True
         return False
 
-    def _expire(self, request: Request) -> None:
+    def _expire(self, request: Request, variant: str | None) -> None:
         ttl = request.expires_at - request.created_at
         self._fail(request, f"ExpiredRequest: the request was not processed within its RequestTTLSeconds "
-                            f"({ttl:g} s)")
+                            f"({ttl:g} s)", variant)
 
-    def _succeed(self, request: Request, content_type: str | None, response: bytes | None) -> None:
+    def _succeed(self, request: Request, content_type: str | None, response: bytes | None, variant: str) -> None:
         now = self.clock.now()
+        self._measure(request, variant, "InvocationsProcesssed", now)
         topic = (request.notification or {}).get("SuccessTopic")
         include = "SUCCESS_NOTIFICATION_TOPIC" in ((request.notification or {}).get("IncludeInferenceResponseIn")
                                                    or [])
@@ -238,8 +262,9 @@ class AsyncDispatcher:
 
         self.queue.finish(request.seq, True, now, also=also)
 
-    def _fail(self, request: Request, reason: str) -> None:
+    def _fail(self, request: Request, reason: str, variant: str | None) -> None:
         now = self.clock.now()
+        self._measure(request, variant, FAILURE_METRICS.get(reason.split(":", 1)[0], "InvocationFailures"), now)
         try:
             self.locations.write(request.failure_location, iter([reason.encode()]), "text/plain")
         except Exception as exc:
@@ -253,6 +278,15 @@ class AsyncDispatcher:
                             request.inference_id, now)
 
         self.queue.finish(request.seq, False, now, reason, also=also)
+
+    def _measure(self, request: Request, variant: str | None, count: str, now: float) -> None:
+        """The request's outcome count and TotalProcessingTime under its variant (when one is known: a
+        request that expires while its endpoint has no asynchronous variant in the routing table has none)."""
+        if self.variant_metrics is None or variant is None:
+            return
+        self.variant_metrics.count(request.endpoint_name, variant, count, now)
+        self.variant_metrics.time(request.endpoint_name, variant, "TotalProcessingTime", now - request.created_at,
+                                  now)
 
     def _open_input(self, request: Request) -> contextlib.AbstractContextManager[IO[bytes]]:
         if request.body is not None:

@@ -3,15 +3,18 @@ InvokeEndpoint's router): no framework on a path meant to take thousands of requ
 
 sagemaker-runtime's rest-json shape: every member a header, an inline Body of at most 128,000 bytes or an
 InputLocation; 202 with ``{"InferenceId"}`` and the ``X-Amzn-SageMaker-OutputLocation`` /
-``-FailureLocation`` headers. Errors are sagemaker-runtime's (``ValidationError``, 400)."""
+``-FailureLocation`` headers. An inline body for an endpoint whose config is cached is checked on the event
+loop and committed by the loop's group committer (committer.py); anything else runs on a thread. Errors are
+sagemaker-runtime's (``ValidationError``, 400)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable
 
+from greenfleet.asyncinference.committer import LoopCommitter
+from greenfleet.asyncinference.ids import new_id
 from greenfleet.asyncinference.service import MAX_INLINE_BODY, AsyncInvocations
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.errors import GreenfleetError
@@ -27,8 +30,10 @@ def is_async_invocation(path: str) -> bool:
 
 
 class AsyncFront:
-    def __init__(self, invocations: AsyncInvocations, policy: AccessPolicy | None, clock_now: ClockNow) -> None:
+    def __init__(self, invocations: AsyncInvocations, policy: AccessPolicy | None, clock_now: ClockNow,
+                 committer: LoopCommitter | None = None) -> None:
         self.invocations = invocations
+        self.committer = committer
         self.policy = policy if policy is not None and not policy.open else None
         self.now = clock_now
 
@@ -51,9 +56,16 @@ class AsyncFront:
             if failure is not None:
                 await _error(send, failure.status, failure.code(), failure.message)
                 return
-        loop = asyncio.get_running_loop()
         try:
-            accepted = await loop.run_in_executor(None, self.invocations.invoke_async, name, headers, body)
+            config = self.invocations.cached_config(name) if self.committer is not None else None
+            if config is not None and body:  # an inline body, a known endpoint: no I/O but the group commit
+                assert self.committer is not None
+                prepared = self.invocations.prepare(name, headers, body, lambda _: config)
+                await self.committer.add(prepared.row)
+                accepted = prepared.accepted
+            else:  # a config to read or an input object to check: on a thread
+                loop = asyncio.get_running_loop()
+                accepted = await loop.run_in_executor(None, self.invocations.invoke_async, name, headers, body)
         except GreenfleetError as exc:
             code = "ValidationError" if exc.code == "ValidationException" else exc.code
             await _error(send, exc.status_code, code, exc.message)
@@ -71,7 +83,7 @@ async def _answer(send: Send, status: int, payload: dict[str, str], error_code: 
                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"x-amzn-requestid", str(uuid.uuid4()).encode()), *(extra or [])]
+               (b"x-amzn-requestid", new_id().encode()), *(extra or [])]
     if error_code:
         headers.append((b"x-amzn-errortype", error_code.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -45,7 +45,7 @@ class Backlog:
     oldest_at: float | None
 
 
-class _Ticket:
+class Ticket:
     __slots__ = ("done", "error", "row")
 
     def __init__(self, row: dict[str, Any]) -> None:
@@ -57,25 +57,24 @@ class _Ticket:
 class Queue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._pending: list[_Ticket] = []
+        self._pending: list[Ticket] = []
         self._writing = False
         self._changed = threading.Condition()
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Record an accepted request (committed when this returns); ValidationError for a reused InferenceId."""
-        ticket = _Ticket({"status": QUEUED, "attempts": 0, "started_at": None, "finished_at": None,
-                          "failure_reason": None, **row})
+        ticket = self.ticket(row)
         with self._changed:
             self._pending.append(ticket)
             while not ticket.done and self._writing:
                 self._changed.wait()
             if ticket.done:
-                batch: list[_Ticket] = []
+                batch: list[Ticket] = []
             else:
                 self._writing, batch, self._pending = True, self._pending, []
         if batch:
             try:
-                self._write(batch)
+                self.write(batch)
             finally:
                 with self._changed:
                     for written in batch:
@@ -85,7 +84,15 @@ class Queue:
         if ticket.error is not None:
             raise ticket.error
 
-    def _write(self, batch: list[_Ticket]) -> None:
+    @staticmethod
+    def ticket(row: Mapping[str, Any]) -> Ticket:
+        """An accepted request's row as written (queued, never attempted), awaiting ``write``."""
+        return Ticket({"status": QUEUED, "attempts": 0, "started_at": None, "finished_at": None,
+                       "failure_reason": None, **row})
+
+    def write(self, batch: list[Ticket]) -> None:
+        """Insert the rows in one transaction; each ticket's ``error`` says if its row was refused (a reused
+        InferenceId: ValidationError) or the store failed."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(async_requests), [t.row for t in batch])
@@ -101,7 +108,7 @@ class Queue:
                 ticket.error = exc
             return
         for ticket in batch:  # one of them reused an id: write them one by one to tell which
-            self._write([ticket])
+            self.write([ticket])
 
     def recover(self) -> int:
         """Requests a previous server had claimed (it stopped before they finished) go back to the queue."""

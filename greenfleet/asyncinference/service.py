@@ -9,10 +9,11 @@ output is named ``<S3OutputPath>/<S3OutputPathExtension>/<Filename or InferenceI
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from greenfleet.asyncinference.ids import new_id
 from greenfleet.asyncinference.locations import LocationError, Locations, join
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.clock import Clock
@@ -35,6 +36,13 @@ class Accepted:
     failure_location: str
 
 
+@dataclass(frozen=True)
+class Prepared:
+    row: dict[str, Any]
+    accepted: Accepted
+    input_location: str | None
+
+
 class AsyncInvocations:
     def __init__(self, repo: Repository, queue: Queue, locations: Locations, clock: Clock, account_id: str,
                  revision: Callable[[], int] = lambda: 0) -> None:
@@ -48,7 +56,22 @@ class AsyncInvocations:
         """Called after a request was queued (the server wakes the dispatcher with it)."""
 
     def invoke_async(self, endpoint_name: str, headers: Mapping[str, str], body: bytes) -> Accepted:
-        """``headers`` lower-cased; ``body`` the inline payload (empty when InputLocation is given)."""
+        """``headers`` lower-cased; ``body`` the inline payload (empty when InputLocation is given). Blocks:
+        reads the endpoint's config on a cache miss, checks the input object, commits the row."""
+        prepared = self.prepare(endpoint_name, headers, body, self._async_config)
+        if prepared.input_location:
+            try:
+                self.locations.check_url(prepared.input_location, "InputLocation")
+                self.locations.check_input(prepared.input_location)
+            except LocationError as exc:
+                raise ValidationError(str(exc)) from exc
+        self.queue.add(prepared.row)
+        self.accepted()
+        return prepared.accepted
+
+    def prepare(self, endpoint_name: str, headers: Mapping[str, str], body: bytes,
+                config_of: Callable[[str], AsyncConfig]) -> Prepared:
+        """Check the request (no I/O but ``config_of``'s) and make its row; the input object is not checked."""
         given = {k[len(PREFIX):]: v for k, v in headers.items() if k.startswith(PREFIX)}
         input_location = given.get("inputlocation")
         if bool(input_location) == bool(body):
@@ -58,7 +81,7 @@ class AsyncInvocations:
                                   "may be sent inline (put larger payloads at an InputLocation)")
         ttl = _bounded(given.get("requestttlseconds"), "RequestTTLSeconds", TTL_RANGE, 21600)
         timeout = _bounded(given.get("invocationtimeoutseconds"), "InvocationTimeoutSeconds", TIMEOUT_RANGE, 900)
-        inference_id = given.get("inference-id") or str(uuid.uuid4())
+        inference_id = given.get("inference-id") or new_id()
         if not _PRINTABLE.match(inference_id):
             raise ValidationError("InferenceId: 1 to 64 printable ASCII characters")
         filename = given.get("filename")
@@ -73,24 +96,23 @@ class AsyncInvocations:
             value = given.get(name)
             if value is not None and (len(value) > 1024 or not value.isascii()):
                 raise ValidationError(f"{name}: at most 1024 ASCII characters")
-        config = self._async_config(endpoint_name)
-        if input_location:
-            try:
-                self.locations.check_url(input_location, "InputLocation")
-                self.locations.check_input(input_location)
-            except LocationError as exc:
-                raise ValidationError(str(exc)) from exc
+        config = config_of(endpoint_name)
         output = join(config.output_path, extension or "", filename or f"{inference_id}.out")
         failure = join(config.failure_path or config.output_path, f"{inference_id}-error.out")
         now = self.clock.now()
-        self.queue.add({
+        row = {
             "endpoint_name": endpoint_name, "inference_id": inference_id, "input_location": input_location or "",
             "body": body or None, "content_type": given.get("content-type"), "accept": given.get("accept"),
             "custom_attributes": given.get("custom-attributes"), "output_location": output,
             "failure_location": failure, "notification": config.notification, "invocation_timeout_s": timeout,
-            "created_at": now, "expires_at": now + ttl})
-        self.accepted()
-        return Accepted(inference_id, output, failure)
+            "created_at": now, "expires_at": now + ttl}
+        return Prepared(row, Accepted(inference_id, output, failure), input_location or None)
+
+    def cached_config(self, endpoint_name: str) -> AsyncConfig | None:
+        """The endpoint's AsyncInferenceConfig if known for the current routing table (no I/O), else None."""
+        if self.revision() != self._configs_revision:
+            return None
+        return self._configs.get(endpoint_name)
 
     def _async_config(self, endpoint_name: str) -> AsyncConfig:
         revision = self.revision()

@@ -35,4 +35,5 @@ async_requests = Table(
     Column("failure_reason", Text, nullable=True),
     UniqueConstraint("endpoint_name", "inference_id", name="uq_async_requests_endpoint_inference"),
     Index("ix_async_requests_status_endpoint_seq", "status", "endpoint_name", "seq"),
+    Index("ix_async_requests_status_expires", "status", "expires_at"),  # migration 0011
 )

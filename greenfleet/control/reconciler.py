@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -35,6 +35,7 @@ from greenfleet.control.instance_groups import (
     allowed_counts,
     desired_groups,
 )
+from greenfleet.control.router_presence import RouterReport, remote_busy
 from greenfleet.control.routing import build_routes, next_table
 from greenfleet.control.snapshot import GroupView, InstanceView, Snapshot
 from greenfleet.control.status import observe_endpoint
@@ -98,8 +99,10 @@ class Reconciler:
         self.passes = 0
         self._first_pass = threading.Event()
         self.drain_grace_s = 0.0
-        """A drained instance is stopped no sooner than this after its drain began (other servers' routers
-        follow the published table within it; see table_sync.py)."""
+        """A drained instance is stopped no sooner than this after its drain began."""
+        self.remote_routers: Callable[[], Sequence[RouterReport]] | None = None
+        """The other routers' reports (router_presence.py): a drained instance is stopped only when every
+        live one serves a table without it and has no request left on it."""
 
     @property
     def order(self) -> list[str]:
@@ -370,11 +373,21 @@ class Reconciler:
         managed.drain_revision = self.router.table.revision + 1
 
     def _finish_drains(self, now: float) -> None:
+        reports: Sequence[RouterReport] | None = None
+        unreadable = False
         for managed in list(self.instances.values()):
             if managed.phase != "draining":
                 continue
             unpublished = self.router.table.revision < managed.drain_revision
             busy = self.router.outstanding.of(managed.instance_id) > 0
+            if not (unpublished or busy) and self.remote_routers is not None:
+                if reports is None and not unreadable:
+                    try:
+                        reports = self.remote_routers()
+                    except Exception as exc:  # the store is unreachable: wait (the drain timeout bounds it)
+                        log.warning("cannot read the routers' reports (%s)", type(exc).__name__)
+                        unreadable = True
+                busy = unreadable or remote_busy(reports or (), managed.instance_id, managed.drain_revision, now)
             timed_out = now - (managed.drain_started_at or now) > self.drain_timeout_s
             young = now - (managed.drain_started_at or now) < self.drain_grace_s
             if (unpublished or busy or young) and not timed_out:

@@ -3,7 +3,7 @@
 - ``inference_experiments``: one row per experiment. ``spec`` is what the API recorded (SageMaker's
   members plus the stop request), ``state`` the experiment controller's persisted state; the API and the
   controller write with compare-and-set on ``revision``.
-- ``experiment_pairs`` (migration 0011): production's and the shadow's answers to the same mirrored request,
+- ``experiment_pairs`` (migration 0013): production's and the shadow's answers to the same mirrored request,
   for the paired report; at most ``PairStore.max_pairs`` newest per endpoint (``pair_store.py``). An
   answer's members other than its body are a JSON document: variant, config, outcome, status, content
   type, model latency."""

@@ -119,13 +119,13 @@ class MinuteChunk:
             if dirty & 1:
                 point = self.point(offset)
                 if point is not None:
-                    seconds.append(_stored(self.start + offset, point))
+                    seconds.append(to_stored(self.start + offset, point))
             dirty >>= 1
             offset += 1
         self.dirty = 0
         rollup = None
         if self.rollup_dirty and self.rollup is not None:
-            rollup = _stored(self.start, self.rollup)
+            rollup = to_stored(self.start, self.rollup)
         self.rollup_dirty = False
         return seconds, rollup
 
@@ -145,5 +145,5 @@ def _sketch_size(sketch: Sketch | bytes) -> int:
     return 400 + 100 * (len(sketch.positive) + len(sketch.negative))
 
 
-def _stored(ts: int, agg: Aggregate) -> StoredPoint:
+def to_stored(ts: int, agg: Aggregate) -> StoredPoint:
     return StoredPoint(ts, agg.count, agg.total, agg.minimum, agg.maximum, flags_of(agg), agg.encoded_sketch())

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from greenfleet.errors import ResourceLimitExceeded
 from greenfleet.metrics import names
 from greenfleet.metrics.aggregate import Aggregate
 from greenfleet.metrics.series import SeriesKey, series_key
-from greenfleet.metrics.store import MetricStore, Series
+from greenfleet.metrics.store import Series
 
 _FOLD_AT = 4096  # latencies kept per accumulator before folding them into a sketch (bounds memory)
 MAX_PENDING = 20_000  # accumulators awaiting a flush; beyond, records are counted in ``dropped``
@@ -39,6 +39,16 @@ MAX_PENDING = 20_000  # accumulators awaiting a flush; beyond, records are count
 _K = TypeVar("_K", bound=tuple[str, str, str, int])
 _V = TypeVar("_V")
 Emit = Callable[[str, tuple[tuple[str, str], ...], Aggregate], None]
+
+
+class PointSink(Protocol):
+    """Where flushed points go: the metric store (the leader), or a router's outbox (greenfleet.metrics.inbox)."""
+
+    relative_accuracy: float
+
+    def resolve(self, key: SeriesKey, unit: str | None, resolution: int, now: float) -> Series: ...
+
+    def add(self, items: Sequence[tuple[Series, int, Aggregate]], now: float) -> None: ...
 
 
 class _Invocations:
@@ -81,7 +91,7 @@ def _two_valued(n: int, ones: int) -> Aggregate:
 
 
 class Recorder:
-    def __init__(self, store: MetricStore) -> None:
+    def __init__(self, store: PointSink) -> None:
         self.store = store
         self.accuracy = store.relative_accuracy
         self._lock = threading.Lock()

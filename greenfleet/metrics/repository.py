@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, select, update
+from sqlalchemy import Connection, Engine, Row, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -62,14 +62,21 @@ class MetricRepository:
             conn.execute(delete(metric_points).where(metric_points.c.series_id.in_(ids)))
             conn.execute(delete(metric_series).where(metric_series.c.id.in_(ids)))
 
-    def upsert_points(self, rows: Sequence[tuple[int, int, StoredPoint]]) -> None:
+    def upsert_points(self, rows: Sequence[tuple[int, int, StoredPoint]],
+                      then: Callable[[Connection], None] | None = None) -> None:
+        """Upsert ``rows``; ``then`` runs in the same transaction (the metric inbox's delete)."""
         if not rows:
+            if then is not None:
+                with self.engine.begin() as conn:
+                    then(conn)
             return
         params = [{"series_id": sid, "resolution": res, "ts": p.ts, "sample_count": p.sample_count, "total": p.total,
                    "minimum": p.minimum, "maximum": p.maximum, "flags": p.flags, "sketch": p.sketch}
                   for sid, res, p in rows]
         with self.engine.begin() as conn:
             conn.execute(self._upsert, params)
+            if then is not None:
+                then(conn)
 
     def load_points(self, resolution: int, start: int, end: int,
                     series_ids: Sequence[int] | None = None) -> list[tuple[int, StoredPoint]]:

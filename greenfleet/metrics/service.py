@@ -1,8 +1,13 @@
 """MetricService: the store behind CloudWatch's metric API (PutMetricData, GetMetricStatistics,
-GetMetricData, ListMetrics), the data plane's recorder, and the control plane's one-second flush."""
+GetMetricData, ListMetrics), the data plane's recorder, and the control plane's one-second flush.
+
+A server that does not lead (``GREENFLEET_HA``) never writes the store's buckets: its recorder and
+PutMetricData write to an outbox the leader merges (greenfleet.metrics.inbox); :meth:`follow` and
+:meth:`lead` switch between the two."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Mapping
@@ -13,6 +18,7 @@ from sqlalchemy import Engine
 from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
 from greenfleet.metrics.errors import combination, validation
+from greenfleet.metrics.inbox import MetricInbox, MetricOutbox
 from greenfleet.metrics.putdata import parse_put
 from greenfleet.metrics.query import (
     DataQuery,
@@ -23,7 +29,7 @@ from greenfleet.metrics.query import (
     query_periods,
     run_queries,
 )
-from greenfleet.metrics.recorder import Recorder
+from greenfleet.metrics.recorder import PointSink, Recorder
 from greenfleet.metrics.series import SeriesKey, check_metric_name, check_namespace, parse_dimensions
 from greenfleet.metrics.statistics import BASIC_STATISTICS, Statistic, parse_statistic
 from greenfleet.metrics.store import DAY, HOUR, MetricStore
@@ -46,15 +52,65 @@ class MetricService:
                                  max_series=max_series)
         self.store.load(clock.now())
         self.recorder = Recorder(self.store)
+        self.sink: PointSink = self.store
+        """Where recorded and put points go: the store, or an outbox while this server follows."""
+        self.outbox: MetricOutbox | None = None
+        self.inbox = MetricInbox(engine)
+        self.engine = engine
+        self._refreshed_at = float("-inf")
         self.maintenance_interval_s = maintenance_interval_s
         self._next_maintenance = clock.now() + maintenance_interval_s
 
     # -- the control plane ------------------------------------------------------------------------------
-    def flush(self, now: float) -> int:
-        """Every second: move closed seconds from the recorder into the store and persist changed buckets
-        (call before ``AlarmService.evaluate(now)``). Returns the number of rows written."""
+    def follow(self, router_id: str) -> None:
+        """From now on this server's points go to an outbox tagged ``router_id`` (it does not lead)."""
+        self.outbox = MetricOutbox(self.engine, router_id, self.store.relative_accuracy)
+        self.recorder.store = self.sink = self.outbox
+        self._refreshed_at = float("-inf")
+
+    def _refresh(self) -> None:
+        """A follower reads what the leader committed: series list and points from the database (at most
+        once a second; the leader commits each second's points in its one-second flush)."""
+        if self.outbox is None:
+            return
+        now = self.clock.now()
+        if now - self._refreshed_at >= 1.0:
+            self._refreshed_at = now
+            self.store.read_through()
+
+    def ship(self, now: float) -> int:
+        """A follower's second: its closed seconds (and put points) to the inbox; returns the points."""
+        if self.outbox is None:
+            return 0
         self.recorder.flush(now)
-        written = self.store.persist()
+        return self.outbox.ship(now)
+
+    def lead(self, now: float) -> None:
+        """This server leads from now on: ship what the outbox holds, reload the buckets the last leader
+        committed, and write the store from here on (merging the other routers' inbox rows)."""
+        if self.outbox is not None:
+            try:
+                self.ship(now)
+            except Exception:
+                log.warning("could not ship the follower's last metric points", exc_info=True)
+            self.recorder.store = self.sink = self.store
+            self.outbox = None
+            self.store.load(now)
+
+    def flush(self, now: float) -> int:
+        """Every second: move closed seconds from the recorder and the other routers' inbox rows into the
+        store and persist changed buckets, deleting the merged rows in the same transaction (call before
+        ``AlarmService.evaluate(now)``). Returns the number of rows written."""
+        self.recorder.flush(now)
+        try:
+            self.inbox.absorb(self.store, now)
+        except Exception:
+            log.warning("could not read the routers' metric inbox; retrying", exc_info=True)
+        merged = sorted(self.inbox.merged)
+        failures = self.store.persist_failures
+        written = self.store.persist(self.inbox.delete_merged(merged) if merged else None)
+        if self.store.persist_failures == failures:
+            self.inbox.committed(merged)
         if now >= self._next_maintenance:
             self._next_maintenance = now + self.maintenance_interval_s
             try:
@@ -66,6 +122,10 @@ class MetricService:
     def close(self, now: float | None = None) -> None:
         """Flush everything, the open second included (at shutdown)."""
         now = self.clock.now() if now is None else now
+        if self.outbox is not None:
+            with contextlib.suppress(Exception):
+                self.ship(now + 1)
+            return
         self.recorder.flush(now + 1)
         self.store.persist()
 
@@ -73,11 +133,13 @@ class MetricService:
     def put_metric_data(self, body: Mapping[str, Any], now: float | None = None) -> None:
         now = self.clock.now() if now is None else now
         datums = parse_put(body, now, self.store.relative_accuracy)
-        items = [(self.store.resolve(d.key, d.unit, d.resolution, now), d.ts, d.aggregate) for d in datums]
-        self.store.add(items, now)
+        sink = self.sink
+        items = [(sink.resolve(d.key, d.unit, d.resolution, now), d.ts, d.aggregate) for d in datums]
+        sink.add(items, now)
 
     # -- GetMetricStatistics ----------------------------------------------------------------------------
     def get_metric_statistics(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        self._refresh()
         key = SeriesKey(check_namespace(body.get("Namespace")), check_metric_name(body.get("MetricName")),
                         parse_dimensions(body.get("Dimensions")))
         period = check_period(body.get("Period"))
@@ -114,6 +176,7 @@ class MetricService:
         """The queries, each one's (start, period) and its values per period from start. Each query reads its
         own period (a MetricStat's; an expression's, the one its inputs share) over the request's window
         widened to whole periods of it."""
+        self._refresh()
         queries = parse_queries(body.get("MetricDataQueries"), "MetricDataQueries")
         periods = query_periods(queries, "MetricDataQueries")
         windows = {period: _range(body, period) for period in sorted(set(periods.values()))}
@@ -158,6 +221,7 @@ class MetricService:
     # -- ListMetrics ------------------------------------------------------------------------------------
     def list_metrics(self, namespace: str | None = None, metric_name: str | None = None,
                      dimensions: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        self._refresh()
         wanted = [(d.get("Name"), d.get("Value")) for d in dimensions or []]
         metrics = []
         keys = {series.key for series in self.store.all_series()}  # a metric sent in two units is one metric

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from greenfleet.errors import ResourceLimitExceeded, ValidationError
 from greenfleet.metrics.aggregate import Aggregate
@@ -30,6 +30,8 @@ from greenfleet.metrics.sketch import DEFAULT_ACCURACY
 log = logging.getLogger("greenfleet.metrics")
 
 HOUR, DAY = 3600, 86400
+READ_THROUGH_HORIZON = 2**62
+"""A horizon no point reaches: every read goes to the database (``read_through``)."""
 
 
 class Series:
@@ -68,6 +70,7 @@ class MetricStore:
         self._dirty: dict[tuple[int, int], MinuteChunk] = {}
         self._hot: dict[tuple[int, int], MinuteChunk] = {}
         self._horizon = 0  # memory holds every point of minutes ≥ horizon
+        self.persist_failures = 0
 
     # -- series -----------------------------------------------------------------------------------------
     def load(self, now: float) -> None:
@@ -92,6 +95,21 @@ class MetricStore:
                 for chunk in series.chunks.values():
                     if chunk.rollup is None and chunk.has_seconds:
                         chunk.rebuild_rollup()  # seconds without their minute row: rebuild it
+
+    def read_through(self) -> None:
+        """A store that does not write (a follower server's): forget every point held in memory and read
+        each query's points from the database, after reading the series the leader created since."""
+        rows = self.repo.load_series()
+        with self._lock:
+            self._by_key.clear()
+            self._units.clear()
+            self._by_id.clear()
+            self._dirty.clear()
+            self._hot.clear()
+            for row in rows:
+                key = SeriesKey(row.namespace, row.metric_name, tuple((n, v) for n, v in row.dimensions))
+                self._register(Series(row.id, key, unit_of(row.unit), row.resolution, row.last_seen_at))
+            self._horizon = READ_THROUGH_HORIZON
 
     def _chunk_for_load(self, sid: int, minute: int, now: float) -> MinuteChunk | None:
         series = self._by_id.get(sid)
@@ -171,8 +189,9 @@ class MetricStore:
         series.chunks[minute] = chunk
         return chunk
 
-    def persist(self) -> int:
-        """Write every bucket changed since the last call; returns the number of rows written."""
+    def persist(self, then: Callable[[Connection], None] | None = None) -> int:
+        """Write every bucket changed since the last call; returns the number of rows written. ``then`` runs
+        in the writing transaction; a failed write counts in ``persist_failures`` (and is retried)."""
         with self._lock:
             dirty, self._dirty = self._dirty, {}
             rows: list[tuple[int, int, StoredPoint]] = []
@@ -182,8 +201,9 @@ class MetricStore:
                 if rollup is not None:
                     rows.append((sid, 60, rollup))
         try:
-            self.repo.upsert_points(rows)
+            self.repo.upsert_points(rows, then)
         except Exception:
+            self.persist_failures += 1
             log.exception("could not persist %d metric points; will retry", len(rows))
             with self._lock:
                 for (sid, minute), chunk in dirty.items():

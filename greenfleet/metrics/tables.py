@@ -38,3 +38,12 @@ metric_points = Table(
     Column("sketch", LargeBinary, nullable=True),
     Index("ix_metric_points_resolution_ts", "resolution", "ts"),
 )
+
+metric_inbox = Table(
+    "metric_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("router_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("body", JSON, nullable=False),  # {"points": [[namespace, name, dims, unit, ts, count, total, ...]]}
+)

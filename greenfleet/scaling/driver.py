@@ -91,7 +91,10 @@ class ScalingDriver:
             blocked = f"endpoint {endpoint} is {row['status']}"
         suspended = target["suspended"] or {}
         policies, signals = self._policies(target, endpoint, variant, snapshot.now)
-        return Observation(endpoint, variant, True, desired.desired_count, serving, blocked, target["min_capacity"],
+        # MinCapacity 0 was accepted for an asynchronous variant; were the endpoint changed to real time since,
+        # its variant keeps at least one instance
+        least = target["min_capacity"] if state.current.asynchronous is not None else max(1, target["min_capacity"])
+        return Observation(endpoint, variant, True, desired.desired_count, serving, blocked, least,
                            target["max_capacity"], bool(suspended.get("DynamicScalingInSuspended")),
                            bool(suspended.get("DynamicScalingOutSuspended")), tuple(policies), tuple(signals))
 

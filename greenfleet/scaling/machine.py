@@ -187,7 +187,7 @@ def _wanted(state: TargetState, seen: Observation, now: float) -> Wish:
         return Wish(seen.max_capacity, f"maximum capacity was set to {seen.max_capacity}")
     cooling_out = state.last_out_at is not None and now < state.last_out_at + state.last_out_cooldown_s
     outs, ins = proposals(list(seen.policies), list(seen.signals), seen.desired, seen.serving,
-                          out_base=state.last_out_base if cooling_out else None)
+                          out_base=state.last_out_base if cooling_out else None, floor=min(1, seen.min_capacity))
     outs = [p for p in outs if _step_ready(state, p, now)]
     ins = [p for p in ins if _step_ready(state, p, now) and not _in_cooling(state, p, now)]
     if seen.scale_out_suspended:

@@ -5,7 +5,9 @@ predefined metrics are per instance, and a customized metric is assumed to be as
 that brings the metric back to the target is ``ceil(serving x metric / target)``; ``serving`` is the number of
 healthy instances, so capacity still starting is not counted twice. Scale-out takes that capacity as soon as
 AlarmHigh is in ALARM; scale-in only when AlarmLow is, and removing capacity never pushes the metric above the
-target (the ceiling). Step scaling applies the step that holds the breach (metric minus threshold).
+target (the ceiling); it reaches zero only for a target whose MinCapacity is 0 (an asynchronous variant) and
+only when the metric is zero (an empty backlog). Step scaling applies the step that holds the breach (metric
+minus threshold).
 
 Several policies: scale out if any asks to (the largest capacity wins); scale in only if every
 target-tracking policy with scale-in enabled asks to (step policies scale in on their own)."""
@@ -75,10 +77,11 @@ def step_capacity(policy: StepScaling, current: int, signal: Signal) -> int | No
 
 
 def proposals(policies: list[PolicyView], signals: list[Signal], current: int, serving: int,
-              out_base: int | None = None) -> tuple[list[Proposal], list[Proposal]]:
+              out_base: int | None = None, floor: int = 1) -> tuple[list[Proposal], list[Proposal]]:
     """(scale-out proposals, scale-in proposals) above / below ``current``. ``out_base``: while a target-tracking
     scale-out cooldown runs, the healthy capacity that scale-out was sized on (a larger scale-out than the
-    one in progress is still taken)."""
+    one in progress is still taken). ``floor``: the least capacity target tracking scales in to (0 for a
+    variant allowed to scale to zero, an asynchronous one whose backlog is empty; else 1)."""
     by_arn = {p.arn: p for p in policies}
     outs: list[Proposal] = []
     ins: list[Proposal] = []
@@ -94,7 +97,7 @@ def proposals(policies: list[PolicyView], signals: list[Signal], current: int, s
                 if sized > current:
                     outs.append(Proposal(sized, policy, signal))
             elif not policy.tracking.disable_scale_in:
-                sized = max(1, tracking_capacity(policy.tracking, base, signal.value))
+                sized = max(floor, tracking_capacity(policy.tracking, base, signal.value))
                 if sized < current:
                     ins.append(Proposal(sized, policy, signal))
                     wanting_in.add(policy.arn)

@@ -55,14 +55,20 @@ class ScalingService:
         validate_input(WIRE, "RegisterScalableTarget", params)
         key = (params["ServiceNamespace"], params["ResourceId"], params["ScalableDimension"])
         endpoint, variant = check_target_keys(*key)
-        self._check_variant(endpoint, variant)
+        asynchronous = self._check_variant(endpoint, variant)
         existing = self.repo.get_target(key)
         low = params.get("MinCapacity", existing["min_capacity"] if existing else None)
         high = params.get("MaxCapacity", existing["max_capacity"] if existing else None)
         if low is None or high is None:
             raise ValidationError("MinCapacity and MaxCapacity are required when registering a new scalable target")
-        if low < 1:
-            raise ValidationError("MinCapacity of a SageMaker variant's DesiredInstanceCount must be at least 1")
+        if low < 0:
+            raise ValidationError("MinCapacity must not be negative")
+        if low == 0 and not asynchronous:
+            raise ValidationError(f"MinCapacity 0 is allowed only for a variant of an asynchronous endpoint (one whose "
+                                  f"endpoint configuration has an AsyncInferenceConfig); the variant {variant} of "
+                                  f"endpoint {endpoint} serves real-time requests: MinCapacity must be at least 1")
+        if high < 1:
+            raise ValidationError("MaxCapacity must be at least 1")
         if low > high:
             raise ValidationError(f"Minimum capacity ({low}) cannot be greater than maximum capacity ({high})")
         if self.max_per_variant is not None and high > self.max_per_variant:
@@ -83,7 +89,9 @@ class ScalingService:
         self.changed()
         return {"ScalableTargetARN": arn}
 
-    def _check_variant(self, endpoint: str, variant: str) -> None:
+    def _check_variant(self, endpoint: str, variant: str) -> bool:
+        """Refuse a variant that cannot be scaled; whether it serves an asynchronous endpoint (it may then
+        scale to zero on an empty backlog)."""
         row = self.store.get_endpoint(endpoint)
         if row is None or row["status"] == "Deleting":
             raise ValidationError(f"The endpoint {endpoint} does not exist (resource endpoint/{endpoint}/variant/"
@@ -95,6 +103,7 @@ class ScalingService:
         if found.serverless is not None:
             raise ValidationError(f"The variant {variant} of endpoint {endpoint} is serverless: its instances follow "
                                   "its requests; sagemaker:variant:DesiredInstanceCount cannot be scaled.")
+        return state.current.asynchronous is not None
 
     def describe_scalable_targets(self, params: Doc) -> Doc:
         validate_input(WIRE, "DescribeScalableTargets", params)

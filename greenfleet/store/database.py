@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0011"  # the newest file in migrations/versions (a test checks it against Alembic's head)
+HEAD_REVISION = "0013"  # the newest file in migrations/versions (a test checks it against Alembic's head)
 
 
 def create_store_engine(url: str) -> Engine:
@@ -34,7 +34,18 @@ def create_store_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=DEAD_PEER_CHECKS)
+
+
+DEAD_PEER_CHECKS: dict[str, Any] = {
+    "keepalives": 1, "keepalives_idle": 2, "keepalives_interval": 1, "keepalives_count": 2,
+    "tcp_user_timeout": 4000,
+    "options": "-c tcp_keepalives_idle=2 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=2 "
+               "-c tcp_user_timeout=4000",
+}
+"""Both ends of a PostgreSQL session notice a vanished peer within ~4 s (TCP keepalives and a user
+timeout, on the client and, through ``options``, on the server): a dead leader machine's session, and
+with it the leader lock, ends within that, and a leader cut off from the database finds out as fast."""
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from greenfleet.errors import ConflictError, ValidationError
@@ -230,6 +230,9 @@ class Repository:
             if tx.execute(update(table).where(table.c.id == 1).values(
                     revision=revision, body=body, published_at=now)).rowcount == 0:
                 tx.execute(insert(table).values(id=1, revision=revision, body=body, published_at=now))
+            if tx.dialect.name == "postgresql":  # followers LISTEN (control/table_sync.py); sent on commit
+                tx.execute(text("SELECT pg_notify('greenfleet_routing_table', :revision)"),
+                           {"revision": str(revision)})
 
     def routing_table_revision(self) -> int:
         """The revision of the stored routing table (0: none yet); one indexed read."""

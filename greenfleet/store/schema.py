@@ -96,3 +96,14 @@ routing_tables = Table(
     Column("body", JSON, nullable=False),
     Column("published_at", Float, nullable=False),
 )
+
+routers = Table(
+    "routers",
+    metadata,
+    Column("id", String(64), primary_key=True),  # a router's id: "server-<uuid>" or "router-<uuid>"
+    Column("kind", String(16), nullable=False),  # server (a server's own router) or process (greenfleet router)
+    Column("revision", Integer, nullable=False),  # the routing table it serves
+    Column("leaving", JSON, nullable=False),  # {instance id: requests in flight} for instances its table dropped
+    Column("started_at", Float, nullable=False),
+    Column("seen_at", Float, nullable=False),  # its last report (its clock)
+)

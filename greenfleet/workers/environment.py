@@ -170,6 +170,10 @@ class WorkerEnvironment:
     default_accept: str = "application/json"
     """Accept passed to a script's ``output_fn`` when the request names none."""
 
+    accept_fallback: str | None = None
+    """``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` when set: what any runtime answers in when the request's Accept
+    is absent or ``*/*`` (unset, a built-in runtime keeps its own default, e.g. XGBoost's CSV for CSV)."""
+
     allowed_images: tuple[str, ...] = ("*",)
     """Image patterns this worker may run (comma-separated); ``greenfleet/script`` and
     ``greenfleet/command`` must be allowed for a built-in image to run user code or a command."""
@@ -213,6 +217,7 @@ class WorkerEnvironment:
             program=read.optional(PROGRAM, str, None),
             submit_directory=read.optional(SUBMIT_DIRECTORY, str, None),
             default_accept=read.optional(DEFAULT_ACCEPT, str, cls.default_accept),
+            accept_fallback=read.optional(DEFAULT_ACCEPT, str, None),
             allowed_images=read.optional(ALLOWED_IMAGES, _items(","), cls.allowed_images),
             model_data_roots=tuple(Path(root) for root in read.optional(MODEL_DATA_ROOTS, _items(os.pathsep), _NONE)),
             allow_link_local=read.optional(ALLOW_LINK_LOCAL, _flag, False),

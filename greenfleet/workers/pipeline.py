@@ -15,6 +15,9 @@ serves the SageMaker contract on the instance's port, and:
 - a container's error is answered as that container gave it, naming it in ``X-Greenfleet-Container``
   (the router's ModelError names it); ``X-Greenfleet-Container-Latency`` lists each container's time.
 
+When every container runs a built-in runtime (no user code), a Serial pipeline runs them all inside the
+supervisor instead (chain.py): no member processes, no HTTP hop between containers.
+
 A member that fails (exits with a non-zero status) takes the instance down: the supervisor writes why to
 its failure file, stops the others and exits (the reconciler replaces the instance, as it replaces any
 failed one). A member that exits with status 0 was stopped with the instance (SIGTERM to its process group).
@@ -31,13 +34,17 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from greenfleet.router.table import InstanceAddress
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
-from greenfleet.workers.environment import PipelineEnvironment
+from greenfleet.workers.chain import ChainApp, Link, in_process
+from greenfleet.workers.environment import InvalidEnvironment, PipelineEnvironment, WorkerEnvironment
+from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import FAILURE_EXIT_CODE, write_failure
 from greenfleet.workers.server import serve
 from greenfleet.workers.watchdog import Heartbeat, start_orphan_watchdog
@@ -176,6 +183,10 @@ def run_pipeline(env: PipelineEnvironment) -> int:
     plan = json.loads(env.plan_file.read_text())
     heartbeat = Heartbeat()
     start_orphan_watchdog(heartbeat, env.orphan_grace_s)
+    if plan["Mode"] == "Serial":
+        chained = _in_process_members(plan)
+        if chained is not None:
+            return _run_in_process(chained, env, heartbeat)
     members: list[Member] = []
     children: list[subprocess.Popen[bytes]] = []
     for entry in plan["Members"]:
@@ -197,6 +208,44 @@ def run_pipeline(env: PipelineEnvironment) -> int:
             child.wait(10)
         except subprocess.TimeoutExpired:
             child.kill()
+    return 0
+
+
+def _in_process_members(plan: dict[str, Any]) -> list[tuple[str, WorkerEnvironment]] | None:
+    """Each member's hostname and environment when every one can run in this process (chain.py), else None."""
+    members = []
+    for entry in plan["Members"]:
+        try:
+            member = WorkerEnvironment.from_environ(entry["environment"])
+        except InvalidEnvironment:
+            return None  # its own worker reports it
+        if not in_process(member):
+            return None
+        members.append((str(entry["hostname"]), member))
+    return members
+
+
+def _run_in_process(members: list[tuple[str, WorkerEnvironment]], env: PipelineEnvironment,
+                    heartbeat: Heartbeat) -> int:
+    """Load every container's model here and serve the chain; a container that cannot load fails the instance
+    with its own reason, named."""
+    from greenfleet.workers.process import prepare
+
+    links = []
+    for hostname, member in members:
+        try:
+            runtime, inline_max_bytes, _ = prepare(member)
+        except StartupError as exc:
+            return write_failure(env.failure_file, f"container {hostname} of the pipeline could not start: "
+                                                   f"{exc.message}")
+        except Exception as exc:
+            _log.exception("loading container %s failed", hostname)
+            return write_failure(env.failure_file, f"container {hostname} of the pipeline could not start: "
+                                                   f"loading the model failed: {type(exc).__name__}: {exc}")
+        links.append(Link(hostname, runtime, inline_max_bytes, member.accept_fallback or ""))
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model")
+    serve(ChainApp(links, heartbeat, executor, env.invocation_timeout_s), env.port)
+    executor.shutdown(wait=False, cancel_futures=True)
     return 0
 
 

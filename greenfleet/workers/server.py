@@ -35,8 +35,11 @@ class InvocationApp:
     """The ASGI app of one worker."""
 
     def __init__(self, runtime: Runtime, heartbeat: Heartbeat, *, inline_max_bytes: int, executor: Executor,
-                 concurrency: int = 1, timeout_s: float | None = None) -> None:
+                 concurrency: int = 1, timeout_s: float | None = None, default_accept: str = "") -> None:
         self._runtime = runtime
+        self._default_accept = default_accept
+        """Answered in when the caller's Accept is absent or ``*/*`` (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, as
+        SageMaker's containers do: how an intermediate container of a pipeline picks what the next one reads)."""
         self._heartbeat = heartbeat
         self._inline_max_bytes = inline_max_bytes
         self._executor = executor
@@ -75,6 +78,8 @@ class InvocationApp:
                 content_type = value.decode("latin-1")
             elif name == b"accept":
                 accept = value.decode("latin-1")
+        if accept in ("", "*/*") and self._default_accept:
+            accept = self._default_accept
         try:
             try:
                 if len(body) > self._inline_max_bytes:

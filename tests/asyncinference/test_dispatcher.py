@@ -14,7 +14,9 @@ from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.tables import FAILED, QUEUED, SUCCEEDED
+from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.clock import FakeClock
+from greenfleet.metrics import MetricService
 from greenfleet.router.proxy import Router
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
 from greenfleet.store.database import create_store_engine, migrate
@@ -121,3 +123,40 @@ def test_a_request_handed_over_at_shutdown_goes_back_to_the_queue(world: World) 
     assert world.queue.status_of("ep", ["at-shutdown"])["at-shutdown"][0] == QUEUED
     assert world.router.outstanding.of("i-1") == 0 and world.dispatcher._in_flight["ep"] == 0
     assert not (world.root / "fail").exists()
+
+
+def test_per_variant_counts_and_times_are_published_under_endpoint_and_variant(database_url: str,
+                                                                               tmp_path: Path) -> None:
+    world = World(database_url, tmp_path)
+    metrics = MetricService(world.queue.engine, world.clock)
+    world.dispatcher.variant_metrics = AsyncVariantMetrics(metrics.store)
+    try:
+        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+            "blue", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=1),))}))
+        start = world.clock.now()
+        world.add("late", ttl=60)
+        world.clock.advance(61)
+        world.add("unreadable")
+        (world.root / "in" / "unreadable").unlink()  # gone before it runs: a download failure
+        world.clock.advance(2)
+        world.settle()
+        world.clock.advance(2)
+        world.dispatcher.variant_metrics.flush(world.clock.now())
+        metrics.flush(world.clock.now())
+
+        def stat(name: str, statistic: str) -> float:
+            points = metrics.get_metric_statistics({
+                "Namespace": "AWS/SageMaker", "MetricName": name, "Period": 60, "Statistics": [statistic],
+                "Dimensions": [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "blue"}],
+                "StartTime": start - 60, "EndTime": world.clock.now() + 60})["Datapoints"]
+            return float(sum(p[statistic] for p in points))
+
+        assert stat("ExpiredRequests", "Sum") == 1
+        assert stat("RequestDownloadFailures", "Sum") == 1
+        assert stat("InvocationsProcesssed", "Sum") == 0
+        assert stat("TimeInBacklog", "SampleCount") == 1  # only the unreadable one reached an instance
+        assert stat("TimeInBacklog", "Maximum") == pytest.approx(2000.0, rel=0.02)  # 2 s queued, in ms
+        assert stat("TotalProcessingTime", "SampleCount") == 2
+        assert stat("TotalProcessingTime", "Maximum") == pytest.approx(63_000.0, rel=0.02)  # the expired one
+    finally:
+        world.dispatcher._http.close()

@@ -74,3 +74,32 @@ def test_ha_needs_postgresql(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="GREENFLEET_HA=true needs a PostgreSQL store"):
         Server(Settings(home=tmp_path / "home", port=1, ha=True))
     Server(Settings(home=tmp_path / "home", port=1)).stop_controllers(stop_instances=False)  # home released
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_follower_is_notified_instead_of_polling(postgres_url: str) -> None:
+    engine = create_store_engine(postgres_url)
+    migrate(engine)
+    repo = Repository(engine)
+    base = max(repo.routing_table_revision(), 100)
+    router = Router("000000000000", 1024, 1.0)
+    follower = TableFollower(repo, router)
+    assert follower.listens
+    follower.start()
+    try:
+        time.sleep(0.5)  # LISTEN is in place
+        idle_reads = follower.reads
+        time.sleep(1.0)
+        assert follower.reads - idle_reads <= 1  # polling every 0.1 s would have read ten times
+        delays = []
+        for k in range(1, 6):
+            saved_at = time.monotonic()
+            repo.save_routing_table(base + k, dump_table(table(base + k)), time.time())
+            while router.table.revision < base + k:
+                assert time.monotonic() - saved_at < 1.5, "the follower did not pick up the new table"
+                time.sleep(0.001)
+            delays.append(time.monotonic() - saved_at)
+        assert sorted(delays)[2] < 0.5, delays  # notified, not found by the 2 s fallback read
+    finally:
+        follower.stop()
+        engine.dispose()

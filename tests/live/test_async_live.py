@@ -159,6 +159,25 @@ def test_boto3_async_flow_on_s3_with_notifications(async_server: Server, s3_endp
             break
         time.sleep(0.2)
     assert wanted <= published
+    # and the per-variant ones (EndpointName, VariantName): two processed, one model error, one upload failure
+    variant = [{"Name": "EndpointName", "Value": "scorer"}, {"Name": "VariantName", "Value": "main"}]
+    cw = boto3.client("cloudwatch", endpoint_url=async_server.settings.base_url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def total(metric: str, statistic: str = "Sum", endpoint: str = "scorer") -> float:
+        now = time.time()
+        points = cw.get_metric_statistics(
+            Namespace="AWS/SageMaker", MetricName=metric, StartTime=now - 300, EndTime=now + 60, Period=60,
+            Statistics=[statistic], Dimensions=[{**variant[0], "Value": endpoint}, variant[1]])["Datapoints"]
+        return float(sum(p[statistic] for p in points))
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (total("InvocationFailures") < 1
+                                           or total("ResponseUploadFailures", endpoint="gone-out") < 1):
+        time.sleep(0.2)
+    assert total("InvocationsProcesssed") == 2 and total("InvocationFailures") == 1
+    assert total("ResponseUploadFailures", endpoint="gone-out") == 1
+    assert total("TimeInBacklog", "SampleCount") == 3 and total("TotalProcessingTime", "SampleCount") == 3
 
 
 def test_files_and_bad_input_get_specific_errors(async_server: Server, tmp_path: Path, sklearn_model: Path,

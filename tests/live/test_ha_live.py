@@ -133,3 +133,107 @@ def test_sigkill_of_the_leader_mid_rollout_the_follower_takes_over(
         first.stop()
         if second is not None:
             second.stop()
+
+
+def invocations_through(api: Api, endpoint: str, metric: str, since: float) -> float:
+    stats = api.call("POST", "/api/metric-statistics", {
+        "Namespace": "AWS/SageMaker", "MetricName": metric, "Statistics": ["Sum"], "Period": 60,
+        "Dimensions": [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "main"}],
+        "StartTime": since - 120, "EndTime": time.time() + 60})
+    return float(sum(p["Sum"] for p in stats["Datapoints"]))
+
+
+def test_both_routers_metrics_add_up_and_an_alarm_sees_errors_sent_through_the_follower(
+        shared_database: str, tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
+    first = HaServer(tmp_path / "a", shared_database)
+    second = None
+    try:
+        assert first.leads()
+        second = HaServer(tmp_path / "b", shared_database)
+        leader, follower = first.api, second.api
+        since = time.time()
+        new_config(leader, "ha", "blue", sklearn_model, count=1)
+        leader.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
+        leader.wait_status("ha", "InService")
+        answered = 0
+        deadline = time.monotonic() + 10
+        while follower.invoke("ha", csv_row(features)).status_code != 200:  # (refusals are not invocations)
+            assert time.monotonic() < deadline, "the follower's router never served the endpoint"
+            time.sleep(0.1)
+        answered += 1
+        leader.call("PUT", "/api/alarms/ha-4xx", {
+            "Namespace": "AWS/SageMaker", "MetricName": "Invocation4XXErrors", "Statistic": "Sum", "Period": 10,
+            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "Dimensions": [{"Name": "EndpointName", "Value": "ha"}, {"Name": "VariantName", "Value": "main"}]})
+        with Load(leader, "ha", csv_row(features), clients=2) as through_leader, \
+                Load(follower, "ha", csv_row(features), clients=2) as through_follower:
+            time.sleep(3)
+        assert through_leader.failures == [] and through_follower.failures == []
+        served = answered + sum(through_leader.served.values()) + sum(through_follower.served.values())
+        assert sum(through_follower.served.values()) > 20
+        deadline = time.monotonic() + 10  # the follower ships each closed second, the leader merges it
+        while (recorded := invocations_through(leader, "ha", "Invocations", since)) != served:
+            assert time.monotonic() < deadline, (recorded, served)
+            time.sleep(0.5)
+        assert leader.call("GET", "/api/alarms/ha-4xx")["StateValue"] != "ALARM"
+        bad = [follower.invoke("ha", "not,a,row").status_code for _ in range(5)]  # through the follower only
+        assert all(400 <= status < 500 for status in bad), bad
+        deadline = time.monotonic() + 30
+        while leader.call("GET", "/api/alarms/ha-4xx")["StateValue"] != "ALARM":
+            assert time.monotonic() < deadline, "the leader's alarm never saw the follower's errors"
+            time.sleep(0.5)
+        assert invocations_through(leader, "ha", "Invocation4XXErrors", since) == 5
+        assert invocations_through(leader, "ha", "Invocations", since) == served + 5
+        assert invocations_through(follower, "ha", "Invocations", since) == served + 5  # the follower reads them
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def leader_lock_pids(database_url: str) -> list[int]:
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        rows = admin.execute("SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                             "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = %s", (name,)).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def test_a_leader_whose_database_session_is_killed_exits_and_the_other_takes_over(
+        shared_database: str, tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
+    import psycopg
+
+    first = HaServer(tmp_path / "a", shared_database)
+    second = None
+    try:
+        assert first.leads()
+        second = HaServer(tmp_path / "b", shared_database)
+        new_config(first.api, "ha", "blue", sklearn_model, count=1)
+        first.api.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
+        first.api.wait_status("ha", "InService")
+        (pid,) = leader_lock_pids(shared_database)  # the leader's lock session, and only it
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        killed_at = time.monotonic()
+        assert first.process.wait(10) == 70  # it cannot know it is still the only leader: it exits
+        exited_s = time.monotonic() - killed_at
+        while not second.leads():
+            assert time.monotonic() - killed_at < 10, "the other server did not take over"
+            time.sleep(0.05)
+        took_over_s = time.monotonic() - killed_at
+        print(f"leader exited {exited_s:.2f} s after its session was killed; new leader at {took_over_s:.2f} s")
+        assert exited_s < 5 and took_over_s < 5
+        assert "lost its leadership" in first.log.read_text()
+        deadline = time.monotonic() + 10  # the instances lived on; the new leader adopted them
+        while second.api.invoke("ha", csv_row(features)).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert second.api.call("GET", "/api/endpoints/ha")["EndpointStatus"] == "InService"
+        assert len(leader_lock_pids(shared_database)) == 1
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,6 @@ import httpx
 import numpy as np
 import pytest
 
-from greenfleet.clock import SystemClock
-from greenfleet.metrics import MetricService
-from greenfleet.store.database import create_store_engine
 from tests.conftest import free_port
 from tests.live.conftest import Api, ServerProcess
 from tests.live.test_deployments_live import Load
@@ -73,19 +71,89 @@ def test_the_router_process_serves_through_a_server_crash(server_process: Callab
         revision = httpx.get(url + "/health").json()["routing_revision"]
         server_revision = httpx.get(f"http://127.0.0.1:{second.port}/health").json()["routing_revision"]
         assert revision > 0 and server_revision == revision  # the router follows the restarted server
-        # the router's own invocations are in the shared metric store (the servers' routers served none);
-        # it ships each second once it is closed. Read by a fresh reader: a running server's metric cache
-        # does not see another process's writes (a known limit, see the README).
-        time.sleep(2.5)
-        reader = MetricService(create_store_engine(f"sqlite:///{first.home / 'greenfleet.db'}"), SystemClock())
-        stats = reader.get_metric_statistics({
-            "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Statistics": ["Sum"], "Period": 60,
-            "Dimensions": [{"Name": "EndpointName", "Value": "steady"}, {"Name": "VariantName", "Value": "main"}],
-            "StartTime": time.time() - 600, "EndTime": time.time() + 60})
-        recorded = sum(p["Sum"] for p in stats["Datapoints"])
+        # the router's own invocations reach the running server's metric store (the servers' routers served
+        # none): it ships each closed second to the inbox, which the leading server merges every second.
+        # Nothing is lost while the server was down: the inbox keeps the rows for the restarted one.
         served = sum(load.served.values()) + 1  # and the first answer, before the load
-        assert recorded == served, (recorded, served)
+        second_api = Api(f"http://127.0.0.1:{second.port}")
+        deadline = time.monotonic() + 10
+        while True:
+            stats = second_api.call("POST", "/api/metric-statistics", {
+                "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Statistics": ["Sum"], "Period": 60,
+                "Dimensions": [{"Name": "EndpointName", "Value": "steady"}, {"Name": "VariantName", "Value": "main"}],
+                "StartTime": time.time() - 600, "EndTime": time.time() + 60})
+            recorded = sum(p["Sum"] for p in stats["Datapoints"])
+            if recorded == served:
+                break
+            assert time.monotonic() < deadline, (recorded, served)
+            time.sleep(0.5)
         assert time.monotonic() - down_at < 60
+    finally:
+        router.send_signal(signal.SIGTERM)
+        router.wait(15)
+
+
+SLEEPY_MODEL = '''
+import time
+
+
+def model_fn(model_dir):
+    return None
+
+
+def transform_fn(model, body, content_type, accept):
+    time.sleep(float(body))
+    return body, "text/plain"
+'''
+
+
+def test_a_drain_waits_for_a_request_in_flight_through_the_router_process(
+        server_process: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """UpdateEndpoint drains the old instance while a 4 s request is in flight on it through the router
+    process (the server's own router is idle): the instance is stopped only once that request is answered."""
+    model = tmp_path / "sleepy"
+    (model / "code").mkdir(parents=True)
+    (model / "code" / "inference.py").write_text(SLEEPY_MODEL)
+    server = server_process({"GREENFLEET_DRAIN_TIMEOUT_S": "60", "GREENFLEET_MODEL_DATA_ROOTS": str(tmp_path)})
+    server.start()
+    api = Api(f"http://127.0.0.1:{server.port}")
+    for name in ("blue", "green"):
+        api.call("POST", "/api/models", {"ModelName": name, "PrimaryContainer": {
+            "Image": "greenfleet/script", "ModelDataUrl": str(model)}})
+        api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": name, "ProductionVariants": [
+            {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]})
+    api.call("POST", "/api/endpoints", {"EndpointName": "sleepy", "EndpointConfigName": "blue"})
+    api.wait_status("sleepy", "InService")
+    (blue,) = [i["InstanceId"] for i in api.call("GET", "/api/endpoints/sleepy/instances")["Instances"]]
+    router, url = start_router(server.home, tmp_path / "router.log")
+    try:
+        through_router = Api(url)
+        deadline = time.monotonic() + 10
+        while through_router.invoke("sleepy", "0", content_type="text/plain").status_code != 200:
+            assert time.monotonic() < deadline, "the router never served the endpoint"
+            time.sleep(0.1)
+        answers: list[tuple[int, float]] = []
+
+        def slow_request() -> None:
+            response = through_router.invoke("sleepy", "4", content_type="text/plain")
+            answers.append((response.status_code, time.monotonic()))
+
+        worker = threading.Thread(target=slow_request)
+        worker.start()
+        time.sleep(0.5)  # in flight on blue, through the router process
+        api.call("POST", "/api/endpoints/sleepy/update", {"EndpointConfigName": "green"})
+        stopped_at = None
+        while stopped_at is None:
+            ids = [i["InstanceId"] for i in api.call("GET", "/api/endpoints/sleepy/instances")["Instances"]]
+            if blue not in ids:
+                stopped_at = time.monotonic()
+            assert not answers or time.monotonic() - answers[0][1] < 10, "blue was never stopped"
+            time.sleep(0.05)
+        worker.join(10)
+        assert answers and answers[0][0] == 200, answers  # its instance was not stopped under it
+        assert stopped_at >= answers[0][1]
+        assert stopped_at - answers[0][1] < 5  # and stopped soon after: the router reported it let go
+        assert api.wait_status("sleepy", "InService")["EndpointConfigName"] == "green"
     finally:
         router.send_signal(signal.SIGTERM)
         router.wait(15)

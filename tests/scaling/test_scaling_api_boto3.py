@@ -33,6 +33,11 @@ def test_targets_policies_and_errors(server: Server, sklearn_model: Path) -> Non
     with pytest.raises(ClientError) as info:
         aas.register_scalable_target(**KEY, MinCapacity=3, MaxCapacity=2)
     assert _code(info) == "ValidationException" and "cannot be greater" in info.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as info:  # scale to zero is for asynchronous variants only
+        aas.register_scalable_target(**KEY, MinCapacity=0, MaxCapacity=2)
+    assert _code(info) == "ValidationException"
+    assert "MinCapacity 0 is allowed only for a variant of an asynchronous endpoint" in \
+        info.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as info:
         aas.register_scalable_target(**{**KEY, "ResourceId": "endpoint/scaled"}, MinCapacity=1, MaxCapacity=2)
     assert _code(info) == "ValidationException"

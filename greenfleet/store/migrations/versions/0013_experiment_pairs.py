@@ -1,13 +1,13 @@
 """The paired report's pairs in the store (issue 12): a restart keeps the pairs a report has counted.
 
-Revision ID: 0011
+Revision ID: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,154 @@
+"""Every router the leader does not hold in its own process (a follower server's, a ``greenfleet router``
+process's) reports to the control plane through the store: a row in ``routers`` with the routing-table
+revision it serves and its requests still in flight on instances that table no longer lists, and, once a
+second, its invocation metrics (greenfleet.metrics.inbox).
+
+Drains wait on these reports (:func:`remote_busy`): an instance dropped from the table at revision R is
+stopped only when every live router reports serving a revision ≥ R with no request left on it. A router
+whose report is older than ``STALE_AFTER_S`` is taken for dead (a dead router has nothing in flight); the
+drain timeout bounds the wait either way.
+
+The revision a router reports is the one it served one report earlier (≥ ``interval_s`` ago), so a request
+that read the previous table just before the swap has acquired its instance, and is counted, by the time
+the report says the router has moved on."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from greenfleet.router.proxy import Router
+from greenfleet.router.table import RoutingTable
+from greenfleet.store.schema import routers
+
+log = logging.getLogger("greenfleet.router_presence")
+STALE_AFTER_S = 5.0
+"""A router that has not reported for this long is taken for dead."""
+REPORT_INTERVAL_S = 0.25
+HEARTBEAT_S = 1.0
+"""A report is written when it changes, and at least this often."""
+
+
+@dataclass(frozen=True)
+class RouterReport:
+    id: str
+    kind: str
+    revision: int
+    leaving: Mapping[str, int]
+    seen_at: float
+
+
+def remote_busy(reports: Sequence[RouterReport], instance_id: str, drain_revision: int, now: float) -> bool:
+    """True while a live router may still send to, or wait on, ``instance_id`` (dropped at ``drain_revision``)."""
+    return any(r.seen_at >= now - STALE_AFTER_S and (r.revision < drain_revision or r.leaving.get(instance_id, 0) > 0)
+               for r in reports)
+
+
+def leaving_in_flight(table: RoutingTable, counts: Mapping[str, int]) -> dict[str, int]:
+    """Requests in flight on instances ``table`` does not list."""
+    listed = {i.instance_id for route in table.endpoints.values() for t in route.targets for i in t.instances}
+    return {iid: n for iid, n in list(counts.items()) if n > 0 and iid not in listed}
+
+
+class RouterRegistry:
+    """The ``routers`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def save(self, report: RouterReport, started_at: float) -> None:
+        values = {"kind": report.kind, "revision": report.revision, "leaving": dict(report.leaving),
+                  "seen_at": report.seen_at}
+        with self.engine.begin() as conn:
+            if conn.execute(update(routers).where(routers.c.id == report.id).values(**values)).rowcount == 0:
+                conn.execute(insert(routers).values(id=report.id, started_at=started_at, **values))
+
+    def delete(self, router_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(routers).where(routers.c.id == router_id))
+
+    def reports(self) -> list[RouterReport]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(routers)).mappings().all()
+        return [RouterReport(r["id"], r["kind"], int(r["revision"]), {str(k): int(v) for k, v in r["leaving"].items()},
+                             float(r["seen_at"])) for r in rows]
+
+    def prune(self, before: float) -> None:
+        """Forget routers silent since ``before`` (their rows are only read while fresh)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(routers).where(routers.c.seen_at < before))
+
+
+class RouterReporter:
+    """A router's thread: its presence every ``interval_s`` when it changed (at least every ``HEARTBEAT_S``),
+    and ``ship(now)`` (its metrics) once a second. The store being unreachable is logged and retried."""
+
+    def __init__(self, registry: RouterRegistry, router: Router, router_id: str, kind: str,
+                 ship: Callable[[float], int] | None = None, clock: Callable[[], float] = time.time,
+                 interval_s: float = REPORT_INTERVAL_S) -> None:
+        self.registry, self.router, self.id, self.kind = registry, router, router_id, kind
+        self.ship, self.clock, self.interval_s = ship, clock, interval_s
+        self.started_at = clock()
+        self._served = -1  # the revision seen at the previous tick
+        self._last: tuple[int, dict[str, int]] | None = None
+        self._last_at = 0.0
+        self._shipped_second: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def report_once(self, now: float) -> bool:
+        """Write the presence row if it changed or is due; True if written."""
+        table = self.router.table
+        revision, self._served = max(self._served, 0), table.revision
+        if revision > table.revision:  # never claim more than served
+            revision = table.revision
+        leaving = leaving_in_flight(table, self.router.outstanding.counts)
+        state = (revision, leaving)
+        if state == self._last and now - self._last_at < HEARTBEAT_S:
+            return False
+        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now), self.started_at)
+        self._last, self._last_at = state, now
+        return True
+
+    def _tick(self) -> None:
+        now = self.clock()
+        try:
+            self.report_once(now)
+        except Exception as exc:
+            log.warning("cannot report this router to the store (%s); retrying", type(exc).__name__)
+        if self.ship is not None and int(now) != self._shipped_second:
+            self._shipped_second = int(now)
+            try:
+                self.ship(now)
+            except Exception as exc:  # the outbox keeps (bounded) what it has
+                log.warning("cannot ship this router's metrics (%s); retrying", type(exc).__name__)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._tick()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="greenfleet-router-reporter", daemon=True)
+        self._thread.start()
+
+    def stop(self, final_ship: bool = True) -> None:
+        """Stop reporting, ship what is left, and remove this router's row."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if final_ship and self.ship is not None:
+            try:
+                self.ship(self.clock() + 1)
+            except Exception:
+                log.warning("could not ship this router's last metrics", exc_info=True)
+        try:
+            self.registry.delete(self.id)
+        except Exception:
+            log.warning("could not remove this router's report", exc_info=True)
