@@ -32,8 +32,8 @@ from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.auth.policy import AccessPolicy, is_loopback
+from greenfleet.capture.handoff import CaptureHandoff
 from greenfleet.capture.observer import CaptureObserver
-from greenfleet.capture.writer import CaptureWriter
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
 from greenfleet.control.instance_groups import Ceilings
@@ -202,9 +202,9 @@ class Server:
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy,
                              shadow_max_in_flight=settings.shadow_max_in_flight)
-        self.capture = CaptureWriter(max_queued_bytes=settings.capture_max_queued_bytes,
-                                     flush_interval_s=settings.capture_flush_interval_s,
-                                     s3_endpoint_url=settings.s3_endpoint_url)
+        self.capture = CaptureHandoff(max_queued_bytes=settings.capture_max_queued_bytes,
+                                      flush_interval_s=settings.capture_flush_interval_s,
+                                      s3_endpoint_url=settings.s3_endpoint_url)
         self.router.capture = self.router.mirror.capture = self.capture
         endpoints.capture_failure = self.capture.failure
         try:

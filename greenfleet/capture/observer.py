@@ -5,13 +5,15 @@
 - ``CapturedRecords``: records written to the destination;
 - ``DroppedRecords``: records dropped because the writer's queue was full (backpressure);
 - ``FailedRecords``: records lost because the destination refused the write (see DescribeEndpoint's
-  FailureReason)."""
+  FailureReason);
+- ``LostRecords``: records handed to the capture-writer process that exited before confirming their write
+  (it is restarted; see ``handoff``)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from greenfleet.capture.writer import CaptureCounts, CaptureWriter, Key
+from greenfleet.capture.sink import CaptureCounts, CaptureSink, Key
 from greenfleet.control.snapshot import Snapshot
 
 NAMESPACE = "greenfleet/DataCapture"
@@ -24,7 +26,7 @@ class MetricSink(Protocol):
 class CaptureObserver:
     name = "capture"
 
-    def __init__(self, writer: CaptureWriter, metrics: MetricSink) -> None:
+    def __init__(self, writer: CaptureSink, metrics: MetricSink) -> None:
         self.writer, self.metrics = writer, metrics
         self._seen: dict[Key, CaptureCounts] = {}
 
@@ -39,7 +41,8 @@ class CaptureObserver:
             dimensions = [{"Name": "EndpointName", "Value": key[0]}, {"Name": "VariantName", "Value": key[1]}]
             for name, value in (("CapturedRecords", counts.written - before.written),
                                 ("DroppedRecords", counts.dropped - before.dropped),
-                                ("FailedRecords", counts.failed - before.failed)):
+                                ("FailedRecords", counts.failed - before.failed),
+                                ("LostRecords", counts.lost - before.lost)):
                 if value:
                     datums.append({"MetricName": name, "Dimensions": dimensions, "Value": float(value),
                                    "Unit": "Count", "StorageResolution": 1})

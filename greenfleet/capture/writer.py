@@ -13,20 +13,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from greenfleet.capture.config import CaptureSetting
 from greenfleet.capture.destination import CaptureWriteError, Destination, open_destination
 from greenfleet.capture.record import CapturedEvent, fast_line, file_name, hour_prefix, inference_time
+from greenfleet.capture.sink import CaptureCounts, Key
 
+__all__ = ["CaptureCounts", "CaptureWriter", "Key"]
 log = logging.getLogger("greenfleet.capture")
 DRAIN_INTERVAL_S = 0.1
-Key = tuple[str, str]
-"""(endpoint, variant)"""
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureCounts:
-    written: int
-    dropped: int
-    failed: int
 
 
 @dataclass(slots=True)
@@ -73,6 +67,11 @@ class CaptureWriter:
         self._queue.append(event)
         return True
 
+    def capture(self, setting: CaptureSetting, endpoint: str, variant: str, at: float, request: bytes,
+                request_type: str, response: bytes, response_type: str, inference_id: str | None) -> bool:
+        return self.offer(CapturedEvent(setting, endpoint, variant, at, request, request_type, response,
+                                        response_type, inference_id))
+
     # --- what the control plane reads -------------------------------------------------------------
     def counts(self) -> dict[Key, CaptureCounts]:
         keys = set(self._dropped) | set(self._written) | set(self._failed)
@@ -82,6 +81,10 @@ class CaptureWriter:
     def failure(self, destination: str) -> str | None:
         """Why the last write to ``destination`` failed, if it did (cleared by the next good write)."""
         return self._failures.get(destination.rstrip("/"))
+
+    def failures(self) -> dict[str, str]:
+        """Every destination whose last write failed, and why."""
+        return dict(self._failures)
 
     @property
     def queued_bytes(self) -> int:

@@ -19,7 +19,7 @@ class NavItem(NamedTuple):
     """Pages set ``section`` to mark their entry as the current one."""
 
 
-MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring", "experiments", "scaling")
+MODULES = ("endpoints", "deployments", "alarms", "registry", "monitoring", "experiments", "scaling", "timeline")
 
 NAV = (
     NavItem("Endpoints", "/ui", "endpoints"),
@@ -27,4 +27,5 @@ NAV = (
     NavItem("Model registry", "/ui/registry", "registry"),
     NavItem("Monitoring", "/ui/monitoring", "monitoring"),
     NavItem("Experiments", "/ui/experiments", "experiments"),
+    NavItem("Timeline", "/ui/timeline", "timeline"),
 )

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from random import Random
 from typing import TYPE_CHECKING, Protocol
 
-from greenfleet.capture.record import CapturedEvent
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.recorder import InvocationRecorder
 from greenfleet.router.table import EndpointRoute, Shadow
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 
 if TYPE_CHECKING:
-    from greenfleet.capture.writer import CaptureWriter
+    from greenfleet.capture.sink import CaptureSink
 
 log = logging.getLogger("greenfleet.router.mirror")
 OCTETS = "application/octet-stream"
@@ -67,7 +66,7 @@ class Mirror:
         self.upstream, self.outstanding, self.recorder = upstream, outstanding, recorder
         self.rng, self.clock, self.max_in_flight = rng, clock, max_in_flight
         self.sink: PairSink = NullSink()
-        self.capture: CaptureWriter | None = None
+        self.capture: CaptureSink | None = None
         """Where a shadow with capture writes its requests and answers (set by the server)."""
         self.in_flight: dict[str, int] = {}
         self.sent = 0
@@ -110,9 +109,9 @@ class Mirror:
             setting = shadow.capture
             if setting is not None and self.capture is not None and answer.outcome == "ok" and (
                     setting.sampling_percentage >= 100 or self.rng.random() * 100 < setting.sampling_percentage):
-                self.capture.offer(CapturedEvent(setting, endpoint, target.variant_name, self.clock(), body,
-                                                 headers.get("Content-Type", OCTETS), answer.body,
-                                                 answer.content_type or OCTETS, inference_id))
+                self.capture.capture(setting, endpoint, target.variant_name, self.clock(), body,
+                                     headers.get("Content-Type", OCTETS), answer.body, answer.content_type or OCTETS,
+                                     inference_id)
         except Exception:  # a shadow's failure must never reach the caller or the loop
             log.exception("shadow copy to %s/%s failed", endpoint, target.variant_name)
         finally:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
 from greenfleet.capture.config import CaptureSetting
-from greenfleet.capture.record import CapturedEvent
 from greenfleet.resources.pipeline import HOSTNAME_HEADER
 from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
@@ -33,7 +32,7 @@ from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Ups
 from greenfleet.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from greenfleet.capture.writer import CaptureWriter
+    from greenfleet.capture.sink import CaptureSink
 
 log = logging.getLogger("greenfleet.router")
 FORWARDED = {
@@ -72,7 +71,7 @@ class Router:
         """Copies of sampled requests to shadow variants (bounded in flight; dropped and counted beyond)."""
         self.assignments = AssignmentLog()
         """Which variant answered which inference id, on endpoints under an A/B test (the feedback API's)."""
-        self.capture: CaptureWriter | None = None
+        self.capture: CaptureSink | None = None
         """Where sampled invocations of endpoints with data capture go (set by the server)."""
         self.cold_start_timeout_s = 60.0
         self.on_demand: Callable[[], None] = lambda: None
@@ -215,10 +214,9 @@ class Router:
                     self._record_containers(name, target, response.container_latency)
                 if capture is not None and self.capture is not None and (
                         capture.sampling_percentage >= 100 or self.rng.random() * 100 < capture.sampling_percentage):
-                    self.capture.offer(CapturedEvent(
-                        capture, name, target.variant_name, self.clock(), body,
-                        headers.get("Content-Type", "application/octet-stream"), response.body,
-                        response.content_type or "application/octet-stream", inference_id))
+                    self.capture.capture(capture, name, target.variant_name, self.clock(), body,
+                                         headers.get("Content-Type", "application/octet-stream"), response.body,
+                                         response.content_type or "application/octet-stream", inference_id)
                 outcome = "ok"
             else:
                 outcome = "model_error_4xx" if response.status < 500 else "model_error_5xx"
@@ -237,10 +235,9 @@ class Router:
         """An experiment's DataStorageConfig holds both variants' answers to the mirrored requests."""
         for shadow in shadows:
             if shadow.paired and shadow.capture is not None and self.capture is not None and answer.outcome == "ok":
-                self.capture.offer(CapturedEvent(
-                    shadow.capture, name, answer.variant_name, self.clock(), body,
-                    headers.get("Content-Type", "application/octet-stream"), answer.body,
-                    answer.content_type or "application/octet-stream", inference_id))
+                self.capture.capture(shadow.capture, name, answer.variant_name, self.clock(), body,
+                                     headers.get("Content-Type", "application/octet-stream"), answer.body,
+                                     answer.content_type or "application/octet-stream", inference_id)
 
     async def _serverless(self, send: Send, name: str, target: Target, body: bytes, headers: dict[str, str],
                           started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:

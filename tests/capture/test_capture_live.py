@@ -4,6 +4,8 @@ UpdateEndpoint, an unwritable destination reported while serving goes on, counts
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -117,3 +119,50 @@ def test_sampling_and_validation(server: Server, sklearn_model: Path, features: 
     server.capture.flush()
     captured = len(records(tmp_path / "c"))
     assert 50 <= captured <= 130  # 30 % of 300 = 90; binomial sd ≈ 8
+
+
+def test_the_servers_writer_process_killed_under_traffic(server: Server, sklearn_model: Path, features: np.ndarray,
+                                                         tmp_path: Path) -> None:
+    """The server's capture-writer process dies: serving goes on, a new one captures what follows, and what
+    the dead one had not confirmed is counted in LostRecords."""
+    sm, runtime = client(server, "sagemaker"), client(server, "sagemaker-runtime")
+    cloudwatch = client(server, "cloudwatch")
+    sm.create_model(ModelName="cap-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)})
+    config(sm, "cap-on", capture(tmp_path))
+    sm.create_endpoint(EndpointName="cap", EndpointConfigName="cap-on")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="cap", WaiterConfig=FAST_WAITER)
+    for i in range(5):
+        runtime.invoke_endpoint(EndpointName="cap", Body=csv_row(features, i), ContentType="text/csv",
+                                InferenceId=f"a{i}")
+    server.capture.flush()
+    first = server.capture.pid
+    assert first is not None and len(records(tmp_path)) == 5
+    os.kill(first, signal.SIGSTOP)  # what it is sent from now on stays in the pipe
+    for i in range(3):
+        runtime.invoke_endpoint(EndpointName="cap", Body=csv_row(features, i), ContentType="text/csv",
+                                InferenceId=f"b{i}")
+    deadline = time.monotonic() + 5
+    while server.capture.waiting and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(first, signal.SIGKILL)
+    for i in range(4):  # served while no writer process runs, captured by the next one
+        assert runtime.invoke_endpoint(EndpointName="cap", Body=csv_row(features, i), ContentType="text/csv",
+                                       InferenceId=f"c{i}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    server.capture.flush()
+    assert server.capture.pid not in (None, first)
+    assert sorted(r["eventMetadata"]["inferenceId"] for r in records(tmp_path)) == \
+        [f"a{i}" for i in range(5)] + [f"c{i}" for i in range(4)]
+
+    def metric(name: str) -> float:
+        now = time.time()
+        stats = cloudwatch.get_metric_statistics(
+            Namespace="greenfleet/DataCapture", MetricName=name, Statistics=["Sum"], Period=60,
+            StartTime=now - 600, EndTime=now + 60,
+            Dimensions=[{"Name": "EndpointName", "Value": "cap"}, {"Name": "VariantName", "Value": "AllTraffic"}])
+        return float(sum(p["Sum"] for p in stats["Datapoints"]))
+
+    deadline = time.monotonic() + 5
+    while (metric("LostRecords"), metric("CapturedRecords")) != (3.0, 9.0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (metric("LostRecords"), metric("CapturedRecords")) == (3.0, 9.0)
