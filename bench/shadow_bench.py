@@ -9,6 +9,13 @@
 
     .venv/bin/python bench/shadow_bench.py                # ~1.5 min; needs wrk
     .venv/bin/python bench/shadow_bench.py --seconds 20
+    .venv/bin/python bench/shadow_bench.py --rounds 8 --seconds 5   # the p99 ratio on a busy machine
+
+``--rounds N`` measures only production p99 and the router's CPU with a same-speed shadow, N rounds of
+``base`` (no shadow), ``same`` (a same-speed shadow at the server's shadow niceness) and ``same-nice0`` (the
+same at niceness 0, as before ``Settings.shadow_niceness``), the order rotated every round so that each
+ratio compares runs a few seconds apart; it prints each round's ratios and their medians with the load
+average before and after, and writes bench/results/shadow-rounds.json.
 
 The server runs in this process (its CPU is this process's, from getrusage; the workers are other
 processes), wrk drives the load. Prints a table and writes bench/results/shadow.json.
@@ -18,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import resource
 import socket
+import statistics
 import subprocess
 import tarfile
 import tempfile
@@ -137,7 +146,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--outcomes", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=0)
     args = parser.parse_args()
+    if args.rounds:
+        rounds(args.rounds, args.seconds)
+        return
     with tempfile.TemporaryDirectory(prefix="gf-shadow-bench-") as tmp:
         root = Path(tmp)
         model, x = _models(root)
@@ -168,6 +181,72 @@ def main() -> None:
             api.close()
             server.stop_thread()
     report(runs)
+
+
+def rounds(count: int, seconds: int) -> None:
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="gf-shadow-bench-") as tmp:
+        root = Path(tmp)
+        model, x = _models(root)
+        body = ",".join(f"{v:.6f}" for v in x[0])
+        settings = Settings(home=root / "home", port=_free_port(), model_data_roots=tmp,
+                            strict_deployment_minimums=False)
+        server = Server(settings)
+        server.start_in_thread()
+        api = httpx.Client(base_url=settings.base_url, timeout=60)
+        same = {"Image": "greenfleet/sklearn", "ModelDataUrl": str(model)}
+        results: list[dict[str, dict[str, float]]] = []
+        try:
+            endpoint(api, "base", model, None)
+            endpoint(api, "same", model, same)
+            server.reconciler.shadow_niceness = 0  # the shadow started next runs at production's priority
+            endpoint(api, "same-nice0", model, same)
+            mirror = server.router.mirror
+            names = ["base", "same", "same-nice0"]
+            for index in range(count):
+                measured: dict[str, dict[str, float]] = {}
+                for name in names[index % 3:] + names[:index % 3]:
+                    sent, dropped = mirror.sent, mirror.dropped
+                    result = wrk(f"{settings.base_url}/endpoints/{name}/invocations", body, seconds, root)
+                    result.update(mirrored=mirror.sent - sent, dropped=mirror.dropped - dropped)
+                    measured[name] = result
+                results.append(measured)
+                print(_round_line(index, measured), flush=True)
+        finally:
+            api.close()
+            server.stop_thread()
+    load_after = os.getloadavg()
+    summary = {f"{name} / base": {
+        "p99_ratio_median": round(statistics.median(r[name]["p99_ms"] / r["base"]["p99_ms"] for r in results), 3),
+        "p50_ratio_median": round(statistics.median(r[name]["p50_ms"] / r["base"]["p50_ms"] for r in results), 3),
+        "router_cpu_ms_per_request_added_median": round(statistics.median(
+            r[name]["router_cpu_ms_per_request"] - r["base"]["router_cpu_ms_per_request"] for r in results), 4),
+        "router_cpu_ms_per_copy_median": round(statistics.median(
+            (r[name]["router_cpu_ms_per_request"] - r["base"]["router_cpu_ms_per_request"]) * r[name]["requests"]
+            / max(r[name]["mirrored"], 1) for r in results), 4),
+        "mirrored_share_median": round(statistics.median(
+            r[name]["mirrored"] / max(r[name]["requests"], 1) for r in results), 3),
+    } for name in ("same", "same-nice0")}
+    print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
+          f"{load_after[1]:.1f} (1 and 5 min)")
+    for name, figures in summary.items():
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    out = RESULTS.with_name("shadow-rounds.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": platform.platform(), "seconds": seconds, "load_before": load_before,
+                               "load_after": load_after, "rounds": results, "summary": summary}, indent=2))
+    print(f"wrote {out}")
+
+
+def _round_line(index: int, measured: dict[str, dict[str, float]]) -> str:
+    base = measured["base"]
+    parts = [f"round {index + 1}: base p99 {base['p99_ms']:.2f} ms {base['rps']:.0f} req/s"]
+    for name in ("same", "same-nice0"):
+        r = measured[name]
+        parts.append(f"{name} p99 x{r['p99_ms'] / base['p99_ms']:.2f} req/s {r['rps']:.0f} "
+                     f"CPU +{r['router_cpu_ms_per_request'] - base['router_cpu_ms_per_request']:.3f} ms/req "
+                     f"mirrored {r['mirrored'] / max(r['requests'], 1):.0%}")
+    return "; ".join(parts)
 
 
 def _ab_ready(api: httpx.Client) -> bool:

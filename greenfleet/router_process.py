@@ -2,7 +2,7 @@
 machine sharing its PostgreSQL store). It follows the routing table the server stores, by revision
 (``control/table_sync.py``), serves invocations from it, keeps serving its last table while the server
 is down (the instances are processes or actors of their own and live on), and ships its per-second
-invocation metrics to the shared metric store.
+invocation metrics and an inference experiment's paired answers to the shared store.
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
 routers may run beside one server. It reports to the leader through the store (control/router_presence.py):
@@ -24,6 +24,8 @@ from greenfleet.auth.policy import AccessPolicy
 from greenfleet.clock import SystemClock
 from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
+from greenfleet.experiments.pair_store import PairFlush, PairStore
+from greenfleet.experiments.pairs import PairCollector
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.metrics.inbox import MetricOutbox
 from greenfleet.metrics.recorder import Recorder
@@ -76,6 +78,9 @@ class RouterProcess:
                              recorder=self.recorder, rng=random.Random(settings.router_seed),
                              clock=clock.now, policy=policy)
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
+        self.pairs = PairCollector()
+        self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
+        self.pair_flush = PairFlush(self.pairs, PairStore(self.engine))
         self.reporter = RouterReporter(RouterRegistry(self.engine), self.router, self.id, "process",
                                        ship=self._ship, clock=clock.now)
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
@@ -85,7 +90,12 @@ class RouterProcess:
 
     def _ship(self, now: float) -> int:
         self.recorder.flush(now)
-        return self.outbox.ship(now)
+        shipped = self.outbox.ship(now)
+        try:  # the paired report's pairs go with the metrics (kept, bounded, while the store is down)
+            self.pair_flush.flush()
+        except Exception:
+            log.warning("could not store the router's paired answers; retrying", exc_info=True)
+        return shipped
 
     def serve_forever(self) -> None:
         try:

@@ -236,6 +236,7 @@ class Server:
             ceilings=Ceilings(settings.max_instances_per_variant, settings.max_instances_per_endpoint,
                               settings.max_instances_total),
             hooks=[InstanceEvents(self.metrics, self.events)])
+        self.reconciler.shadow_niceness = settings.shadow_niceness  # a shadow is best effort beside production
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
         deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)
@@ -292,6 +293,7 @@ class Server:
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
             EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
             EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
+            EverySecond(experiments.pair_flush),  # the paired report's pairs into the store (issue 12)
             self.experiments,  # inference experiments: shadow fleets, schedules, Promote/Retain/Remove (issue 12)
             self.feedback,  # inference id assignments, retention, A/B test decisions (issue 12)
             EverySecond(self.scaling.driver),  # Application Auto Scaling (issue 14): after the alarms it reads
@@ -308,6 +310,7 @@ class Server:
         # drains wait for every other router (follower servers, `greenfleet router` processes) to let go
         self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
+        self.follower.every_second.append(experiments.pair_flush.flush)  # a follower's pairs reach the report
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
                                        clock=self.clock.now)
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)

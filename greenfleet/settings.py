@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     """Copies to shadow variants in flight per endpoint; beyond, a sampled copy is dropped and counted
     (metric ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
 
+    shadow_niceness: int = Field(default=10, ge=0, le=19)
+    """The CPU niceness a shadow variant's instances run at (0: the same as production's). A shadow is best
+    effort: on shared cores the scheduler gives production's processes the CPU first, and copies the shadow
+    cannot keep up with are dropped at ``shadow_max_in_flight`` (bench/shadow_bench.py measures both)."""
+
     experiment_promote_bake_s: int = Field(default=300, ge=0)
     """The bake of the all-at-once blue/green deployment that StopInferenceExperiment's Promote (or an A/B
     test's ShiftTraffic) starts when the experiment (or test) gives no DeploymentConfig of its own."""

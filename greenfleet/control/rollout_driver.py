@@ -248,11 +248,15 @@ def apply(row: Doc, rollout: RolloutState,
         for variant in green.variants:
             variant.desired_count = int(green.target_counts[variant.name])
         green.traffic, green.target_counts = 100.0, {}
-        state.fleets = [green] + [f for f in state.fleets if f.role not in ("production", "baseline")]
+        # The new config's shadow (if it has one) replaces the old config's; an experiment's shadow stays.
+        state.fleets = [green] + [f for f in state.fleets if f.role not in ("production", "baseline") and not (
+            f.role == "shadow" and f.experiment is None and not f.pending)]
+        for fleet in state.fleets:
+            fleet.pending = False
         state.current_fleet_id = green.id
         config_name, failure = finish.endpoint_config, None
     else:
         blue.traffic = 100.0
-        state.fleets = [f for f in state.fleets if f.id != green.id]
+        state.fleets = [f for f in state.fleets if f.id != green.id and not f.pending]
     state.deployment = None
     return state, "InService", config_name, failure, finish.outcome

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from greenfleet.control.snapshot import Snapshot
@@ -70,6 +71,10 @@ class TableFollower:
 
     def __init__(self, repo: Repository, router: Router, interval_s: float = 0.1) -> None:
         self.repo, self.router, self.interval_s = repo, router, interval_s
+        self.every_second: list[Callable[[], None]] = []
+        """The data plane's own writes a follower makes (no control pass runs on it): each at most once a
+        second, on this thread (the paired report's pairs)."""
+        self._second = 0
         self.listens = repo.engine.dialect.name == "postgresql"
         self.reads = 0
         """Times the stored revision was read (a measure of how much the follower asks the store)."""
@@ -100,6 +105,17 @@ class TableFollower:
             return
         while not self._stop.wait(self.interval_s):
             self._follow()
+            self._every_second()
+
+    def _every_second(self) -> None:
+        if int(time.monotonic()) == self._second:
+            return
+        self._second = int(time.monotonic())
+        for task in self.every_second:
+            try:
+                task()
+            except Exception:  # the store is unreachable: what the task holds waits for the next second
+                log.warning("a follower's write to the store failed; retrying", exc_info=True)
 
     def _run_listening(self) -> None:
         import psycopg
@@ -118,6 +134,7 @@ class TableFollower:
                         if notified or time.monotonic() - read_at >= FALLBACK_S:
                             self._follow()  # a notification, or the fallback read
                             read_at = time.monotonic()
+                        self._every_second()
             except Exception as exc:
                 if self._stop.is_set():
                     return

@@ -2,15 +2,15 @@
 
 The router hands each half over as it arrives (production after answering the caller, the shadow when
 its copy returns; either may come first). A half waits at most ``max_pending`` others for its partner
-(oldest dropped first, e.g. a shadow copy that was dropped or failed to connect); complete pairs are kept
-per endpoint in a ring of ``max_pairs``. Memory is bounded: request bodies and answers are cut at
-``max_body`` bytes. Pairs live in the server's memory: the report covers what this server saw since it
-started (a restart empties it; data capture is the durable record)."""
+(oldest dropped first, e.g. a shadow copy that was dropped or failed to connect); complete pairs wait in an
+outbox of at most ``max_outbox`` until the store takes them (``drain``, every second and before a report is
+read: ``experiments/pair_store.py``); beyond it a pair is dropped and counted (``unstored``). Memory is
+bounded: request bodies and answers are cut at ``max_body`` bytes."""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from greenfleet.router.mirror import Answer
@@ -20,6 +20,7 @@ MAX_BODY = 2048
 
 @dataclass(frozen=True, slots=True)
 class Pair:
+    endpoint: str
     inference_id: str
     at: float
     request: bytes
@@ -45,15 +46,17 @@ def _cut(answer: Answer, limit: int) -> Answer:
 
 
 class PairCollector:
-    """A ``PairSink`` (greenfleet.router.mirror) that keeps the last complete pairs of every endpoint."""
+    """A ``PairSink`` (greenfleet.router.mirror) that pairs the halves and hands complete pairs to the store."""
 
-    def __init__(self, max_pairs: int = 20_000, max_pending: int = 10_000, max_body: int = MAX_BODY) -> None:
-        self.max_pairs, self.max_pending, self.max_body = max_pairs, max_pending, max_body
+    def __init__(self, max_outbox: int = 20_000, max_pending: int = 10_000, max_body: int = MAX_BODY) -> None:
+        self.max_outbox, self.max_pending, self.max_body = max_outbox, max_pending, max_body
         self._lock = threading.Lock()
         self._pending: OrderedDict[tuple[str, str], _Half] = OrderedDict()
-        self._pairs: dict[str, deque[Pair]] = {}
+        self._outbox: list[Pair] = []
         self.unpaired = 0
         """Halves dropped while waiting for their partner."""
+        self.unstored = 0
+        """Complete pairs dropped because the outbox was full (the store did not take them in time)."""
 
     def production(self, endpoint: str, inference_id: str, request: bytes, content_type: str | None,
                    answer: Answer, now: float) -> None:
@@ -69,9 +72,18 @@ class PairCollector:
             half.shadow = _cut(answer, self.max_body)
             self._complete(endpoint, inference_id, half)
 
-    def pairs(self, endpoint: str, since: float = float("-inf")) -> list[Pair]:
+    def drain(self) -> list[Pair]:
+        """The complete pairs not yet handed over, oldest first (the store's writer takes them)."""
         with self._lock:
-            return [p for p in self._pairs.get(endpoint, ()) if p.at >= since]
+            pairs, self._outbox = self._outbox, []
+        return pairs
+
+    def put_back(self, pairs: list[Pair]) -> None:
+        """Pairs the store could not take, kept for the next try (oldest dropped beyond the bound)."""
+        with self._lock:
+            merged = pairs + self._outbox
+            self.unstored += max(len(merged) - self.max_outbox, 0)
+            self._outbox = merged[-self.max_outbox:]
 
     def _half(self, endpoint: str, inference_id: str, now: float) -> _Half:
         key = (endpoint, inference_id)
@@ -87,7 +99,8 @@ class PairCollector:
         if half.production is None or half.shadow is None:
             return
         del self._pending[(endpoint, inference_id)]
-        ring = self._pairs.get(endpoint)
-        if ring is None:
-            ring = self._pairs[endpoint] = deque(maxlen=self.max_pairs)
-        ring.append(Pair(inference_id, half.at, half.request, half.content_type, half.production, half.shadow))
+        if len(self._outbox) >= self.max_outbox:
+            self.unstored += 1
+            return
+        self._outbox.append(Pair(endpoint, inference_id, half.at, half.request, half.content_type,
+                                 half.production, half.shadow))

@@ -31,6 +31,11 @@ class ExperimentRepository:
                 inference_experiments.c.name == name)).mappings().first()
         return dict(found) if found else None
 
+    def arn_exists(self, arn: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(inference_experiments.c.name).where(
+                inference_experiments.c.arn == arn)).first() is not None
+
     def all(self) -> list[Row]:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(inference_experiments)).mappings()]

@@ -11,6 +11,7 @@ from typing import Any
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ResourceNotFound, ValidationError
 from greenfleet.experiments.machine import FINISHED, ExperimentState
+from greenfleet.experiments.pair_store import PairFlush, PairStore
 from greenfleet.experiments.pairs import PairCollector
 from greenfleet.experiments.report import comparison_report
 from greenfleet.experiments.repository import ExperimentRepository
@@ -37,8 +38,11 @@ class ExperimentService:
         self.region, self.account_id, self.strict_minimums = region, account_id, strict_minimums
         self.pairs = PairCollector()
         """Production and shadow answers paired by inference id (the router's mirror feeds it)."""
+        self.pair_flush = PairFlush(self.pairs, PairStore(repo.engine))
+        """Moves complete pairs into the store (a step of the control pass; the report runs it first)."""
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the control pass with it)."""
+        self.tags.owners.append(repo.arn_exists)  # AddTags/ListTags/DeleteTags on an experiment's ARN
 
     def arn(self, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:inference-experiment/{name.lower()}"
@@ -159,6 +163,6 @@ class ExperimentService:
         shadow = config["ShadowModelVariants"][0]["ShadowModelVariantName"]
         since = state.started_at if state.started_at is not None else row["created_at"]
         until = state.completion_time if state.completion_time is not None else float("inf")
-        pairs = [p for p in self.pairs.pairs(row["endpoint_name"], since)
-                 if p.at <= until and p.shadow.variant_name == shadow]
+        self.pair_flush.flush()  # every pair this report counts is in the store: a restart keeps it
+        pairs = self.pair_flush.store.pairs(row["endpoint_name"], shadow, since, until)
         return comparison_report(row["name"], row["endpoint_name"], config["SourceModelVariantName"], shadow, pairs)

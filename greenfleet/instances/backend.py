@@ -32,6 +32,8 @@ class InstanceSpec:
     (``instance_types.py``)."""
     memory_mb: int | None = None
     """A serverless variant's MemorySizeInMB: the backend enforces it where the OS allows (RLIMIT_AS)."""
+    niceness: int = 0
+    """The CPU niceness the instance's processes run at (a shadow variant's: ``Settings.shadow_niceness``)."""
 
 
 @dataclass(frozen=True)

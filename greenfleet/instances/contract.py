@@ -13,6 +13,8 @@ from typing import Any
 from greenfleet.instances.isolation import Isolation
 
 TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
+NICENESS_VARIABLE = "GREENFLEET_NICENESS"
+"""The CPU niceness a worker sets on itself at start (``InstanceSpec.niceness``; a shadow's instances)."""
 
 
 @dataclass(frozen=True)

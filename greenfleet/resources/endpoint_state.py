@@ -159,6 +159,10 @@ class Fleet(BaseModel):
     """Its endpoint config's DataCaptureConfig: the endpoint captures as its current fleet says."""
     series_name: str | None = None
     """The EndpointConfigName of its per-config metric series when not ``config_name`` (a baseline's)."""
+    pending: bool = False
+    """A shadow fleet of the config a deployment moves to, started with its green fleet: it replaces the
+    endpoint's config shadow when the deployment succeeds and is stopped with green when it rolls back
+    (DescribeEndpoint lists it in PendingDeploymentSummary.ShadowProductionVariants meanwhile)."""
 
     def variant(self, name: str) -> VariantDesired | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -203,7 +207,12 @@ class DesiredState(BaseModel):
 
     @property
     def shadows(self) -> list[Fleet]:
-        return [f for f in self.fleets if f.role == "shadow"]
+        """The endpoint's shadow fleets (a deployment's pending one apart: ``pending_shadows``)."""
+        return [f for f in self.fleets if f.role == "shadow" and not f.pending]
+
+    @property
+    def pending_shadows(self) -> list[Fleet]:
+        return [f for f in self.fleets if f.role == "shadow" and f.pending]
 
     @property
     def next_fleet_id(self) -> int:

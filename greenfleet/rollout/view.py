@@ -4,7 +4,11 @@
 as epoch seconds, as the JSON protocol sends them). The server merges in what the rollout does not
 know (EndpointArn, CreationTime, InstanceType, DeployedImages, ...). Weights: DesiredWeight is the
 variant's weight in its config; CurrentWeight is that weight times its fleet's current traffic share,
-so a canary at 10 % shows CurrentWeight 0.1 for a variant of weight 1.
+so a canary at 10 % shows CurrentWeight 0.1 for a variant of weight 1. The judge's fresh baseline
+(``baseline.py``) runs blue's config, its models and its variant names, so its share is shown in blue's
+CurrentWeight (a canary at 25 % with its baseline at 25 %: blue 0.75, green 0.25, summing to the whole as
+SageMaker's do); SageMaker has no baseline fleet, and an entry of its own would repeat blue's VariantNames.
+Blue's instance counts stay its own (the baseline's are in ``rollout_details``' Judge.Baseline).
 
 ``rollout_details`` is greenfleet's own part (``greenfleet deployment describe``): steps, pause, approval,
 checks and the judge's figures and verdicts.
@@ -59,6 +63,8 @@ def describe(state: RolloutState, obs: Observations | None = None) -> dict[str, 
 
 def _variants(state: RolloutState, fleet: FleetSpec, obs: Observations | None) -> list[dict[str, Any]]:
     share = state.traffic.get(fleet.fleet_id, 0)
+    if state.baseline is not None and fleet.fleet_id == state.blue.fleet_id:
+        share += state.traffic.get(state.baseline.fleet_id, 0)  # blue's model, blue's variant names
     targets = state.fleets.get(fleet.fleet_id, {})
     observed = obs.fleet(fleet.fleet_id) if obs is not None else None
     statuses = _statuses(state, fleet)

@@ -149,8 +149,6 @@ class Router:
         if refused is not None:
             await _error(send, 400, "ValidationError", refused)
             return
-        mirrored = bool(route.shadows) and self.mirror.send(name, route, target.variant_name, body, headers,
-                                                             inference_id)
         try:
             if target.max_concurrency is not None:
                 answer = await self._serverless(send, name, target, body, headers, started, inference_id,
@@ -161,9 +159,15 @@ class Router:
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
             return
-        if answer is None or not (route.record_assignments or mirrored):
+        if not route.shadows and (answer is None or not route.record_assignments):
             return
         try:  # after the answer was sent: a failure here is logged, never answered twice
+            # Copies to shadow variants go out after the production answer was sent: their writes, and the
+            # shadow's instances waking up, never come before it (bench/shadow_bench.py).
+            mirrored = bool(route.shadows) and self.mirror.send(name, route, target.variant_name, body, headers,
+                                                                 inference_id)
+            if answer is None:
+                return
             if route.record_assignments and answer.outcome == "ok":
                 self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
             if mirrored:

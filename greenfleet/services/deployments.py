@@ -112,15 +112,18 @@ class DeploymentService:
         # A previous deployment's green fleet (after UpdateRollbackFailed) is replaced by the new one,
         # under a new id (its instances are drained, never mistaken for the new fleet's).
         green_id = state.next_fleet_id
-        state.fleets = [f for f in state.fleets
-                        if f.id == state.current_fleet_id or f.role not in ("production", "baseline")]
+        state.fleets = [f for f in state.fleets if f.id == state.current_fleet_id
+                        or (f.role not in ("production", "baseline") and not f.pending)]
         target, *config_shadows = self.endpoints.build_fleets(green_id, params["EndpointConfigName"])
         self._check_scaled(row, state, target)
         if any(v.serverless is None for v in state.current.variants) and any(v.serverless for v in target.variants):
             raise ValidationError("UpdateEndpoint cannot turn an instance-based endpoint into a serverless one "
                                   "(serverless to instance-based is allowed); create a new endpoint instead")
-        # The new config's shadow (if any) replaces the old config's at once (an experiment's stays).
-        state.fleets = [f for f in state.fleets if f.role != "shadow" or f.experiment is not None] + config_shadows
+        # The new config's shadow (if any) starts with green and replaces the old config's only when the
+        # deployment succeeds (rollout_driver.apply); a rollback stops it with green. An experiment's stays.
+        for shadow in config_shadows:
+            shadow.pending = True
+        state.fleets += config_shadows
         self._retain(state.current, target, params)
         blue, green = fleet_spec(state.current), fleet_spec(target)
         baseline_id = max([f.id for f in state.fleets] + [target.id]) + 1  # after the config's shadow, if any

@@ -84,7 +84,8 @@ class EndpointService:
 
     def build_fleets(self, fleet_id: int, config_name: str) -> list[Fleet]:
         """The production fleet serving ``config_name`` (id ``fleet_id``) and, if the config declares one, its
-        shadow fleet (id ``fleet_id + 1``), which mirrors 100 % of the production variant's requests."""
+        shadow fleet (id ``fleet_id + 1``), which mirrors the production variant's requests at the share its
+        weight gives (``shadow_sampling``: 100 % with SageMaker's default weights of 1)."""
         spec = self.models.endpoint_config(config_name)["spec"]
         variants = [variant_desired(v, self.models.model_container(v["ModelName"]))
                     for v in spec["ProductionVariants"]]
@@ -95,8 +96,9 @@ class EndpointService:
         shadows = [variant_desired(v, self.models.model_container(v["ModelName"]))
                    for v in spec.get("ShadowProductionVariants") or []]
         if shadows:
-            fleets.append(Fleet(id=fleet_id + 1, config_name=config_name, role="shadow", traffic=100.0,
-                                variants=shadows, source_variant=variants[0].name))
+            fleets.append(Fleet(id=fleet_id + 1, config_name=config_name, role="shadow",
+                                traffic=shadow_sampling(shadows[0], variants[0]), variants=shadows,
+                                source_variant=variants[0].name))
         return fleets
 
     def create_endpoint(self, params: Doc) -> Doc:
@@ -181,6 +183,14 @@ class EndpointService:
             where = f"DesiredWeightsAndCapacities.{index}"
             name = wanted["VariantName"]
             variant = current.variant(name)
+            shadow = next((f for f in state.shadows if f.variant(name) is not None), None)
+            if variant is None and shadow is not None:
+                if shadow.experiment is not None:
+                    raise ValidationError(
+                        f'The variant "{name}" is the shadow variant of inference experiment "{shadow.experiment}": '
+                        "change its sampling with UpdateInferenceExperiment (ShadowModeConfig.SamplingPercentage); "
+                        "its instances are the experiment's ModelVariants.")
+                variant = shadow.variant(name)
             if variant is None:
                 raise ValidationError(f'The variant name(s) "{name}" is/are not present within endpoint '
                                       f'configuration "{row["config_name"]}".')
@@ -195,6 +205,10 @@ class EndpointService:
                 variant.desired_count = int(wanted["DesiredInstanceCount"])
         if all(v.desired_weight == 0 for v in current.variants):
             raise ValidationError("DesiredWeightsAndCapacities: at least one variant must keep a weight above 0")
+        for shadow in state.shadows:
+            source = current.variant(shadow.source_variant or "") or current.variants[0]
+            if shadow.experiment is None:
+                shadow.traffic = shadow_sampling(shadow.variants[0], source)
         self.check_capacity(state, row["name"], "DesiredWeightsAndCapacities")
         return {"state": state, "status": "Updating", "modified_at": self.clock.now()}
 
@@ -275,6 +289,16 @@ class EndpointService:
             raise ResourceInUse(f'Endpoint "{row["name"]}" is {row["status"]}; wait until it is InService.')
 
 
+def shadow_sampling(shadow: VariantDesired, source: VariantDesired) -> float:
+    """The percent of the source variant's requests a config's shadow variant gets a copy of: its weight over
+    the production variant's, at most 100 (SageMaker documents no sampling member for a raw shadow config; its
+    examples give both weight 1 and the shadow sees every request; weights read as the share is the reported
+    behaviour, not a documented one). A source weighing 0 takes no requests, so there is nothing to copy."""
+    if source.desired_weight <= 0:
+        return 0.0
+    return min(100.0, 100.0 * max(shadow.desired_weight, 0.0) / source.desired_weight)
+
+
 def describe(row: Doc, observed: ObservedState) -> Doc:
     """DescribeEndpoint's answer for a stored endpoint row and what the control pass observed of it."""
     state: DesiredState = row["state"]
@@ -303,6 +327,9 @@ def describe(row: Doc, observed: ObservedState) -> Doc:
     view = observed.deployment_view
     if view and (state.deployment or row["status"] == "UpdateRollbackFailed"):
         _merge_view(result, view, state)
+    pending = [_summary(f.id, v, observed) for f in state.pending_shadows for v in f.variants]
+    if pending and "PendingDeploymentSummary" in result:
+        result["PendingDeploymentSummary"]["ShadowProductionVariants"] = pending
     return result
 
 

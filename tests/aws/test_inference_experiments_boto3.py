@@ -128,7 +128,9 @@ def test_a_shadow_test_runs_changes_sampling_and_promotes_with_no_failed_request
     assert "ShadowProductionVariants" not in endpoint
     listed = sm.list_inference_experiments(StatusEquals="Completed")["InferenceExperiments"]
     assert [i["Name"] for i in listed] == ["exp"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "outcome", "Value": "promoted"}])
     assert sm.delete_inference_experiment(Name="exp")["InferenceExperimentArn"] == arn
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []  # the experiment's tags go with it
     assert error_code(sm.describe_inference_experiment, Name="exp")[0] == "ResourceNotFound"
     api.http.close()
 
@@ -152,6 +154,13 @@ def test_a_scheduled_experiment_waits_created_until_started_and_schedules_are_bo
         **experiment("later-test", "later"), "Schedule": {"StartTime": now + 3600, "EndTime": now + 7200},
         "Tags": [{"Key": "team", "Value": "ml"}]})["InferenceExperimentArn"]
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+    # Tags on the experiment's ARN (any case of its name), as on any SageMaker resource.
+    sm.add_tags(ResourceArn=arn.replace("later-test", "Later-Test"), Tags=[{"Key": "stage", "Value": "canary"}])
+    sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "canary"}]
+    missing = arn.replace("later-test", "no-such-test")
+    assert error_code(sm.add_tags, ResourceArn=missing, Tags=[{"Key": "k", "Value": "v"}]) == \
+        ("ValidationException", f'Could not find resource "{missing}".')
     wait_status(sm, "later-test", "Created")
     assert "ShadowProductionVariants" not in sm.describe_endpoint(EndpointName="later")  # nothing started yet
     sm.start_inference_experiment(Name="later-test")

@@ -3,6 +3,7 @@ revisions published, the last one kept when the store is unreachable."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -48,6 +49,29 @@ def test_a_follower_publishes_only_newer_tables_and_keeps_the_last_when_the_stor
     with pytest.raises(Exception):  # noqa: B017 -- whatever the driver raises; the thread logs it
         follower.follow_once()
     assert router.table.revision == 4  # the data plane keeps its last table
+
+
+def test_a_follower_runs_its_every_second_tasks_and_a_failing_one_does_not_stop_it(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    follower = TableFollower(Repository(engine), Router("000000000000", 1024, 1.0), interval_s=0.02)
+    ran: list[float] = []
+
+    def broken() -> None:
+        raise RuntimeError("the store is down")
+
+    follower.every_second[:] = [broken, lambda: ran.append(time.monotonic())]
+    started = time.monotonic()
+    follower.start()
+    deadline = started + 10
+    while len(ran) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    follower.stop()
+    elapsed = time.monotonic() - started
+    # Once in each second (the thread ticks every 0.02 s: per tick it would have run some 50 times a second).
+    assert len(ran) >= 3 and all(int(a) != int(b) for a, b in itertools.pairwise(ran))
+    assert len(ran) <= elapsed + 2
+    engine.dispose()
 
 
 def test_ha_needs_postgresql(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ instance), real HTTP; the shadow gets copies, its answers and errors never reach
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -120,6 +121,12 @@ def test_a_shadow_that_fails_every_call_causes_no_caller_error(sapi: Api, sklear
     shown = CliRunner().invoke(cli, ["endpoint", "describe", "mirrored", "--url", sapi.base_url],
                                catch_exceptions=False)
     assert "Shadow variants" in shown.output and "shadow" in shown.output, shown.output
+    # The shadow's worker runs at the server's shadow niceness (best effort beside production), production's
+    # at the server's own.
+    pids = {i["VariantName"]: i["Pid"] for i in sapi.call("GET", "/api/endpoints/mirrored/instances")["Instances"]}
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pids["prod"]) == own
+    assert os.getpriority(os.PRIO_PROCESS, pids["shadow"]) == min(own + 10, 19)
 
 
 def test_a_slow_shadow_is_dropped_not_queued_and_production_is_not_delayed(

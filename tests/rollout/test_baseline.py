@@ -14,6 +14,7 @@ from greenfleet.rollout import (
     RolloutState,
     SetFleet,
     begin,
+    describe,
     judge_request,
     parse_deployment_config,
     rollout_details,
@@ -92,6 +93,25 @@ def test_the_baseline_starts_with_green_takes_its_share_from_blue_and_stops_afte
     assert fleets_of(promoted)["c3"] == {"AllTraffic": 0}  # stopped with the judged steps
     assert state.phase is Phase.SUCCEEDED and state.fleets["c3"] == {"AllTraffic": 0}
     assert world.running("c3") == 0
+
+
+def test_describe_shows_the_baseline_share_in_blue_s_current_weight_so_the_split_sums_to_the_whole() -> None:
+    state, world = start(judged(30), Traffic(rps=60))
+    seen = []
+    for now in [5.0 * i for i in range(1, 40)]:
+        state, actions = step(state, world.observe(now, state), now)
+        world.apply(actions, now)
+        view = describe(state)
+        if state.is_terminal:
+            break
+        blue = sum(v["CurrentWeight"] for v in view["ProductionVariants"])
+        green = sum(v["CurrentWeight"] for v in view["PendingDeploymentSummary"]["ProductionVariants"])
+        assert blue + green == pytest.approx(1.0)  # every tick: blue's variants carry blue's and the baseline's
+        assert green == pytest.approx(state.traffic["c2"] / 100)
+        assert blue == pytest.approx((state.traffic["c1"] + state.traffic["c3"]) / 100)
+        assert [v["VariantName"] for v in view["ProductionVariants"]] == ["AllTraffic"]  # no second entry
+        seen.append((state.traffic["c1"], state.traffic["c3"], round(blue, 2)))
+    assert (40, 30, 0.7) in seen  # the judged step: blue 40 % + baseline 30 % shown as blue's 0.7
 
 
 def test_a_rolled_back_deployment_stops_its_baseline() -> None:

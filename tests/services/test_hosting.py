@@ -210,6 +210,49 @@ def test_update_weights_validation(hosting: Hosting) -> None:
     assert described["ProductionVariants"][0]["DesiredInstanceCount"] == 2
 
 
+def test_a_config_shadow_takes_weights_and_capacities_as_its_sampling_share_and_fleet_size(hosting: Hosting) -> None:
+    hosting.models.create_model(model())
+    hosting.models.create_model(model("m2"))
+    hosting.models.create_endpoint_config({"EndpointConfigName": "c1", "ProductionVariants": [variant("v1")],
+                                           "ShadowProductionVariants": [variant("shadow", "m2", weight=0.25)]})
+    hosting.endpoints.create_endpoint({"EndpointName": "e1", "EndpointConfigName": "c1"})
+
+    def shadow_fleet() -> tuple[float, float, int]:
+        fleet = hosting.endpoints.endpoint("e1")["state"].shadows[0]
+        return fleet.traffic, fleet.variants[0].desired_weight, fleet.variants[0].desired_count
+
+    assert shadow_fleet() == (25.0, 0.25, 1)  # its weight over production's: a quarter of the requests
+    row = hosting.endpoints.endpoint("e1")
+    hosting.repo.update_endpoint("e1", row["revision"], {"status": "InService"})
+    hosting.endpoints.update_weights_and_capacities({"EndpointName": "e1", "DesiredWeightsAndCapacities": [
+        {"VariantName": "shadow", "DesiredWeight": 0.5, "DesiredInstanceCount": 3}]})
+    assert shadow_fleet() == (50.0, 0.5, 3)
+    described = hosting.endpoints.describe_endpoint({"EndpointName": "e1"})
+    assert described["EndpointStatus"] == "Updating"
+    assert [(v["DesiredWeight"], v["DesiredInstanceCount"]) for v in described["ShadowProductionVariants"]] == \
+        [(0.5, 3)]
+    row = hosting.endpoints.endpoint("e1")
+    hosting.repo.update_endpoint("e1", row["revision"], {"status": "InService"})
+    # Production's weight halves: the same shadow weight is now every request (capped at 100 %).
+    hosting.endpoints.update_weights_and_capacities({"EndpointName": "e1", "DesiredWeightsAndCapacities": [
+        {"VariantName": "v1", "DesiredWeight": 0.25}]})
+    assert shadow_fleet() == (100.0, 0.5, 3)
+    row = hosting.endpoints.endpoint("e1")
+    hosting.repo.update_endpoint("e1", row["revision"], {"status": "InService"})
+    hosting.endpoints.update_weights_and_capacities({"EndpointName": "e1", "DesiredWeightsAndCapacities": [
+        {"VariantName": "shadow", "DesiredWeight": 0}]})
+    assert shadow_fleet() == (0.0, 0.0, 3)  # a shadow weighing 0 gets no copy; production still answers all
+    # An experiment's shadow is the experiment's to change.
+    row = hosting.endpoints.endpoint("e1")
+    state = row["state"].copy_deep()
+    state.shadows[0].experiment = "exp"
+    hosting.repo.update_endpoint("e1", row["revision"], {"status": "InService", "state": state})
+    with pytest.raises(ValidationError, match=r'shadow variant of inference experiment "exp".*UpdateInference'):
+        hosting.endpoints.update_weights_and_capacities({"EndpointName": "e1", "DesiredWeightsAndCapacities": [
+            {"VariantName": "shadow", "DesiredInstanceCount": 2}]})
+    assert shadow_fleet() == (0.0, 0.0, 3)
+
+
 def test_list_filters_sorting_and_pagination(hosting: Hosting) -> None:
     for index in range(7):
         hosting.models.create_model(model(f"model-{index}"))
