@@ -41,7 +41,7 @@ from greenfleet.control.leadership import LeaderElection, migration_lock
 from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
-from greenfleet.control.router_presence import RouterRegistry, RouterReporter
+from greenfleet.control.router_presence import RouterRegistry, RouterReporter, remote_peaks
 from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
@@ -287,7 +287,8 @@ class Server:
             self.reconciler.routing_step,
             TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
             ServerlessDriver(self.router, endpoints, settings.serverless_idle_s),  # every pass: cold starts wait
-            EverySecond(MetricsFlush(self.metrics, self.backend, self.router.outstanding)),
+            EverySecond(MetricsFlush(self.metrics, self.backend, self.router.outstanding,
+                                     lambda now: remote_peaks(self.routers.reports(), now))),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)

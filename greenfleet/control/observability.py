@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from greenfleet.alarms import AlarmService
@@ -46,13 +47,23 @@ class MetricsFlush:
     name = "metrics"
 
     def __init__(self, metrics: MetricService, backend: InstanceBackend,
-                 outstanding: Outstanding | None = None) -> None:
+                 outstanding: Outstanding | None = None,
+                 remote: Callable[[float], Mapping[str, int]] | None = None) -> None:
         self.metrics, self.backend, self.outstanding = metrics, backend, outstanding
+        self.remote = remote
+        """The other routers' peaks of requests in flight per instance (router_presence.remote_peaks), added
+        to this router's: ConcurrentRequestsPerModel counts the requests every router has on an instance."""
 
     def run(self, snapshot: Snapshot) -> None:
         now = snapshot.now
         if self.outstanding is not None:
             peaks = self.outstanding.take_peaks()
+            if self.remote is not None:
+                try:
+                    for instance_id, peak in self.remote(now).items():
+                        peaks[instance_id] = peaks.get(instance_id, 0) + peak
+                except Exception as exc:  # the store unreachable: this router's figures alone, this second
+                    log.warning("cannot read the other routers' peaks (%s)", type(exc).__name__)
             in_flight: dict[tuple[str, str], list[int]] = {}
             for instance in snapshot.ready():
                 if instance.key.fleet_id == _current_fleet(snapshot, instance.key.endpoint):

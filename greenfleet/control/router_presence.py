@@ -1,7 +1,8 @@
 """Every router the leader does not hold in its own process (a follower server's, a ``greenfleet router``
 process's) reports to the control plane through the store: a row in ``routers`` with the routing-table
-revision it serves and its requests still in flight on instances that table no longer lists, and, once a
-second, its invocation metrics (greenfleet.metrics.inbox).
+revision it serves, its requests still in flight on instances that table no longer lists and, once a second,
+its peak of requests in flight per instance over that second (:func:`remote_peaks`: the leader adds them to its
+own router's for ConcurrentRequestsPerModel), and its invocation metrics (greenfleet.metrics.inbox).
 
 Drains wait on these reports (:func:`remote_busy`): an instance dropped from the table at revision R is
 stopped only when every live router reports serving a revision ≥ R with no request left on it. A router
@@ -18,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -32,6 +33,9 @@ STALE_AFTER_S = 5.0
 REPORT_INTERVAL_S = 0.25
 HEARTBEAT_S = 1.0
 """A report is written when it changes, and at least this often."""
+PEAKS_FRESH_S = 2.0
+"""A router's reported peaks count towards the leader's concurrency figures while this recent (a gauge: a
+silent router's last second must not be counted on and on)."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,26 @@ class RouterReport:
     revision: int
     leaving: Mapping[str, int]
     seen_at: float
+    peaks: Mapping[str, int] = field(default_factory=dict)
+    """Its peak of requests in flight per instance over its last whole second."""
 
 
 def remote_busy(reports: Sequence[RouterReport], instance_id: str, drain_revision: int, now: float) -> bool:
     """True while a live router may still send to, or wait on, ``instance_id`` (dropped at ``drain_revision``)."""
     return any(r.seen_at >= now - STALE_AFTER_S and (r.revision < drain_revision or r.leaving.get(instance_id, 0) > 0)
                for r in reports)
+
+
+def remote_peaks(reports: Sequence[RouterReport], now: float) -> dict[str, int]:
+    """Per instance, the sum of the fresh reports' peaks of requests in flight: what the other routers add to
+    the leader's own peaks (a sum of per-router peaks: never less than the true peak, at most the routers'
+    count times it)."""
+    total: dict[str, int] = {}
+    for report in reports:
+        if report.seen_at >= now - PEAKS_FRESH_S:
+            for instance_id, peak in report.peaks.items():
+                total[instance_id] = total.get(instance_id, 0) + peak
+    return total
 
 
 def leaving_in_flight(table: RoutingTable, counts: Mapping[str, int]) -> dict[str, int]:
@@ -63,7 +81,7 @@ class RouterRegistry:
 
     def save(self, report: RouterReport, started_at: float) -> None:
         values = {"kind": report.kind, "revision": report.revision, "leaving": dict(report.leaving),
-                  "seen_at": report.seen_at}
+                  "seen_at": report.seen_at, "peaks": dict(report.peaks)}
         with self.engine.begin() as conn:
             if conn.execute(update(routers).where(routers.c.id == report.id).values(**values)).rowcount == 0:
                 conn.execute(insert(routers).values(id=report.id, started_at=started_at, **values))
@@ -76,7 +94,8 @@ class RouterRegistry:
         with self.engine.connect() as conn:
             rows = conn.execute(select(routers)).mappings().all()
         return [RouterReport(r["id"], r["kind"], int(r["revision"]), {str(k): int(v) for k, v in r["leaving"].items()},
-                             float(r["seen_at"])) for r in rows]
+                             float(r["seen_at"]), {str(k): int(v) for k, v in (r["peaks"] or {}).items()})
+                for r in rows]
 
     def prune(self, before: float) -> None:
         """Forget routers silent since ``before`` (their rows are only read while fresh)."""
@@ -86,7 +105,9 @@ class RouterRegistry:
 
 class RouterReporter:
     """A router's thread: its presence every ``interval_s`` when it changed (at least every ``HEARTBEAT_S``),
-    and ``ship(now)`` (its metrics) once a second. The store being unreachable is logged and retried."""
+    with its peaks of requests in flight taken once a second (it is the only reader of its router's peaks: a
+    router that reports is not the leader's), and ``ship(now)`` (its metrics) once a second. The store being
+    unreachable is logged and retried."""
 
     def __init__(self, registry: RouterRegistry, router: Router, router_id: str, kind: str,
                  ship: Callable[[float], int] | None = None, clock: Callable[[], float] = time.time,
@@ -95,7 +116,9 @@ class RouterReporter:
         self.ship, self.clock, self.interval_s = ship, clock, interval_s
         self.started_at = clock()
         self._served = -1  # the revision seen at the previous tick
-        self._last: tuple[int, dict[str, int]] | None = None
+        self._last: tuple[int, dict[str, int], dict[str, int]] | None = None
+        self._peaks: dict[str, int] = {}
+        self._peaks_second: int | None = None
         self._last_at = 0.0
         self._shipped_second: int | None = None
         self._stop = threading.Event()
@@ -108,10 +131,13 @@ class RouterReporter:
         if revision > table.revision:  # never claim more than served
             revision = table.revision
         leaving = leaving_in_flight(table, self.router.outstanding.counts)
-        state = (revision, leaving)
+        if int(now) != self._peaks_second:  # a new second: the last one's peaks (reported even if unchanged)
+            self._peaks_second, self._peaks = int(now), self.router.outstanding.take_peaks()
+            self._last = None
+        state = (revision, leaving, self._peaks)
         if state == self._last and now - self._last_at < HEARTBEAT_S:
             return False
-        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now), self.started_at)
+        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now, self._peaks), self.started_at)
         self._last, self._last_at = state, now
         return True
 

@@ -106,4 +106,5 @@ routers = Table(
     Column("leaving", JSON, nullable=False),  # {instance id: requests in flight} for instances its table dropped
     Column("started_at", Float, nullable=False),
     Column("seen_at", Float, nullable=False),  # its last report (its clock)
+    Column("peaks", JSON, nullable=True),  # {instance id: peak in flight} over its last whole second (0014)
 )

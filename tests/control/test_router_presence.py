@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from greenfleet.control.observability import MetricsFlush
 from greenfleet.control.router_presence import (
+    PEAKS_FRESH_S,
     STALE_AFTER_S,
     RouterRegistry,
     RouterReport,
     RouterReporter,
     leaving_in_flight,
     remote_busy,
+    remote_peaks,
 )
 from greenfleet.control.table_sync import TableFollower, TablePublish
+from greenfleet.metrics import MetricService
 from greenfleet.router.proxy import Router
 from tests.control.world import ControlWorld
 
@@ -99,3 +103,45 @@ def test_a_silent_router_is_taken_for_dead(world: ControlWorld) -> None:
     assert len(world.backend.running("e")) == 2  # it never reported the new table
     world.tick(STALE_AFTER_S)
     assert len(world.backend.running("e")) == 1
+
+
+def test_remote_peaks_add_up_the_fresh_reports_only() -> None:
+    fresh = [RouterReport("r-1", "process", 3, {}, 100.0, {"i-1": 2, "i-2": 1}),
+             RouterReport("r-2", "server", 3, {}, 99.5, {"i-1": 3})]
+    stale = RouterReport("r-3", "process", 3, {}, 100.0 - PEAKS_FRESH_S - 0.1, {"i-1": 50})
+    assert remote_peaks([*fresh, stale], 100.0) == {"i-1": 5, "i-2": 1}
+    assert remote_peaks([], 100.0) == {}
+
+
+def test_concurrent_requests_per_model_counts_every_routers_requests(world: ControlWorld) -> None:
+    """The leader's ConcurrentRequestsPerModel adds the peaks another router reported for its last whole
+    second to its own router's: one sample per healthy instance, the sum of the routers' peaks on it."""
+    registry = RouterRegistry(world.engine)
+    remote = Router("123456789012", 1024, 60.0, clock=world.clock.now)
+    reporter = RouterReporter(registry, remote, "router-x", "process", clock=world.clock.now)
+    world.endpoints.create_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
+    world.tick(passes=2)
+    first, second = sorted(world.routed("e"))
+    world.router.outstanding.acquire(first)  # the leader's router: 1 on the first instance
+    for instance_id in (first, first, second):  # the other router: 2 on the first, 1 on the second
+        remote.outstanding.acquire(instance_id)
+    world.clock.advance(1.0)
+    assert reporter.report_once(world.clock.now())
+    assert registry.reports()[0].peaks == {first: 2, second: 1}
+    metrics = MetricService(world.engine, world.clock)
+    flush = MetricsFlush(metrics, world.backend, world.router.outstanding,
+                         lambda now: remote_peaks(registry.reports(), now))
+    t = world.reconciler.snapshot.now  # the second the flush records
+    flush.run(world.reconciler.snapshot)
+    body = {"Namespace": "AWS/SageMaker", "MetricName": "ConcurrentRequestsPerModel",
+            "Dimensions": [{"Name": "EndpointName", "Value": "e"}, {"Name": "VariantName", "Value": "a"}],
+            "StartTime": t - 60, "EndTime": t + 60, "Period": 60, "Statistics": ["Maximum", "Sum", "SampleCount"]}
+    (point,) = metrics.get_metric_statistics(body)["Datapoints"]
+    assert (point["Maximum"], point["Sum"], point["SampleCount"]) == (3.0, 4.0, 2.0)
+    alone = MetricsFlush(metrics, world.backend, world.router.outstanding)  # without the other router's report
+    world.tick(120.0)  # a minute of its own: the leader's router still has its one request
+    later = world.reconciler.snapshot.now
+    alone.run(world.reconciler.snapshot)
+    body["StartTime"], body["EndTime"] = later - 30, later + 30
+    (point,) = metrics.get_metric_statistics(body)["Datapoints"]
+    assert (point["Maximum"], point["Sum"], point["SampleCount"]) == (1.0, 1.0, 2.0)
