@@ -59,8 +59,8 @@ def test_alarm_evaluation_keeps_its_cadence_while_a_ping_hangs(tmp_path: Path) -
         gaps = [b - a for a, b in itertools.pairwise(runs)]
         assert len(runs) >= 3 and max(gaps) < 1.6, runs
         assert server.reconciler.order == ["instances", "routing", "table-publish", "serverless", "metrics", "alarms",
-                                          "deployments", "registry bindings", "capture", "monitoring", "experiment-pairs",
-                                          "inference experiments", "feedback", "scaling"]
+                                          "deployments", "registry bindings", "capture", "monitoring",
+                                          "experiment-pairs", "inference experiments", "feedback", "scaling"]
     finally:
         Instance.hang.clear()
         server.stop_controllers(stop_instances=True)
