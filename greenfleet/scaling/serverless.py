@@ -4,7 +4,8 @@ keeps one instance, else none; ProvisionedConcurrency N keeps N warm whatever th
 first request of a cold variant and wakes the pass, so a cold start is one pass away.
 
 ``state`` remembers when a variant was first seen, so that after a restart (the router's memory of requests is
-gone) a warm variant is kept for one idle period before it may stop."""
+gone) a warm variant is kept for one idle period before it may stop. First sight never warms a cold variant: a
+new serverless endpoint has no instance until its first request, as on SageMaker."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def step(state: State, observations: list[ServerlessObservation], now: float, id
     actions: list[SetWarm] = []
     for o in observations:
         first = after.setdefault((o.endpoint, o.variant), now)
-        last = max(o.last_request or first, first)
-        active = o.in_flight > 0 or now - last < idle_s
+        recent = o.last_request is not None and now - o.last_request < idle_s
+        grace = o.desired > 0 and now - first < idle_s  # just (re)started: keep what is warm for one period
+        active = o.in_flight > 0 or recent or grace
         want = max(o.provisioned, 1 if active else 0)
         if want == o.desired or o.blocked:
             continue
