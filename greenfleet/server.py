@@ -28,6 +28,8 @@ from greenfleet.asyncinference.committer import LoopCommitter
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.front import AsyncFront
 from greenfleet.asyncinference.locations import Locations
+from greenfleet.asyncinference.notifications import KIND as NOTIFICATION_KIND
+from greenfleet.asyncinference.notifications import NotificationFailures
 from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
@@ -222,10 +224,12 @@ class Server:
         models.pipelines_refused_by = None if settings.backend == "local" else settings.backend
         self.async_invocations = AsyncInvocations(self.repo, self.async_queue, locations, self.clock,
                                                   settings.account_id, lambda: self.router.table.revision)
+        async_metrics = AsyncVariantMetrics(self.metrics.store)
         self.async_dispatcher = AsyncDispatcher(
             self.async_queue, locations, self.router, self.clock, region=settings.region,
             notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight,
-            variant_metrics=AsyncVariantMetrics(self.metrics.store))
+            variant_metrics=async_metrics)
+        self.events.dispatcher.add_listener(NotificationFailures(async_metrics, self.clock))
         self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(
             self.repo, self.backend, self.router, self.clock, interval_s=settings.reconcile_interval_s,
@@ -318,13 +322,15 @@ class Server:
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
-    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup_id: str, now: float) -> None:
+    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup_id: str, now: float,
+                variant: str | None) -> None:
         url = self.settings.alarm_action_webhooks.get(topic)
         if url is not None:
             endpoint = message["requestParameters"]["endpointName"]
             dedup = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint}/{dedup_id}/{message['invocationStatus']}"))
-            self.events.enqueue_webhook(conn, url, message, dedup, now, kind="async_notification",
-                                        context={"topic": topic, "endpoint": endpoint, "inferenceId": dedup_id})
+            self.events.enqueue_webhook(conn, url, message, dedup, now, kind=NOTIFICATION_KIND,
+                                        context={"topic": topic, "endpoint": endpoint, "variant": variant,
+                                                 "inferenceId": dedup_id})
             self.events.wake()
 
     def start_controllers(self) -> None:

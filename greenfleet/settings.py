@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     """Endpoint of an S3-compatible store (MinIO, ...) for s3:// model data."""
 
+    worker_max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Largest request body a worker reads whole; a larger one is refused with 413 (an asynchronous request:
+    a failure saying so). Row-oriented bodies (text/csv, application/jsonlines) of the built-in scikit-learn
+    and XGBoost images are streamed through the worker in chunks instead, whatever their size."""
+
+    worker_stream_chunk_rows: int = Field(default=10_000, ge=1)
+    """Rows a worker predicts at a time when it streams a row-oriented body."""
+
     invocation_timeout_s: float = 60.0
     """How long the router waits for a model's answer (SageMaker: 60 s)."""
 

@@ -40,8 +40,9 @@ log = logging.getLogger("greenfleet.async")
 RESPONSE_IN_MESSAGE = 128 * 1024
 """IncludeInferenceResponseIn embeds a response only up to this size (SageMaker: 128 KB)."""
 
-Notify = Callable[[Connection, str, dict[str, Any], str, float], None]
-"""(connection, topic ARN, message, dedup id, now): queue a notification in the caller's transaction."""
+Notify = Callable[[Connection, str, dict[str, Any], str, float, str | None], None]
+"""(connection, topic ARN, message, dedup id, now, variant): queue a notification in the caller's transaction
+(the variant, when known, is the one its NotificationFailures count under if its delivery fails)."""
 Backlogs = Callable[[list[tuple[str, int, float | None, int]], float], None]
 """(endpoint, backlog, oldest request time, ready instances) per endpoint, each second."""
 FAILURE_METRICS = {"ExpiredRequest": "ExpiredRequests", "RequestDownloadFailure": "RequestDownloadFailures",
@@ -194,11 +195,13 @@ class AsyncDispatcher:
                                      ("X-Amzn-SageMaker-Inference-Id", request.inference_id)) if v is not None}
         url = f"http://{instance.host}:{instance.port}/invocations"
         started = time.monotonic()
+        reading, waiting = _Stopwatch(), _Stopwatch()
         try:
-            with self._http.stream("POST", url, content=_chunks(stream), headers=headers,
+            with self._http.stream("POST", url, content=reading.through(_chunks(stream)), headers=headers,
                                    timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0)) as response:
+                self._latency(request, variant, "RequestDownloadLatency", reading.seconds)  # the body is all sent
                 if not 200 <= response.status_code < 300:
-                    original = response.read()[:4096].decode("utf-8", "replace")
+                    original = _head(response.iter_bytes(), 4096).decode("utf-8", "replace")
                     container = response.headers.get("x-greenfleet-container", "primary")
                     kind = "client" if response.status_code < 500 else "server"
                     self._fail(request, f"ModelError: Received {kind} error ({response.status_code}) from "
@@ -206,9 +209,12 @@ class AsyncDispatcher:
                     return
                 kept = _Kept(RESPONSE_IN_MESSAGE)
                 content_type = response.headers.get("content-type")
+                writing = time.perf_counter()
                 try:
-                    self.locations.write(request.output_location, kept.tee(response.iter_bytes(CHUNK)),
-                                         content_type)
+                    self.locations.write(request.output_location,
+                                         kept.tee(waiting.through(response.iter_bytes(CHUNK))), content_type)
+                    self._latency(request, variant, "ResponseUploadLatency",
+                                  time.perf_counter() - writing - waiting.seconds)
                 except httpx.HTTPError:
                     raise  # the instance failed mid-answer: nothing was written (see Locations.write)
                 except Exception as exc:
@@ -258,7 +264,8 @@ class AsyncDispatcher:
         def also(conn: Connection) -> None:
             if topic:
                 self.notify(conn, topic, message(request, self.region, now, content_type, None,
-                                                 response if include else None), request.inference_id, now)
+                                                 response if include else None), request.inference_id, now,
+                            variant)
 
         self.queue.finish(request.seq, True, now, also=also)
 
@@ -275,7 +282,7 @@ class AsyncDispatcher:
         def also(conn: Connection) -> None:
             if topic:
                 self.notify(conn, topic, message(request, self.region, now, None, reason, None),
-                            request.inference_id, now)
+                            request.inference_id, now, variant)
 
         self.queue.finish(request.seq, False, now, reason, also=also)
 
@@ -287,6 +294,10 @@ class AsyncDispatcher:
         self.variant_metrics.count(request.endpoint_name, variant, count, now)
         self.variant_metrics.time(request.endpoint_name, variant, "TotalProcessingTime", now - request.created_at,
                                   now)
+
+    def _latency(self, request: Request, variant: str, metric: str, seconds: float) -> None:
+        if self.variant_metrics is not None:
+            self.variant_metrics.time(request.endpoint_name, variant, metric, seconds, self.clock.now())
 
     def _open_input(self, request: Request) -> contextlib.AbstractContextManager[IO[bytes]]:
         if request.body is not None:
@@ -300,6 +311,32 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+class _Stopwatch:
+    """The time spent getting the items of the iterators it is put ``through``."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def through(self, items: Iterator[bytes]) -> Iterator[bytes]:
+        while True:
+            started = time.perf_counter()
+            item = next(items, None)
+            self.seconds += time.perf_counter() - started
+            if item is None:
+                return
+            yield item
+
+
+def _head(chunks: Iterator[bytes], limit: int) -> bytes:
+    """The first ``limit`` bytes of ``chunks`` (an error answer is quoted, never read whole)."""
+    kept = b""
+    for chunk in chunks:
+        kept += chunk[:limit - len(kept)]
+        if len(kept) >= limit:
+            break
+    return kept
 
 
 class _Kept:

@@ -1,15 +1,18 @@
 """The per-variant metrics of asynchronous endpoints (namespace AWS/SageMaker, dimensions EndpointName and
 VariantName), as SageMaker names them: counts per second of ``InvocationsProcesssed`` (sic, SageMaker's
 spelling), ``InvocationFailures`` (the model or its instance failed, or timed out), ``ExpiredRequests`` (past
-their RequestTTLSeconds), ``RequestDownloadFailures`` and ``ResponseUploadFailures``; and, per request,
-``TimeInBacklog`` (accepted → handed to an instance) and ``TotalProcessingTime`` (accepted → output or failure
-written), in milliseconds.
+their RequestTTLSeconds), ``RequestDownloadFailures``, ``ResponseUploadFailures`` and ``NotificationFailures``
+(a success or error notification's webhook delivery that failed for good, after the outbox's retries); per
+request, ``TimeInBacklog`` (accepted → handed to an instance) and ``TotalProcessingTime`` (accepted → output or
+failure written), in milliseconds; and ``RequestDownloadLatency`` / ``ResponseUploadLatency``, in microseconds.
+
+Input, model and output are streamed together (input → instance → output, chunk by chunk), so the two
+latencies are the time spent in the input's reads (waiting on the file or S3 GetObject) and the time spent
+writing the output (its file or S3 upload, finishing included) less the time spent waiting for the instance's
+answer; a request that fails before its output is written has no ResponseUploadLatency.
 
 The dispatcher's threads record under a lock (a dict update); ``flush(now)``, called once a second by the
-dispatcher, writes every closed second to the metric store. Not published: ``NotificationFailures`` (the
-webhook outbox retries deliveries and does not report back per request) and ``RequestDownloadLatency`` /
-``ResponseUploadLatency`` (input, model and output are streamed together, so no separate download or upload
-time exists to measure)."""
+dispatcher, writes every closed second to the metric store."""
 
 from __future__ import annotations
 
@@ -20,13 +23,13 @@ import numpy as np
 
 from greenfleet.errors import ResourceLimitExceeded
 from greenfleet.metrics.aggregate import Aggregate
+from greenfleet.metrics.names import ASYNC_VARIANT_COUNTS, ASYNC_VARIANT_UNITS, NAMESPACE
 from greenfleet.metrics.series import series_key
 from greenfleet.metrics.store import MetricStore, Series
 
-NAMESPACE = "AWS/SageMaker"
-COUNTS = ("InvocationsProcesssed", "InvocationFailures", "ExpiredRequests", "RequestDownloadFailures",
-          "ResponseUploadFailures")
-TIMES = ("TimeInBacklog", "TotalProcessingTime")
+COUNTS = ASYNC_VARIANT_COUNTS
+TIMES = tuple(name for name, unit in ASYNC_VARIANT_UNITS.items() if unit in ("Milliseconds", "Microseconds"))
+_PER_SECOND = {"Milliseconds": 1e3, "Microseconds": 1e6}
 MAX_SAMPLES = 50_000  # per (endpoint, variant, metric, second); beyond, samples are counted in ``dropped``
 
 Key = tuple[str, str, str, int]
@@ -52,7 +55,7 @@ class AsyncVariantMetrics:
         with self._lock:
             samples = self._times[(endpoint, variant, metric, int(now))]
             if len(samples) < MAX_SAMPLES:
-                samples.append(max(seconds, 0.0) * 1000.0)
+                samples.append(max(seconds, 0.0) * _PER_SECOND[ASYNC_VARIANT_UNITS[metric]])
             else:
                 self.dropped += 1
 
@@ -71,7 +74,7 @@ class AsyncVariantMetrics:
             items.append(self._item(endpoint, variant, metric, "Count", at, Aggregate.of_value(float(n)), now))
         for (endpoint, variant, metric, at), samples in times.items():
             aggregate = Aggregate.of_values(np.asarray(samples), relative_accuracy=self.store.relative_accuracy)
-            items.append(self._item(endpoint, variant, metric, "Milliseconds", at, aggregate, now))
+            items.append(self._item(endpoint, variant, metric, ASYNC_VARIANT_UNITS[metric], at, aggregate, now))
         kept = [i for i in items if i is not None]
         if kept:
             self.store.add(kept, now)

@@ -26,6 +26,10 @@ class WorkerContract:
     invocation_timeout_s: float | None = None
     server_lock: Path | None = None
     """The server's home lock (only meaningful on the server's machine: the local backend)."""
+    max_body_bytes: int | None = None
+    """GREENFLEET_WORKER_MAX_BODY_BYTES for the worker (unset: its default)."""
+    stream_chunk_rows: int | None = None
+    """GREENFLEET_WORKER_STREAM_CHUNK_ROWS for the worker (unset: its default)."""
 
     def environment(self, container: Mapping[str, Any], token: str,
                     server: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -54,6 +58,10 @@ class WorkerContract:
             env["GREENFLEET_SERVER_LOCK"] = str(self.server_lock)
         if self.invocation_timeout_s is not None:
             env["GREENFLEET_INVOCATION_TIMEOUT_S"] = str(self.invocation_timeout_s)
+        if self.max_body_bytes is not None:
+            env["GREENFLEET_WORKER_MAX_BODY_BYTES"] = str(self.max_body_bytes)
+        if self.stream_chunk_rows is not None:
+            env["GREENFLEET_WORKER_STREAM_CHUNK_ROWS"] = str(self.stream_chunk_rows)
         return env
 
 

@@ -26,7 +26,8 @@ def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) 
         return LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,
-            isolation=isolation, server_lock=server_lock, invocation_timeout_s=settings.invocation_timeout_s)
+            isolation=isolation, server_lock=server_lock, invocation_timeout_s=settings.invocation_timeout_s,
+            max_body_bytes=settings.worker_max_body_bytes, stream_chunk_rows=settings.worker_stream_chunk_rows)
     if not settings.ray_address:
         raise BackendUnavailable("GREENFLEET_BACKEND=ray needs GREENFLEET_RAY_ADDRESS: the cluster's GCS "
                                  "address (HOST:6379), 'auto', or 'local' for a one-machine cluster in the server.")
@@ -36,7 +37,9 @@ def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) 
     from greenfleet.instances.ray_backend import RayBackend
 
     contract = WorkerContract(isolation, settings.worker_orphan_grace_s, settings.artifact_max_bytes,
-                              settings.s3_endpoint_url, settings.invocation_timeout_s)
+                              settings.s3_endpoint_url, settings.invocation_timeout_s,
+                              max_body_bytes=settings.worker_max_body_bytes,
+                              stream_chunk_rows=settings.worker_stream_chunk_rows)
     try:
         return RayBackend(contract, settings.ray_address, settings.ray_namespace, python=settings.worker_python)
     except ConnectionError as exc:

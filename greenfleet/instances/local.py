@@ -37,7 +37,8 @@ class LocalProcessBackend:
     def __init__(self, home: Path, python: str | None = None, orphan_grace_s: float = 60.0,
                  artifact_max_bytes: int | None = None, s3_endpoint_url: str | None = None,
                  stop_grace_s: float = 10.0, isolation: Isolation | None = None,
-                 server_lock: Path | None = None, invocation_timeout_s: float | None = None) -> None:
+                 server_lock: Path | None = None, invocation_timeout_s: float | None = None,
+                 max_body_bytes: int | None = None, stream_chunk_rows: int | None = None) -> None:
         self.root = home / "instances"
         self.root.mkdir(parents=True, exist_ok=True)
         self.python = python or sys.executable
@@ -53,7 +54,7 @@ class LocalProcessBackend:
         """The server's home lock: a command instance's watchdog stops it once no server holds it."""
         self.invocation_timeout_s = invocation_timeout_s
         self.contract = WorkerContract(self.isolation, orphan_grace_s, artifact_max_bytes, s3_endpoint_url,
-                                       invocation_timeout_s, server_lock)
+                                       invocation_timeout_s, server_lock, max_body_bytes, stream_chunk_rows)
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._handles: dict[str, InstanceHandle] = {}
         self._lock = threading.Lock()

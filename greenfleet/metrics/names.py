@@ -52,6 +52,32 @@ SERVERLESS_UTILIZATION: Final = "ServerlessConcurrentExecutionsUtilization"
 """A serverless variant's requests in flight (peak of the second) over its MaxConcurrency."""
 CONTAINER_LATENCY: Final = "ContainerLatency"
 
+APPROXIMATE_BACKLOG_SIZE: Final = "ApproximateBacklogSize"
+APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE: Final = "ApproximateBacklogSizePerInstance"
+APPROXIMATE_AGE_OF_OLDEST_REQUEST: Final = "ApproximateAgeOfOldestRequest"
+HAS_BACKLOG_WITHOUT_CAPACITY: Final = "HasBacklogWithoutCapacity"
+"""Asynchronous endpoints' backlog (dimension EndpointName only; ``asyncinference/backlog.py``)."""
+
+INVOCATIONS_PROCESSED: Final = "InvocationsProcesssed"  # sic: SageMaker's spelling, three s
+INVOCATION_FAILURES: Final = "InvocationFailures"
+EXPIRED_REQUESTS: Final = "ExpiredRequests"
+REQUEST_DOWNLOAD_FAILURES: Final = "RequestDownloadFailures"
+RESPONSE_UPLOAD_FAILURES: Final = "ResponseUploadFailures"
+NOTIFICATION_FAILURES: Final = "NotificationFailures"
+TIME_IN_BACKLOG: Final = "TimeInBacklog"
+TOTAL_PROCESSING_TIME: Final = "TotalProcessingTime"
+REQUEST_DOWNLOAD_LATENCY: Final = "RequestDownloadLatency"
+RESPONSE_UPLOAD_LATENCY: Final = "ResponseUploadLatency"
+ASYNC_VARIANT_COUNTS: Final = (INVOCATIONS_PROCESSED, INVOCATION_FAILURES, EXPIRED_REQUESTS, REQUEST_DOWNLOAD_FAILURES,
+                               RESPONSE_UPLOAD_FAILURES, NOTIFICATION_FAILURES)
+ASYNC_VARIANT_UNITS: Final = {
+    **{name: "Count" for name in ASYNC_VARIANT_COUNTS},
+    TIME_IN_BACKLOG: "Milliseconds", TOTAL_PROCESSING_TIME: "Milliseconds",
+    REQUEST_DOWNLOAD_LATENCY: "Microseconds", RESPONSE_UPLOAD_LATENCY: "Microseconds",
+}
+"""Asynchronous endpoints' per-variant metrics (dimensions EndpointName, VariantName;
+``asyncinference/variant_metrics.py``) and their units (sagemaker-wave2.md §E.2)."""
+
 UNITS: Final = (
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
     "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",

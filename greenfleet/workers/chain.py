@@ -23,6 +23,7 @@ from greenfleet.types import Receive, Scope, Send
 from greenfleet.workers.environment import WorkerEnvironment
 from greenfleet.workers.errors import RequestError, StartupError
 from greenfleet.workers.images import RuntimeName, ScriptMode, match_image
+from greenfleet.workers.messages import read_body, respond
 from greenfleet.workers.runtime import Runtime
 from greenfleet.workers.watchdog import Heartbeat
 
@@ -81,9 +82,9 @@ class ChainApp:
             return
         if scope["path"] == "/ping" and scope["method"] in ("GET", "HEAD"):
             self.heartbeat.beat()
-            await _respond(send, 200, b"", _TEXT)
+            await respond(send, 200, b"", _TEXT.encode())
         elif scope["path"] == "/invocations" and scope["method"] == "POST":
-            body = await _read_body(receive)
+            body = await read_body(receive)
             content_type = accept = ""
             for key, value in scope["headers"]:
                 if key == b"content-type":
@@ -97,9 +98,9 @@ class ChainApp:
             extra = [(b"x-greenfleet-container-latency", outcome.latencies.encode())]
             if outcome.failed is not None:
                 extra = [(b"x-greenfleet-container", outcome.failed.encode())]
-            await _respond(send, outcome.status, outcome.body, outcome.content_type, extra)
+            await respond(send, outcome.status, outcome.body, outcome.content_type.encode("latin-1"), extra)
         else:
-            await _respond(send, 404, b"a pipeline serves GET /ping and POST /invocations", _TEXT)
+            await respond(send, 404, b"a pipeline serves GET /ping and POST /invocations", _TEXT.encode())
 
     def run(self, body: bytes, content_type: str, accept: str) -> _Outcome:
         """The request through every container in order."""
@@ -131,20 +132,3 @@ class ChainApp:
                 future.add_done_callback(lambda done: done.cancelled() or done.exception())
                 return _Outcome(504, f"the pipeline did not answer within {self.timeout_s:g} s".encode(), _TEXT,
                                 "")
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Send, status: int, body: bytes, content_type: str,
-                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode()),
-               *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

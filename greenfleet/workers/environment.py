@@ -33,6 +33,7 @@ __all__ = [
     "FAILURE_FILE",
     "IMAGE",
     "INVOCATION_TIMEOUT_S",
+    "MAX_BODY_BYTES",
     "MODEL_DATA_ROOTS",
     "MODEL_DATA_URL",
     "MODEL_DIR",
@@ -43,6 +44,7 @@ __all__ = [
     "PROGRAM",
     "S3_ENDPOINT_URL",
     "SERVER_LOCK",
+    "STREAM_CHUNK_ROWS",
     "SUBMIT_DIRECTORY",
     "FailureTarget",
     "InvalidEnvironment",
@@ -72,6 +74,8 @@ MODEL_SERVER_WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
 INVOCATION_TIMEOUT_S = "GREENFLEET_INVOCATION_TIMEOUT_S"
 BIND_HOST = "GREENFLEET_BIND_HOST"
 PIPELINE_FILE = "GREENFLEET_PIPELINE_FILE"
+MAX_BODY_BYTES = "GREENFLEET_WORKER_MAX_BODY_BYTES"
+STREAM_CHUNK_ROWS = "GREENFLEET_WORKER_STREAM_CHUNK_ROWS"
 """Set for an inference pipeline's instance: the worker supervises one worker per container (``pipeline.py``)."""
 
 _T = TypeVar("_T")
@@ -192,6 +196,13 @@ class WorkerEnvironment:
     """How long the router waits for an answer; a call still running then is abandoned (its thread runs on)
     so that it does not block the next one. Unset: calls are never abandoned."""
 
+    max_body_bytes: int = 64 * 1024 * 1024
+    """Largest request body read whole (> 0); a larger one is answered 413. Row-oriented bodies (CSV, JSON
+    lines) of the built-in scikit-learn and XGBoost runtimes are streamed instead, whatever their size."""
+
+    stream_chunk_rows: int = 10_000
+    """Rows predicted at a time when a row-oriented body is streamed (≥ 1)."""
+
     server_lock: Path | None = None
     """The server's home lock; a ``greenfleet/command`` instance stops once no server has held it for
     ``orphan_grace_s``."""
@@ -225,6 +236,8 @@ class WorkerEnvironment:
             model_server_workers=read.optional(MODEL_SERVER_WORKERS, _bounded(_integer, ge=1, le=64), 1),
             invocation_timeout_s=read.optional(INVOCATION_TIMEOUT_S, _bounded(_number, gt=0), None),
             bind_host=read.optional(BIND_HOST, str, cls.bind_host),
+            max_body_bytes=read.optional(MAX_BODY_BYTES, _bounded(_integer, gt=0), cls.max_body_bytes),
+            stream_chunk_rows=read.optional(STREAM_CHUNK_ROWS, _bounded(_integer, ge=1), cls.stream_chunk_rows),
         )
         if read.problems:
             raise InvalidEnvironment(read.problems)

@@ -6,6 +6,7 @@
      └── RequestError            one invocation failed; the worker keeps serving
           ├── ModelInputError        400  the body does not fit the model (bad JSON, wrong feature count)
           ├── NotAcceptable          406  no answer in a media type the Accept header allows
+          ├── PayloadTooLarge        413  a body that must be read whole is over the worker's maximum
           └── UnsupportedContentType 415  the runtime cannot read this Content-Type
 
 Any other exception raised by a model while answering is a 500 with its message.
@@ -21,6 +22,7 @@ __all__ = [
     "MissingDependency",
     "ModelInputError",
     "NotAcceptable",
+    "PayloadTooLarge",
     "RequestError",
     "StartupError",
     "UnsupportedContentType",
@@ -52,6 +54,10 @@ class ModelInputError(RequestError):
 
 class NotAcceptable(RequestError):
     status_code = 406
+
+
+class PayloadTooLarge(RequestError):
+    status_code = 413
 
 
 class UnsupportedContentType(RequestError):

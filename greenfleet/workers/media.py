@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +33,7 @@ __all__ = [
     "JSONLINES",
     "NPY",
     "decode_rows",
+    "decode_rows_piece",
     "dumps_json",
     "encode_predictions",
     "loads_json",
@@ -139,6 +140,25 @@ def decode_rows(body: bytes, content_type: str) -> NDArray[Any]:
     )
 
 
+def decode_rows_piece(piece: bytes, media: str, *, first_line: int) -> NDArray[Any] | None:
+    """The rows of one piece of a row-oriented body (CSV or JSON lines, ``rows.py``), None when it holds
+    none (blank lines); errors number lines from ``first_line``."""
+    if media == CSV:
+        if b'"' not in piece:  # NumPy's parser first (~5x faster); anything it refuses gets ours and its message
+            try:
+                array: NDArray[Any] = np.loadtxt(io.BytesIO(piece), delimiter=",", dtype=np.float64, ndmin=2,
+                                                 comments=None, encoding="utf-8")
+            except ValueError:
+                pass
+            else:
+                return array if array.size else None
+        return _rows_of_csv(piece, first_line=first_line, empty_ok=True)
+    if media == JSONLINES:
+        rows = [_row_of_jsonline(line) for line in piece.splitlines() if line.strip()]
+        return _to_rows(rows) if rows else None
+    raise UnsupportedContentType(f"'{media}' is not read in rows")
+
+
 def _rows_of_json(value: Any) -> Any:
     if isinstance(value, dict):
         for key in ("instances", "inputs"):
@@ -187,7 +207,11 @@ def _to_rows(data: Any) -> NDArray[Any]:
     return array
 
 
-def _rows_of_csv(body: bytes) -> NDArray[Any]:
+@overload
+def _rows_of_csv(body: bytes) -> NDArray[Any]: ...
+@overload
+def _rows_of_csv(body: bytes, *, first_line: int, empty_ok: bool) -> NDArray[Any] | None: ...
+def _rows_of_csv(body: bytes, *, first_line: int = 1, empty_ok: bool = False) -> NDArray[Any] | None:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -197,13 +221,16 @@ def _rows_of_csv(body: bytes) -> NDArray[Any]:
     else:
         lines = [line.split(",") for line in text.splitlines() if line.strip()]
     if not lines:
+        if empty_ok:
+            return None
         raise ModelInputError("text/csv body holds no rows")
     width = len(lines[0])
     rows: list[list[float]] = []
-    for number, cells in enumerate(lines, start=1):
+    for number, cells in enumerate(lines, start=first_line):
         if len(cells) != width:
             raise ModelInputError(
-                f"text/csv line {number} has {len(cells)} values, line 1 has {width} (rows must be equal)"
+                f"text/csv line {number} has {len(cells)} values, line {first_line} has {width} (rows must be "
+                "equal)"
             )
         rows.append([_number(cell, number) for cell in cells])
     return np.array(rows, dtype=np.float64)

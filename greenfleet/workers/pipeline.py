@@ -46,6 +46,8 @@ from greenfleet.workers.chain import ChainApp, Link, in_process
 from greenfleet.workers.environment import InvalidEnvironment, PipelineEnvironment, WorkerEnvironment
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import FAILURE_EXIT_CODE, write_failure
+from greenfleet.workers.messages import read_body as _read_body
+from greenfleet.workers.messages import respond as _respond
 from greenfleet.workers.server import serve
 from greenfleet.workers.watchdog import Heartbeat, start_orphan_watchdog
 
@@ -160,22 +162,6 @@ async def _ping(address: InstanceAddress) -> bool:
         return False
     finally:
         writer.close()
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Send, status: int, body: bytes, content_type: bytes,
-                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def run_pipeline(env: PipelineEnvironment) -> int:

@@ -96,7 +96,8 @@ def main() -> int:
     executor = ThreadPoolExecutor(max_workers=concurrency + ABANDONED_CALLS, thread_name_prefix="model")
     app = InvocationApp(runtime, heartbeat, inline_max_bytes=inline_max_bytes, executor=executor,
                         concurrency=concurrency, timeout_s=env.invocation_timeout_s,
-                        default_accept=env.accept_fallback or "")
+                        default_accept=env.accept_fallback or "", max_body_bytes=env.max_body_bytes,
+                        chunk_rows=env.stream_chunk_rows)
     serve(app, env.port, env.bind_host)
     executor.shutdown(wait=False, cancel_futures=True)
     if app.abandoned:  # a thread stuck in the model would hold the interpreter's exit forever

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["Runtime"]
+if TYPE_CHECKING:
+    from greenfleet.workers.rows import RowStream
+
+__all__ = ["RowStreaming", "Runtime"]
 
 
 class Runtime(Protocol):
@@ -21,4 +24,15 @@ class Runtime(Protocol):
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """Answer one request: the response body and its content type."""
+        ...
+
+
+@runtime_checkable
+class RowStreaming(Protocol):
+    """A runtime that can answer a large row-oriented body chunk by chunk (``rows.py``)."""
+
+    def stream(self, content_type: str, accept: str) -> RowStream | None:
+        """How to predict and write a request of ``content_type`` answered for ``accept`` in chunks of rows;
+        None when it must be read whole (not a row type, an answer that cannot be written in pieces).
+        Raises the RequestError ``invoke`` would for an unsupported Accept."""
         ...

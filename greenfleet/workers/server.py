@@ -8,20 +8,36 @@ xgboost ~0.25 ms), and running it inline avoids the ~50-100 µs a thread hand-of
 a loop blocked that briefly cannot starve ``/ping``. Larger bodies, and every request to a runtime
 running user code (script, mlflow: ``inline_max_bytes=0``), go to one dedicated model thread, so a
 slow prediction never blocks health checks and user code is never entered by two threads at once.
+
+Large bodies: a body is read whole up to ``stream_after_bytes`` (8 MiB, above SageMaker's 6 MB synchronous
+limit, so every synchronous request is answered exactly as before). Past that, a row-oriented body
+(``text/csv``, ``application/jsonlines``) of a runtime that can stream (``RowStreaming``: the built-in
+scikit-learn and XGBoost runtimes) is read on incrementally, predicted ``chunk_rows`` rows at a time on the
+model thread as the body arrives, its answer written to a spool (memory up to 1 MiB, then a temporary file),
+so memory stays flat whatever the size (an asynchronous request may be 1 GB). The answer is sent from the
+spool once the body has been read: HTTP/1.1 clients (httpx, the router, the asynchronous dispatcher) send
+the whole request before they read the answer, so an answer sent while the request still arrives would
+fill both directions' socket buffers and stall both sides. Waiting also keeps the status honest: a row
+that fails anywhere in the body gets its own 400 (rows numbered from the start of the body), not a cut
+response. Any other body is read whole up to ``max_body_bytes`` (GREENFLEET_WORKER_MAX_BODY_BYTES); a larger
+one is read to its end, dropped, and answered 413.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from concurrent.futures import Executor
+from typing import IO, Any
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from greenfleet.httpserver import uvicorn_config
-from greenfleet.workers.errors import Blocking, RequestError
-from greenfleet.workers.runtime import Runtime
+from greenfleet.workers.errors import Blocking, ModelInputError, PayloadTooLarge, RequestError
+from greenfleet.workers.rows import CHUNK_ROWS, RowReader, RowStream
+from greenfleet.workers.runtime import RowStreaming, Runtime
 from greenfleet.workers.watchdog import Heartbeat
 
 __all__ = ["InvocationApp", "serve"]
@@ -29,14 +45,26 @@ __all__ = ["InvocationApp", "serve"]
 _log = logging.getLogger("greenfleet.workers")
 
 _TEXT = b"text/plain; charset=utf-8"
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Default largest body read whole (GREENFLEET_WORKER_MAX_BODY_BYTES)."""
+STREAM_AFTER_BYTES = 8 * 1024 * 1024
+"""A row-oriented body larger than this is streamed (see the module's docstring)."""
+SPOOL_MEMORY_BYTES = 1024 * 1024
+"""A streamed answer is spooled in memory up to this size, then on disk."""
+SEND_BYTES = 1024 * 1024
 
 
 class InvocationApp:
     """The ASGI app of one worker."""
 
     def __init__(self, runtime: Runtime, heartbeat: Heartbeat, *, inline_max_bytes: int, executor: Executor,
-                 concurrency: int = 1, timeout_s: float | None = None, default_accept: str = "") -> None:
+                 concurrency: int = 1, timeout_s: float | None = None, default_accept: str = "",
+                 max_body_bytes: int = MAX_BODY_BYTES, chunk_rows: int = CHUNK_ROWS,
+                 stream_after_bytes: int = STREAM_AFTER_BYTES) -> None:
         self._runtime = runtime
+        self._max_body_bytes = max_body_bytes
+        self._chunk_rows = chunk_rows
+        self._stream_after_bytes = min(stream_after_bytes, max_body_bytes)
         self._default_accept = default_accept
         """Answered in when the caller's Accept is absent or ``*/*`` (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, as
         SageMaker's containers do: how an intermediate container of a pipeline picks what the next one reads)."""
@@ -69,9 +97,6 @@ class InvocationApp:
             await _respond(send, 404, b"not found: a model serves GET /ping and POST /invocations", _TEXT)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        if body is None:
-            return
         content_type = accept = ""
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -80,6 +105,13 @@ class InvocationApp:
                 accept = value.decode("latin-1")
         if accept in ("", "*/*") and self._default_accept:
             accept = self._default_accept
+        try:
+            body = await self._read_body(receive, send, content_type, accept)
+        except RequestError as exc:
+            await _respond(send, exc.status_code, exc.message.encode(), _TEXT)
+            return
+        if body is None:  # the client went away, or the body was streamed and answered
+            return
         try:
             try:
                 if len(body) > self._inline_max_bytes:
@@ -97,6 +129,114 @@ class InvocationApp:
         else:
             await _respond(send, 200, answer, media.encode("latin-1"))
 
+    async def _read_body(self, receive: Receive, send: Send, content_type: str, accept: str) -> bytes | None:
+        """The whole body; None if the client went away or the body was streamed (and answered)."""
+        parts: list[bytes] = []
+        size = 0
+        checked = False
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            data: bytes = message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if not more and not parts:
+                body = data  # the usual case: the whole body in one message
+                break
+            parts.append(data)
+            size += len(data)
+            if not more:
+                body = b"".join(parts)
+                break
+            if size > self._stream_after_bytes and not checked:
+                checked = True
+                stream = self._row_stream(content_type, accept)
+                if stream is not None:
+                    await self._stream(stream, parts, receive, send)
+                    return None
+            if size > self._max_body_bytes:
+                parts.clear()
+                if not await _drain(receive):  # read to the end, so that the caller, still sending, gets the answer
+                    return None
+                raise PayloadTooLarge(self._too_large(size, content_type))
+        if len(body) > self._max_body_bytes:
+            stream = self._row_stream(content_type, accept)
+            if stream is None:
+                raise PayloadTooLarge(self._too_large(len(body), content_type))
+            await self._stream(stream, [body], receive, send, more=False)
+            return None
+        return body
+
+    def _row_stream(self, content_type: str, accept: str) -> RowStream | None:
+        return self._runtime.stream(content_type, accept) if isinstance(self._runtime, RowStreaming) else None
+
+    def _too_large(self, size: int, content_type: str) -> str:
+        return (f"request body of {size} bytes is over this worker's maximum of {self._max_body_bytes} bytes for a "
+                f"body read whole ({content_type or 'no Content-Type'}; GREENFLEET_WORKER_MAX_BODY_BYTES); "
+                "text/csv and application/jsonlines bodies of the built-in scikit-learn and XGBoost runtimes "
+                "are streamed whatever their size")
+
+    async def _stream(self, stream: RowStream, parts: list[bytes], receive: Receive, send: Send, *,
+                      more: bool = True) -> None:
+        """Predict the rows of the body (``parts`` read so far, the rest from ``receive``) chunk by chunk into
+        a spool, then send the answer from it."""
+        reader = RowReader(stream.media, self._chunk_rows)
+        parts.reverse()  # taken from the end, so that each part is let go once it has been fed
+        ended = not more
+        with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES) as spool:
+            async with self._slots:
+                try:
+                    while True:
+                        while parts:
+                            for piece in reader.feed(parts.pop()):
+                                await self._predict_chunk(stream, piece, spool)
+                        if reader.unfinished > self._max_body_bytes:
+                            raise PayloadTooLarge(f"a row of the request body is longer than this worker's maximum "
+                                                  f"of {self._max_body_bytes} bytes (GREENFLEET_WORKER_MAX_BODY_BYTES)")
+                        if ended:
+                            await self._predict_chunk(stream, reader.finish(), spool)
+                            break
+                        message = await receive()
+                        if message["type"] != "http.request":
+                            return  # the client went away
+                        more = bool(message.get("more_body", False))
+                        parts.append(message.get("body", b""))
+                        ended = not more
+                    if not stream.rows:
+                        raise ModelInputError(f"{stream.media} body holds no rows")
+                except Exception as exc:
+                    if isinstance(exc, RequestError):
+                        status, message_text = exc.status_code, exc.message
+                    else:
+                        _log.exception("invocation failed")
+                        status, message_text = 500, f"{type(exc).__name__}: {exc}"
+                    if more and not await _drain(receive):
+                        return
+                    await _respond(send, status, message_text.encode(), _TEXT)
+                    return
+            size = len(stream.head) + spool.tell() + len(stream.tail)
+            spool.seek(0)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", stream.answer.encode("latin-1")),
+                                    (b"content-length", str(size).encode())]})
+            data = stream.head + spool.read(SEND_BYTES)
+            while data:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+                data = spool.read(SEND_BYTES)
+            await send({"type": "http.response.body", "body": stream.tail, "more_body": False})
+
+    async def _predict_chunk(self, stream: RowStream, piece: bytes, spool: IO[bytes]) -> None:
+        """Predict ``piece`` on the model thread, its answer written to ``spool``."""
+        def predict() -> None:
+            spool.write(stream.chunk(piece))
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, predict)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), self._timeout_s)
+        except TimeoutError:
+            self.abandoned += 1
+            future.add_done_callback(_drop)
+            raise CallTimedOut(f"the model did not answer a chunk of rows within {self._timeout_s:g} s") from None
 
     async def _on_model_thread(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """``invoke`` on a model thread, holding one of the slots; a call still running after the timeout
@@ -118,28 +258,20 @@ class CallTimedOut(RequestError):
     status_code = 504
 
 
-def _drop(future: asyncio.Future[tuple[bytes, str]]) -> None:
+def _drop(future: asyncio.Future[Any]) -> None:
     """An abandoned call's outcome: read (so asyncio does not log it as never retrieved) and dropped."""
     if not future.cancelled():
         future.exception()
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None if the client went away."""
-    message = await receive()
-    if message["type"] != "http.request":
-        return None
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        return body
-    chunks = [body]
+async def _drain(receive: Receive) -> bool:
+    """Read the rest of the body and drop it; False if the client went away."""
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
+            return False
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return True
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:

@@ -36,7 +36,8 @@ class World:
         self.dispatcher = AsyncDispatcher(self.queue, self.locations, self.router, self.clock, region="us-east-1",
                                           notify=self._notify, backlogs=lambda rows, now: self.backlogs.append(rows))
 
-    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup: str, now: float) -> None:
+    def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup: str, now: float,
+                variant: str | None) -> None:
         self.notified.append((topic, message))
 
     def add(self, inference_id: str, ttl: float = 60.0) -> None:

@@ -244,3 +244,38 @@ def test_files_and_bad_input_get_specific_errors(async_server: Server, tmp_path:
         "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": (files / "out").as_uri(), "NotificationConfig": {
             "SuccessTopic": "arn:aws:sns:us-east-1:123456789012:unmapped"}}}})
     assert unmapped.status_code == 400 and "has no webhook URL" in unmapped.json()["message"]
+
+
+def test_latencies_and_notification_failures_are_published(async_server: Server, tmp_path: Path,
+                                                           receiver: Receiver, sklearn_model: Path,
+                                                           features: np.ndarray) -> None:
+    receiver.statuses = [404]  # the success notification's webhook refuses it: failed for good, not retried
+    api = Api(async_server.settings.base_url)
+    files = tmp_path / "files"
+    async_endpoint(api, "metered", sklearn_model, {"S3OutputPath": (files / "out").as_uri(),
+                                                   "NotificationConfig": {"SuccessTopic": SUCCESS_TOPIC}})
+    (files / "in.csv").write_text("\n".join(csv_row(features, i) for i in range(50)))
+    answer = runtime(async_server).invoke_endpoint_async(EndpointName="metered", ContentType="text/csv",
+                                                         InputLocation=(files / "in.csv").as_uri())
+    output = files / "out" / f"{answer['InferenceId']}.out"
+    receiver.wait_for(1, timeout=20)
+    assert output.exists()
+    cw = boto3.client("cloudwatch", endpoint_url=async_server.settings.base_url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    dimensions = [{"Name": "EndpointName", "Value": "metered"}, {"Name": "VariantName", "Value": "main"}]
+
+    def points(metric: str, statistic: str) -> list[dict[str, Any]]:
+        now = time.time()
+        return list(cw.get_metric_statistics(Namespace="AWS/SageMaker", MetricName=metric, StartTime=now - 300,
+                                             EndTime=now + 60, Period=60, Statistics=[statistic],
+                                             Dimensions=dimensions)["Datapoints"])
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not points("NotificationFailures", "Sum"):
+        time.sleep(0.2)
+    assert sum(p["Sum"] for p in points("NotificationFailures", "Sum")) == 1
+    for metric in ("RequestDownloadLatency", "ResponseUploadLatency"):
+        (point,) = points(metric, "SampleCount")
+        assert point["SampleCount"] == 1 and point["Unit"] == "Microseconds", (metric, point)
+        (longest,) = points(metric, "Maximum")
+        assert 0 < longest["Maximum"] < 5e6, (metric, longest)  # microseconds: a file of 50 rows, well under 5 s

@@ -116,3 +116,19 @@ def test_the_booster_predicts_on_one_thread_unless_omp_num_threads_says_otherwis
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert nthread() == "2"
     assert [prediction_threads(v) for v in (None, "0", "-3", "x", "4")] == [1, 1, 1, 1, 4]
+
+
+def test_a_large_csv_body_is_streamed_with_the_whole_body_answer(module_workers: WorkerFactory, booster: tuple,
+                                                                 classification: tuple) -> None:
+    streaming = module_workers.start("greenfleet/xgboost", booster[1], env={
+        "GREENFLEET_WORKER_STREAM_CHUNK_ROWS": "500", "GREENFLEET_WORKER_MAX_BODY_BYTES": "100000"})
+    rows = np.tile(classification[0], (10, 1))  # 3,000 rows, ~1.2 MB: streamed past the 100 KB maximum
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+    chunks = (body[i:i + 65_536] for i in range(0, len(body), 65_536))
+    answer = streaming.http.post("/invocations", content=chunks,
+                                 headers={"Content-Type": "text/csv", "Accept": "application/json"})
+    assert answer.status_code == 200, answer.text
+    expected = booster[0].inplace_predict(rows).tolist()
+    assert answer.json() == {"predictions": [{"score": score} for score in expected]}
+    as_csv = streaming.http.post("/invocations", content=body, headers={"Content-Type": "text/csv"})
+    assert np.allclose([float(line) for line in as_csv.text.splitlines()], expected, rtol=0, atol=1e-7)

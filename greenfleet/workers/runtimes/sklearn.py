@@ -23,7 +23,8 @@ from typing import Any
 from numpy.typing import NDArray
 
 from greenfleet.workers.errors import Blocking, ModelInputError, StartupError
-from greenfleet.workers.media import ARRAY_TYPES, JSON, decode_rows, encode_predictions, negotiate
+from greenfleet.workers.media import ARRAY_TYPES, JSON, decode_rows, encode_predictions, media_type, negotiate
+from greenfleet.workers.rows import RowStream, row_stream
 from greenfleet.workers.runtimes.lean import read_linear_model
 from greenfleet.workers.runtimes.linear import Predict, fitted_predictor, linear_predictor
 from greenfleet.workers.runtimes.modelfile import find_model_file, load_pickled, unneeded_imports_kept_out
@@ -76,6 +77,10 @@ class SklearnRuntime:
         except ValueError as exc:
             raise ModelInputError(str(exc)) from exc
         return encode_predictions(predictions, media), media
+
+    def stream(self, content_type: str, accept: str) -> RowStream | None:
+        assert self._predict is not None, "stream() before load()"
+        return row_stream(media_type(content_type or JSON), negotiate(accept, ARRAY_TYPES, JSON), self._predict)
 
 
 class _LazyEstimator:

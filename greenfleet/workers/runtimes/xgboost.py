@@ -23,6 +23,7 @@ from typing import Any
 from greenfleet.workers.errors import ModelInputError, StartupError
 from greenfleet.workers.media import ARRAY_TYPES, CSV, JSON, decode_rows, dumps_json, encode_predictions, media_type
 from greenfleet.workers.media import negotiate as negotiate_accept
+from greenfleet.workers.rows import RowStream, row_stream
 from greenfleet.workers.runtimes.modelfile import find_model_file, load_pickled
 
 __all__ = ["XGBoostRuntime", "prediction_threads"]
@@ -75,6 +76,15 @@ class XGBoostRuntime:
         if answer == JSON:
             return dumps_json({"predictions": [{"score": score} for score in predictions.tolist()]}), JSON
         return encode_predictions(predictions, answer), answer
+
+    def stream(self, content_type: str, accept: str) -> RowStream | None:
+        media = media_type(content_type) or CSV
+        answer = negotiate_accept(accept, ARRAY_TYPES, CSV if media == CSV else JSON)
+        return row_stream(media, answer, self._booster.inplace_predict, json_item=_score)
+
+
+def _score(value: Any) -> dict[str, Any]:
+    return {"score": value}
 
 
 def prediction_threads(value: str | None) -> int:
