@@ -373,6 +373,8 @@ def worker_environ(
             FAILURE_FILE: str(failure_file),
             ARTIFACT_MAX_BYTES: str(settings.artifact_max_bytes),
             ORPHAN_GRACE_S: str(settings.worker_orphan_grace_s),
+            MAX_BODY_BYTES: str(settings.worker_max_body_bytes),
+            STREAM_CHUNK_ROWS: str(settings.worker_stream_chunk_rows),
         }
     )
     if model_data_url:

@@ -118,7 +118,9 @@ def test_a_large_payload_streams_through_the_server_without_being_held(
     model = tmp_path / "echo"
     (model / "code").mkdir(parents=True)
     (model / "code" / "inference.py").write_text(ECHO_MODEL)
-    server = server_process({"GREENFLEET_ASYNC_FILE_ROOTS": str(files)})
+    # A script model reads its body whole: the worker's maximum is raised past the payload for this test.
+    server = server_process({"GREENFLEET_ASYNC_FILE_ROOTS": str(files),
+                             "GREENFLEET_WORKER_MAX_BODY_BYTES": str(300 * 1024 * 1024)})
     server.start()
     api = Api(f"http://127.0.0.1:{server.port}")
     api.call("POST", "/api/models", {"ModelName": "echo", "PrimaryContainer": {

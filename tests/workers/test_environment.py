@@ -13,7 +13,8 @@ from greenfleet.workers.failure import write_failure
 
 
 def test_worker_environ_round_trips(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    settings = Settings(artifact_max_bytes=1234, s3_endpoint_url="http://127.0.0.1:9000", worker_orphan_grace_s=7)
+    settings = Settings(artifact_max_bytes=1234, s3_endpoint_url="http://127.0.0.1:9000", worker_orphan_grace_s=7,
+                        worker_max_body_bytes=4321, worker_stream_chunk_rows=99)
     environ = worker_environ(
         settings,
         port=8123,
@@ -34,6 +35,7 @@ def test_worker_environ_round_trips(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert env.orphan_grace_s == 7
     assert env.program == "inference.py"
     assert env.failure_file == tmp_path / "failure"
+    assert (env.max_body_bytes, env.stream_chunk_rows) == (4321, 99)
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,6 +47,23 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert env.artifact_max_bytes == 4 * 1024**3
     assert env.orphan_grace_s == 60
     assert env.model_data_url is None
+    assert (env.max_body_bytes, env.stream_chunk_rows) == (64 * 1024**2, 10_000)
+
+
+def test_the_backends_contract_passes_the_body_limits_and_bad_ones_are_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from greenfleet.instances.contract import WorkerContract
+    from greenfleet.workers.environment import InvalidEnvironment
+
+    environ = WorkerContract(max_body_bytes=1000, stream_chunk_rows=5).environment({"Image": "greenfleet/sklearn"},
+                                                                                   "token", server={})
+    contract = {**environ, "SAGEMAKER_BIND_TO_PORT": "8080", "SM_MODEL_DIR": "/opt/ml/model"}
+    env = WorkerEnvironment.from_environ(contract)
+    assert (env.max_body_bytes, env.stream_chunk_rows) == (1000, 5)
+    with pytest.raises(InvalidEnvironment, match="GREENFLEET_WORKER_STREAM_CHUNK_ROWS: Input should be greater"):
+        WorkerEnvironment.from_environ({**contract, "GREENFLEET_WORKER_STREAM_CHUNK_ROWS": "0"})
+    with pytest.raises(InvalidEnvironment, match="GREENFLEET_WORKER_MAX_BODY_BYTES"):
+        WorkerEnvironment.from_environ({**contract, "GREENFLEET_WORKER_MAX_BODY_BYTES": "lots"})
 
 
 def test_command_environ_exports_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
