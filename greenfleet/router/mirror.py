@@ -5,7 +5,7 @@ The copy is sent after the production answer, so the caller never waits for it; 
 caller. Copies in flight are bounded per endpoint: beyond ``max_in_flight`` a copy is dropped and counted
 (``dropped``, and the recorder's ShadowRequestsDropped metric), never queued.
 
-A copy costs the router about a third of what a production request does (bench/mirror_cpu.py): it writes
+A copy costs the router less CPU than a production request (bench/mirror_cpu.py, bench/README.md): it writes
 the production request's serialised bytes (``upstream.request``) on an idle pooled connection and its
 answer comes back to a :class:`_Copy` from the connection's parser callback, with no task, coroutine or
 future; only the shadow's status, Content-Type and body are read. The rare copy with no idle connection to

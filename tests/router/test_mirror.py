@@ -94,7 +94,13 @@ async def mirrored(requests: int, shadow_answer: Callable[[int], Any], timeout_s
         shadow_connections.append(Instance(shadow_log, shadow_answer))
         return shadow_connections[-1]
 
-    production = await loop.create_server(lambda: Instance(production_log, lambda n: ok(b"prod")), "127.0.0.1", 0)
+    production_connections: list[Instance] = []
+
+    def production_instance() -> Instance:
+        production_connections.append(Instance(production_log, lambda n: ok(b"prod")))
+        return production_connections[-1]
+
+    production = await loop.create_server(production_instance, "127.0.0.1", 0)
     shadow = await loop.create_server(shadow_instance, "127.0.0.1", 0)
     ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
     recorder, pairs = Recorded(), Pairs()
@@ -121,8 +127,15 @@ async def mirrored(requests: int, shadow_answer: Callable[[int], Any], timeout_s
                 break
             await asyncio.sleep(0.001)
     assert statuses == [200] * requests
-    production.close()
-    shadow.close()
+    await router.mirror.close()
+    await router.upstream.close()  # the router's idle connections; then the instances' ends of all of them
+    for instance in production_connections + shadow_connections:
+        if instance.transport is not None:
+            instance.transport.close()
+    for server in (production, shadow):
+        server.close()
+        await server.wait_closed()
+    await asyncio.sleep(0)
     return router, recorder, pairs, production_log, shadow_log, shadow_connections
 
 
