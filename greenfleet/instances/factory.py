@@ -24,7 +24,8 @@ def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) 
             if name in settings.model_fields_set:
                 raise BackendUnavailable(f"GREENFLEET_{name.upper()} is set but GREENFLEET_BACKEND is local: set "
                                          "GREENFLEET_BACKEND=ray to run instances on a Ray cluster, or unset it.")
-        if settings.shadow_scheduling == "idle" and not hasattr(os, "SCHED_IDLE"):
+        if "shadow_scheduling" in settings.model_fields_set and settings.shadow_scheduling == "idle" and \
+                not hasattr(os, "SCHED_IDLE"):
             raise BackendUnavailable("GREENFLEET_SHADOW_SCHEDULING=idle needs Linux's SCHED_IDLE, which this "
                                      "system does not have: set GREENFLEET_SHADOW_SCHEDULING=nice.")
         return LocalProcessBackend(
