@@ -56,11 +56,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FEATURES = 20
 THINK_S = 0.03
+TILE_ROWS = 20_000
 USERS = 8
 SCRIPT = '''
 import random
 
 import joblib
+import numpy as np
 
 
 def model_fn(model_dir):
@@ -70,11 +72,16 @@ def model_fn(model_dir):
 def predict_fn(data, model):
     if random.random() < FAIL_RATE:
         raise RuntimeError("injected failure")
+    rows = np.asarray(data, dtype=float)
+    batch = np.resize(rows, (max(TILE, len(rows)), rows.shape[1])) if TILE else rows
     for _ in range(REPEAT - 1):
-        model.predict_proba(data)
-    return model.predict_proba(data)[:, 1].tolist()
+        model.predict_proba(batch)
+    return model.predict_proba(batch)[: len(rows), 1].tolist()
 '''
-"""A script model around the forest: predicts REPEAT times (real compute, no sleep), fails FAIL_RATE of calls."""
+"""A script model around the forest: predicts REPEAT times (real compute, no sleep) on the request's rows, or on
+them repeated to TILE rows, and fails FAIL_RATE of calls."""
+HEAVY_THINK_S = 0.3
+"""The users' think time for the ``heavy`` pair, whose calls are ~4x longer (see the docstring)."""
 
 
 # --- load: a separate process, so the users' HTTP clients do not share the server's GIL ------------------
@@ -120,8 +127,8 @@ class Users:
         self.process = ctx.Process(target=load_process, args=(child,), daemon=True)
         self.process.start()
 
-    def start(self, url: str, seed: int) -> None:
-        self.conn.send((url, seed, self.think_s))
+    def start(self, url: str, seed: int, think_s: float | None = None) -> None:
+        self.conn.send((url, seed, self.think_s if think_s is None else think_s))
 
     def stop(self) -> dict[str, int]:
         self.conn.send("stop")
@@ -158,13 +165,15 @@ def make_models(root: Path) -> dict[str, tuple[str, Path]]:
         forest = RandomForestClassifier(n_estimators=trees, max_depth=10, random_state=0, n_jobs=1).fit(x, y)
         joblib.dump(forest, folder / "model.joblib")
         out[name] = ("greenfleet/sklearn", _tar(folder, "model.joblib"))
-    for name, repeat, rate in (("forest-script", 2, 0.0), ("forest-script-heavy", 3, 0.0),
-                               ("forest-failing", 2, 0.05)):
+    for name, repeat, rate, tile in (("forest-script", 2, 0.0, 0), ("forest-failing", 2, 0.05, 0),
+                                     ("forest-tiled", 2, 0.0, TILE_ROWS), ("forest-tiled-heavy", 3, 0.0, TILE_ROWS)):
         folder = root / name
         (folder / "code").mkdir(parents=True)
-        joblib.dump(RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0, n_jobs=1).fit(x, y),
+        trees = 20 if tile else 10
+        joblib.dump(RandomForestClassifier(n_estimators=trees, max_depth=10, random_state=0, n_jobs=1).fit(x, y),
                     folder / "model.joblib")
-        (folder / "code" / "inference.py").write_text(f"REPEAT = {repeat}\nFAIL_RATE = {rate}\n" + SCRIPT)
+        (folder / "code" / "inference.py").write_text(
+            f"REPEAT = {repeat}\nFAIL_RATE = {rate}\nTILE = {tile}\n" + SCRIPT)
         out[name] = ("greenfleet/script", folder)
     return out
 
@@ -181,7 +190,7 @@ def pair(model: str, green: str) -> tuple[str, str]:
     if green == "failing":
         return "forest-script", "forest-failing"
     if green == "heavy":
-        return "forest-script", "forest-script-heavy"
+        return "forest-tiled", "forest-tiled-heavy"
     return model, model
 
 
@@ -241,7 +250,8 @@ def one_run(api: Api, users: Users, base_url: str, artifacts: dict[str, tuple[st
         api.config(f"{endpoint}-{side}", [("main", f"{endpoint}-{side}", instances, 1.0)])
     api.call("POST", "/api/endpoints", {"EndpointName": endpoint, "EndpointConfigName": f"{endpoint}-blue"})
     api.wait(endpoint)
-    users.start(f"{base_url}/endpoints/{endpoint}/invocations", seed=run)
+    think = args.heavy_think if green == "heavy" else None
+    users.start(f"{base_url}/endpoints/{endpoint}/invocations", seed=run, think_s=think)
     time.sleep(args.warm)
     load = os.getloadavg()[0]
     started = time.monotonic()
@@ -299,7 +309,7 @@ def bench(args: argparse.Namespace, api: Api, users: Users, base_url: str,
         mine = [r for r in runs if (r["model"], r["green"], r["share"], r["instances"]) ==
                 (model, green, share, instances)]
         ratios = [r for r in (_median_ratio(r["judge"].get("latency", {})) for r in mine) if r is not None]
-        table.append({"model": "forest-script" if green in ("failing", "heavy") else model, "green": green,
+        table.append({"model": {"failing": "forest-script", "heavy": "forest-tiled"}.get(green, model), "green": green,
                       "share": share, "instances": instances, "runs": len(mine),
                       "as_expected": sum(1 for r in mine if r["outcome"] == expected(green)),
                       "promoted": sum(1 for r in mine if r["outcome"] == "SUCCEEDED"),
@@ -461,6 +471,8 @@ def main() -> None:
                         help="Judge.Baseline (default: the judge's default)")
     parser.add_argument("--warmup-s", type=float, default=None, help="Judge.WarmUpInSeconds")
     parser.add_argument("--think", type=float, default=THINK_S, help="users' mean think time, s")
+    parser.add_argument("--heavy-think", type=float, default=HEAVY_THINK_S,
+                        help="users' mean think time for the heavy pair, s")
     parser.add_argument("--tag", default="", help="appended to the result file's name")
     args = parser.parse_args()
 

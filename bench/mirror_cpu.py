@@ -11,6 +11,11 @@ not steady either: how many answers one event-loop wake-up finds depends on the 
 
     .venv/bin/python bench/mirror_cpu.py                      # ~30 s
     .venv/bin/python bench/mirror_cpu.py --requests 20000 --rounds 9
+    .venv/bin/python bench/mirror_cpu.py --baseline 2145ccb   # that commit's router against this one's
+
+With ``--baseline COMMIT`` the router of COMMIT (its ``greenfleet`` package, extracted with ``git archive``)
+and this tree's each run in a process of their own, alternately, one round (both endpoints) per process
+against the same two responders: the table gives both versions' per-round figures and the medians.
 
 Writes bench/results/mirror-cpu.json (not with ``--only``).
 """
@@ -128,15 +133,69 @@ async def _rounds(router: Router, metrics: MetricService, names: list[str], roun
         measured: dict[str, dict[str, float]] = {}
         for name in names if index % 2 == 0 else list(reversed(names)):
             sent, dropped = router.mirror.sent, router.mirror.dropped
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu, wall, times = time.process_time(), time.perf_counter(), os.times()
             answered = await _drive(router, name, requests, concurrency, body)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            cpu, wall, after = time.process_time() - cpu, time.perf_counter() - wall, os.times()
             measured[name] = {"requests": answered, "cpu_us_per_request": cpu * 1e6 / answered,
+                              "user_us_per_request": (after.user - times.user) * 1e6 / answered,
+                              "system_us_per_request": (after.system - times.system) * 1e6 / answered,
                               "wall_s": wall, "mirrored": router.mirror.sent - sent,
                               "dropped": router.mirror.dropped - dropped}
             metrics.flush(time.time())
         results.append(measured)
     return results
+
+
+def _measure(production: int, shadow: int, names: list[str], rounds: int, requests: int,
+             concurrency: int) -> list[dict[str, dict[str, float]]]:
+    import uvloop
+
+    with tempfile.TemporaryDirectory(prefix="gf-mirror-cpu-") as tmp:
+        engine = create_store_engine(f"sqlite:///{tmp}/store.db")
+        migrate(engine)
+        metrics = MetricService(engine, SystemClock())
+        router = Router("123456789012", 6 * 1024 * 1024, 60.0, recorder=metrics.recorder,
+                        shadow_max_in_flight=1_000_000)  # every copy sent: the cost of one each
+        router.publish(_table(production, shadow))
+        body = b"0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3,1.4,1.5,1.6,1.7,1.8,1.9,2.0"
+        results = uvloop.run(_rounds(router, metrics, names, rounds, requests, concurrency, body))
+        metrics.close()
+        engine.dispose()
+    return results
+
+
+def _versions(commit: str, production: int, shadow: int, rounds: int, requests: int,
+              concurrency: int) -> dict[str, list[dict[str, dict[str, float]]]]:
+    """Rounds alternating COMMIT's router and this tree's, each round in a fresh process."""
+    here = Path(__file__).resolve().parent.parent
+    by_version: dict[str, list[dict[str, dict[str, float]]]] = {"baseline": [], "current": []}
+    with tempfile.TemporaryDirectory(prefix="gf-mirror-baseline-") as old:
+        archive = subprocess.run(["git", "-C", str(here), "archive", commit, "greenfleet"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        trees = {"baseline": old, "current": str(here)}
+        for index in range(rounds):
+            for version in ("baseline", "current") if index % 2 == 0 else ("current", "baseline"):
+                env = {**os.environ, "PYTHONPATH": trees[version]}
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--ports", f"{production},{shadow}",
+                     "--rounds", "1", "--requests", str(requests), "--concurrency", str(concurrency)],
+                    env=env, check=True, capture_output=True, text=True, cwd=tempfile.gettempdir())
+                by_version[version].extend(json.loads(done.stdout.splitlines()[-1]))
+                r = by_version[version][-1]
+                print(f"round {index + 1} {version:<9} base {r['base']['cpu_us_per_request']:6.1f} us/req, "
+                      f"same {r['same']['cpu_us_per_request']:6.1f} us/req, added "
+                      f"{r['same']['cpu_us_per_request'] - r['base']['cpu_us_per_request']:5.1f} us", flush=True)
+    return by_version
+
+
+def _summary(results: list[dict[str, dict[str, float]]]) -> dict[str, float]:
+    return {"base_us_per_request_median": round(statistics.median(r["base"]["cpu_us_per_request"]
+                                                                  for r in results), 2),
+            "same_us_per_request_median": round(statistics.median(r["same"]["cpu_us_per_request"]
+                                                                  for r in results), 2),
+            "mirror_added_us_per_request_median": round(statistics.median(
+                r["same"]["cpu_us_per_request"] - r["base"]["cpu_us_per_request"] for r in results), 2)}
 
 
 def main() -> None:
@@ -145,44 +204,47 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only", choices=["base", "same"], help="one endpoint only (for a profiler)")
+    parser.add_argument("--baseline", metavar="COMMIT", help="alternate rounds with COMMIT's router")
+    parser.add_argument("--ports", help=argparse.SUPPRESS)  # a --baseline round: the responders' ports
     args = parser.parse_args()
-    import uvloop
-
+    if args.ports:
+        production, shadow = (int(p) for p in args.ports.split(","))
+        print(json.dumps(_measure(production, shadow, ["base", "same"], args.rounds, args.requests,
+                                  args.concurrency)))
+        return
     production, shadow = _free_port(), _free_port()
     children = [_responder(production), _responder(shadow)]
     load_before = os.getloadavg()
     try:
-        with tempfile.TemporaryDirectory(prefix="gf-mirror-cpu-") as tmp:
-            engine = create_store_engine(f"sqlite:///{tmp}/store.db")
-            migrate(engine)
-            metrics = MetricService(engine, SystemClock())
-            router = Router("123456789012", 6 * 1024 * 1024, 60.0, recorder=metrics.recorder,
-                            shadow_max_in_flight=1_000_000)  # every copy sent: the cost of one each
-            router.publish(_table(production, shadow))
-            body = b"0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3,1.4,1.5,1.6,1.7,1.8,1.9,2.0"
-            names = [args.only] if args.only else ["base", "same"]
-            results = uvloop.run(_rounds(router, metrics, names, args.rounds, args.requests, args.concurrency,
-                                         body))
-            metrics.close()
-            engine.dispose()
+        if args.baseline:
+            by_version = _versions(args.baseline, production, shadow, args.rounds, args.requests, args.concurrency)
+        else:
+            results = _measure(production, shadow, [args.only] if args.only else ["base", "same"], args.rounds,
+                               args.requests, args.concurrency)
     finally:
         for child in children:
             child.terminate()
             child.wait(10)
+    if args.baseline:
+        summary: dict[str, Any] = {version: _summary(rounds) for version, rounds in by_version.items()}
+        summary.update(baseline_commit=args.baseline, load_before=load_before, load_after=os.getloadavg())
+        for version in ("baseline", "current"):
+            print(f"{version}: " + ", ".join(f"{k} {v}" for k, v in summary[version].items()))
+        print(f"load average before {load_before[0]:.1f}, after {summary['load_after'][0]:.1f} (1 min)")
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps({"machine": platform.platform(), "requests": args.requests,
+                                       "concurrency": args.concurrency, "rounds": by_version,
+                                       "summary": summary}, indent=2))
+        print(f"wrote {RESULTS}")
+        return
     if args.only:
         return
-    added = [r["same"]["cpu_us_per_request"] - r["base"]["cpu_us_per_request"] for r in results]
     print(f"{'round':<7}{'base us/req':>13}{'same us/req':>13}{'added us':>10}{'mirrored':>10}{'dropped':>9}")
     for index, r in enumerate(results, start=1):
         print(f"{index:<7}{r['base']['cpu_us_per_request']:>13.1f}{r['same']['cpu_us_per_request']:>13.1f}"
               f"{r['same']['cpu_us_per_request'] - r['base']['cpu_us_per_request']:>10.1f}"
               f"{r['same']['mirrored']:>10}{r['same']['dropped']:>9}")
-    summary = {"base_us_per_request_median": round(statistics.median(r["base"]["cpu_us_per_request"]
-                                                                     for r in results), 2),
-               "same_us_per_request_median": round(statistics.median(r["same"]["cpu_us_per_request"]
-                                                                     for r in results), 2),
-               "mirror_added_us_per_request_median": round(statistics.median(added), 2),
-               "load_before": load_before, "load_after": os.getloadavg()}
+    summary = {**_summary(results), "load_before": load_before, "load_after": os.getloadavg()}
     print(", ".join(f"{k} {v}" for k, v in summary.items()))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"machine": platform.platform(), "requests": args.requests,

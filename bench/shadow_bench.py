@@ -12,9 +12,10 @@
     .venv/bin/python bench/shadow_bench.py --rounds 8 --seconds 5   # the p99 ratio on a busy machine
 
 ``--rounds N`` measures only production p99 and the router's CPU with a same-speed shadow, N rounds of
-``base`` (no shadow), ``same`` (a same-speed shadow at the server's shadow niceness) and ``same-nice0`` (the
-same at niceness 0, as before ``Settings.shadow_niceness``), the order rotated every round so that each
-ratio compares runs a few seconds apart; it prints each round's ratios and their medians with the load
+``base`` (no shadow), ``same-idle`` (a same-speed shadow at niceness 10 under SCHED_IDLE,
+``Settings.shadow_scheduling`` "idle", the default) and ``same-nice`` (the same at niceness 10 on the normal
+policy, ``shadow_scheduling`` "nice"), the order rotated every round so that each ratio compares runs a few
+seconds apart; it prints each round's ratios and their medians with the load
 average before and after, and writes bench/results/shadow-rounds.json.
 
 The server runs in this process (its CPU is this process's, from getrusage; the workers are other
@@ -48,6 +49,8 @@ from greenfleet.server import Server
 from greenfleet.settings import Settings
 
 RESULTS = Path(__file__).parent / "results" / "shadow.json"
+KINDS = ("same-idle", "same-nice")
+"""The shadowed runs of ``--rounds`` (each compared with ``base`` of the same round)."""
 SLEEPY = "import time\n\ndef model_fn(model_dir):\n    return None\n\n\ndef predict_fn(data, model):\n" \
          "    time.sleep({delay})\n    return [0 for _ in range(len(data))]\n"
 WRK_SCRIPT = 'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "text/csv"\n'
@@ -198,11 +201,13 @@ def rounds(count: int, seconds: int) -> None:
         results: list[dict[str, dict[str, float]]] = []
         try:
             endpoint(api, "base", model, None)
-            endpoint(api, "same", model, same)
-            server.reconciler.shadow_niceness = 0  # the shadow started next runs at production's priority
-            endpoint(api, "same-nice0", model, same)
+            server.reconciler.shadow_niceness = 10
+            server.reconciler.shadow_scheduling = "idle"  # what the shadow started next runs under
+            endpoint(api, "same-idle", model, same)
+            server.reconciler.shadow_scheduling = "normal"
+            endpoint(api, "same-nice", model, same)
             mirror = server.router.mirror
-            names = ["base", "same", "same-nice0"]
+            names = ["base", "same-idle", "same-nice"]
             for index in range(count):
                 measured: dict[str, dict[str, float]] = {}
                 for name in names[index % 3:] + names[:index % 3]:
@@ -226,7 +231,7 @@ def rounds(count: int, seconds: int) -> None:
             / max(r[name]["mirrored"], 1) for r in results), 4),
         "mirrored_share_median": round(statistics.median(
             r[name]["mirrored"] / max(r[name]["requests"], 1) for r in results), 3),
-    } for name in ("same", "same-nice0")}
+    } for name in KINDS}
     print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
           f"{load_after[1]:.1f} (1 and 5 min)")
     for name, figures in summary.items():
@@ -241,7 +246,7 @@ def rounds(count: int, seconds: int) -> None:
 def _round_line(index: int, measured: dict[str, dict[str, float]]) -> str:
     base = measured["base"]
     parts = [f"round {index + 1}: base p99 {base['p99_ms']:.2f} ms {base['rps']:.0f} req/s"]
-    for name in ("same", "same-nice0"):
+    for name in KINDS:
         r = measured[name]
         parts.append(f"{name} p99 x{r['p99_ms'] / base['p99_ms']:.2f} req/s {r['rps']:.0f} "
                      f"CPU +{r['router_cpu_ms_per_request'] - base['router_cpu_ms_per_request']:.3f} ms/req "

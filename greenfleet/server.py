@@ -241,6 +241,10 @@ class Server:
                               settings.max_instances_total),
             hooks=[InstanceEvents(self.metrics, self.events)])
         self.reconciler.shadow_niceness = settings.shadow_niceness  # a shadow is best effort beside production
+        # SCHED_IDLE unless asked otherwise; by default (not when asked: create_backend refuses that) a local
+        # backend on a system without it keeps the niceness alone.
+        idle = settings.shadow_scheduling == "idle" and (settings.backend != "local" or hasattr(os, "SCHED_IDLE"))
+        self.reconciler.shadow_scheduling = "idle" if idle else "normal"
         limits = Limits(default_timeout_s=settings.deployment_timeout_s, drain_timeout_s=settings.drain_timeout_s,
                         rollback_timeout_s=settings.rollback_timeout_s)
         deployments = DeploymentService(self.repo, endpoints, self.clock, limits, settings.strict_deployment_minimums)

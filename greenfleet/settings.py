@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     effort: on shared cores the scheduler gives production's processes the CPU first, and copies the shadow
     cannot keep up with are dropped at ``shadow_max_in_flight`` (bench/shadow_bench.py measures both)."""
 
+    shadow_scheduling: Literal["idle", "nice"] = "idle"
+    """How a shadow variant's instances yield the CPU to production: ``idle`` (Linux's SCHED_IDLE policy,
+    set by the worker on itself at start and inherited by its threads and children: the shadow runs only on
+    CPU time no other runnable process wants, so on saturated cores it falls behind and its copies are
+    dropped at ``shadow_max_in_flight``; it still runs at ``shadow_niceness``, which Linux also derives its
+    I/O priority from) or ``nice`` (``shadow_niceness`` alone: the scheduler still gives the shadow a share
+    of a busy core). On the local backend ``idle`` needs Linux: set explicitly elsewhere it is refused, left at
+    its default the shadow gets the niceness alone; a Ray node's worker that cannot set it fails to start and
+    says why. The default was chosen by bench/shadow_bench.py --rounds (bench/README.md)."""
+
     experiment_promote_bake_s: int = Field(default=300, ge=0)
     """The bake of the all-at-once blue/green deployment that StopInferenceExperiment's Promote (or an A/B
     test's ShiftTraffic) starts when the experiment (or test) gives no DeploymentConfig of its own."""

@@ -80,6 +80,8 @@ class Reconciler:
         """A ready instance is pinged at most this often (a starting one on every pass)."""
         self.shadow_niceness = 0
         """The CPU niceness of shadow variants' instances (the server sets ``Settings.shadow_niceness``)."""
+        self.shadow_scheduling = "normal"
+        """The scheduling policy of shadow variants' instances (the server sets ``Settings.shadow_scheduling``)."""
         self.ceilings = ceilings
         self.hooks = hooks if hooks is not None else []
         self.routing_step = FunctionStep("routing", self._route)
@@ -354,7 +356,8 @@ class Reconciler:
         spec = InstanceSpec(f"{group.endpoint}-{variant.name}-{uuid.uuid4().hex[:8]}".lower(), group.endpoint,
                             group.fleet.id, group.config_name, variant.name, variant.instance_document(),
                             variant.instance_type, variant.serverless.memory_mb if variant.serverless else None,
-                            niceness=self.shadow_niceness if group.shadow else 0)
+                            niceness=self.shadow_niceness if group.shadow else 0,
+                            scheduling=self.shadow_scheduling if group.shadow else "normal")
         handle = self.backend.start(spec, now)
         timeout = float(variant.startup_timeout_s or self.startup_timeout_s)
         self.instances[spec.instance_id] = Managed(spec, handle, timeout, startup_deadline=handle.started_at + timeout)

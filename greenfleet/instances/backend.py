@@ -34,6 +34,9 @@ class InstanceSpec:
     """A serverless variant's MemorySizeInMB: the backend enforces it where the OS allows (RLIMIT_AS)."""
     niceness: int = 0
     """The CPU niceness the instance's processes run at (a shadow variant's: ``Settings.shadow_niceness``)."""
+    scheduling: str = "normal"
+    """The scheduling policy of the instance's processes: ``normal``, or ``idle`` (Linux SCHED_IDLE: only
+    CPU time nothing else wants; a shadow variant's with ``Settings.shadow_scheduling`` "idle")."""
 
 
 @dataclass(frozen=True)

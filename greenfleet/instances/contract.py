@@ -15,6 +15,20 @@ from greenfleet.instances.isolation import Isolation
 TOKEN_VARIABLE = "GREENFLEET_INSTANCE_TOKEN"
 NICENESS_VARIABLE = "GREENFLEET_NICENESS"
 """The CPU niceness a worker sets on itself at start (``InstanceSpec.niceness``; a shadow's instances)."""
+SCHEDULING_VARIABLE = "GREENFLEET_SCHEDULING"
+"""The scheduling policy a worker sets on itself at start: ``idle`` is Linux's SCHED_IDLE
+(``InstanceSpec.scheduling``; a shadow's instances with ``Settings.shadow_scheduling`` "idle")."""
+
+
+def priority_environment(niceness: int, scheduling: str) -> dict[str, str]:
+    """The variables that lower an instance's CPU priority (a shadow's), as every backend hands them over:
+    the worker applies them to itself before anything else, so its threads and children inherit them."""
+    env: dict[str, str] = {}
+    if niceness:
+        env[NICENESS_VARIABLE] = str(niceness)
+    if scheduling != "normal":
+        env[SCHEDULING_VARIABLE] = scheduling
+    return env
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ that cannot run: settings that do nothing are refused, a missing optional packag
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from greenfleet.instances.backend import InstanceBackend
@@ -23,6 +24,10 @@ def create_backend(settings: Settings, isolation: Isolation, server_lock: Path) 
             if name in settings.model_fields_set:
                 raise BackendUnavailable(f"GREENFLEET_{name.upper()} is set but GREENFLEET_BACKEND is local: set "
                                          "GREENFLEET_BACKEND=ray to run instances on a Ray cluster, or unset it.")
+        if "shadow_scheduling" in settings.model_fields_set and settings.shadow_scheduling == "idle" and \
+                not hasattr(os, "SCHED_IDLE"):
+            raise BackendUnavailable("GREENFLEET_SHADOW_SCHEDULING=idle needs Linux's SCHED_IDLE, which this "
+                                     "system does not have: set GREENFLEET_SHADOW_SCHEDULING=nice.")
         return LocalProcessBackend(
             settings.home, python=settings.worker_python, orphan_grace_s=settings.worker_orphan_grace_s,
             artifact_max_bytes=settings.artifact_max_bytes, s3_endpoint_url=settings.s3_endpoint_url,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
-from greenfleet.instances.contract import NICENESS_VARIABLE, TOKEN_VARIABLE, WorkerContract, placed_environment
+from greenfleet.instances.contract import TOKEN_VARIABLE, WorkerContract, placed_environment, priority_environment
 from greenfleet.instances.isolation import Isolation
 from greenfleet.metrics.procfs import ProcessSampler, Usage
 from greenfleet.resources.pipeline import is_pipeline, mode_of
@@ -77,8 +77,8 @@ class LocalProcessBackend:
             env = placed_environment(self.contract.environment(spec.container, token), directory, port, FAILURE_FILE)
         if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
             env["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
-        if spec.niceness:  # a shadow's: the worker lowers its own priority before anything else
-            env[NICENESS_VARIABLE] = str(spec.niceness)
+        # A shadow's: the worker lowers its own priority before anything else.
+        env.update(priority_environment(spec.niceness, spec.scheduling))
         user = self.isolation.user
         if user is not None:  # the worker writes its model, failure file and code under its directory
             for path in (directory, directory / "model"):

@@ -23,7 +23,7 @@ from ray.actor import ActorHandle
 from ray.exceptions import RayError
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
-from greenfleet.instances.contract import NICENESS_VARIABLE, WorkerContract
+from greenfleet.instances.contract import WorkerContract, priority_environment
 from greenfleet.instances.instance_types import capacity
 from greenfleet.instances.ray_actor import InstanceSupervisor
 from greenfleet.metrics.procfs import Usage
@@ -77,8 +77,9 @@ class RayBackend:
         environment = self.contract.environment(spec.container, token)
         if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
             environment["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
-        if spec.niceness:  # a shadow's: the worker lowers its own priority before anything else
-            environment[NICENESS_VARIABLE] = str(spec.niceness)
+        # A shadow's: the worker lowers its own priority before anything else (after the actor's child set
+        # the ordinary priority back, ray_actor._prepare_child), as on the local backend.
+        environment.update(priority_environment(spec.niceness, spec.scheduling))
         actor = cast(Actor, _Supervisor.options(**options).remote(
             spec.instance_id, environment, token, self.python,
             (user.uid, user.gid) if user else None))

@@ -43,6 +43,8 @@ class Outstanding:
 def pick_instance(
     target: Target, outstanding: Outstanding, rng: Random, exclude: frozenset[str] = frozenset()
 ) -> InstanceAddress | None:
+    if not exclude and len(target.instances) == 1:  # the common case: nothing to choose
+        return target.instances[0]
     candidates = [i for i in target.instances if i.instance_id not in exclude]
     if not candidates:
         return None

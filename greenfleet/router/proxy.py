@@ -28,7 +28,7 @@ from greenfleet.router.body import read_body
 from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
 from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Shadow, Target
-from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
+from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream, request
 from greenfleet.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -149,12 +149,14 @@ class Router:
         if refused is not None:
             await _error(send, 400, "ValidationError", refused)
             return
+        serialised = request(body, headers)  # once: production's instance and every shadow's copy get these bytes
         try:
             if target.max_concurrency is not None:
-                answer = await self._serverless(send, name, target, body, headers, started, inference_id,
-                                                route.capture)
+                answer = await self._serverless(send, name, target, body, headers, serialised, started,
+                                                inference_id, route.capture)
             else:
-                answer = await self._forward(send, name, target, body, headers, started, inference_id, route.capture)
+                answer = await self._forward(send, name, target, body, headers, serialised, started, inference_id,
+                                             route.capture)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
@@ -165,7 +167,7 @@ class Router:
             # Copies to shadow variants go out after the production answer was sent: their writes, and the
             # shadow's instances waking up, never come before it (bench/shadow_bench.py).
             mirrored = bool(route.shadows) and self.mirror.send(name, route, target.variant_name, body, headers,
-                                                                 inference_id)
+                                                                 inference_id, serialised)
             if answer is None:
                 return
             if route.record_assignments and answer.outcome == "ok":
@@ -178,7 +180,8 @@ class Router:
             log.exception("recording the answer of %s to %s failed", name, inference_id)
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:
+                       serialised: bytes, started: float, inference_id: str,
+                       capture: CaptureSetting | None) -> Answer | None:
         """Forward to the target's instances (retrying one that was unreachable); what the model answered."""
         id_header = (b"x-amzn-sagemaker-inference-id", inference_id.encode("latin-1"))
         tried: frozenset[str] = frozenset()
@@ -190,7 +193,7 @@ class Router:
             self.outstanding.acquire(instance.instance_id)
             sent = time.perf_counter()
             try:
-                response = await self.upstream.invoke(instance, body, headers)
+                response = await self.upstream.invoke_request(instance, serialised)
             except InstanceUnreachable:
                 continue
             except InstanceTimeout:
@@ -240,7 +243,8 @@ class Router:
                                      answer.content_type or "application/octet-stream", inference_id)
 
     async def _serverless(self, send: Send, name: str, target: Target, body: bytes, headers: dict[str, str],
-                          started: float, inference_id: str, capture: CaptureSetting | None) -> Answer | None:
+                          serialised: bytes, started: float, inference_id: str,
+                          capture: CaptureSetting | None) -> Answer | None:
         key = (name, target.variant_name)
         self.last_request[key] = self.clock()
         busy = self.serverless_in_flight.get(key, 0)
@@ -261,7 +265,7 @@ class Router:
                              f"Variant {target.variant_name} of endpoint {name} is still starting (cold start over "
                              f"{self.cold_start_timeout_s:g} s); retry.")
                 return None
-            return await self._forward(send, name, ready, body, headers, started, inference_id, capture)
+            return await self._forward(send, name, ready, body, headers, serialised, started, inference_id, capture)
         finally:
             self.serverless_in_flight[key] = self.serverless_in_flight.get(key, 1) - 1
             self.last_request[key] = self.clock()

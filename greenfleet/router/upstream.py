@@ -3,14 +3,19 @@
 A small pooled client on ``asyncio.Protocol`` with httptools' response parser (the parser uvicorn
 uses). It replaced aiohttp's client, which cost the router twice the CPU per request (bench/README.md):
 the data plane only ever sends one shape of request to one path, so it needs none of a general
-client's machinery."""
+client's machinery.
+
+A request is serialised once (``request``: its headers and body; each instance's request line is cached),
+so a shadow's copy writes the production request's bytes. A copy is sent on an idle pooled connection
+with ``send_to``: its answer goes to a listener from the parser's callback, with no future or task
+(bench/mirror_cpu.py measures what a copy costs)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 import httptools
 
@@ -42,6 +47,15 @@ class UpstreamResponse:
 CONTAINER_HEADER = "X-Greenfleet-Container"
 
 
+class Listener(Protocol):
+    """Takes the answer to a request sent with :meth:`_Connection.send_to` (called from the connection's
+    callbacks on the event loop: it must not raise or block)."""
+
+    def answered(self, connection: _Connection, status: int, body: bytes, content_type: str | None) -> None: ...
+
+    def failed(self, connection: _Connection, exc: Exception) -> None: ...
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection to an instance; one request at a time."""
 
@@ -49,6 +63,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[UpstreamResponse] | None = None
+        self.listener: Listener | None = None
         self.body: list[bytes] = []
         self.content_type: str | None = None
         self.custom_attributes: str | None = None
@@ -78,6 +93,9 @@ class _Connection(asyncio.Protocol):
     def _fail(self, exc: Exception) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(exc)
+        elif self.listener is not None:
+            listener, self.listener = self.listener, None
+            listener.failed(self, exc)
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -98,15 +116,20 @@ class _Connection(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
+        if self.waiter is not None:
+            if not self.waiter.done():
+                body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+                self.waiter.set_result(UpstreamResponse(self.parser.get_status_code(), body, self.content_type,
+                                                        self.custom_attributes, self.container,
+                                                        self.container_latency))
+        elif self.listener is not None:
+            listener, self.listener = self.listener, None
             body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
-            self.waiter.set_result(UpstreamResponse(self.parser.get_status_code(), body, self.content_type,
-                                                    self.custom_attributes, self.container,
-                                                    self.container_latency))
+            listener.answered(self, self.parser.get_status_code(), body, self.content_type)
 
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[UpstreamResponse]:
         self.body, self.content_type, self.custom_attributes, self.answered = [], None, None, False
-        self.container = self.container_latency = None
+        self.container = self.container_latency = self.listener = None
         self.waiter = loop.create_future()
         if self.transport is None or not self.open:
             self.waiter.set_exception(InstanceUnreachable("connection is closed"))
@@ -114,9 +137,21 @@ class _Connection(asyncio.Protocol):
             self.transport.write(data)
         return self.waiter
 
+    def send_to(self, data: bytes, listener: Listener) -> None:
+        """Write a request whose answer goes to ``listener`` (an open, idle connection: ``Upstream.pooled``)."""
+        self.body, self.content_type, self.answered = [], None, False
+        self.waiter, self.listener = None, listener
+        cast(asyncio.Transport, self.transport).write(data)
+
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def request(body: bytes, headers: dict[str, str]) -> bytes:
+    """A request's headers and body as written to an instance (after its request line and Host)."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
 
 
 class Upstream:
@@ -124,13 +159,27 @@ class Upstream:
         self.timeout_s = timeout_s
         self.keepalive_s = keepalive_s
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._lines: dict[tuple[str, int], bytes] = {}
+
+    def line(self, instance: InstanceAddress) -> bytes:
+        """The request line and Host header for ``instance`` (what precedes :func:`request`'s bytes)."""
+        key = (instance.host, instance.port)
+        line = self._lines.get(key)
+        if line is None:
+            if len(self._lines) > 4096:  # instances come and go: keep the cache bounded
+                self._lines.clear()
+            line = self._lines[key] = f"POST /invocations HTTP/1.1\r\nHost: {key[0]}:{key[1]}\r\n".encode("latin-1")
+        return line
 
     async def invoke(self, instance: InstanceAddress, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
+        return await self.invoke_request(instance, request(body, headers))
+
+    async def invoke_request(self, instance: InstanceAddress, serialised: bytes) -> UpstreamResponse:
+        """Send a request serialised by :func:`request`; retried once on a fresh connection when a pooled
+        one turns out to be closed before any answer."""
         loop = asyncio.get_running_loop()
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        data = (f"POST /invocations HTTP/1.1\r\nHost: {instance.host}:{instance.port}\r\n{head}"
-                f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
-        connection = self._pooled(instance)
+        data = self.line(instance) + serialised
+        connection = self.pooled(instance)
         reused = connection is not None
         if connection is None:
             connection = await self._connect(loop, instance)
@@ -150,10 +199,11 @@ class Upstream:
                 raise InstanceTimeout(str(exc)) from exc
             finally:
                 timer.cancel()
-            self._release(instance, connection)
+            self.release(instance, connection)
             return response
 
-    def _pooled(self, instance: InstanceAddress) -> _Connection | None:
+    def pooled(self, instance: InstanceAddress) -> _Connection | None:
+        """An open idle keep-alive connection to ``instance`` (taken from the pool), or None."""
         idle = self._idle.get((instance.host, instance.port))
         now = time.monotonic()
         while idle:
@@ -163,7 +213,8 @@ class Upstream:
             connection.close()
         return None
 
-    def _release(self, instance: InstanceAddress, connection: _Connection) -> None:
+    def release(self, instance: InstanceAddress, connection: _Connection) -> None:
+        """Back to the pool once its answer is read (closed instead if the instance did not keep it alive)."""
         if connection.open and connection.keep_alive:
             connection.idle_since = time.monotonic()
             self._idle.setdefault((instance.host, instance.port), []).append(connection)

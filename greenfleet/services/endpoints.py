@@ -78,10 +78,6 @@ class EndpointService:
         self.capture_failure: Callable[[str], str | None] = lambda destination: None
         """Why writing captured data to a destination fails right now, if it does (the capture writer)."""
 
-    def build_fleet(self, fleet_id: int, config_name: str) -> Fleet:
-        """The production fleet serving ``config_name``: its variants with their models' container snapshots."""
-        return self.build_fleets(fleet_id, config_name)[0]
-
     def build_fleets(self, fleet_id: int, config_name: str) -> list[Fleet]:
         """The production fleet serving ``config_name`` (id ``fleet_id``) and, if the config declares one, its
         shadow fleet (id ``fleet_id + 1``), which mirrors the production variant's requests at the share its

@@ -35,13 +35,27 @@ _USER_CODE = frozenset({RuntimeName.SCRIPT, RuntimeName.MLFLOW})
 
 MEMORY_LIMIT_MB = "GREENFLEET_MEMORY_LIMIT_MB"
 NICENESS = "GREENFLEET_NICENESS"
+SCHEDULING = "GREENFLEET_SCHEDULING"
 
 
-def lower_priority(value: str | None) -> None:
-    """A shadow variant's instance runs at a lower CPU priority (best effort beside production): set before
-    any thread starts, so every thread of the worker and every process it starts inherits it."""
+def lower_priority(value: str | None, scheduling: str | None = None) -> str | None:
+    """A shadow variant's instance runs at a lower CPU priority (best effort beside production): its
+    niceness, and with ``scheduling`` "idle" Linux's SCHED_IDLE policy (it runs only on CPU time no other
+    runnable process wants; an unprivileged process may switch itself to it). Set before any thread starts,
+    so every thread of the worker and every process it starts inherits both. None when set, else why not."""
     if value and value.isdigit() and int(value) > 0:
         os.nice(int(value))
+    if not scheduling or scheduling == "normal":
+        return None
+    if scheduling != "idle":
+        return f"unknown scheduling {scheduling!r} (expected normal or idle)"
+    if not hasattr(os, "SCHED_IDLE"):
+        return "the idle scheduling policy (SCHED_IDLE) is Linux-only and not available on this system"
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError as exc:
+        return f"the idle scheduling policy (SCHED_IDLE) cannot be set on this system: {exc}"
+    return None
 
 
 def limit_memory(value: str | None) -> str | None:
@@ -64,7 +78,9 @@ def main() -> int:
         stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     target = FailureTarget.from_environ()
-    lower_priority(os.environ.get(NICENESS))
+    lowered = lower_priority(os.environ.get(NICENESS), os.environ.get(SCHEDULING))
+    if lowered is not None:
+        return write_failure(target.failure_file, lowered)
     limited = limit_memory(os.environ.get(MEMORY_LIMIT_MB))
     if limited is not None:
         return write_failure(target.failure_file, limited)

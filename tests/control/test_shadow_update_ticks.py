@@ -51,13 +51,14 @@ def shadow_names(described: dict[str, Any], where: str = "") -> list[str]:
 def test_shadow_instances_are_started_at_the_shadow_niceness_and_production_at_0(tmp_path: Path) -> None:
     world = ControlWorld(tmp_path)
     world.reconciler.shadow_niceness = 12
+    world.reconciler.shadow_scheduling = "idle"
     for model in ("m1", "shadow1"):
         world.model(model)
     shadow_config(world, "c1", "m1", "s1", "shadow1")
     world.endpoints.create_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
     world.tick(passes=2)
-    assert sorted((i.spec.variant_name, i.spec.niceness) for i in world.backend.running("e")) == \
-        [("a", 0), ("s1", 12)]
+    assert sorted((i.spec.variant_name, i.spec.niceness, i.spec.scheduling) for i in world.backend.running("e")) == \
+        [("a", 0, "normal"), ("s1", 12, "idle")]
 
 
 def test_the_new_shadow_starts_with_green_and_replaces_the_old_one_when_the_deployment_succeeds(

@@ -39,6 +39,17 @@ def test_a_ray_address_without_the_ray_backend_is_refused(tmp_path: Path, monkey
         create_backend(Settings(home=tmp_path), Isolation(), tmp_path / "lock")
 
 
+def test_idle_shadow_scheduling_is_refused_where_the_system_has_no_sched_idle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr("os.SCHED_IDLE", raising=False)
+    with pytest.raises(BackendUnavailable, match="GREENFLEET_SHADOW_SCHEDULING=idle needs Linux's SCHED_IDLE"):
+        create_backend(Settings(home=tmp_path, shadow_scheduling="idle"), Isolation(), tmp_path / "lock")
+    # Left at its default, it is not a request: the shadow keeps the niceness alone there.
+    assert isinstance(create_backend(Settings(home=tmp_path), Isolation(), tmp_path / "lock"), LocalProcessBackend)
+    assert isinstance(create_backend(Settings(home=tmp_path, shadow_scheduling="nice"), Isolation(),
+                                     tmp_path / "lock"), LocalProcessBackend)
+
+
 def test_the_ray_backend_needs_an_address(tmp_path: Path) -> None:
     with pytest.raises(BackendUnavailable, match="needs GREENFLEET_RAY_ADDRESS"):
         create_backend(Settings(home=tmp_path, backend="ray"), Isolation(), tmp_path / "lock")

@@ -121,12 +121,39 @@ def test_a_shadow_that_fails_every_call_causes_no_caller_error(sapi: Api, sklear
     shown = CliRunner().invoke(cli, ["endpoint", "describe", "mirrored", "--url", sapi.base_url],
                                catch_exceptions=False)
     assert "Shadow variants" in shown.output and "shadow" in shown.output, shown.output
-    # The shadow's worker runs at the server's shadow niceness (best effort beside production), production's
-    # at the server's own.
+    # The shadow's worker runs at the server's shadow niceness under SCHED_IDLE (the default
+    # GREENFLEET_SHADOW_SCHEDULING=idle: best effort beside production), every thread of it (the model's
+    # too); production's at the server's own priority and policy.
     pids = {i["VariantName"]: i["Pid"] for i in sapi.call("GET", "/api/endpoints/mirrored/instances")["Instances"]}
     own = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, pids["prod"]) == own
     assert os.getpriority(os.PRIO_PROCESS, pids["shadow"]) == min(own + 10, 19)
+    assert policies(pids["shadow"]) == {os.SCHED_IDLE}
+    assert policies(pids["prod"]) == {os.sched_getscheduler(0)} == {os.SCHED_OTHER}
+
+
+def policies(pid: int) -> set[int]:
+    """The scheduling policy of every thread of process ``pid``."""
+    return {os.sched_getscheduler(int(tid.name)) for tid in Path(f"/proc/{pid}/task").iterdir()}
+
+
+def test_shadow_scheduling_nice_leaves_the_shadow_on_the_normal_policy(
+        tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
+    settings = Settings(home=tmp_path / "home", port=free_port(), shadow_scheduling="nice", **FAST)
+    server = Server(settings)
+    server.start_in_thread()
+    api = Api(settings.base_url)
+    try:
+        deploy_with_shadow(api, "niced", sklearn_model, {"Image": "greenfleet/sklearn",
+                                                         "ModelDataUrl": str(sklearn_model)})
+        assert api.invoke("niced", csv_row(features)).status_code == 200
+        pids = {i["VariantName"]: i["Pid"] for i in api.call("GET", "/api/endpoints/niced/instances")["Instances"]}
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pids["shadow"]) == min(own + 10, 19)
+        assert policies(pids["shadow"]) == policies(pids["prod"]) == {os.SCHED_OTHER}
+    finally:
+        api.http.close()
+        server.stop_thread()
 
 
 def test_a_slow_shadow_is_dropped_not_queued_and_production_is_not_delayed(

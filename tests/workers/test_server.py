@@ -102,6 +102,54 @@ def test_small_bodies_run_inline_and_large_ones_on_the_model_thread() -> None:
     assert runtime.threads[1].startswith("model")
 
 
+def test_model_thread_calls_map_errors_like_inline_ones() -> None:
+    runtime = FakeRuntime()
+    app = make_app(runtime, inline_max_bytes=0)
+    ok = exchange(app, "POST", "/invocations", content=b"abc", headers={"Content-Type": "text/csv"})
+    assert (ok.status_code, ok.content) == (200, b"ABC|text/csv|*/*")
+    bad = exchange(app, "POST", "/invocations", content=b"bad")
+    assert (bad.status_code, bad.text) == (400, "bad input")
+    boom = exchange(app, "POST", "/invocations", content=b"boom")
+    assert (boom.status_code, boom.text) == (500, "RuntimeError: the model broke")
+    assert all(name.startswith("model") for name in runtime.threads)
+
+
+class HeldRuntime(FakeRuntime):
+    """Holds the call whose body is ``hold`` until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        if body == b"hold":
+            self.release.wait(10)
+            self.finished.set()
+        return super().invoke(body, content_type, accept)
+
+
+def test_a_call_past_the_timeout_is_answered_504_and_its_late_answer_dropped() -> None:
+    runtime = HeldRuntime()
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model")
+    app = InvocationApp(runtime, Heartbeat(), inline_max_bytes=0, executor=executor, timeout_s=0.05)
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
+            held = await client.post("/invocations", content=b"hold")
+            quick = await client.post("/invocations", content=b"next")  # the slot was given back
+            runtime.release.set()  # the held call ends after its request was answered: its answer is dropped
+            await asyncio.get_running_loop().run_in_executor(None, runtime.finished.wait, 10)
+            return held, quick
+
+    held, quick = asyncio.run(go())
+    executor.shutdown(wait=True)
+    assert (held.status_code, held.text) == (504, "the model did not answer within 0.05 s")
+    assert (quick.status_code, quick.content) == (200, b"NEXT||*/*")
+    assert app.abandoned == 1
+
+
 def test_is_orphaned_needs_both_a_new_parent_and_silence() -> None:
     assert not is_orphaned(10, 10, silence_s=999, grace_s=60)
     assert not is_orphaned(10, 1, silence_s=59, grace_s=60)
