@@ -41,21 +41,35 @@ SCHEDULING = "GREENFLEET_SCHEDULING"
 def lower_priority(value: str | None, scheduling: str | None = None) -> str | None:
     """A shadow variant's instance runs at a lower CPU priority (best effort beside production): its
     niceness, and with ``scheduling`` "idle" Linux's SCHED_IDLE policy (it runs only on CPU time no other
-    runnable process wants; an unprivileged process may switch itself to it). Set before any thread starts,
-    so every thread of the worker and every process it starts inherits both. None when set, else why not."""
-    if value and value.isdigit() and int(value) > 0:
-        os.nice(int(value))
-    if not scheduling or scheduling == "normal":
-        return None
-    if scheduling != "idle":
+    runnable process wants; an unprivileged process may switch itself to it). On Linux both are properties
+    of a thread, inherited by the threads and processes it starts: they are set on every thread the process
+    already has (imports may have started some, e.g. a BLAS library's pool), so every later one inherits them.
+    None when set, else why not."""
+    if scheduling and scheduling not in ("normal", "idle"):
         return f"unknown scheduling {scheduling!r} (expected normal or idle)"
-    if not hasattr(os, "SCHED_IDLE"):
+    idle = scheduling == "idle"
+    if idle and not hasattr(os, "SCHED_IDLE"):
         return "the idle scheduling policy (SCHED_IDLE) is Linux-only and not available on this system"
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except OSError as exc:
-        return f"the idle scheduling policy (SCHED_IDLE) cannot be set on this system: {exc}"
+    niceness = int(value) if value and value.isdigit() and int(value) > 0 else 0
+    for thread in _threads():
+        try:
+            if niceness:
+                os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+            if idle:
+                os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
+        except OSError as exc:
+            return f"the shadow's CPU priority (niceness {niceness}, scheduling {scheduling}) cannot be set: {exc}"
     return None
+
+
+def _threads() -> list[int]:
+    """The ids of this process's threads (Linux: /proc/self/task); elsewhere the process itself (0)."""
+    try:
+        return sorted(int(entry.name) for entry in Path("/proc/self/task").iterdir())
+    except OSError:
+        return [0]
 
 
 def limit_memory(value: str | None) -> str | None:

@@ -40,3 +40,25 @@ def test_the_worker_sets_sched_idle_and_its_niceness_on_itself_and_a_thread_it_s
 def test_an_unknown_scheduling_is_a_startup_failure_with_the_reason() -> None:
     assert lower_priority(None, "realtime") == "unknown scheduling 'realtime' (expected normal or idle)"
     assert lower_priority(None, "normal") is None and lower_priority(None, None) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
+def test_a_thread_started_before_the_worker_lowers_its_priority_is_lowered_too() -> None:
+    """Imports may start threads (a BLAS pool) before ``main`` runs: they must not keep production's priority."""
+    program = (
+        "import json, os, threading\n"
+        "from greenfleet.workers.process import lower_priority\n"
+        "started, release = threading.Event(), threading.Event()\n"
+        "ids = {}\n"
+        "def early():\n"
+        "    ids['early'] = threading.get_native_id(); started.set(); release.wait()\n"
+        "thread = threading.Thread(target=early); thread.start(); started.wait()\n"
+        "failure = lower_priority('5', 'idle')\n"
+        "tid = ids['early']\n"
+        "print(json.dumps({'failure': failure, 'policy': os.sched_getscheduler(tid),"
+        " 'nice': os.getpriority(os.PRIO_PROCESS, tid), 'main_nice': os.getpriority(os.PRIO_PROCESS, 0)}))\n"
+        "release.set(); thread.join()\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    seen = json.loads(done.stdout)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert seen == {"failure": None, "policy": os.SCHED_IDLE, "nice": min(own + 5, 19), "main_nice": min(own + 5, 19)}
