@@ -33,7 +33,9 @@ __all__ = [
     "FAILURE_FILE",
     "IMAGE",
     "INVOCATION_TIMEOUT_S",
+    "LANE_SOCKET",
     "MAX_BODY_BYTES",
+    "MAX_SOCKET_PATH_BYTES",
     "MODEL_DATA_ROOTS",
     "MODEL_DATA_URL",
     "MODEL_DIR",
@@ -76,6 +78,10 @@ BIND_HOST = "GREENFLEET_BIND_HOST"
 PIPELINE_FILE = "GREENFLEET_PIPELINE_FILE"
 MAX_BODY_BYTES = "GREENFLEET_WORKER_MAX_BODY_BYTES"
 STREAM_CHUNK_ROWS = "GREENFLEET_WORKER_STREAM_CHUNK_ROWS"
+LANE_SOCKET = "GREENFLEET_LANE_SOCKET"
+"""Set by an inference pipeline's supervisor for each member: the Unix socket the member serves its lane on."""
+MAX_SOCKET_PATH_BYTES = 107
+"""Longest Unix-domain socket path (``sun_path`` holds 108 bytes on Linux, its NUL included)."""
 """Set for an inference pipeline's instance: the worker supervises one worker per container (``pipeline.py``)."""
 
 _T = TypeVar("_T")
@@ -203,6 +209,10 @@ class WorkerEnvironment:
     stream_chunk_rows: int = 10_000
     """Rows predicted at a time when a row-oriented body is streamed (≥ 1)."""
 
+    lane_socket: Path | None = None
+    """Where to serve a pipeline supervisor's lane (``lane_server.py``): an absolute path of at most
+    ``MAX_SOCKET_PATH_BYTES`` bytes; unset for a worker that is not a pipeline's member."""
+
     server_lock: Path | None = None
     """The server's home lock; a ``greenfleet/command`` instance stops once no server has held it for
     ``orphan_grace_s``."""
@@ -238,6 +248,7 @@ class WorkerEnvironment:
             bind_host=read.optional(BIND_HOST, str, cls.bind_host),
             max_body_bytes=read.optional(MAX_BODY_BYTES, _bounded(_integer, gt=0), cls.max_body_bytes),
             stream_chunk_rows=read.optional(STREAM_CHUNK_ROWS, _bounded(_integer, ge=1), cls.stream_chunk_rows),
+            lane_socket=read.optional(LANE_SOCKET, _socket_path, None),
         )
         if read.problems:
             raise InvalidEnvironment(read.problems)
@@ -306,6 +317,16 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:
         raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+
+
+def _socket_path(text: str) -> Path:
+    """An absolute path short enough to bind a Unix-domain socket to."""
+    path = Path(text)
+    if not path.is_absolute():
+        raise ValueError("Input should be an absolute path")
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
+        raise ValueError(f"Input should be a path of at most {MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit)")
+    return path
 
 
 def _items(separator: str) -> Callable[[str], tuple[str, ...]]:

@@ -30,8 +30,10 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,12 +45,20 @@ from greenfleet.router.table import InstanceAddress
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream
 from greenfleet.types import Receive, Scope, Send
 from greenfleet.workers.chain import ChainApp, Link, in_process
-from greenfleet.workers.environment import InvalidEnvironment, PipelineEnvironment, WorkerEnvironment
+from greenfleet.workers.environment import (
+    LANE_SOCKET,
+    MAX_SOCKET_PATH_BYTES,
+    InvalidEnvironment,
+    PipelineEnvironment,
+    WorkerEnvironment,
+)
 from greenfleet.workers.errors import StartupError
 from greenfleet.workers.failure import FAILURE_EXIT_CODE, write_failure
+from greenfleet.workers.lane import LaneRequest
+from greenfleet.workers.lane_client import Lane, LaneClosed, LaneTimeout, LaneUnavailable
 from greenfleet.workers.messages import read_body as _read_body
 from greenfleet.workers.messages import respond as _respond
-from greenfleet.workers.server import serve
+from greenfleet.workers.server import STREAM_AFTER_BYTES, serve
 from greenfleet.workers.watchdog import Heartbeat, start_orphan_watchdog
 
 __all__ = ["Member", "PipelineApp", "run_pipeline"]
@@ -69,6 +79,10 @@ class Member:
     hostname: str
     address: InstanceAddress
     directory: Path
+    lane_socket: Path | None = None
+    """The member's lane (``lane_server.py``), named in its GREENFLEET_LANE_SOCKET; None: HTTP only."""
+    lane_max_bytes: int = STREAM_AFTER_BYTES
+    """Larger bodies go over HTTP, where the member streams rows or refuses them as a single worker does."""
 
 
 class PipelineApp:
@@ -80,6 +94,7 @@ class PipelineApp:
         self.heartbeat = heartbeat
         self.upstream = Upstream(timeout_s)
         self.by_hostname = {m.hostname: m for m in members}
+        self.lanes = {m.hostname: Lane(m.lane_socket, timeout_s) for m in members if m.lane_socket is not None}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,31 +136,70 @@ class PipelineApp:
         content_type = headers.get("Content-Type")
         attributes = None
         for position, member in enumerate(chain):
-            sent = dict(headers)
-            if content_type is not None:
-                sent["Content-Type"] = content_type  # the previous container's answer, verbatim
-            else:
-                sent.pop("Content-Type", None)
-            if accept is not None and position == len(chain) - 1:
-                sent["Accept"] = accept
+            wanted = accept if position == len(chain) - 1 else None
             started = time.perf_counter()
             try:
-                response = await self.upstream.invoke(member.address, body, sent)
-            except (InstanceUnreachable, InstanceTimeout) as exc:
-                await _respond(send, 500, f"container {member.hostname} did not answer: {exc}".encode(), _TEXT,
+                status, body, content_type, attributes = await self._call(member, body, content_type, wanted,
+                                                                          headers)
+            except _Unanswered as exc:
+                await _respond(send, exc.status, f"container {member.hostname} {exc.reason}".encode(), _TEXT,
                                [(b"x-greenfleet-container", member.hostname.encode())])
                 return
             latencies.append(f"{member.hostname}={(time.perf_counter() - started) * 1e6:.0f}")
-            if not 200 <= response.status < 300:
-                await _respond(send, response.status, response.body,
-                               (response.content_type or "text/plain").encode("latin-1"),
+            if not 200 <= status < 300:
+                await _respond(send, status, body, (content_type or "text/plain").encode("latin-1"),
                                [(b"x-greenfleet-container", member.hostname.encode())])
                 return
-            body, content_type, attributes = response.body, response.content_type, response.custom_attributes
         extra = [(b"x-greenfleet-container-latency", ",".join(latencies).encode())]
         if attributes is not None:
             extra.append((b"x-amzn-sagemaker-custom-attributes", attributes.encode("latin-1")))
         await _respond(send, 200, body, (content_type or "application/octet-stream").encode("latin-1"), extra)
+
+    async def _call(self, member: Member, body: bytes, content_type: str | None, accept: str | None,
+                    headers: dict[str, str]) -> tuple[int, bytes, str | None, str | None]:
+        """One container's status, body, Content-Type and custom attributes: over its lane when it serves one
+        and the body is one it reads whole, else over HTTP. ``content_type`` is the previous container's
+        answer's (verbatim), ``accept`` the caller's for the last container (None: the container's default),
+        ``headers`` the caller's others (custom attributes, inference id)."""
+        lane = self.lanes.get(member.hostname)
+        lane_missing = False
+        if lane is not None and len(body) <= member.lane_max_bytes:
+            request = LaneRequest(content_type or "", accept or "",
+                                  headers.get("X-Amzn-SageMaker-Custom-Attributes", ""),
+                                  headers.get("X-Amzn-SageMaker-Inference-Id", ""), body)
+            try:
+                answer = await lane.call(request)
+            except LaneTimeout as exc:
+                raise _Unanswered(504, str(exc)) from exc
+            except LaneClosed as exc:
+                raise _Unanswered(500, f"did not answer: {exc}") from exc
+            except LaneUnavailable:
+                lane_missing = True
+            else:
+                return answer.status, answer.body, answer.content_type or None, answer.custom_attributes or None
+        sent = dict(headers)
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        else:
+            sent.pop("Content-Type", None)
+        if accept is not None:
+            sent["Accept"] = accept
+        try:
+            response = await self.upstream.invoke(member.address, body, sent)
+        except InstanceTimeout as exc:
+            raise _Unanswered(504, f"did not answer within {self.upstream.timeout_s:g} s") from exc
+        except InstanceUnreachable as exc:
+            raise _Unanswered(500, f"did not answer: {exc}") from exc
+        if lane_missing:  # it answers over HTTP and has no lane socket (bound before its HTTP port): it serves none
+            self.lanes.pop(member.hostname, None)
+        return response.status, response.body, response.content_type, response.custom_attributes
+
+
+class _Unanswered(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
 async def _ping(address: InstanceAddress) -> bool:
@@ -175,17 +229,21 @@ def run_pipeline(env: PipelineEnvironment) -> int:
             return _run_in_process(chained, env, heartbeat)
     members: list[Member] = []
     children: list[subprocess.Popen[bytes]] = []
-    for entry in plan["Members"]:
+    spare_directory: list[Path] = []  # for sockets whose path in a member's directory is too long
+    for position, entry in enumerate(plan["Members"]):
         directory = Path(entry["directory"])
+        lane = _lane_path(directory, position, spare_directory)
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "greenfleet.workers"], env=entry["environment"], cwd=directory,
-            stdin=subprocess.DEVNULL))
+            [sys.executable, "-m", "greenfleet.workers"], env={**entry["environment"], LANE_SOCKET: str(lane)},
+            cwd=directory, stdin=subprocess.DEVNULL))
         members.append(Member(entry["hostname"], InstanceAddress(entry["hostname"], "127.0.0.1", entry["port"]),
-                              directory))
+                              directory, lane, _lane_max_bytes(entry["environment"])))
     threading.Thread(target=_watch_members, args=(members, children, env.failure_file), name="members",
                      daemon=True).start()
     app = PipelineApp(members, str(plan["Mode"]), heartbeat, env.invocation_timeout_s or 3600.0)
     serve(app, env.port)
+    for directory in spare_directory:
+        shutil.rmtree(directory, ignore_errors=True)
     for child in children:
         with contextlib.suppress(ProcessLookupError):
             child.terminate()
@@ -195,6 +253,25 @@ def run_pipeline(env: PipelineEnvironment) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     return 0
+
+
+def _lane_path(directory: Path, position: int, spare: list[Path]) -> Path:
+    """``lane.sock`` in the member's directory, or, when that path is over a Unix socket's limit, in a private
+    temporary directory (made once, in ``spare``)."""
+    path = directory / "lane.sock"
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES:
+        return path
+    if not spare:
+        spare.append(Path(tempfile.mkdtemp(prefix="greenfleet-lanes-")))
+    return spare[0] / f"{position}.sock"
+
+
+def _lane_max_bytes(environment: dict[str, str]) -> int:
+    """The largest body a member reads whole without streaming it (its own limit, else the default)."""
+    try:
+        return min(STREAM_AFTER_BYTES, WorkerEnvironment.from_environ(environment).max_body_bytes)
+    except InvalidEnvironment:
+        return 0  # the member fails with its own reason; HTTP until then
 
 
 def _in_process_members(plan: dict[str, Any]) -> list[tuple[str, WorkerEnvironment]] | None:

@@ -127,8 +127,19 @@ def main() -> int:
     app = InvocationApp(runtime, heartbeat, inline_max_bytes=inline_max_bytes, executor=executor,
                         concurrency=concurrency, timeout_s=env.invocation_timeout_s,
                         default_accept=env.accept_fallback or "", max_body_bytes=env.max_body_bytes,
-                        chunk_rows=env.stream_chunk_rows)
+                        chunk_rows=env.stream_chunk_rows, spare=ABANDONED_CALLS)
+    lane = None
+    if env.lane_socket is not None:  # a pipeline's member: its supervisor calls it over the lane (lane_server.py)
+        from greenfleet.workers.lane_server import LaneServer
+
+        lane = LaneServer(env.lane_socket, app.invocations)
+        try:
+            lane.start()
+        except OSError as exc:
+            return write_failure(env.failure_file, f"the pipeline's lane cannot be served at {env.lane_socket}: {exc}")
     serve(app, env.port, env.bind_host)
+    if lane is not None:
+        lane.close()
     executor.shutdown(wait=False, cancel_futures=True)
     if app.abandoned:  # a thread stuck in the model would hold the interpreter's exit forever
         logging.shutdown()

@@ -36,8 +36,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from greenfleet.httpserver import uvicorn_config
 from greenfleet.workers.errors import Blocking, ModelInputError, PayloadTooLarge, RequestError
+from greenfleet.workers.invocation import Answer, Invocations, failure
 from greenfleet.workers.rows import CHUNK_ROWS, RowReader, RowStream
 from greenfleet.workers.runtime import RowStreaming, Runtime
+from greenfleet.workers.slots import Slots
 from greenfleet.workers.watchdog import Heartbeat
 
 __all__ = ["InvocationApp", "serve"]
@@ -60,19 +62,20 @@ class InvocationApp:
     def __init__(self, runtime: Runtime, heartbeat: Heartbeat, *, inline_max_bytes: int, executor: Executor,
                  concurrency: int = 1, timeout_s: float | None = None, default_accept: str = "",
                  max_body_bytes: int = MAX_BODY_BYTES, chunk_rows: int = CHUNK_ROWS,
-                 stream_after_bytes: int = STREAM_AFTER_BYTES) -> None:
+                 stream_after_bytes: int = STREAM_AFTER_BYTES, spare: int = 4) -> None:
         self._runtime = runtime
         self._max_body_bytes = max_body_bytes
         self._chunk_rows = chunk_rows
         self._stream_after_bytes = min(stream_after_bytes, max_body_bytes)
-        self._default_accept = default_accept
-        """Answered in when the caller's Accept is absent or ``*/*`` (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, as
-        SageMaker's containers do: how an intermediate container of a pipeline picks what the next one reads)."""
+        self._slots = Slots(concurrency, timeout_s, spare)
+        """Calls on model threads at once (SAGEMAKER_MODEL_SERVER_WORKERS for user code, else 1), shared with
+        a pipeline member's lane (``lane_server.py``); a call past ``timeout_s`` stops counting."""
+        self.invocations = Invocations(runtime, self._slots, default_accept=default_accept,
+                                       max_body_bytes=max_body_bytes)
+        """How a whole body is answered (the lane answers through the same)."""
         self._heartbeat = heartbeat
         self._inline_max_bytes = inline_max_bytes
         self._executor = executor
-        self._slots = asyncio.Semaphore(concurrency)
-        """Calls on model threads at once (SAGEMAKER_MODEL_SERVER_WORKERS for user code, else 1)."""
         self._timeout_s = timeout_s
         self.abandoned = 0
         """Calls given up after the timeout (their threads may still run)."""
@@ -103,8 +106,7 @@ class InvocationApp:
                 content_type = value.decode("latin-1")
             elif name == b"accept":
                 accept = value.decode("latin-1")
-        if accept in ("", "*/*") and self._default_accept:
-            accept = self._default_accept
+        accept = self.invocations.accept_for(accept)
         try:
             body = await self._read_body(receive, send, content_type, accept)
         except RequestError as exc:
@@ -113,21 +115,15 @@ class InvocationApp:
         if body is None:  # the client went away, or the body was streamed and answered
             return
         try:
-            try:
-                if len(body) > self._inline_max_bytes:
-                    raise Blocking("large body")
-                answer, media = self._runtime.invoke(body, content_type, accept)
-            except Blocking:
-                answer, media = await self._on_model_thread(body, content_type, accept)
-        except RequestError as exc:
-            await _respond(send, exc.status_code, exc.message.encode(), _TEXT)
-        except RecursionError:  # a hostile body (deep nesting) the runtime's decoding could not walk
-            await _respond(send, 400, b"request body nests too deeply to be read", _TEXT)
+            if len(body) > self._inline_max_bytes:
+                raise Blocking("large body")
+            result, media = self._runtime.invoke(body, content_type, accept)
+            answer = Answer(200, result, media)
+        except Blocking:
+            answer = await self._on_model_thread(body, content_type, accept)
         except Exception as exc:
-            _log.exception("invocation failed")
-            await _respond(send, 500, f"{type(exc).__name__}: {exc}".encode(), _TEXT)
-        else:
-            await _respond(send, 200, answer, media.encode("latin-1"))
+            answer = failure(exc)
+        await _respond(send, answer.status, answer.body, answer.content_type.encode("latin-1"))
 
     async def _read_body(self, receive: Receive, send: Send, content_type: str, accept: str) -> bytes | None:
         """The whole body; None if the client went away or the body was streamed (and answered)."""
@@ -158,23 +154,17 @@ class InvocationApp:
                 parts.clear()
                 if not await _drain(receive):  # read to the end, so that the caller, still sending, gets the answer
                     return None
-                raise PayloadTooLarge(self._too_large(size, content_type))
+                raise PayloadTooLarge(self.invocations.too_large(size, content_type))
         if len(body) > self._max_body_bytes:
             stream = self._row_stream(content_type, accept)
             if stream is None:
-                raise PayloadTooLarge(self._too_large(len(body), content_type))
+                raise PayloadTooLarge(self.invocations.too_large(len(body), content_type))
             await self._stream(stream, [body], receive, send, more=False)
             return None
         return body
 
     def _row_stream(self, content_type: str, accept: str) -> RowStream | None:
         return self._runtime.stream(content_type, accept) if isinstance(self._runtime, RowStreaming) else None
-
-    def _too_large(self, size: int, content_type: str) -> str:
-        return (f"request body of {size} bytes is over this worker's maximum of {self._max_body_bytes} bytes for a "
-                f"body read whole ({content_type or 'no Content-Type'}; GREENFLEET_WORKER_MAX_BODY_BYTES); "
-                "text/csv and application/jsonlines bodies of the built-in scikit-learn and XGBoost runtimes "
-                "are streamed whatever their size")
 
     async def _stream(self, stream: RowStream, parts: list[bytes], receive: Receive, send: Send, *,
                       more: bool = True) -> None:
@@ -184,7 +174,8 @@ class InvocationApp:
         parts.reverse()  # taken from the end, so that each part is let go once it has been fed
         ended = not more
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES) as spool:
-            async with self._slots:
+            token = await self._enter(expires=False)  # a stream's own chunks time out; it gives its slot up
+            try:
                 try:
                     while True:
                         while parts:
@@ -214,6 +205,8 @@ class InvocationApp:
                         return
                     await _respond(send, status, message_text.encode(), _TEXT)
                     return
+            finally:
+                self._slots.leave(token)
             size = len(stream.head) + spool.tell() + len(stream.tail)
             spool.seek(0)
             await send({"type": "http.response.start", "status": 200,
@@ -238,40 +231,58 @@ class InvocationApp:
             future.add_done_callback(_drop)
             raise CallTimedOut(f"the model did not answer a chunk of rows within {self._timeout_s:g} s") from None
 
-    async def _on_model_thread(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+    async def _enter(self, expires: bool = True) -> int:
+        """A slot's token: taken on the loop when one is free (the usual case), else waited for on a thread
+        of the loop's default executor, so that the loop never blocks."""
+        token = self._slots.try_enter(expires)
+        if token is not None:
+            return token
+        waited = asyncio.get_running_loop().run_in_executor(None, self._slots.enter, expires)
+        try:
+            return await asyncio.shield(waited)
+        except asyncio.CancelledError:  # the slot, once had, is given back
+            waited.add_done_callback(self._give_back)
+            raise
+
+    def _give_back(self, waited: asyncio.Future[int]) -> None:
+        if not waited.cancelled() and waited.exception() is None:
+            self._slots.leave(waited.result())
+
+    async def _on_model_thread(self, body: bytes, content_type: str, accept: str) -> Answer:
         """``invoke`` on a model thread, holding one of the slots; a call still running after the timeout
         gives its slot up (its thread runs on, its answer is dropped), so it never blocks the next one.
 
         The thread settles a plain loop future itself (one ``call_soon_threadsafe``) and the timeout is one
         timer: ``run_in_executor`` + ``shield`` + ``wait_for`` chained three futures through extra callbacks,
         ~10 µs a call, a good part of a trivial script's whole hop in a pipeline (bench/README.md)."""
-        await self._slots.acquire()
+        token = await self._enter()
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[tuple[bytes, str]] = loop.create_future()
+        answer: asyncio.Future[Answer] = loop.create_future()
         timer = None
+        self._executor.submit(self._invoke_on_thread, loop, answer, token, body, content_type, accept)
+        if self._timeout_s is not None:
+            timer = loop.call_later(self._timeout_s, _expire, answer, self._timeout_s)
         try:
-            self._executor.submit(self._invoke_on_thread, loop, answer, body, content_type, accept)
-            if self._timeout_s is not None:
-                timer = loop.call_later(self._timeout_s, _expire, answer, self._timeout_s)
-            try:
-                return await answer
-            except CallTimedOut:
-                self.abandoned += 1
-                raise
+            return await answer
+        except CallTimedOut as exc:  # its slot stops counting at the same time (Slots' timeout)
+            self.abandoned += 1
+            return failure(exc)
         finally:
             if timer is not None:
                 timer.cancel()
-            self._slots.release()
 
-    def _invoke_on_thread(self, loop: asyncio.AbstractEventLoop, answer: asyncio.Future[tuple[bytes, str]],
+    def _invoke_on_thread(self, loop: asyncio.AbstractEventLoop, answer: asyncio.Future[Answer], token: int,
                           body: bytes, content_type: str, accept: str) -> None:
-        """Runs on a model thread: the runtime's answer (or exception) to ``answer``, on the loop."""
+        """Runs on a model thread: the answer (or an exception that is not an Exception) to ``answer``, on the
+        loop; the slot is given back when the runtime returns."""
         try:
-            result = self._runtime.invoke(body, content_type, accept)
+            result = self.invocations.answer(body, content_type, accept)
         except BaseException as exc:  # handed to the awaiting request, as an executor would
             loop.call_soon_threadsafe(_settle, answer, None, exc)
         else:
             loop.call_soon_threadsafe(_settle, answer, result, None)
+        finally:
+            self._slots.leave(token)
 
 
 class CallTimedOut(RequestError):
@@ -284,8 +295,7 @@ def _drop(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _settle(answer: asyncio.Future[tuple[bytes, str]], result: tuple[bytes, str] | None,
-            exc: BaseException | None) -> None:
+def _settle(answer: asyncio.Future[Answer], result: Answer | None, exc: BaseException | None) -> None:
     """A model thread's outcome, dropped if the call was given up (timed out or cancelled) meanwhile."""
     if answer.done():
         return
@@ -295,7 +305,7 @@ def _settle(answer: asyncio.Future[tuple[bytes, str]], result: tuple[bytes, str]
         answer.set_result(result)
 
 
-def _expire(answer: asyncio.Future[tuple[bytes, str]], timeout_s: float) -> None:
+def _expire(answer: asyncio.Future[Answer], timeout_s: float) -> None:
     if not answer.done():
         answer.set_exception(CallTimedOut(f"the model did not answer within {timeout_s:g} s"))
 

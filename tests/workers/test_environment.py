@@ -66,6 +66,20 @@ def test_the_backends_contract_passes_the_body_limits_and_bad_ones_are_refused(
         WorkerEnvironment.from_environ({**contract, "GREENFLEET_WORKER_MAX_BODY_BYTES": "lots"})
 
 
+def test_a_pipeline_members_lane_socket_must_be_an_absolute_path_a_socket_can_bind() -> None:
+    from greenfleet.workers.environment import LANE_SOCKET, InvalidEnvironment
+
+    contract = {"SAGEMAKER_BIND_TO_PORT": "8080", "SM_MODEL_DIR": "/opt/ml/model",
+                "GREENFLEET_IMAGE": "greenfleet/script"}
+    assert WorkerEnvironment.from_environ(contract).lane_socket is None
+    assert WorkerEnvironment.from_environ({**contract, LANE_SOCKET: "/run/c1/lane.sock"}).lane_socket == Path(
+        "/run/c1/lane.sock")
+    with pytest.raises(InvalidEnvironment, match="GREENFLEET_LANE_SOCKET: Input should be an absolute path"):
+        WorkerEnvironment.from_environ({**contract, LANE_SOCKET: "lane.sock"})
+    with pytest.raises(InvalidEnvironment, match="GREENFLEET_LANE_SOCKET: Input should be a path of at most 107"):
+        WorkerEnvironment.from_environ({**contract, LANE_SOCKET: "/" + "d" * 100 + "/lane.sock"})
+
+
 def test_command_environ_exports_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "8080")
     monkeypatch.setenv("SM_MODEL_DIR", "/models/a")

@@ -1,0 +1,134 @@
+"""An inference pipeline supervisor's end of a member's lane (``lane.py``, ``lane_server.py``): pooled
+connections to the member's Unix-domain socket on the supervisor's event loop, one per call in flight.
+
+The invocation timeout is enforced here: a call not answered in time raises :class:`LaneTimeout` and its
+connection is dropped (the member's thread sees it and ends once its call returns). A member that closes the
+connection before answering (it died) raises :class:`LaneClosed`. A member with no socket, never connected,
+raises :class:`LaneUnavailable`: it serves no lane (a ``greenfleet/command`` image runs its own server) and is
+called over HTTP instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import cast
+
+from greenfleet.workers.lane import AnswerReader, FrameError, LaneAnswer, LaneRequest, encode_request
+
+__all__ = ["Lane", "LaneClosed", "LaneTimeout", "LaneUnavailable"]
+
+CONNECT_TIMEOUT_S = 2.0
+
+
+class LaneUnavailable(Exception):
+    """The member has no lane socket and never had one: call it over HTTP."""
+
+
+class LaneClosed(Exception):
+    """The lane was closed (or could not be opened) before the member answered."""
+
+
+class LaneTimeout(Exception):
+    """The member did not answer within the invocation timeout."""
+
+
+class _Connection(asyncio.Protocol):
+    """One connection to a member's lane; one call at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.reader = AnswerReader()
+        self.waiter: asyncio.Future[LaneAnswer] | None = None
+        self.open = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport, self.open = cast(asyncio.Transport, transport), True
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            answers = self.reader.feed(data)
+        except FrameError as exc:
+            self._fail(LaneClosed(f"malformed answer on the lane: {exc}"))
+            self.close()
+            return
+        if answers and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(answers[0])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open = False
+        self._fail(LaneClosed(f"the lane was closed before an answer{': ' + str(exc) if exc else ''}"))
+
+    def _fail(self, exc: Exception) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+
+    def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[LaneAnswer]:
+        self.waiter = loop.create_future()
+        cast(asyncio.Transport, self.transport).write(data)
+        return self.waiter
+
+    def close(self) -> None:
+        self.open = False
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Lane:
+    """Calls to one member over its lane at ``path``."""
+
+    def __init__(self, path: Path, timeout_s: float) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        self.connected = False
+        """Whether a connection was ever opened (then a missing socket is a member gone, not one without)."""
+        self._idle: list[_Connection] = []
+
+    async def call(self, request: LaneRequest) -> LaneAnswer:
+        loop = asyncio.get_running_loop()
+        connection = None
+        while self._idle and connection is None:
+            connection = self._idle.pop()
+            if not connection.open:
+                connection = None
+        if connection is None:
+            connection = await self._connect(loop)
+        waiter = connection.send(encode_request(request), loop)
+        timer = loop.call_later(self.timeout_s, _expire, waiter, self.timeout_s)
+        try:
+            answer = await waiter
+        except BaseException:  # timed out, closed, or the caller cancelled: the connection is not reused
+            connection.close()
+            raise
+        finally:
+            timer.cancel()
+        self._idle.append(connection)
+        return answer
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        try:
+            _, connection = await asyncio.wait_for(loop.create_unix_connection(_Connection, str(self.path)),
+                                                   CONNECT_TIMEOUT_S)
+        except FileNotFoundError as exc:
+            if not self.connected:
+                raise LaneUnavailable(str(self.path)) from exc
+            raise LaneClosed(f"its lane is gone: {exc}") from exc
+        except (OSError, TimeoutError) as exc:
+            raise LaneClosed(f"its lane cannot be opened: {exc or type(exc).__name__}") from exc
+        self.connected = True
+        return connection
+
+    @property
+    def pooled(self) -> int:
+        """Idle connections kept for the next calls."""
+        return len(self._idle)
+
+    def close(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+
+
+def _expire(waiter: asyncio.Future[LaneAnswer], timeout_s: float) -> None:
+    if not waiter.done():
+        waiter.set_exception(LaneTimeout(f"did not answer within {timeout_s:g} s"))
