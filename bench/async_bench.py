@@ -54,6 +54,21 @@ def transform_fn(model, body, content_type, accept):
 '''
 
 
+def write_models(root: Path) -> str:
+    """The benchmark's models under ``root``: ``linear`` (a logistic regression on 20 features, built-in
+    scikit-learn), ``identity`` (a script whose transform_fn hands its input on) and ``passthrough`` (y = x,
+    built in: a container that hands its input on); returns a CSV row ``linear`` reads."""
+    x, y = make_classification(n_samples=500, n_features=20, random_state=0)
+    (root / "linear").mkdir()
+    joblib.dump(LogisticRegression(max_iter=500).fit(x, y), root / "linear" / "model.joblib")
+    (root / "identity" / "code").mkdir(parents=True)
+    (root / "identity" / "code" / "inference.py").write_text(IDENTITY)
+    (root / "passthrough").mkdir()
+    ramp = [[0.0], [1.0], [2.0]]
+    joblib.dump(LinearRegression().fit(ramp, [0.0, 1.0, 2.0]), root / "passthrough" / "model.joblib")
+    return ",".join(f"{v:.6f}" for v in x[0])
+
+
 def _free_port() -> int:
     import socket
 
@@ -230,17 +245,9 @@ def main() -> None:
     rows: list[tuple[str, str, str, bool | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        x, y = make_classification(n_samples=500, n_features=20, random_state=0)
-        (root / "linear").mkdir()
-        joblib.dump(LogisticRegression(max_iter=500).fit(x, y), root / "linear" / "model.joblib")
-        (root / "identity" / "code").mkdir(parents=True)
-        (root / "identity" / "code" / "inference.py").write_text(IDENTITY)
-        row = ",".join(f"{v:.6f}" for v in x[0])
+        row = write_models(root)
         linear = {"Image": "greenfleet/sklearn", "ModelDataUrl": str(root / "linear")}
         identity = {"Image": "greenfleet/script", "ModelDataUrl": str(root / "identity")}
-        (root / "passthrough").mkdir()  # y = x, a built-in container that hands its input on
-        ramp = [[0.0], [1.0], [2.0]]
-        joblib.dump(LinearRegression().fit(ramp, [0.0, 1.0, 2.0]), root / "passthrough" / "model.joblib")
         passthrough = {"Image": "greenfleet/sklearn", "ModelDataUrl": str(root / "passthrough")}
         benches = {"new": Bench(root / "new")}
         if args.baseline is not None:

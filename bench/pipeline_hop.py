@@ -23,23 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import joblib
 import uvloop
-from sklearn.datasets import make_classification
-from sklearn.linear_model import LogisticRegression
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.async_bench import write_models
 from greenfleet.router.table import InstanceAddress
 from greenfleet.router.upstream import Upstream
-
-IDENTITY = '''
-def model_fn(model_dir):
-    return None
-
-
-def transform_fn(model, body, content_type, accept):
-    return body, content_type
-'''
-ROW = b"0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3,1.4,1.5,1.6,1.7,1.8,1.9,2.0"
 
 
 def _free_port() -> int:
@@ -98,7 +88,7 @@ async def _ready(port: int) -> None:
     raise SystemExit(f"the pipeline on port {port} never got ready")
 
 
-async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int) -> dict[str, Any]:
+async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int, row: bytes) -> dict[str, Any]:
     upstream = Upstream(60.0)
     samples: dict[str, list[float]] = {key: [] for key in targets}
     containers: dict[str, list[list[int]]] = {key: [] for key in targets}
@@ -108,7 +98,7 @@ async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], roun
             before = {key: [_cpu_s(pid) for pid in _tree(p.pid)] for key, (p, _) in targets.items()}
         for key, (_, port) in targets.items():
             started = time.perf_counter()
-            response = await upstream.invoke(InstanceAddress(key, "127.0.0.1", port), ROW,
+            response = await upstream.invoke(InstanceAddress(key, "127.0.0.1", port), row,
                                              {"Content-Type": "text/csv"})
             elapsed = (time.perf_counter() - started) * 1000
             assert response.status == 200, response.body
@@ -126,10 +116,10 @@ async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], roun
     return out
 
 
-async def _run(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int) -> dict[str, Any]:
+async def _run(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int, row: bytes) -> dict[str, Any]:
     for _, port in targets.values():
         await _ready(port)
-    return await _measure(targets, rounds)
+    return await _measure(targets, rounds, row)
 
 
 def main() -> None:
@@ -143,11 +133,7 @@ def main() -> None:
         checkouts["old"] = args.baseline
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        x, y = make_classification(n_samples=500, n_features=20, random_state=0)
-        (root / "linear").mkdir()
-        joblib.dump(LogisticRegression(max_iter=500).fit(x, y), root / "linear" / "model.joblib")
-        (root / "identity" / "code").mkdir(parents=True)
-        (root / "identity" / "code" / "inference.py").write_text(IDENTITY)
+        row = write_models(root).encode()  # async_bench's models: linear, then identity script containers
         results: dict[str, list[dict[str, Any]]] = {}
         for pass_ in range(args.passes):
             for name, checkout in checkouts.items():
@@ -155,7 +141,7 @@ def main() -> None:
                                                          checkout) for size in (2, 4)}
                 try:
                     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                        measured = runner.run(_run(targets, args.rounds))
+                        measured = runner.run(_run(targets, args.rounds, row))
                 finally:
                     for process, _ in targets.values():
                         process.terminate()
