@@ -70,55 +70,45 @@ class _Reader(Generic[_F]):
 
     def __init__(self) -> None:
         self._buffer = bytearray()
-        self._fixed: tuple[int, ...] = ()  # the head's values before the lengths (an answer's status)
-        self._lengths: tuple[int, ...] | None = None  # the frame's fields' lengths once its head is read
-        self._size = 0  # the frame's whole size once its head is read
+        self._head_fields: tuple[int, ...] = ()  # the frame's head once read (else empty)
+        self._size = 0  # the frame's whole size once its head is read (else 0)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[_F]:
         """The frames ``data`` completes (usually none or one). ``data`` is read before this returns (a
         receive buffer may be reused)."""
         buffer = self._buffer
-        if not buffer and self._lengths is None and len(data) >= self._head.size:
-            self._read_head(data)  # the usual case: a whole frame in one piece, cut from ``data`` itself
-            if len(data) == self._size:
-                frame = self._cut(data)
-                self._lengths = None
-                return [frame]
+        if not buffer and len(data) >= self._head.size and self._read_head(data) == len(data):
+            frame = self._cut(data, self._head_fields)  # the usual case: one whole frame, cut from ``data``
+            self._size = 0
+            return [frame]
         buffer += data
         frames = []
         while True:
-            if self._lengths is None:
+            if not self._size:
                 if len(buffer) < self._head.size:
                     break
                 self._read_head(buffer)
             if len(buffer) < self._size:
                 break
             with memoryview(buffer) as view:
-                frames.append(self._cut(view))
+                frames.append(self._cut(view, self._head_fields))
             del buffer[:self._size]
-            self._lengths = None
+            self._size = 0
         return frames
 
-    def _read_head(self, data: bytes | bytearray | memoryview) -> None:
-        fields = self._head.unpack_from(data)
+    def _read_head(self, data: bytes | bytearray | memoryview) -> int:
+        """The frame's whole size, its head kept."""
+        fields = self._head_fields = self._head.unpack_from(data)
         if fields[0] != VERSION:
             raise FrameError(f"not a lane frame (version {fields[0]}, expected {VERSION})")
         lengths = fields[-1 - self._texts:]
         if max(lengths[:-1]) > MAX_TEXT_BYTES:
             raise FrameError(f"a lane frame's text field is over {MAX_TEXT_BYTES} bytes")
-        self._fixed, self._lengths = fields[1:-1 - self._texts], lengths
         self._size = self._head.size + sum(lengths)
+        return self._size
 
-    def _cut(self, data: bytes | bytearray | memoryview) -> _F:
-        """The frame at the start of ``data`` (its head read)."""
-        parts = []
-        at = self._head.size
-        for length in self._lengths or ():
-            parts.append(bytes(data[at:at + length]))
-            at += length
-        return self._build(self._fixed, parts)
-
-    def _build(self, fixed: tuple[int, ...], parts: list[bytes]) -> _F:
+    def _cut(self, data: bytes | bytearray | memoryview, head: tuple[int, ...]) -> _F:
+        """The frame at the start of ``data``, whose head is ``head``."""
         raise NotImplementedError
 
 
@@ -126,14 +116,24 @@ class RequestReader(_Reader[LaneRequest]):
     _head = _REQUEST
     _texts = 4
 
-    def _build(self, fixed: tuple[int, ...], parts: list[bytes]) -> LaneRequest:
-        return LaneRequest(parts[0].decode("latin-1"), parts[1].decode("latin-1"), parts[2].decode("latin-1"),
-                           parts[3].decode("latin-1"), parts[4])
+    def _cut(self, data: bytes | bytearray | memoryview, head: tuple[int, ...]) -> LaneRequest:
+        _, content_type, accept, attributes, inference_id, body = head
+        a = _REQUEST.size
+        b = a + content_type
+        c = b + accept
+        d = c + attributes
+        e = d + inference_id
+        return LaneRequest(str(data[a:b], "latin-1"), str(data[b:c], "latin-1"), str(data[c:d], "latin-1"),
+                           str(data[d:e], "latin-1"), bytes(data[e:e + body]))
 
 
 class AnswerReader(_Reader[LaneAnswer]):
     _head = _ANSWER
     _texts = 2
 
-    def _build(self, fixed: tuple[int, ...], parts: list[bytes]) -> LaneAnswer:
-        return LaneAnswer(fixed[0], parts[0].decode("latin-1"), parts[1].decode("latin-1"), parts[2])
+    def _cut(self, data: bytes | bytearray | memoryview, head: tuple[int, ...]) -> LaneAnswer:
+        _, status, content_type, attributes, body = head
+        a = _ANSWER.size
+        b = a + content_type
+        c = b + attributes
+        return LaneAnswer(status, str(data[a:b], "latin-1"), str(data[b:c], "latin-1"), bytes(data[c:c + body]))
