@@ -15,8 +15,24 @@ serves the SageMaker contract on the instance's port, and:
 - a container's error is answered as that container gave it, naming it in ``X-Greenfleet-Container``
   (the router's ModelError names it); ``X-Greenfleet-Container-Latency`` lists each container's time.
 
+How a container is called: over its **lane**, a Unix-domain socket in its directory (``lane.sock``; a short
+temporary path when that one is over a socket's 107 bytes) whose path the supervisor passes in the member's
+``GREENFLEET_LANE_SOCKET``. A request is one length-prefixed binary frame (``lane.py``: Content-Type, Accept,
+custom attributes, inference id, body), its answer another (status, Content-Type, custom attributes, body),
+on pooled connections, one per call in flight (``lane_client.py``). In the member a thread blocks on each
+connection and runs the call itself (``lane_server.py``): no HTTP parsing, no event loop, no hand-off to a
+model thread, so a hop is one exchange between two processes. The member answers through the same code as
+its HTTP app (``invocation.py``: the same statuses and messages) and takes its turn from the same slots
+(``slots.py``: ``SAGEMAKER_MODEL_SERVER_WORKERS`` holds across both ways in). The supervisor enforces the
+invocation timeout: a container that does not answer in time is answered 504 naming it (its connection is
+dropped); one that closes its lane before answering (it died) 500 naming it, "did not answer". A body larger
+than the member reads whole (8 MiB, or its GREENFLEET_WORKER_MAX_BODY_BYTES if smaller) goes over HTTP to
+the member's port, where it streams rows or refuses the body as a single worker does; so does every call to
+a member that serves no lane (a ``greenfleet/command`` image runs its own server). A member still serves
+``/ping`` and ``/invocations`` on its port.
+
 When every container runs a built-in runtime (no user code), a Serial pipeline runs them all inside the
-supervisor instead (chain.py): no member processes, no HTTP hop between containers.
+supervisor instead (chain.py): no member processes, no hop between containers.
 
 A member that fails (exits with a non-zero status) takes the instance down: the supervisor writes why to
 its failure file, stops the others and exits (the reconciler replaces the instance, as it replaces any

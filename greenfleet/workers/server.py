@@ -7,7 +7,9 @@ the event loop. For the built-in runtimes that is a small batch (sklearn on one 
 xgboost ~0.25 ms), and running it inline avoids the ~50-100 µs a thread hand-off costs per request;
 a loop blocked that briefly cannot starve ``/ping``. Larger bodies, and every request to a runtime
 running user code (script, mlflow: ``inline_max_bytes=0``), go to one dedicated model thread, so a
-slow prediction never blocks health checks and user code is never entered by two threads at once.
+slow prediction never blocks health checks and user code is never entered by more threads at once than
+SAGEMAKER_MODEL_SERVER_WORKERS allows (``slots.py``; an inference pipeline's member also answers its
+supervisor's lane on threads of its own, ``lane_server.py``, which take their turn from the same slots).
 
 Large bodies: a body is read whole up to ``stream_after_bytes`` (8 MiB, above SageMaker's 6 MB synchronous
 limit, so every synchronous request is answered exactly as before). Past that, a row-oriented body

@@ -5,6 +5,7 @@ the lane and the member's own HTTP port together."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import subprocess
@@ -18,8 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from greenfleet.router.table import InstanceAddress
+from greenfleet.workers.pipeline import Member, PipelineApp
+from greenfleet.workers.watchdog import Heartbeat
 from tests.conftest import free_port
-from tests.workers.conftest import worker_env
+from tests.workers.conftest import WorkerFactory, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -155,3 +159,24 @@ def test_one_model_server_worker_runs_one_call_at_once_over_the_lane_and_http(tm
         most, thread_name = pipeline.invoke("who").text.split()
         assert most == "1"
         assert thread_name.startswith("lane-")
+
+
+def test_a_member_without_a_lane_is_called_over_http_from_then_on(workers: WorkerFactory, tmp_path: Path) -> None:
+    """A member that answers on its port but has no lane socket (a ``greenfleet/command`` image's own server)
+    keeps being called over HTTP, with the same answers and headers."""
+    (tmp_path / "model" / "code").mkdir(parents=True)
+    (tmp_path / "model" / "code" / "inference.py").write_text(SCRIPT)
+    worker = workers.start("greenfleet/script", tmp_path / "model")
+    member = Member("c0", InstanceAddress("c0", "127.0.0.1", worker.port), tmp_path, tmp_path / "none.sock")
+    app = PipelineApp([member], "Serial", Heartbeat(), timeout_s=5)
+
+    async def go() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pipeline") as client:
+            return [await client.post("/invocations", content=b"who", headers={"Content-Type": "text/plain"})
+                    for _ in range(2)]
+
+    answers = asyncio.run(go())
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].text.split()[1].startswith("model")  # the HTTP app's model thread
+    assert answers[0].headers["x-greenfleet-container-latency"].startswith("c0=")
+    assert app.lanes == {}
