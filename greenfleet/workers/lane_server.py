@@ -20,7 +20,7 @@ import socket
 import threading
 from pathlib import Path
 
-from greenfleet.workers.invocation import Invocations
+from greenfleet.workers.invocation import TEXT, Invocations
 from greenfleet.workers.lane import FrameError, LaneAnswer, LaneRequest, RequestReader, encode_answer
 
 __all__ = ["LaneServer"]
@@ -54,6 +54,8 @@ class LaneServer:
 
     def close(self) -> None:
         if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (a close alone does not)
             self._listener.close()
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
@@ -96,9 +98,12 @@ class LaneServer:
         if refused is not None:
             return LaneAnswer(refused.status, refused.content_type, "", refused.body)
         token = calls.slots.try_enter()
-        if token is None:
-            token = calls.slots.enter()
-            if _dropped(connection):
+        if token is None:  # every slot is taken: wait (as the HTTP app does, up to the timeout)
+            token = calls.slots.enter(wait_s=calls.slots.timeout_s)
+            if token is None:
+                late = f"the model did not answer within {calls.slots.timeout_s:g} s"
+                return LaneAnswer(504, TEXT, "", late.encode())
+            if _dropped(connection):  # the supervisor gave the call up meanwhile
                 calls.slots.leave(token)
                 return None
         try:

@@ -177,6 +177,11 @@ class InvocationApp:
         ended = not more
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES) as spool:
             token = await self._enter(expires=False)  # a stream's own chunks time out; it gives its slot up
+            if token is None:
+                if not more or await _drain(receive):
+                    await _respond(send, 504, f"the model did not answer within {self._timeout_s:g} s".encode(),
+                                   _TEXT)
+                return
             try:
                 try:
                     while True:
@@ -233,22 +238,25 @@ class InvocationApp:
             future.add_done_callback(_drop)
             raise CallTimedOut(f"the model did not answer a chunk of rows within {self._timeout_s:g} s") from None
 
-    async def _enter(self, expires: bool = True) -> int:
+    async def _enter(self, expires: bool = True) -> int | None:
         """A slot's token: taken on the loop when one is free (the usual case), else waited for on a thread
-        of the loop's default executor, so that the loop never blocks."""
+        of the loop's default executor, so that the loop never blocks; None when none was free within the
+        timeout (every slot held by calls still live, or by as many abandoned ones as may run on)."""
         token = self._slots.try_enter(expires)
         if token is not None:
             return token
-        waited = asyncio.get_running_loop().run_in_executor(None, self._slots.enter, expires)
+        waited = asyncio.get_running_loop().run_in_executor(None, self._slots.enter, expires, self._timeout_s)
         try:
             return await asyncio.shield(waited)
         except asyncio.CancelledError:  # the slot, once had, is given back
             waited.add_done_callback(self._give_back)
             raise
 
-    def _give_back(self, waited: asyncio.Future[int]) -> None:
+    def _give_back(self, waited: asyncio.Future[int | None]) -> None:
         if not waited.cancelled() and waited.exception() is None:
-            self._slots.leave(waited.result())
+            token = waited.result()
+            if token is not None:
+                self._slots.leave(token)
 
     async def _on_model_thread(self, body: bytes, content_type: str, accept: str) -> Answer:
         """``invoke`` on a model thread, holding one of the slots; a call still running after the timeout
@@ -258,6 +266,8 @@ class InvocationApp:
         timer: ``run_in_executor`` + ``shield`` + ``wait_for`` chained three futures through extra callbacks,
         ~10 µs a call, a good part of a trivial script's whole hop in a pipeline (bench/README.md)."""
         token = await self._enter()
+        if token is None:
+            return failure(CallTimedOut(f"the model did not answer within {self._timeout_s:g} s"))
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Answer] = loop.create_future()
         timer = None

@@ -39,16 +39,19 @@ class Slots:
         with self._changed:
             return self._admit(self._clock(), expires)
 
-    def enter(self, expires: bool = True) -> int:
-        """A token once a slot is free (waits; wakes when a call leaves or is abandoned)."""
+    def enter(self, expires: bool = True, wait_s: float | None = None) -> int | None:
+        """A token once a slot is free (waits; wakes when a call leaves or is abandoned); None if none was
+        free within ``wait_s`` (None: waits as long as it takes)."""
         with self._changed:
+            given_up = math.inf if wait_s is None else self._clock() + wait_s
             while True:
                 now = self._clock()
                 token = self._admit(now, expires)
-                if token is not None:
+                if token is not None or now >= given_up:
                     return token
                 # the next change: a call leaves (notified) or the soonest live one is abandoned
                 soonest = min((d for d in self._running.values() if d > now), default=math.inf)
+                soonest = min(soonest, given_up)
                 self._waiting += 1
                 try:
                     self._changed.wait(None if soonest == math.inf else soonest - now)

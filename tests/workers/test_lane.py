@@ -116,3 +116,9 @@ def test_a_waiting_thread_enters_when_the_running_call_is_abandoned() -> None:
     waiter.start()
     assert entered.wait(5)
     waiter.join(5)
+
+
+def test_a_thread_that_finds_no_slot_within_its_wait_gives_up() -> None:
+    slots = Slots(1, timeout_s=None)
+    assert slots.try_enter() is not None  # held for good (no timeout: never abandoned)
+    assert slots.enter(wait_s=0.05) is None

@@ -154,3 +154,24 @@ def test_is_orphaned_needs_both_a_new_parent_and_silence() -> None:
     assert not is_orphaned(10, 10, silence_s=999, grace_s=60)
     assert not is_orphaned(10, 1, silence_s=59, grace_s=60)
     assert is_orphaned(10, 1, silence_s=60, grace_s=60)
+
+
+def test_a_call_that_finds_every_slot_held_by_abandoned_calls_is_answered_504_not_held() -> None:
+    runtime = HeldRuntime()
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model")
+    app = InvocationApp(runtime, Heartbeat(), inline_max_bytes=0, executor=executor, timeout_s=0.05, spare=0)
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
+            held = await client.post("/invocations", content=b"hold")
+            refused = await client.post("/invocations", content=b"next")  # no abandoned call may run beside it
+            runtime.release.set()
+            await asyncio.get_running_loop().run_in_executor(None, runtime.finished.wait, 10)
+            return held, refused
+
+    held, refused = asyncio.run(go())
+    executor.shutdown(wait=True)
+    assert held.status_code == 504
+    assert (refused.status_code, refused.text) == (504, "the model did not answer within 0.05 s")
+    assert runtime.threads == ["model_0"]  # the refused call never reached the model
