@@ -11,6 +11,7 @@ called over HTTP instead.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import cast
 
@@ -34,12 +35,15 @@ class LaneTimeout(Exception):
 
 
 class _Connection(asyncio.Protocol):
-    """One connection to a member's lane; one call at a time."""
+    """One connection to a member's lane; one call at a time. Its answer settles the call's future from the
+    protocol's callback and puts the connection back in its lane's pool (no task or coroutine of its own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
         self.transport: asyncio.Transport | None = None
         self.reader = AnswerReader()
         self.waiter: asyncio.Future[LaneAnswer] | None = None
+        self.timer: asyncio.TimerHandle | None = None
         self.open = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -49,24 +53,41 @@ class _Connection(asyncio.Protocol):
         try:
             answers = self.reader.feed(data)
         except FrameError as exc:
-            self._fail(LaneClosed(f"malformed answer on the lane: {exc}"))
-            self.close()
+            self.fail(LaneClosed(f"malformed answer on the lane: {exc}"))
             return
-        if answers and self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(answers[0])
+        if not answers:
+            return
+        waiter, timer = self.waiter, self.timer
+        self.waiter = self.timer = None
+        if timer is not None:
+            timer.cancel()
+        if waiter is not None and not waiter.done():
+            self.lane._idle.append(self)
+            waiter.set_result(answers[0])
+        else:  # an answer nobody waits for any more (the caller was cancelled): not reused
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.open = False
-        self._fail(LaneClosed(f"the lane was closed before an answer{': ' + str(exc) if exc else ''}"))
+        self.fail(LaneClosed(f"the lane was closed before an answer{': ' + str(exc) if exc else ''}"))
 
-    def _fail(self, exc: Exception) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(exc)
+    def fail(self, exc: Exception) -> None:
+        """The call in flight fails with ``exc`` and the connection is dropped."""
+        self.close()
+        waiter, timer = self.waiter, self.timer
+        self.waiter = self.timer = None
+        if timer is not None:
+            timer.cancel()
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
 
-    def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[LaneAnswer]:
-        self.waiter = loop.create_future()
+    def send(self, data: bytes, loop: asyncio.AbstractEventLoop, timeout_s: float) -> asyncio.Future[LaneAnswer]:
+        self.waiter = waiter = loop.create_future()
+        self.timer = loop.call_later(timeout_s, self._expire, timeout_s)
         cast(asyncio.Transport, self.transport).write(data)
-        return self.waiter
+        return waiter
+
+    def _expire(self, timeout_s: float) -> None:
+        self.fail(LaneTimeout(f"did not answer within {timeout_s:g} s"))
 
     def close(self) -> None:
         self.open = False
@@ -84,31 +105,25 @@ class Lane:
         """Whether a connection was ever opened (then a missing socket is a member gone, not one without)."""
         self._idle: list[_Connection] = []
 
-    async def call(self, request: LaneRequest) -> LaneAnswer:
-        loop = asyncio.get_running_loop()
-        connection = None
-        while self._idle and connection is None:
+    def call(self, request: LaneRequest) -> Awaitable[LaneAnswer]:
+        """The member's answer: a future settled by the connection when one is pooled (the usual case, one
+        await less per hop), else a connection is opened first. Raises LaneTimeout, LaneClosed or
+        LaneUnavailable (see the module's docstring)."""
+        while self._idle:
             connection = self._idle.pop()
-            if not connection.open:
-                connection = None
-        if connection is None:
-            connection = await self._connect(loop)
-        waiter = connection.send(encode_request(request), loop)
-        timer = loop.call_later(self.timeout_s, _expire, waiter, self.timeout_s)
-        try:
-            answer = await waiter
-        except BaseException:  # timed out, closed, or the caller cancelled: the connection is not reused
-            connection.close()
-            raise
-        finally:
-            timer.cancel()
-        self._idle.append(connection)
-        return answer
+            if connection.open:
+                return connection.send(encode_request(request), asyncio.get_running_loop(), self.timeout_s)
+        return self._call_connecting(request)
+
+    async def _call_connecting(self, request: LaneRequest) -> LaneAnswer:
+        loop = asyncio.get_running_loop()
+        connection = await self._connect(loop)
+        return await connection.send(encode_request(request), loop, self.timeout_s)
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
         try:
-            _, connection = await asyncio.wait_for(loop.create_unix_connection(_Connection, str(self.path)),
-                                                   CONNECT_TIMEOUT_S)
+            _, connection = await asyncio.wait_for(
+                loop.create_unix_connection(lambda: _Connection(self), str(self.path)), CONNECT_TIMEOUT_S)
         except FileNotFoundError as exc:
             if not self.connected:
                 raise LaneUnavailable(str(self.path)) from exc
@@ -127,8 +142,3 @@ class Lane:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
-
-
-def _expire(waiter: asyncio.Future[LaneAnswer], timeout_s: float) -> None:
-    if not waiter.done():
-        waiter.set_exception(LaneTimeout(f"did not answer within {timeout_s:g} s"))
