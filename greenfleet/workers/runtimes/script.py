@@ -173,11 +173,15 @@ class ScriptRuntime:
         return _as_response(result, accept)
 
 
+_BINARY = (bytes, bytearray, memoryview)
+"""A tuple, not ``bytes | bytearray | memoryview``: that union is built anew on every call."""
+
+
 def _as_response(result: Any, accept: str) -> tuple[bytes, str]:
     content_type = media_type(accept) if "," not in accept else JSON
     if isinstance(result, tuple) and len(result) == 2:
         result, content_type = result
-    if isinstance(result, bytes | bytearray | memoryview):
+    if isinstance(result, _BINARY):
         return bytes(result), str(content_type)
     if isinstance(result, str):
         return result.encode("utf-8"), str(content_type)
