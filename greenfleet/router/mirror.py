@@ -91,8 +91,8 @@ class Mirror:
         self.in_flight: dict[str, int] = {}
         self.sent = 0
         self.dropped = 0
-        self.link = MirrorLink(timeout_s=upstream.timeout_s, sweep_s=SWEEP_S if sweep_s is None else sweep_s, niceness=niceness,
-                               scheduling=scheduling, max_queued_bytes=max_queued_bytes,
+        self.link = MirrorLink(timeout_s=upstream.timeout_s, sweep_s=SWEEP_S if sweep_s is None else sweep_s,
+                               niceness=niceness, scheduling=scheduling, max_queued_bytes=max_queued_bytes,
                                on_answers=self._answers, on_exit=self._lost)
         self._pending: dict[int, _Copy] = {}
         """Copies handed to the mirror process and not answered yet, by copy id."""
