@@ -82,6 +82,30 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _lowered_cpu_s(mirror_pid: int | None) -> tuple[float, float]:
+    """CPU seconds so far of the router's mirror process, and of this process's other descendants that run
+    below normal priority (the shadows' workers): from /proc, Linux only."""
+    table: dict[int, tuple[int, float, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+                                      int(fields[16]))
+    me, mirror, shadows = os.getpid(), 0.0, 0.0
+    for pid, (parent, cpu, nice) in table.items():
+        if pid == mirror_pid:
+            mirror = cpu
+            continue
+        while parent not in (0, me) and parent in table:
+            parent = table[parent][0]
+        if parent == me and nice > 0:
+            shadows += cpu
+    return mirror, shadows
+
+
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -212,8 +236,14 @@ def rounds(count: int, seconds: int) -> None:
                 measured: dict[str, dict[str, float]] = {}
                 for name in names[index % 3:] + names[:index % 3]:
                     sent, dropped = mirror.sent, mirror.dropped
+                    lowered = _lowered_cpu_s(mirror.link.pid)
                     result = wrk(f"{settings.base_url}/endpoints/{name}/invocations", body, seconds, root)
-                    result.update(mirrored=mirror.sent - sent, dropped=mirror.dropped - dropped)
+                    after = _lowered_cpu_s(mirror.link.pid)
+                    result.update(mirrored=mirror.sent - sent, dropped=mirror.dropped - dropped,
+                                  mirror_process_cpu_ms_per_copy=(after[0] - lowered[0]) * 1000
+                                  / max(mirror.sent - sent, 1),
+                                  shadow_workers_cpu_ms_per_copy=(after[1] - lowered[1]) * 1000
+                                  / max(mirror.sent - sent, 1))
                     measured[name] = result
                 results.append(measured)
                 print(_round_line(index, measured), flush=True)
@@ -231,6 +261,11 @@ def rounds(count: int, seconds: int) -> None:
             / max(r[name]["mirrored"], 1) for r in results), 4),
         "mirrored_share_median": round(statistics.median(
             r[name]["mirrored"] / max(r[name]["requests"], 1) for r in results), 3),
+        "rps_ratio_median": round(statistics.median(r[name]["rps"] / r["base"]["rps"] for r in results), 3),
+        "mirror_process_cpu_ms_per_copy_median": round(statistics.median(
+            r[name]["mirror_process_cpu_ms_per_copy"] for r in results), 4),
+        "shadow_workers_cpu_ms_per_copy_median": round(statistics.median(
+            r[name]["shadow_workers_cpu_ms_per_copy"] for r in results), 4),
     } for name in KINDS}
     print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
           f"{load_after[1]:.1f} (1 and 5 min)")
@@ -250,7 +285,7 @@ def _round_line(index: int, measured: dict[str, dict[str, float]]) -> str:
         r = measured[name]
         parts.append(f"{name} p99 x{r['p99_ms'] / base['p99_ms']:.2f} req/s {r['rps']:.0f} "
                      f"CPU +{r['router_cpu_ms_per_request'] - base['router_cpu_ms_per_request']:.3f} ms/req "
-                     f"mirrored {r['mirrored'] / max(r['requests'], 1):.0%}")
+                     f"mirrored {r['mirrored'] / max(r['requests'], 1):.0%} dropped {r['dropped']}")
     return "; ".join(parts)
 
 
