@@ -43,6 +43,8 @@ OCTETS = "application/octet-stream"
 SWEEP_S = 1.0
 """How often the mirror process checks copies against the invocation timeout (a copy times out up to this
 much after it)."""
+STUCK_S = 30.0
+"""How long past the invocation timeout a copy may stay unanswered before its mirror process counts as stuck."""
 MAX_QUEUED_BYTES = 16 << 20
 """Copy bytes queued for the mirror process and not yet taken by the pipe (beyond: dropped)."""
 
@@ -113,6 +115,8 @@ class Mirror:
             in_flight = self.in_flight.get(endpoint, 0)
             if in_flight >= self.max_in_flight or not self.link.ready():
                 self._drop(endpoint, shadow)
+                if in_flight >= self.max_in_flight:
+                    self._unstick()
                 continue
             instance = pick_instance(target, self.outstanding, self.rng)
             if instance is None:
@@ -137,6 +141,16 @@ class Mirror:
             self._pending[copy_id] = _Copy(endpoint, shadow, instance, setting if captured else None,
                                            body if captured else b"", headers, inference_id)
         return sampled
+
+    def _unstick(self) -> None:
+        """With an endpoint's copies all in flight: a mirror process that has not answered its oldest copy
+        well past the invocation timeout (its own sweep ends every copy by then) is stuck, and is ended (its
+        copies are counted dropped, and it is restarted)."""
+        oldest = next(iter(self._pending.values()), None)
+        if oldest is not None and time.perf_counter() - oldest.started > self.upstream.timeout_s + STUCK_S:
+            log.warning("the mirror process has not answered a copy in %.0f s: ending it",
+                        time.perf_counter() - oldest.started)
+            self.link.kill()
 
     def _drop(self, endpoint: str, shadow: Shadow) -> None:
         self.dropped += 1

@@ -191,6 +191,13 @@ class MirrorLink:
         self._backoff_s = min(max(self._backoff_s * 2, FIRST_BACKOFF_S), MAX_BACKOFF_S)
         self._restart_at = time.monotonic() + self._backoff_s
 
+    def kill(self) -> None:
+        """End a mirror process that is stuck (its answers pipe then ends: ``on_exit``, and a restart)."""
+        child = self._child
+        if child is not None:
+            with contextlib.suppress(OSError):
+                child.process.kill()
+
     async def close(self) -> None:
         """Close the copies pipe (the mirror process ends); what it had in flight is not waited for."""
         child = self._child

@@ -9,6 +9,9 @@ import math
 import os
 from random import Random
 
+import pytest
+
+from greenfleet.router import mirror as mirror_module
 from greenfleet.router.balancer import Outstanding
 from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.mirror_frames import (
@@ -100,6 +103,7 @@ class FakeLink:
         self.frames: list[bytes] = []
         self.up = True
         self.pid = None
+        self.killed = 0
 
     def ready(self) -> bool:
         return self.up
@@ -107,6 +111,9 @@ class FakeLink:
     def offer(self, frame: bytes) -> bool:
         self.frames.append(frame)
         return True
+
+    def kill(self) -> None:
+        self.killed += 1
 
     async def close(self) -> None:
         return None
@@ -180,3 +187,14 @@ def test_copies_beyond_the_in_flight_limit_or_with_the_mirror_process_down_are_d
     mirror.send("ep", route, "prod", b"1", {}, "id-3")
     assert len(link.frames) == 2 and mirror.dropped == 4 and recorder.dropped == ["shadow"] * 4
     assert mirror.in_flight == {}
+
+
+def test_a_mirror_process_that_leaves_copies_unanswered_past_the_timeout_is_ended(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror, link, _, _, route = _mirror(max_in_flight=1)
+    mirror.send("ep", route, "prod", b"1", {}, "id-0")
+    mirror.send("ep", route, "prod", b"1", {}, "id-1")  # full, but the first copy is young
+    assert link.killed == 0
+    monkeypatch.setattr(mirror_module, "STUCK_S", -1.0)  # (the upstream's timeout is 1 s: any copy is old)
+    mirror.send("ep", route, "prod", b"1", {}, "id-2")
+    assert link.killed == 1 and mirror.dropped == 2
