@@ -28,7 +28,7 @@ from random import Random
 from typing import TYPE_CHECKING, Protocol
 
 from greenfleet.router.balancer import Outstanding, pick_instance
-from greenfleet.router.mirror_frames import TIMED_OUT, UNREACHABLE, copy_frame, parse_answer
+from greenfleet.router.mirror_frames import TIMED_OUT, UNREACHABLE, answer_start, copy_frame, parse_answer
 from greenfleet.router.mirror_link import MirrorLink
 from greenfleet.router.recorder import InvocationRecorder
 from greenfleet.router.table import EndpointRoute, InstanceAddress, Shadow
@@ -121,7 +121,7 @@ class Mirror:
             instance = pick_instance(target, self.outstanding, self.rng)
             if instance is None:
                 self._finish(_Copy(endpoint, shadow, None, None, b"", headers, inference_id), "", "server_5xx",
-                             503, b"", None, None)
+                             503, b"", None, None, self.clock(), time.perf_counter())
                 continue
             setting = shadow.capture
             captured = setting is not None and self.capture is not None and (
@@ -158,24 +158,31 @@ class Mirror:
                                             self.clock())
 
     def _answers(self, answers: list[memoryview]) -> None:
-        """A batch of ANSWER frames from the mirror process (one read's worth)."""
-        pending = self._pending
+        """A batch of ANSWER frames from the mirror process (one read's worth), recorded with one clock
+        reading for the batch."""
+        pending, release = self._pending, self.outstanding.release
+        now, perf = self.clock(), time.perf_counter()
         for body in answers:
-            answer = parse_answer(body)
-            copy = pending.pop(answer.copy_id, None)
+            copy_id, ended, status, model_us = answer_start(body)
+            copy = pending.pop(copy_id, None)
             if copy is None:  # (not ours: a copy counted lost already)
                 continue
             instance = copy.instance
             assert instance is not None
-            self.outstanding.release(instance.instance_id)
-            if answer.ended == UNREACHABLE:
+            release(instance.instance_id)
+            if ended == UNREACHABLE:
                 outcome = "server_5xx"
-            elif answer.ended == TIMED_OUT:
+            elif ended == TIMED_OUT:
                 outcome = "model_error_5xx"
             else:
-                outcome = _outcome(answer.status)
-            self._finish(copy, instance.instance_id, outcome, answer.status, answer.body, answer.content_type,
-                         answer.model_latency_us)
+                outcome = "ok" if 200 <= status < 300 else "model_error_4xx" if status < 500 else "model_error_5xx"
+            if copy.shadow.paired or copy.capture is not None:  # the only copies whose body came back
+                answer = parse_answer(body)
+                self._finish(copy, instance.instance_id, outcome, status, answer.body, answer.content_type,
+                             answer.model_latency_us, now, perf)
+            else:
+                self._finish(copy, instance.instance_id, outcome, status, b"", None,
+                             None if model_us != model_us else model_us, now, perf)  # (NaN: none)
 
     def _lost(self) -> None:
         """The mirror process exited: the copies it had are counted dropped."""
@@ -185,12 +192,11 @@ class Mirror:
             self._drop(copy.endpoint, copy.shadow)
 
     def _finish(self, copy: _Copy, instance_id: str, outcome: str, status: int, body: bytes,
-                content_type: str | None, model_us: float | None) -> None:
+                content_type: str | None, model_us: float | None, now: float, perf: float) -> None:
         shadow, endpoint = copy.shadow, copy.endpoint
         target = shadow.target
         try:
-            now = self.clock()
-            total_us = (time.perf_counter() - copy.started) * 1e6
+            total_us = (perf - copy.started) * 1e6
             self.recorder.record_invocation(endpoint, target.variant_name, target.config_name, instance_id,
                                             outcome, model_us, max(total_us - (model_us or 0.0), 0.0), now)
             setting = copy.capture if outcome == "ok" else None
@@ -241,5 +247,3 @@ class _Copy:
         self.started = time.perf_counter()
 
 
-def _outcome(status: int) -> str:
-    return "ok" if 200 <= status < 300 else "model_error_4xx" if status < 500 else "model_error_5xx"

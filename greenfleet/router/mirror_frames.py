@@ -29,6 +29,7 @@ ANSWERED, TIMED_OUT, UNREACHABLE = 0, 1, 2
 NO_TYPE = 0xFFFF
 _copy_body = struct.Struct("<QHBH")
 _answer_body = struct.Struct("<QBHdHI")
+_answer_start = struct.Struct("<QBHd").unpack_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,11 @@ def parse_answer(body: memoryview) -> AnswerFrame:
         start += type_length
     return AnswerFrame(copy_id, ended, status, None if math.isnan(latency) else latency, content_type,
                        bytes(body[start:start + body_length]))
+
+
+def answer_start(body: memoryview) -> tuple[int, int, int, float]:
+    """(copy id, how it ended, status, model latency µs or NaN) of an ANSWER body, without its bytes."""
+    return _answer_start(body)
 
 
 def split(buffer: bytes | bytearray) -> tuple[list[tuple[int, memoryview]], int]:
