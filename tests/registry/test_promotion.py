@@ -175,6 +175,26 @@ def test_promoting_twice_makes_one_copy(servers: Servers, tmp_path: Path) -> Non
     assert [h["Kind"] for h in history] == ["created"]
 
 
+def test_a_repeated_promotion_is_answered_by_the_target_without_moving_the_artifact(servers: Servers,
+                                                                                    tmp_path: Path) -> None:
+    dev, prod = servers("dev"), servers("prod")
+    approved_version(dev, tmp_path)
+    with Client(url(dev)) as source, Client(url(prod)) as target:
+        described = source.describe_model_package(ModelPackageName="churn/1")
+        manifest = {"SourceUrl": url(dev), "ArtifactSha256": described["GreenfleetArtifact"]["Sha256"],
+                    "SourceModelPackage": described, "Evidence": []}
+        with pytest.raises(ApiError) as caught:  # the manifest alone, before any copy: not there yet
+            target.import_model_package(Manifest=manifest)
+        assert caught.value.code == "ResourceNotFound" and "send its model.tar.gz" in caught.value.message
+        assert group_names(prod) == [] and kept_files(prod) == []
+        first = promote(source, target, "churn/1", by="ci")
+        Path(described["GreenfleetArtifact"]["Uri"]).unlink()  # the source could not serve the bytes again
+        again = promote(source, target, "churn/1", by="ci")
+        assert target.import_model_package(Manifest=manifest) == again
+    assert first["Created"] is True and again["Created"] is False
+    assert again["ModelPackageArn"] == first["ModelPackageArn"]
+
+
 def test_refusals_leave_nothing_on_the_target(servers: Servers, tmp_path: Path) -> None:
     dev, prod = servers("dev"), servers("prod", api_token="prod-secret")
     approved_version(dev, tmp_path)
