@@ -41,6 +41,18 @@ def test_csv_rows_survive_every_split(sizes: list[int]) -> None:
     assert all(len(_csv_rows(chunk)) <= 2 for chunk in chunks)  # chunk_rows
 
 
+@pytest.mark.parametrize("sizes", [[1], [2], [3], [4], [5], [7], [1, 4, 2]])
+@pytest.mark.parametrize("media", [CSV, JSONLINES])
+def test_bare_carriage_returns_end_rows_as_when_read_whole(sizes: list[int], media: str) -> None:
+    body = (b"1,2\r3,4\r5,6\r\n7,8\r9,10" if media == CSV else b"[1,2]\r[3,4]\r[5,6]\r\n[7,8]\r[9,10]")
+    chunks = cut(body, sizes, media, chunk_rows=2)
+    assert b"".join(chunks) == body
+    decoded = [decode_rows(chunk, media) for chunk in chunks if chunk.strip()]
+    assert np.vstack(decoded).tolist() == decode_rows(body, media).tolist() == [[1, 2], [3, 4], [5, 6], [7, 8],
+                                                                                [9, 10]]
+    assert all(len(rows) <= 3 for rows in decoded)  # cut at row ends (one may be missed at a split \r)
+
+
 def _csv_rows(chunk: bytes) -> list[list[str]]:
     import csv
     import io
