@@ -69,7 +69,8 @@ def _promote(source: Client, target: Client, group_version: str, by: str, target
     try:
         return target.import_model_package(Manifest=manifest, by=by)  # the copy already made, if any
     except ApiError as exc:
-        if exc.code != "ResourceNotFound":
+        older = exc.code == "ValidationException" and "holds no model.tar.gz" in exc.message  # a target before
+        if exc.code != "ResourceNotFound" and not older:  # the manifest-only request: send the bytes as to it
             raise PromotionRefused(f"target {target.base_url}: {exc}") from exc
     except ClientError as exc:
         raise PromotionRefused(f"target {target.base_url}: {exc}") from exc

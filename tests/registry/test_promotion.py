@@ -195,6 +195,30 @@ def test_a_repeated_promotion_is_answered_by_the_target_without_moving_the_artif
     assert again["ModelPackageArn"] == first["ModelPackageArn"]
 
 
+def test_a_target_from_before_the_manifest_only_request_still_gets_the_bytes(servers: Servers,
+                                                                             tmp_path: Path) -> None:
+    """A target that does not know the manifest-only request refuses it as a body without an archive: promote
+    then sends the archive, as it did before."""
+    import httpx
+
+    dev = servers("dev")
+    approved_version(dev, tmp_path)
+    bodies: list[int] = []
+
+    def older_target(request: httpx.Request) -> httpx.Response:
+        manifest_bytes = int(request.headers["X-Greenfleet-Manifest-Bytes"])
+        archive = len(request.read()) - manifest_bytes
+        bodies.append(archive)
+        if archive == 0:
+            return httpx.Response(400, headers={"x-amzn-ErrorType": "ValidationException"}, json={
+                "__type": "ValidationException", "message": "The body holds no model.tar.gz after the manifest"})
+        return httpx.Response(200, json={"ModelPackageArn": "arn:copy", "Created": True})
+
+    with Client(url(dev)) as source, Client("http://older", transport=httpx.MockTransport(older_target)) as target:
+        assert promote(source, target, "churn/1", by="ci") == {"ModelPackageArn": "arn:copy", "Created": True}
+    assert bodies[0] == 0 and bodies[1] > 0 and len(bodies) == 2
+
+
 def test_refusals_leave_nothing_on_the_target(servers: Servers, tmp_path: Path) -> None:
     dev, prod = servers("dev"), servers("prod", api_token="prod-secret")
     approved_version(dev, tmp_path)
