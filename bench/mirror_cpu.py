@@ -17,6 +17,9 @@ With ``--baseline COMMIT`` the router of COMMIT (its ``greenfleet`` package, ext
 and this tree's each run in a process of their own, alternately, one round (both endpoints) per process
 against the same two responders: the table gives both versions' per-round figures and the medians.
 
+Since the copies are sent by a mirror process (greenfleet/router/mirror_process.py), its CPU per copy is
+reported too (``mirror_process_us_per_copy``; 0 for a router without one): it is not the serving process's.
+
 Writes bench/results/mirror-cpu.json (not with ``--only``).
 """
 
@@ -133,17 +136,33 @@ async def _rounds(router: Router, metrics: MetricService, names: list[str], roun
         measured: dict[str, dict[str, float]] = {}
         for name in names if index % 2 == 0 else list(reversed(names)):
             sent, dropped = router.mirror.sent, router.mirror.dropped
+            mirror_cpu = _mirror_process_cpu_s(router)
             cpu, wall, times = time.process_time(), time.perf_counter(), os.times()
             answered = await _drive(router, name, requests, concurrency, body)
             cpu, wall, after = time.process_time() - cpu, time.perf_counter() - wall, os.times()
+            mirror_cpu = _mirror_process_cpu_s(router) - mirror_cpu
             measured[name] = {"requests": answered, "cpu_us_per_request": cpu * 1e6 / answered,
                               "user_us_per_request": (after.user - times.user) * 1e6 / answered,
                               "system_us_per_request": (after.system - times.system) * 1e6 / answered,
                               "wall_s": wall, "mirrored": router.mirror.sent - sent,
-                              "dropped": router.mirror.dropped - dropped}
+                              "dropped": router.mirror.dropped - dropped,
+                              "mirror_process_us_per_copy": mirror_cpu * 1e6 / max(router.mirror.sent - sent, 1)}
             metrics.flush(time.time())
         results.append(measured)
     return results
+
+
+def _mirror_process_cpu_s(router: Router) -> float:
+    """CPU seconds of the router's mirror process so far (0 for a router without one, or none running)."""
+    link = getattr(router.mirror, "link", None)
+    pid = getattr(link, "pid", None)
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _measure(production: int, shadow: int, names: list[str], rounds: int, requests: int,
@@ -195,7 +214,9 @@ def _summary(results: list[dict[str, dict[str, float]]]) -> dict[str, float]:
             "same_us_per_request_median": round(statistics.median(r["same"]["cpu_us_per_request"]
                                                                   for r in results), 2),
             "mirror_added_us_per_request_median": round(statistics.median(
-                r["same"]["cpu_us_per_request"] - r["base"]["cpu_us_per_request"] for r in results), 2)}
+                r["same"]["cpu_us_per_request"] - r["base"]["cpu_us_per_request"] for r in results), 2),
+            "mirror_process_us_per_copy_median": round(statistics.median(
+                r["same"].get("mirror_process_us_per_copy", 0.0) for r in results), 2)}
 
 
 def main() -> None:

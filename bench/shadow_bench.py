@@ -11,6 +11,10 @@
     .venv/bin/python bench/shadow_bench.py --seconds 20
     .venv/bin/python bench/shadow_bench.py --rounds 8 --seconds 5   # the p99 ratio on a busy machine
 
+``--rounds N --baseline COMMIT`` alternates COMMIT's greenfleet (extracted with ``git archive``) and this
+tree's, one round per process (the server started anew each time), the order swapped every round, and
+writes bench/results/shadow-baseline.json: the two versions under the same load.
+
 ``--rounds N`` measures only production p99 and the router's CPU with a same-speed shadow, N rounds of
 ``base`` (no shadow), ``same-idle`` (a same-speed shadow at niceness 10 under SCHED_IDLE,
 ``Settings.shadow_scheduling`` "idle", the default) and ``same-nice`` (the same at niceness 10 on the normal
@@ -33,6 +37,7 @@ import resource
 import socket
 import statistics
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -80,6 +85,30 @@ def _sleepy(root: Path, name: str, delay_s: float) -> Path:
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _lowered_cpu_s(mirror_pid: int | None) -> tuple[float, float]:
+    """CPU seconds so far of the router's mirror process, and of this process's other descendants that run
+    below normal priority (the shadows' workers): from /proc, Linux only."""
+    table: dict[int, tuple[int, float, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+                                      int(fields[16]))
+    me, mirror, shadows = os.getpid(), 0.0, 0.0
+    for pid, (parent, cpu, nice) in table.items():
+        if pid == mirror_pid:
+            mirror = cpu
+            continue
+        while parent not in (0, me) and parent in table:
+            parent = table[parent][0]
+        if parent == me and nice > 0:
+            shadows += cpu
+    return mirror, shadows
 
 
 def _rss_mb() -> float:
@@ -150,9 +179,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--outcomes", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=0)
+    parser.add_argument("--baseline", metavar="COMMIT", help="with --rounds: alternate rounds with COMMIT's greenfleet")
+    parser.add_argument("--emit", action="store_true", help=argparse.SUPPRESS)  # a --baseline round
     args = parser.parse_args()
+    if args.rounds and args.baseline:
+        baseline_rounds(args.baseline, args.rounds, args.seconds)
+        return
     if args.rounds:
-        rounds(args.rounds, args.seconds)
+        rounds(args.rounds, args.seconds, args.emit)
         return
     with tempfile.TemporaryDirectory(prefix="gf-shadow-bench-") as tmp:
         root = Path(tmp)
@@ -186,8 +220,60 @@ def main() -> None:
     report(runs)
 
 
-def rounds(count: int, seconds: int) -> None:
+def rounds(count: int, seconds: int, emit: bool = False) -> None:
     load_before = os.getloadavg()
+    results = _measure_rounds(count, seconds, quiet=emit)
+    if emit:  # one round of a --baseline run: its figures for the parent
+        print(json.dumps(results))
+        return
+    load_after = os.getloadavg()
+    summary = _summary(results)
+    print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
+          f"{load_after[1]:.1f} (1 and 5 min)")
+    for name, figures in summary.items():
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    out = RESULTS.with_name("shadow-rounds.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": platform.platform(), "seconds": seconds, "load_before": load_before,
+                               "load_after": load_after, "rounds": results, "summary": summary}, indent=2))
+    print(f"wrote {out}")
+
+
+def baseline_rounds(commit: str, count: int, seconds: int) -> None:
+    """Rounds alternating COMMIT's greenfleet and this tree's, each round a fresh process (server and
+    endpoints started anew), the order swapped every round: the versions compared under the same load."""
+    here = Path(__file__).resolve().parent.parent
+    load_before = os.getloadavg()
+    by_version: dict[str, list[dict[str, dict[str, float]]]] = {"baseline": [], "current": []}
+    with tempfile.TemporaryDirectory(prefix="gf-shadow-baseline-") as old:
+        archive = subprocess.run(["git", "-C", str(here), "archive", commit, "greenfleet"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        trees = {"baseline": old, "current": str(here)}
+        for index in range(count):
+            for version in ("baseline", "current") if index % 2 == 0 else ("current", "baseline"):
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--rounds", "1", "--seconds", str(seconds),
+                     "--emit"], env={**os.environ, "PYTHONPATH": trees[version]}, check=True, capture_output=True,
+                    text=True, cwd=tempfile.gettempdir())
+                by_version[version].extend(json.loads(done.stdout.splitlines()[-1]))
+                print(f"{version:<9}" + _round_line(index, by_version[version][-1]), flush=True)
+    load_after = os.getloadavg()
+    summary = {version: _summary(results) for version, results in by_version.items()}
+    print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
+          f"{load_after[1]:.1f} (1 and 5 min)")
+    for version, figures in summary.items():
+        for name, values in figures.items():
+            print(f"  {version} {name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+    out = RESULTS.with_name("shadow-baseline.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": platform.platform(), "seconds": seconds, "baseline_commit": commit,
+                               "load_before": load_before, "load_after": load_after, "rounds": by_version,
+                               "summary": summary}, indent=2))
+    print(f"wrote {out}")
+
+
+def _measure_rounds(count: int, seconds: int, quiet: bool) -> list[dict[str, dict[str, float]]]:
     with tempfile.TemporaryDirectory(prefix="gf-shadow-bench-") as tmp:
         root = Path(tmp)
         model, x = _models(root)
@@ -207,21 +293,35 @@ def rounds(count: int, seconds: int) -> None:
             server.reconciler.shadow_scheduling = "normal"
             endpoint(api, "same-nice", model, same)
             mirror = server.router.mirror
+            for _ in range(50):  # the first copies start the mirror process (its start is not measured)
+                api.post("/endpoints/same-idle/invocations", content=body, headers={"Content-Type": "text/csv"})
+            time.sleep(1.0)
             names = ["base", "same-idle", "same-nice"]
             for index in range(count):
                 measured: dict[str, dict[str, float]] = {}
                 for name in names[index % 3:] + names[:index % 3]:
                     sent, dropped = mirror.sent, mirror.dropped
+                    pid = getattr(getattr(mirror, "link", None), "pid", None)  # (a router without a mirror process)
+                    lowered = _lowered_cpu_s(pid)
                     result = wrk(f"{settings.base_url}/endpoints/{name}/invocations", body, seconds, root)
-                    result.update(mirrored=mirror.sent - sent, dropped=mirror.dropped - dropped)
+                    after = _lowered_cpu_s(pid)
+                    result.update(mirrored=mirror.sent - sent, dropped=mirror.dropped - dropped,
+                                  mirror_process_cpu_ms_per_copy=(after[0] - lowered[0]) * 1000
+                                  / max(mirror.sent - sent, 1),
+                                  shadow_workers_cpu_ms_per_copy=(after[1] - lowered[1]) * 1000
+                                  / max(mirror.sent - sent, 1))
                     measured[name] = result
                 results.append(measured)
-                print(_round_line(index, measured), flush=True)
+                if not quiet:
+                    print(_round_line(index, measured), flush=True)
         finally:
             api.close()
             server.stop_thread()
-    load_after = os.getloadavg()
-    summary = {f"{name} / base": {
+    return results
+
+
+def _summary(results: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {f"{name} / base": {
         "p99_ratio_median": round(statistics.median(r[name]["p99_ms"] / r["base"]["p99_ms"] for r in results), 3),
         "p50_ratio_median": round(statistics.median(r[name]["p50_ms"] / r["base"]["p50_ms"] for r in results), 3),
         "router_cpu_ms_per_request_added_median": round(statistics.median(
@@ -231,16 +331,12 @@ def rounds(count: int, seconds: int) -> None:
             / max(r[name]["mirrored"], 1) for r in results), 4),
         "mirrored_share_median": round(statistics.median(
             r[name]["mirrored"] / max(r[name]["requests"], 1) for r in results), 3),
+        "rps_ratio_median": round(statistics.median(r[name]["rps"] / r["base"]["rps"] for r in results), 3),
+        "mirror_process_cpu_ms_per_copy_median": round(statistics.median(
+            r[name]["mirror_process_cpu_ms_per_copy"] for r in results), 4),
+        "shadow_workers_cpu_ms_per_copy_median": round(statistics.median(
+            r[name]["shadow_workers_cpu_ms_per_copy"] for r in results), 4),
     } for name in KINDS}
-    print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
-          f"{load_after[1]:.1f} (1 and 5 min)")
-    for name, figures in summary.items():
-        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
-    out = RESULTS.with_name("shadow-rounds.json")
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": platform.platform(), "seconds": seconds, "load_before": load_before,
-                               "load_after": load_after, "rounds": results, "summary": summary}, indent=2))
-    print(f"wrote {out}")
 
 
 def _round_line(index: int, measured: dict[str, dict[str, float]]) -> str:
@@ -250,7 +346,7 @@ def _round_line(index: int, measured: dict[str, dict[str, float]]) -> str:
         r = measured[name]
         parts.append(f"{name} p99 x{r['p99_ms'] / base['p99_ms']:.2f} req/s {r['rps']:.0f} "
                      f"CPU +{r['router_cpu_ms_per_request'] - base['router_cpu_ms_per_request']:.3f} ms/req "
-                     f"mirrored {r['mirrored'] / max(r['requests'], 1):.0%}")
+                     f"mirrored {r['mirrored'] / max(r['requests'], 1):.0%} dropped {r['dropped']}")
     return "; ".join(parts)
 
 

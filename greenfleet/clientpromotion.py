@@ -70,22 +70,27 @@ class PromotionCalls:
             raise ServerUnreachable(f"cannot reach greenfleet at {self.base_url}: {exc}") from exc
         return {"Sha256": declared, "ReceivedSha256": hasher.hexdigest(), "Bytes": size}
 
-    def import_model_package(self, Manifest: Doc, Artifact: str | Path, *, by: str | None = None) -> Doc:
+    def import_model_package(self, Manifest: Doc, Artifact: str | Path | None = None, *,
+                             by: str | None = None) -> Doc:
         """Send a promotion to this (target) server: the manifest, then the model.tar.gz at ``Artifact``,
-        streamed in one request. The server checks the bytes against ``Manifest['ArtifactSha256']``."""
+        streamed in one request. The server checks the bytes against ``Manifest['ArtifactSha256']``. Without
+        ``Artifact``, the copy already made of that source version is returned (``Created`` false), or
+        ResourceNotFound is raised when there is none yet."""
         import httpx
 
         head = json.dumps(Manifest).encode()
-        path = Path(Artifact)
+        path = Path(Artifact) if Artifact is not None else None
 
         def body() -> Iterator[bytes]:
             yield head
-            with path.open("rb") as stream:
-                while chunk := stream.read(CHUNK):
-                    yield chunk
+            if path is not None:
+                with path.open("rb") as stream:
+                    while chunk := stream.read(CHUNK):
+                        yield chunk
 
+        size = path.stat().st_size if path is not None else 0
         headers = {"Content-Type": "application/octet-stream", MANIFEST_HEADER: str(len(head)),
-                   "Content-Length": str(len(head) + path.stat().st_size)}
+                   "Content-Length": str(len(head) + size)}
         if by:
             headers["X-Greenfleet-Caller"] = by
         try:

@@ -76,7 +76,8 @@ class RouterProcess:
         policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region, settings.sigv4_max_skew_s)
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.recorder, rng=random.Random(settings.router_seed),
-                             clock=clock.now, policy=policy)
+                             clock=clock.now, policy=policy, shadow_max_in_flight=settings.shadow_max_in_flight,
+                             shadow_niceness=settings.shadow_niceness, shadow_scheduling=settings.shadow_scheduling)
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
         self.pairs = PairCollector()
         self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too

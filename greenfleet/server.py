@@ -203,7 +203,8 @@ class Server:
         self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
                              recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
                              clock=self.clock.now, policy=self.policy,
-                             shadow_max_in_flight=settings.shadow_max_in_flight)
+                             shadow_max_in_flight=settings.shadow_max_in_flight,
+                             shadow_niceness=settings.shadow_niceness, shadow_scheduling=settings.shadow_scheduling)
         self.capture = CaptureHandoff(max_queued_bytes=settings.capture_max_queued_bytes,
                                       flush_interval_s=settings.capture_flush_interval_s,
                                       s3_endpoint_url=settings.s3_endpoint_url)

@@ -88,16 +88,19 @@ class Settings(BaseSettings):
     timing). Unset: seeded from the OS."""
 
     shadow_max_in_flight: int = Field(default=32, ge=1)
-    """Copies to shadow variants in flight per endpoint; beyond, a sampled copy is dropped and counted
-    (metric ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
+    """Copies to shadow variants in flight per endpoint (from the router's hand-off to its mirror process to
+    the shadow's answer coming back); beyond, a sampled copy is dropped and counted (metric
+    ShadowRequestsDropped in namespace Greenfleet/Endpoints), never queued."""
 
     shadow_niceness: int = Field(default=10, ge=0, le=19)
-    """The CPU niceness a shadow variant's instances run at (0: the same as production's). A shadow is best
+    """The CPU niceness a shadow variant's instances and the router's mirror process (which sends the copies)
+    run at (0: the same as production's). A shadow is best
     effort: on shared cores the scheduler gives production's processes the CPU first, and copies the shadow
     cannot keep up with are dropped at ``shadow_max_in_flight`` (bench/shadow_bench.py measures both)."""
 
     shadow_scheduling: Literal["idle", "nice"] = "idle"
-    """How a shadow variant's instances yield the CPU to production: ``idle`` (Linux's SCHED_IDLE policy,
+    """How a shadow variant's instances (and the router's mirror process, which sends the copies) yield the
+    CPU to production: ``idle`` (Linux's SCHED_IDLE policy,
     set by the worker on itself at start and inherited by its threads and children: the shadow runs only on
     CPU time no other runnable process wants, so on saturated cores it falls behind and its copies are
     dropped at ``shadow_max_in_flight``; it still runs at ``shadow_niceness``, which Linux also derives its

@@ -3,9 +3,11 @@ greenfleet server (dev, test) to a target (test, prod), the multi-account patter
 registry without a shared account.
 
 1. The source describes the version (refused unless Approved), its evidence and its group.
-2. Its kept model.tar.gz is downloaded and its sha256 checked against the digest the source registry
-   recorded at registration; a mismatch stops here, before the target is touched.
-3. The target receives the manifest and the bytes in one request, checks the digest again on arrival,
+2. The target is asked for the copy it may already hold (the manifest alone): a repeated promotion is
+   answered there, without moving the artifact again.
+3. Its kept model.tar.gz is downloaded and its sha256 checked against the digest the source registry
+   recorded at registration; a mismatch stops here, before anything is sent to the target.
+4. The target receives the manifest and the bytes in one request, checks the digest again on arrival,
    and writes the copy PendingManualApproval with its provenance (``greenfleet.registry.imports``).
 
 Usable from Python::
@@ -20,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenfleet.clienterrors import ClientError
+from greenfleet.clienterrors import ApiError, ClientError
 
 if TYPE_CHECKING:
     from greenfleet.client import Client
@@ -64,6 +66,14 @@ def _promote(source: Client, target: Client, group_version: str, by: str, target
         manifest["SourceGroupDescription"] = group["ModelPackageGroupDescription"]
     if target_group:
         manifest["ModelPackageGroupName"] = target_group
+    try:
+        return target.import_model_package(Manifest=manifest, by=by)  # the copy already made, if any
+    except ApiError as exc:
+        older = exc.code == "ValidationException" and "holds no model.tar.gz" in exc.message  # a target before
+        if exc.code != "ResourceNotFound" and not older:  # the manifest-only request: send the bytes as to it
+            raise PromotionRefused(f"target {target.base_url}: {exc}") from exc
+    except ClientError as exc:
+        raise PromotionRefused(f"target {target.base_url}: {exc}") from exc
     with tempfile.TemporaryDirectory(prefix="greenfleet-promote-") as tmp:
         archive = Path(tmp) / "model.tar.gz"
         received = source.get_model_package_artifact(ModelPackageName=arn, Destination=archive)

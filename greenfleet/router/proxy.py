@@ -54,7 +54,7 @@ class Router:
                  recorder: InvocationRecorder | None = None, rng: Random | None = None,
                  clock: Callable[[], float] = time.time, credentials: dict[str, str] | None = None,
                  max_skew_s: float = 900.0, policy: AccessPolicy | None = None,
-                 shadow_max_in_flight: int = 32) -> None:
+                 shadow_max_in_flight: int = 32, shadow_niceness: int = 10, shadow_scheduling: str = "idle") -> None:
         self.table: RoutingTable = EMPTY_TABLE
         self.outstanding = Outstanding()
         self.account_id = account_id
@@ -67,8 +67,10 @@ class Router:
         self.max_skew_s = max_skew_s
         self.policy = policy if policy is not None and not policy.open else None
         """The server's access policy (SigV4 for ``sagemaker`` in its region, or its bearer token)."""
-        self.mirror = Mirror(self.upstream, self.outstanding, self.recorder, self.rng, clock, shadow_max_in_flight)
-        """Copies of sampled requests to shadow variants (bounded in flight; dropped and counted beyond)."""
+        self.mirror = Mirror(self.upstream, self.outstanding, self.recorder, self.rng, clock, shadow_max_in_flight,
+                             niceness=shadow_niceness, scheduling=shadow_scheduling)
+        """Copies of sampled requests to shadow variants, sent by a mirror process at the shadows' CPU priority
+        (bounded in flight; dropped and counted beyond)."""
         self.assignments = AssignmentLog()
         """Which variant answered which inference id, on endpoints under an A/B test (the feedback API's)."""
         self.capture: CaptureSink | None = None

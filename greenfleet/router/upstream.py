@@ -48,15 +48,15 @@ CONTAINER_HEADER = "X-Greenfleet-Container"
 
 
 class Listener(Protocol):
-    """Takes the answer to a request sent with :meth:`_Connection.send_to` (called from the connection's
+    """Takes the answer to a request sent with :meth:`Connection.send_to` (called from the connection's
     callbacks on the event loop: it must not raise or block)."""
 
-    def answered(self, connection: _Connection, status: int, body: bytes, content_type: str | None) -> None: ...
+    def answered(self, connection: Connection, status: int, body: bytes, content_type: str | None) -> None: ...
 
-    def failed(self, connection: _Connection, exc: Exception) -> None: ...
+    def failed(self, connection: Connection, exc: Exception) -> None: ...
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One keep-alive connection to an instance; one request at a time."""
 
     def __init__(self) -> None:
@@ -158,7 +158,7 @@ class Upstream:
     def __init__(self, timeout_s: float, keepalive_s: float = 30.0) -> None:
         self.timeout_s = timeout_s
         self.keepalive_s = keepalive_s
-        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._idle: dict[tuple[str, int], list[Connection]] = {}
         self._lines: dict[tuple[str, int], bytes] = {}
 
     def line(self, instance: InstanceAddress) -> bytes:
@@ -202,7 +202,7 @@ class Upstream:
             self.release(instance, connection)
             return response
 
-    def pooled(self, instance: InstanceAddress) -> _Connection | None:
+    def pooled(self, instance: InstanceAddress) -> Connection | None:
         """An open idle keep-alive connection to ``instance`` (taken from the pool), or None."""
         idle = self._idle.get((instance.host, instance.port))
         now = time.monotonic()
@@ -213,7 +213,7 @@ class Upstream:
             connection.close()
         return None
 
-    def release(self, instance: InstanceAddress, connection: _Connection) -> None:
+    def release(self, instance: InstanceAddress, connection: Connection) -> None:
         """Back to the pool once its answer is read (closed instead if the instance did not keep it alive)."""
         if connection.open and connection.keep_alive:
             connection.idle_since = time.monotonic()
@@ -222,10 +222,10 @@ class Upstream:
             connection.close()
 
     @staticmethod
-    async def _connect(loop: asyncio.AbstractEventLoop, instance: InstanceAddress) -> _Connection:
+    async def _connect(loop: asyncio.AbstractEventLoop, instance: InstanceAddress) -> Connection:
         try:
             _transport, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, instance.host, instance.port), timeout=CONNECT_TIMEOUT_S)
+                loop.create_connection(Connection, instance.host, instance.port), timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise InstanceUnreachable(str(exc)) from exc
         return connection

@@ -5,13 +5,15 @@ arriving from the connection into pieces of whole rows (at most ``chunk_rows`` r
 ``CHUNK_BYTES``), the runtime predicts each piece (:class:`RowStream`), and each piece's answer goes to a
 spool the worker sends once the body is read (``server.py``), so its memory stays flat whatever the size.
 
-A row ends at ``\\n`` (``\\r\\n`` too: the ``\\r`` stays with its row, where the decoders drop it). In CSV, a
+A row ends at ``\\n`` (``\\r\\n`` too: the ``\\r`` stays with its row, where the decoders drop it), or at a bare
+``\\r`` (old Mac line endings, which the decoders of a body read whole also accept). In CSV, a
 ``\\n`` inside a quoted field does not end a row: a row ends only where the count of ``"`` before it is even
 (an escaped quote is doubled, which keeps the count's parity). The last row may lack its newline.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,8 @@ CHUNK_ROWS = 10_000
 """Default rows per predicted chunk (GREENFLEET_WORKER_STREAM_CHUNK_ROWS)."""
 CHUNK_BYTES = 8 * 1024 * 1024
 """A chunk also ends at the first row end past this many bytes (wide rows)."""
+_ROW_END = re.compile(rb"\r\n|\r(?=[^\n])|\n")
+"""A row end once a body has shown a bare ``\\r`` (a ``\\r`` last in the buffer waits for the next byte)."""
 
 
 class RowReader:
@@ -43,9 +47,16 @@ class RowReader:
         self._scanned = 0  # bytes of _buffer already scanned for row ends
         self._cut = 0  # where the last complete row of the scanned part ends
         self._in_quotes = False  # CSV: inside a quoted field at _scanned
+        self._bare_cr = False  # the body has a \r not followed by \n: rows end at _ROW_END (slower than find)
+        self._ends_cr = False  # the last piece fed ended with \r (a \r\n may be split between pieces)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """The chunks of whole rows that ``data`` completes."""
+        if data and not self._bare_cr and (self._ends_cr or b"\r" in data):
+            self._bare_cr = (data.count(b"\r") > data.count(b"\r\n") + data.endswith(b"\r")
+                             or (self._ends_cr and not data.startswith(b"\n")))
+        if data:
+            self._ends_cr = data.endswith(b"\r")
         self._buffer += data
         while True:
             chunk = self._next_chunk()
@@ -65,18 +76,27 @@ class RowReader:
         """Bytes of the row not yet ended (a row longer than the worker's maximum body is refused)."""
         return len(self._buffer) - self._cut
 
+    def _row_end(self, buffer: bytearray) -> int:
+        """Where the first row end at or after ``_scanned`` ends (just past it), or -1."""
+        if not self._bare_cr:
+            end = buffer.find(b"\n", self._scanned)
+            return end + 1 if end >= 0 else -1
+        found = _ROW_END.search(buffer, self._scanned)
+        return found.end() if found is not None else -1
+
     def _next_chunk(self) -> bytes | None:
         buffer = self._buffer
         while self._rows < self.chunk_rows:
-            end = buffer.find(b"\n", self._scanned)
-            if end < 0:
+            after = self._row_end(buffer)
+            if after < 0:
+                scanned = len(buffer) - (self._bare_cr and buffer.endswith(b"\r"))  # \r\n may be split
                 if self.quoted:
-                    self._in_quotes ^= buffer.count(b'"', self._scanned) % 2 == 1
-                self._scanned = len(buffer)
+                    self._in_quotes ^= buffer.count(b'"', self._scanned, scanned) % 2 == 1
+                self._scanned = scanned
                 break
             if self.quoted:
-                self._in_quotes ^= buffer.count(b'"', self._scanned, end) % 2 == 1
-            self._scanned = end + 1
+                self._in_quotes ^= buffer.count(b'"', self._scanned, after) % 2 == 1
+            self._scanned = after
             if not self._in_quotes:
                 self._rows += 1
                 self._cut = self._scanned

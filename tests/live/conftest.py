@@ -95,6 +95,16 @@ class Api:
         self.call("POST", "/api/endpoints", {"EndpointName": endpoint, "EndpointConfigName": config})
         return self.wait_status(endpoint, "InService")
 
+    def deploy_async(self, endpoint: str, model_url: Path, image: str, output_uri: str) -> dict[str, Any]:
+        """One instance of one model behind an asynchronous endpoint whose outputs go to ``output_uri``."""
+        self.call("POST", "/api/models", {"ModelName": endpoint, "PrimaryContainer": {
+            "Image": image, "ModelDataUrl": str(model_url)}})
+        self.call("POST", "/api/endpoint-configs", {"EndpointConfigName": endpoint, "ProductionVariants": [
+            {"VariantName": "main", "ModelName": endpoint, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+            "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": output_uri}}})
+        self.call("POST", "/api/endpoints", {"EndpointName": endpoint, "EndpointConfigName": endpoint})
+        return self.wait_status(endpoint, "InService")
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:

@@ -123,13 +123,7 @@ def test_a_large_payload_streams_through_the_server_without_being_held(
                              "GREENFLEET_WORKER_MAX_BODY_BYTES": str(300 * 1024 * 1024)})
     server.start()
     api = Api(f"http://127.0.0.1:{server.port}")
-    api.call("POST", "/api/models", {"ModelName": "echo", "PrimaryContainer": {
-        "Image": "greenfleet/script", "ModelDataUrl": str(model)}})
-    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "echo", "ProductionVariants": [
-        {"VariantName": "main", "ModelName": "echo", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
-        "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": (files / "out").as_uri()}}})
-    api.call("POST", "/api/endpoints", {"EndpointName": "echo", "EndpointConfigName": "echo"})
-    api.wait_status("echo", "InService")
+    api.deploy_async("echo", model, "greenfleet/script", (files / "out").as_uri())
     size = 256 * 1024 * 1024
     block = bytes(range(256)) * 4096
     with open(files / "big.bin", "wb") as handle:

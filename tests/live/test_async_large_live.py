@@ -83,13 +83,7 @@ def test_a_large_csv_payload_is_streamed_with_flat_worker_memory(file_server: Se
     path, fitted = model
     api = Api(file_server.settings.base_url)
     files = tmp_path / "files"
-    api.call("POST", "/api/models", {"ModelName": "big", "PrimaryContainer": {
-        "Image": "greenfleet/sklearn", "ModelDataUrl": str(path)}})
-    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "big", "ProductionVariants": [
-        {"VariantName": "main", "ModelName": "big", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
-        "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": (files / "out").as_uri()}}})
-    api.call("POST", "/api/endpoints", {"EndpointName": "big", "EndpointConfigName": "big"})
-    api.wait_status("big", "InService")
+    api.deploy_async("big", path, "greenfleet/sklearn", (files / "out").as_uri())
 
     block = np.random.default_rng(1).normal(size=(BLOCK_ROWS, 4)).round(4)
     text = "".join(",".join(f"{v:.4f}" for v in row) + "\n" for row in block).encode()

@@ -83,56 +83,69 @@ def canary_serves(api: Api) -> bool:
     return any(v["CurrentWeight"] > 0 and v["CurrentInstanceCount"] >= 1 for v in pending.get("ProductionVariants", []))
 
 
-def test_sigkill_of_the_leader_mid_rollout_the_follower_takes_over(
-        shared_database: str, tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
+@pytest.fixture
+def pair(shared_database: str, tmp_path: Path) -> Iterator[tuple[HaServer, HaServer]]:
+    """Two servers on one database, the first started first and leading; both stopped at the end."""
     first = HaServer(tmp_path / "a", shared_database)
     second = None
     try:
         assert first.leads()
         second = HaServer(tmp_path / "b", shared_database)
-        time.sleep(1)
-        assert not second.leads()  # one leader
-        api = second.api  # everything through the follower: its API and its router
-        new_config(api, "ha", "blue", sklearn_model, count=2)
-        api.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
-        api.wait_status("ha", "InService")
-        deadline = time.monotonic() + 10
-        while api.invoke("ha", csv_row(features)).status_code != 200:  # the follower's table caught up
-            assert time.monotonic() < deadline, "the follower's router never served the endpoint"
-            time.sleep(0.1)
-        new_config(api, "ha", "green", sklearn_model, count=2)
-        policy = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
-            "Type": "CANARY", "WaitIntervalInSeconds": 8, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}},
-            "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 300}}
-        with Load(api, "ha", csv_row(features), clients=4) as load:
-            api.call("POST", "/api/endpoints/ha/update", {"EndpointConfigName": "green", "DeploymentConfig": policy})
-            deadline = time.monotonic() + 30
-            while not canary_serves(api):  # mid-rollout: the canary takes its share of the traffic
-                assert time.monotonic() < deadline, "the canary never served"
-                time.sleep(0.1)
-            time.sleep(1)
-            first.process.send_signal(signal.SIGKILL)
-            killed_at = time.monotonic()
-            first.process.wait(10)
-            while not second.leads():
-                assert time.monotonic() - killed_at < 10, "the follower did not take over"
-                time.sleep(0.05)
-            failover_s = time.monotonic() - killed_at
-            described = wait_done(api, "ha", timeout_s=120)
-            time.sleep(1)
-        print(f"failover {failover_s:.2f} s; outcome {history_outcome(api)}; served {sum(load.served.values())}")
-        assert failover_s < 5, failover_s
-        assert described["EndpointStatus"] == "InService", described
-        assert described["EndpointConfigName"] in ("green", "blue")  # finished, or rolled back
-        history = api.call("GET", "/api/endpoints/ha/deployments")["Deployments"]
-        assert history[0]["Outcome"] in ("SUCCEEDED", "ROLLED_BACK"), history[0]
-        assert load.failures == [], load.failures[:5]
-        assert sum(load.served.values()) > 50
-        assert api.invoke("ha", csv_row(features)).status_code == 200
+        yield first, second
     finally:
         first.stop()
         if second is not None:
             second.stop()
+
+
+def deploy_blue(api: Api, model: Path, count: int, served_by: Api | None, row: str) -> None:
+    """Endpoint "ha" on config "blue", InService through ``api``; then, if given, until ``served_by``'s router
+    answers it (its routing table caught up)."""
+    new_config(api, "ha", "blue", model, count=count)
+    api.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
+    api.wait_status("ha", "InService")
+    deadline = time.monotonic() + 10
+    while served_by is not None and served_by.invoke("ha", row).status_code != 200:  # refusals are not invocations
+        assert time.monotonic() < deadline, "the router never served the endpoint"
+        time.sleep(0.1)
+
+
+def test_sigkill_of_the_leader_mid_rollout_the_follower_takes_over(
+        pair: tuple[HaServer, HaServer], sklearn_model: Path, features: np.ndarray) -> None:
+    first, second = pair
+    time.sleep(1)
+    assert not second.leads()  # one leader
+    api = second.api  # everything through the follower: its API and its router
+    deploy_blue(api, sklearn_model, 2, api, csv_row(features))
+    new_config(api, "ha", "green", sklearn_model, count=2)
+    policy = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "CANARY", "WaitIntervalInSeconds": 8, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}},
+        "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 300}}
+    with Load(api, "ha", csv_row(features), clients=4) as load:
+        api.call("POST", "/api/endpoints/ha/update", {"EndpointConfigName": "green", "DeploymentConfig": policy})
+        deadline = time.monotonic() + 30
+        while not canary_serves(api):  # mid-rollout: the canary takes its share of the traffic
+            assert time.monotonic() < deadline, "the canary never served"
+            time.sleep(0.1)
+        time.sleep(1)
+        first.process.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        first.process.wait(10)
+        while not second.leads():
+            assert time.monotonic() - killed_at < 10, "the follower did not take over"
+            time.sleep(0.05)
+        failover_s = time.monotonic() - killed_at
+        described = wait_done(api, "ha", timeout_s=120)
+        time.sleep(1)
+    print(f"failover {failover_s:.2f} s; outcome {history_outcome(api)}; served {sum(load.served.values())}")
+    assert failover_s < 5, failover_s
+    assert described["EndpointStatus"] == "InService", described
+    assert described["EndpointConfigName"] in ("green", "blue")  # finished, or rolled back
+    history = api.call("GET", "/api/endpoints/ha/deployments")["Deployments"]
+    assert history[0]["Outcome"] in ("SUCCEEDED", "ROLLED_BACK"), history[0]
+    assert load.failures == [], load.failures[:5]
+    assert sum(load.served.values()) > 50
+    assert api.invoke("ha", csv_row(features)).status_code == 200
 
 
 def invocations_through(api: Api, endpoint: str, metric: str, since: float) -> float:
@@ -144,52 +157,37 @@ def invocations_through(api: Api, endpoint: str, metric: str, since: float) -> f
 
 
 def test_both_routers_metrics_add_up_and_an_alarm_sees_errors_sent_through_the_follower(
-        shared_database: str, tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
-    first = HaServer(tmp_path / "a", shared_database)
-    second = None
-    try:
-        assert first.leads()
-        second = HaServer(tmp_path / "b", shared_database)
-        leader, follower = first.api, second.api
-        since = time.time()
-        new_config(leader, "ha", "blue", sklearn_model, count=1)
-        leader.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
-        leader.wait_status("ha", "InService")
-        answered = 0
-        deadline = time.monotonic() + 10
-        while follower.invoke("ha", csv_row(features)).status_code != 200:  # (refusals are not invocations)
-            assert time.monotonic() < deadline, "the follower's router never served the endpoint"
-            time.sleep(0.1)
-        answered += 1
-        leader.call("PUT", "/api/alarms/ha-4xx", {
-            "Namespace": "AWS/SageMaker", "MetricName": "Invocation4XXErrors", "Statistic": "Sum", "Period": 10,
-            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching",
-            "Dimensions": [{"Name": "EndpointName", "Value": "ha"}, {"Name": "VariantName", "Value": "main"}]})
-        with Load(leader, "ha", csv_row(features), clients=2) as through_leader, \
-                Load(follower, "ha", csv_row(features), clients=2) as through_follower:
-            time.sleep(3)
-        assert through_leader.failures == [] and through_follower.failures == []
-        served = answered + sum(through_leader.served.values()) + sum(through_follower.served.values())
-        assert sum(through_follower.served.values()) > 20
-        deadline = time.monotonic() + 10  # the follower ships each closed second, the leader merges it
-        while (recorded := invocations_through(leader, "ha", "Invocations", since)) != served:
-            assert time.monotonic() < deadline, (recorded, served)
-            time.sleep(0.5)
-        assert leader.call("GET", "/api/alarms/ha-4xx")["StateValue"] != "ALARM"
-        bad = [follower.invoke("ha", "not,a,row").status_code for _ in range(5)]  # through the follower only
-        assert all(400 <= status < 500 for status in bad), bad
-        deadline = time.monotonic() + 30
-        while leader.call("GET", "/api/alarms/ha-4xx")["StateValue"] != "ALARM":
-            assert time.monotonic() < deadline, "the leader's alarm never saw the follower's errors"
-            time.sleep(0.5)
-        assert invocations_through(leader, "ha", "Invocation4XXErrors", since) == 5
-        assert invocations_through(leader, "ha", "Invocations", since) == served + 5
-        assert invocations_through(follower, "ha", "Invocations", since) == served + 5  # the follower reads them
-    finally:
-        first.stop()
-        if second is not None:
-            second.stop()
+        pair: tuple[HaServer, HaServer], sklearn_model: Path, features: np.ndarray) -> None:
+    first, second = pair
+    leader, follower = first.api, second.api
+    since = time.time()
+    deploy_blue(leader, sklearn_model, 1, follower, csv_row(features))
+    answered = 1  # the follower's first answer
+    leader.call("PUT", "/api/alarms/ha-4xx", {
+        "Namespace": "AWS/SageMaker", "MetricName": "Invocation4XXErrors", "Statistic": "Sum", "Period": 10,
+        "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "Dimensions": [{"Name": "EndpointName", "Value": "ha"}, {"Name": "VariantName", "Value": "main"}]})
+    with Load(leader, "ha", csv_row(features), clients=2) as through_leader, \
+            Load(follower, "ha", csv_row(features), clients=2) as through_follower:
+        time.sleep(3)
+    assert through_leader.failures == [] and through_follower.failures == []
+    served = answered + sum(through_leader.served.values()) + sum(through_follower.served.values())
+    assert sum(through_follower.served.values()) > 20
+    deadline = time.monotonic() + 10  # the follower ships each closed second, the leader merges it
+    while (recorded := invocations_through(leader, "ha", "Invocations", since)) != served:
+        assert time.monotonic() < deadline, (recorded, served)
+        time.sleep(0.5)
+    assert leader.call("GET", "/api/alarms/ha-4xx")["StateValue"] != "ALARM"
+    bad = [follower.invoke("ha", "not,a,row").status_code for _ in range(5)]  # through the follower only
+    assert all(400 <= status < 500 for status in bad), bad
+    deadline = time.monotonic() + 30
+    while leader.call("GET", "/api/alarms/ha-4xx")["StateValue"] != "ALARM":
+        assert time.monotonic() < deadline, "the leader's alarm never saw the follower's errors"
+        time.sleep(0.5)
+    assert invocations_through(leader, "ha", "Invocation4XXErrors", since) == 5
+    assert invocations_through(leader, "ha", "Invocations", since) == served + 5
+    assert invocations_through(follower, "ha", "Invocations", since) == served + 5  # the follower reads them
 
 
 def leader_lock_pids(database_url: str) -> list[int]:
@@ -203,37 +201,27 @@ def leader_lock_pids(database_url: str) -> list[int]:
 
 
 def test_a_leader_whose_database_session_is_killed_exits_and_the_other_takes_over(
-        shared_database: str, tmp_path: Path, sklearn_model: Path, features: np.ndarray) -> None:
+        shared_database: str, pair: tuple[HaServer, HaServer], sklearn_model: Path, features: np.ndarray) -> None:
     import psycopg
 
-    first = HaServer(tmp_path / "a", shared_database)
-    second = None
-    try:
-        assert first.leads()
-        second = HaServer(tmp_path / "b", shared_database)
-        new_config(first.api, "ha", "blue", sklearn_model, count=1)
-        first.api.call("POST", "/api/endpoints", {"EndpointName": "ha", "EndpointConfigName": "blue"})
-        first.api.wait_status("ha", "InService")
-        (pid,) = leader_lock_pids(shared_database)  # the leader's lock session, and only it
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
-        killed_at = time.monotonic()
-        assert first.process.wait(10) == 70  # it cannot know it is still the only leader: it exits
-        exited_s = time.monotonic() - killed_at
-        while not second.leads():
-            assert time.monotonic() - killed_at < 10, "the other server did not take over"
-            time.sleep(0.05)
-        took_over_s = time.monotonic() - killed_at
-        print(f"leader exited {exited_s:.2f} s after its session was killed; new leader at {took_over_s:.2f} s")
-        assert exited_s < 5 and took_over_s < 5
-        assert "lost its leadership" in first.log.read_text()
-        deadline = time.monotonic() + 10  # the instances lived on; the new leader adopted them
-        while second.api.invoke("ha", csv_row(features)).status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        assert second.api.call("GET", "/api/endpoints/ha")["EndpointStatus"] == "InService"
-        assert len(leader_lock_pids(shared_database)) == 1
-    finally:
-        first.stop()
-        if second is not None:
-            second.stop()
+    first, second = pair
+    deploy_blue(first.api, sklearn_model, 1, None, csv_row(features))
+    (pid,) = leader_lock_pids(shared_database)  # the leader's lock session, and only it
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+    killed_at = time.monotonic()
+    assert first.process.wait(10) == 70  # it cannot know it is still the only leader: it exits
+    exited_s = time.monotonic() - killed_at
+    while not second.leads():
+        assert time.monotonic() - killed_at < 10, "the other server did not take over"
+        time.sleep(0.05)
+    took_over_s = time.monotonic() - killed_at
+    print(f"leader exited {exited_s:.2f} s after its session was killed; new leader at {took_over_s:.2f} s")
+    assert exited_s < 5 and took_over_s < 5
+    assert "lost its leadership" in first.log.read_text()
+    deadline = time.monotonic() + 10  # the instances lived on; the new leader adopted them
+    while second.api.invoke("ha", csv_row(features)).status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert second.api.call("GET", "/api/endpoints/ha")["EndpointStatus"] == "InService"
+    assert len(leader_lock_pids(shared_database)) == 1

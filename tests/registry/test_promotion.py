@@ -175,6 +175,50 @@ def test_promoting_twice_makes_one_copy(servers: Servers, tmp_path: Path) -> Non
     assert [h["Kind"] for h in history] == ["created"]
 
 
+def test_a_repeated_promotion_is_answered_by_the_target_without_moving_the_artifact(servers: Servers,
+                                                                                    tmp_path: Path) -> None:
+    dev, prod = servers("dev"), servers("prod")
+    approved_version(dev, tmp_path)
+    with Client(url(dev)) as source, Client(url(prod)) as target:
+        described = source.describe_model_package(ModelPackageName="churn/1")
+        manifest = {"SourceUrl": url(dev), "ArtifactSha256": described["GreenfleetArtifact"]["Sha256"],
+                    "SourceModelPackage": described, "Evidence": []}
+        with pytest.raises(ApiError) as caught:  # the manifest alone, before any copy: not there yet
+            target.import_model_package(Manifest=manifest)
+        assert caught.value.code == "ResourceNotFound" and "send its model.tar.gz" in caught.value.message
+        assert group_names(prod) == [] and kept_files(prod) == []
+        first = promote(source, target, "churn/1", by="ci")
+        Path(described["GreenfleetArtifact"]["Uri"]).unlink()  # the source could not serve the bytes again
+        again = promote(source, target, "churn/1", by="ci")
+        assert target.import_model_package(Manifest=manifest) == again
+    assert first["Created"] is True and again["Created"] is False
+    assert again["ModelPackageArn"] == first["ModelPackageArn"]
+
+
+def test_a_target_from_before_the_manifest_only_request_still_gets_the_bytes(servers: Servers,
+                                                                             tmp_path: Path) -> None:
+    """A target that does not know the manifest-only request refuses it as a body without an archive: promote
+    then sends the archive, as it did before."""
+    import httpx
+
+    dev = servers("dev")
+    approved_version(dev, tmp_path)
+    bodies: list[int] = []
+
+    def older_target(request: httpx.Request) -> httpx.Response:
+        manifest_bytes = int(request.headers["X-Greenfleet-Manifest-Bytes"])
+        archive = len(request.read()) - manifest_bytes
+        bodies.append(archive)
+        if archive == 0:
+            return httpx.Response(400, headers={"x-amzn-ErrorType": "ValidationException"}, json={
+                "__type": "ValidationException", "message": "The body holds no model.tar.gz after the manifest"})
+        return httpx.Response(200, json={"ModelPackageArn": "arn:copy", "Created": True})
+
+    with Client(url(dev)) as source, Client("http://older", transport=httpx.MockTransport(older_target)) as target:
+        assert promote(source, target, "churn/1", by="ci") == {"ModelPackageArn": "arn:copy", "Created": True}
+    assert bodies[0] == 0 and bodies[1] > 0 and len(bodies) == 2
+
+
 def test_refusals_leave_nothing_on_the_target(servers: Servers, tmp_path: Path) -> None:
     dev, prod = servers("dev"), servers("prod", api_token="prod-secret")
     approved_version(dev, tmp_path)

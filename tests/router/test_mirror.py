@@ -1,9 +1,14 @@
-"""The router's shadow copies over loopback HTTP: on pooled connections without a task, answers recorded and
-paired, a pooled connection the instance closed retried on a fresh one, an unanswered copy timed out."""
+"""The router's shadow copies over loopback HTTP, sent by its mirror process: on pooled connections without a
+task, answers recorded and paired, a pooled connection the instance closed retried on a fresh one, an
+unanswered copy timed out; a mirror process killed is restarted, its copies counted dropped, and the caller
+never sees it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -15,6 +20,10 @@ from greenfleet.router.proxy import Router
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Shadow, Target
 
 BODY = b"1.0,2.0,3.0"
+pytestmark = pytest.mark.slow  # each test starts a mirror process
+MECHANICS: dict[str, Any] = {"shadow_niceness": 0, "shadow_scheduling": "nice"}
+"""The mirror process at normal priority: these tests are about what it does, not when it gets the CPU (under
+SCHED_IDLE, on a machine busy with other tests, it may get none for seconds)."""
 
 
 class Instance(asyncio.Protocol):
@@ -104,7 +113,7 @@ async def mirrored(requests: int, shadow_answer: Callable[[int], Any], timeout_s
     shadow = await loop.create_server(shadow_instance, "127.0.0.1", 0)
     ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
     recorder, pairs = Recorded(), Pairs()
-    router = Router("123456789012", 1024 * 1024, timeout_s, recorder=recorder)
+    router = Router("123456789012", 1024 * 1024, timeout_s, recorder=recorder, **MECHANICS)
     router.mirror.sink = pairs
     prod = Target("prod", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("p-1", "127.0.0.1", ports[0]),))
     copy = Target("shadow", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("s-1", "127.0.0.1", ports[1]),))
@@ -179,4 +188,95 @@ def test_an_unanswered_copy_times_out_and_frees_its_place(monkeypatch: pytest.Mo
     router, recorder, pairs = run(scenario())
     assert [i[2] for i in recorder.invocations if i[0] == "shadow"] == ["ok", "model_error_5xx"]
     assert pairs.shadows["id-1"].status == 504 and pairs.shadows["id-0"].status == 200
-    assert router.mirror.in_flight == {} and router.outstanding.counts == {} and not router.mirror._waiting
+    assert router.mirror.in_flight == {} and router.outstanding.counts == {}
+
+
+def test_a_killed_mirror_process_is_restarted_its_copies_counted_dropped_and_the_caller_never_sees_it() -> None:
+    async def scenario() -> tuple[list[int], list[tuple[str, str, str]], list[str], int, int, int, int]:
+        loop = asyncio.get_running_loop()
+        log: list[bytes] = []
+        connections: list[Instance] = []
+
+        def instance(answer: Callable[[int], Any]) -> Instance:
+            connections.append(Instance(log, answer))
+            return connections[-1]
+
+        # The shadow answers its first 3 copies and holds the 4th: that one is in flight when the process dies.
+        held = {"n": 0}
+
+        def shadow_answer(n: int) -> Any:
+            held["n"] += 1
+            return ... if held["n"] == 4 else ok(b"s")
+
+        production = await loop.create_server(lambda: instance(lambda n: ok(b"p")), "127.0.0.1", 0)
+        shadow = await loop.create_server(lambda: instance(shadow_answer), "127.0.0.1", 0)
+        ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
+        recorder = Droppable()
+        router = Router("123456789012", 1024 * 1024, 30.0, recorder=recorder, **MECHANICS)
+        prod = Target("prod", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS",
+                      (InstanceAddress("p-1", "127.0.0.1", ports[0]),))
+        copy = Target("shadow", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS",
+                      (InstanceAddress("s-1", "127.0.0.1", ports[1]),))
+        router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (prod,), (Shadow(copy, 100.0, "prod"),))}))
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": BODY, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        async def invoke(count: int, left: int = 0) -> None:
+            for _ in range(count):  # each copy answered (or ``left`` held) before the next request
+                await router(scope, receive, send)
+                for _ in range(2000):
+                    if sum(router.mirror.in_flight.values()) <= left:
+                        break
+                    await asyncio.sleep(0.001)
+
+        scope = {"type": "http", "method": "POST", "path": "/endpoints/ep/invocations",
+                 "headers": [(b"content-type", b"text/csv")]}
+        await invoke(3)
+        await invoke(1, left=1)
+        for _ in range(2000):  # held at the shadow
+            if held["n"] == 4:
+                break
+            await asyncio.sleep(0.001)
+        first = router.mirror.link.pid
+        assert first is not None and router.mirror.in_flight == {"ep": 1}
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while router.mirror.link.pid is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        await invoke(2)  # within the restart's back-off: dropped, not queued
+        await asyncio.sleep(0.6)
+        await invoke(3)  # a new mirror process takes them
+        second = router.mirror.link.pid
+        assert second is not None and second != first
+        restarts = router.mirror.link.restarts
+        await router.mirror.close()
+        await router.upstream.close()
+        for connection in connections:
+            if connection.transport is not None:
+                connection.transport.close()
+        for server in (production, shadow):
+            server.close()
+            await server.wait_closed()
+        return (statuses, recorder.invocations, recorder.dropped, restarts, router.mirror.sent,
+                router.mirror.dropped, len(router.outstanding.counts))
+
+    statuses, invocations, dropped, restarts, sent, dropped_count, outstanding = run(scenario())
+    assert statuses == [200] * 9  # the caller never saw the mirror process die
+    assert [i[2] for i in invocations if i[0] == "shadow"] == ["ok"] * 6
+    assert dropped == ["shadow"] * 3 and dropped_count == 3  # the one in flight, and the 2 during back-off
+    assert restarts == 1 and sent == 7 and outstanding == 0
+
+
+class Droppable(Recorded):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped: list[str] = []
+
+    def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
+        self.dropped.append(variant)

@@ -13,6 +13,13 @@ from greenfleet.instances.contract import NICENESS_VARIABLE, SCHEDULING_VARIABLE
 from greenfleet.workers.process import lower_priority
 
 
+def _run(program: str) -> dict[str, object]:
+    """What a fresh interpreter running ``program`` printed as JSON on its last line."""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    seen: dict[str, object] = json.loads(done.stdout)
+    return seen
+
+
 def test_the_backends_hand_over_only_what_lowers_the_priority() -> None:
     assert priority_environment(0, "normal") == {}
     assert priority_environment(10, "normal") == {NICENESS_VARIABLE: "10"}
@@ -31,8 +38,7 @@ def test_the_worker_sets_sched_idle_and_its_niceness_on_itself_and_a_thread_it_s
         "thread = threading.Thread(target=look); thread.start(); thread.join()\n"
         "print(json.dumps({'failure': failure, 'policy': os.sched_getscheduler(0), 'thread': seen['thread'],"
         " 'nice': os.getpriority(os.PRIO_PROCESS, 0)}))\n")
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
-    seen = json.loads(done.stdout)
+    seen = _run(program)
     own = os.getpriority(os.PRIO_PROCESS, 0)
     assert seen == {"failure": None, "policy": os.SCHED_IDLE, "thread": os.SCHED_IDLE, "nice": min(own + 5, 19)}
 
@@ -58,7 +64,6 @@ def test_a_thread_started_before_the_worker_lowers_its_priority_is_lowered_too()
         "print(json.dumps({'failure': failure, 'policy': os.sched_getscheduler(tid),"
         " 'nice': os.getpriority(os.PRIO_PROCESS, tid), 'main_nice': os.getpriority(os.PRIO_PROCESS, 0)}))\n"
         "release.set(); thread.join()\n")
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
-    seen = json.loads(done.stdout)
+    seen = _run(program)
     own = os.getpriority(os.PRIO_PROCESS, 0)
     assert seen == {"failure": None, "policy": os.SCHED_IDLE, "nice": min(own + 5, 19), "main_nice": min(own + 5, 19)}

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from greenfleet.api import jsonbody
 from greenfleet.api.routing import json_body, route
 from greenfleet.artifacts import ArtifactError
-from greenfleet.errors import ValidationError
+from greenfleet.errors import ResourceNotFound, ValidationError
 from greenfleet.metrics.timestamps import parse_time
 from greenfleet.registry.caller import CALLER_HEADER, acting_as, from_header
 
@@ -165,7 +165,9 @@ def get_artifact(request: Request, group: str, version: int) -> FileResponse:
 @route(router, "ImportModelPackage")
 async def import_package(request: Request) -> Doc:
     """The body is the manifest (``X-Greenfleet-Manifest-Bytes`` bytes of JSON) followed by the model.tar.gz;
-    the guard streams it here unbuffered (its size is bounded by GREENFLEET_ARTIFACT_MAX_BYTES)."""
+    the guard streams it here unbuffered (its size is bounded by GREENFLEET_ARTIFACT_MAX_BYTES). A body that
+    is the manifest alone asks for the copy already made of that source version: answered as a repeated
+    promotion is (Created false), or ResourceNotFound when there is none yet (then send the bytes)."""
     importer, registry = request.app.state.services.registry_imports, _registry(request)
     declared = request.headers.get(MANIFEST_HEADER, "")
     if not declared.isdigit() or not 0 < int(declared) <= MAX_MANIFEST_BYTES:
@@ -177,8 +179,14 @@ async def import_package(request: Request) -> Doc:
     archive = Path(name)
     try:
         with os.fdopen(handle, "wb") as out:
-            manifest = await _receive(request, out, int(declared), registry.artifacts.max_bytes)
+            manifest, size = await _receive(request, out, int(declared), registry.artifacts.max_bytes)
         checked = importer.check(manifest)
+        if size == 0:
+            done = await run_in_threadpool(importer.existing, checked)
+            if done is None:
+                raise ResourceNotFound(f"No copy of {checked['SourceModelPackage']['ModelPackageArn']} from "
+                                       f"{checked['SourceUrl']} is here yet: send its model.tar.gz after the manifest")
+            return done  # type: ignore[no-any-return]
         who = from_header(request.headers.get(CALLER_HEADER))
 
         def promote_in() -> Doc:
@@ -190,7 +198,9 @@ async def import_package(request: Request) -> Doc:
         archive.unlink(missing_ok=True)
 
 
-async def _receive(request: Request, out: BinaryIO, manifest_bytes: int, max_bytes: int) -> Any:
+async def _receive(request: Request, out: BinaryIO, manifest_bytes: int, max_bytes: int) -> tuple[Any, int]:
+    """The manifest, parsed, and the artifact's size in bytes (written to ``out``; 0 when the body held only
+    the manifest)."""
     head = bytearray()
     size = 0
     async for chunk in request.stream():
@@ -206,6 +216,4 @@ async def _receive(request: Request, out: BinaryIO, manifest_bytes: int, max_byt
             await run_in_threadpool(out.write, chunk)
     if len(head) < manifest_bytes:
         raise ValidationError(f"The body ended inside the manifest ({len(head)} of {manifest_bytes} bytes)")
-    if size == 0:
-        raise ValidationError("The body holds no model.tar.gz after the manifest")
-    return jsonbody.parse(bytes(head))
+    return jsonbody.parse(bytes(head)), size
