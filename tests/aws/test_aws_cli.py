@@ -21,7 +21,7 @@ from tests.aws.servers import running_server
 from tests.aws.test_sagemaker_boto3 import FAST_WAITER, create_endpoint
 from tests.live.test_endpoints_live import csv_row
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]
 AWS = Path(sys.executable).with_name("aws")
 KEY, SECRET = "AKIDCLI", "cli-secret"
 

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import free_port
 
 ROOT = Path(__file__).parents[2]
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.parallel, pytest.mark.timeout(600)]
 
 
 def walkthrough() -> list[list[str]]:

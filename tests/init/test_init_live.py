@@ -21,7 +21,7 @@ from greenfleet.server import Server
 from tests.init.conftest import MakeProject
 from tests.live.conftest import Api
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]
 FAST_POLICY = {"BlueGreenUpdatePolicy": {
     "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 1},
     "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 120}}

@@ -21,7 +21,7 @@ from tests.conftest import free_port
 from tests.live.conftest import FAST, Api
 from tests.live.test_async_live import runtime
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]
 PAYLOAD_BYTES = 288 * 1024 * 1024
 BLOCK_ROWS = 997  # a prime: a chunk (10,000 rows) out of place cannot line up with the block again
 

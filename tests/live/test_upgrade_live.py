@@ -23,7 +23,7 @@ from tests.conftest import PG_ADMIN_URL, _pg_reachable, free_port
 from tests.live.conftest import FAST, Api, ServerProcess, _kill_leftover_workers
 from tests.live.test_endpoints_live import csv_row
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]
 OLD_RELEASE = "fcf4da1"
 REPO = Path(__file__).resolve().parents[2]
 

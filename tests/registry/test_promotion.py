@@ -82,6 +82,7 @@ def kept_files(server: Server) -> list[Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.parallel
 def test_promote_dev_test_prod_with_required_evidence(servers: Servers, tmp_path: Path) -> None:
     dev = servers("dev")
     test = servers("test", registry_required_evidence="integration,load")
@@ -332,6 +333,7 @@ def test_a_bad_required_evidence_setting_is_refused_at_start(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.parallel
 def test_promote_between_servers_keeping_artifacts_in_s3(servers: Servers, tmp_path: Path) -> None:
     from tests.artifacts.s3 import moto_s3
 

@@ -66,6 +66,7 @@ def test_the_command_image_without_a_command_fails_precisely(workers: WorkerFact
 
 
 @pytest.mark.slow
+@pytest.mark.parallel
 def test_mlflow_scoring_server_as_the_instance(workers: WorkerFactory, tmp_path: Path) -> None:
     mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
     x = np.random.default_rng(0).normal(size=(60, 4))
