@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenfleet.capture.config import CaptureSetting
+from greenfleet.pipeframes import HEAD as HEAD
+from greenfleet.pipeframes import split as split
 
-HEAD = struct.Struct("<BI")
 RECORD_HEAD = struct.Struct("<BIIdHII")
 """kind, body length, stream id, time, inference-id length, request length, response length"""
 RECORD_FIXED = RECORD_HEAD.size - HEAD.size
@@ -66,19 +67,6 @@ def flush_frame(sequence: int) -> bytes:
 
 def reset_frame() -> bytes:
     return HEAD.pack(RESET, 0)
-
-
-def split(buffer: bytes | bytearray) -> tuple[list[tuple[int, memoryview]], int]:
-    """The complete frames at the start of ``buffer`` as (kind, body), and how many bytes they take."""
-    view, frames, at, size = memoryview(buffer), [], 0, len(buffer)
-    head = HEAD.size
-    while at + head <= size:
-        kind, length = HEAD.unpack_from(view, at)
-        if at + head + length > size:
-            break
-        frames.append((kind, view[at + head:at + head + length]))
-        at += head + length
-    return frames, at
 
 
 def parse_record(body: memoryview) -> tuple[int, float, str | None, bytes, bytes]:

@@ -17,7 +17,9 @@ import math
 import struct
 from dataclasses import dataclass
 
-HEAD = struct.Struct("<BI")
+from greenfleet.pipeframes import HEAD as HEAD
+from greenfleet.pipeframes import split as split
+
 COPY_HEAD = struct.Struct("<BIQHBH")
 """kind, body length, copy id, port, wants the body, host length"""
 COPY_FIXED = COPY_HEAD.size - HEAD.size
@@ -89,19 +91,6 @@ def parse_answer(body: memoryview) -> AnswerFrame:
 def answer_start(body: memoryview) -> tuple[int, int, int, float]:
     """(copy id, how it ended, status, model latency µs or NaN) of an ANSWER body, without its bytes."""
     return _answer_start(body)
-
-
-def split(buffer: bytes | bytearray) -> tuple[list[tuple[int, memoryview]], int]:
-    """The complete frames at the start of ``buffer`` as (kind, body), and how many bytes they take."""
-    view, frames, at, size = memoryview(buffer), [], 0, len(buffer)
-    head = HEAD.size
-    while at + head <= size:
-        kind, length = HEAD.unpack_from(view, at)
-        if at + head + length > size:
-            break
-        frames.append((kind, view[at + head:at + head + length]))
-        at += head + length
-    return frames, at
 
 
 class FrameReader:
