@@ -92,6 +92,26 @@ class Pairs:
         self.shadows[inference_id] = answer
 
 
+def shadowed_router(ports: list[int], recorder: Any, timeout_s: float, *, paired: bool) -> tuple[
+        Router, list[int], Callable[[], Any], Callable[[MutableMapping[str, Any]], Any]]:
+    """A router serving "ep" from the instance on ``ports[0]`` and copying every request to the shadow on
+    ``ports[1]``; with the statuses it answers (appended as it answers) and an ASGI receive (BODY) and send."""
+    router = Router("123456789012", 1024 * 1024, timeout_s, recorder=recorder, **MECHANICS)
+    prod = Target("prod", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("p-1", "127.0.0.1", ports[0]),))
+    copy = Target("shadow", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("s-1", "127.0.0.1", ports[1]),))
+    router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (prod,), (Shadow(copy, 100.0, "prod", paired=paired),))}))
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    return router, statuses, receive, send
+
+
 async def mirrored(requests: int, shadow_answer: Callable[[int], Any], timeout_s: float = 30.0,
                    ) -> tuple[Router, Recorded, Pairs, list[bytes], list[bytes], list[Instance]]:
     loop = asyncio.get_running_loop()
@@ -113,20 +133,8 @@ async def mirrored(requests: int, shadow_answer: Callable[[int], Any], timeout_s
     shadow = await loop.create_server(shadow_instance, "127.0.0.1", 0)
     ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
     recorder, pairs = Recorded(), Pairs()
-    router = Router("123456789012", 1024 * 1024, timeout_s, recorder=recorder, **MECHANICS)
+    router, statuses, receive, send = shadowed_router(ports, recorder, timeout_s, paired=True)
     router.mirror.sink = pairs
-    prod = Target("prod", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("p-1", "127.0.0.1", ports[0]),))
-    copy = Target("shadow", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("s-1", "127.0.0.1", ports[1]),))
-    router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (prod,), (Shadow(copy, 100.0, "prod", paired=True),))}))
-    statuses: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": BODY, "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
     for index in range(requests):
         scope = {"type": "http", "method": "POST", "path": "/endpoints/ep/invocations",
                  "headers": [(b"content-type", b"text/csv"), (b"x-amzn-sagemaker-inference-id", b"id-%d" % index)]}
@@ -212,20 +220,7 @@ def test_a_killed_mirror_process_is_restarted_its_copies_counted_dropped_and_the
         shadow = await loop.create_server(lambda: instance(shadow_answer), "127.0.0.1", 0)
         ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
         recorder = Droppable()
-        router = Router("123456789012", 1024 * 1024, 30.0, recorder=recorder, **MECHANICS)
-        prod = Target("prod", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS",
-                      (InstanceAddress("p-1", "127.0.0.1", ports[0]),))
-        copy = Target("shadow", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS",
-                      (InstanceAddress("s-1", "127.0.0.1", ports[1]),))
-        router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (prod,), (Shadow(copy, 100.0, "prod"),))}))
-        statuses: list[int] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": BODY, "more_body": False}
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
+        router, statuses, receive, send = shadowed_router(ports, recorder, 30.0, paired=False)
 
         async def invoke(count: int, left: int = 0) -> None:
             for _ in range(count):  # each copy answered (or ``left`` held) before the next request
