@@ -29,12 +29,15 @@ class Load:
 
     def _run(self) -> None:
         client = Api(self.api.base_url)
-        while not self.stop_flag.is_set():
-            response = client.invoke(self.endpoint, self.body)
-            if response.status_code == 200:
-                self.served[response.headers["x-amzn-invoked-production-variant"]] += 1
-            else:
-                self.failures.append((time.monotonic(), response.status_code, response.text[:200]))
+        try:
+            while not self.stop_flag.is_set():
+                response = client.invoke(self.endpoint, self.body)
+                if response.status_code == 200:
+                    self.served[response.headers["x-amzn-invoked-production-variant"]] += 1
+                else:
+                    self.failures.append((time.monotonic(), response.status_code, response.text[:200]))
+        finally:
+            client.http.close()
 
     def __enter__(self) -> Load:
         for thread in self.threads:
