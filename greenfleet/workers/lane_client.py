@@ -6,11 +6,25 @@ connection is dropped (the member's thread sees it and ends once its call return
 connection before answering (it died) raises :class:`LaneClosed`. A member with no socket, never connected,
 raises :class:`LaneUnavailable`: it serves no lane (a ``greenfleet/command`` image runs its own server) and is
 called over HTTP instead.
+
+Waiting for a quick member, the supervisor polls before it sleeps. A call in a Serial pipeline is a chain of
+short hops, and on an idle VM each hop paid two process wake-ups (the member's, then the supervisor's when the
+answer came), each a halted virtual CPU woken by the host. When a call is the only one in flight in this
+process and the member's recent answers came within :data:`SPIN_S`, the supervisor polls the connection (giving
+the CPU up between polls with ``sched_yield``, so a runnable process on the same CPU, the member included, goes
+first) for up to :data:`SPIN_S` after sending; the answer is then read without a wake-up. The event loop is held
+only while nothing else is in flight, and a member whose answers take longer is never polled for.
+Measured quiet (bench/README.md, "Polling for a quick member"): each extra Serial script container 0.089 ms p50
+driven directly (0.124 ms without), 0.202-0.209 ms through server and router (0.213-0.255 ms without, same
+runs); the price is the supervisor's CPU, ~50 µs more per container call while it is the only call in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import cast
@@ -20,6 +34,10 @@ from greenfleet.workers.lane import AnswerReader, FrameError, LaneAnswer, LaneRe
 __all__ = ["Lane", "LaneClosed", "LaneTimeout", "LaneUnavailable"]
 
 CONNECT_TIMEOUT_S = 2.0
+SPIN_S = 300e-6
+"""The longest the supervisor polls for an answer before it sleeps (see the module's docstring)."""
+TYPICAL_WEIGHT = 0.2
+"""Weight of the newest answer time in a lane's typical answer time (exponentially weighted)."""
 
 
 class LaneUnavailable(Exception):
@@ -45,6 +63,7 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[LaneAnswer] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.open = False
+        self.sent_at = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport, self.open = cast(asyncio.Transport, transport), True
@@ -61,6 +80,8 @@ class _Connection(asyncio.Protocol):
         self.waiter = self.timer = None
         if timer is not None:
             timer.cancel()
+        if waiter is not None:
+            self.lane.answered(time.perf_counter() - self.sent_at)
         if waiter is not None and not waiter.done():
             self.lane._idle.append(self)
             waiter.set_result(answers[0])
@@ -77,13 +98,19 @@ class _Connection(asyncio.Protocol):
         self.waiter = self.timer = None
         if timer is not None:
             timer.cancel()
+        if waiter is not None:
+            self.lane.answered(None)
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
 
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop, timeout_s: float) -> asyncio.Future[LaneAnswer]:
         self.waiter = waiter = loop.create_future()
         self.timer = loop.call_later(timeout_s, self._expire, timeout_s)
-        cast(asyncio.Transport, self.transport).write(data)
+        transport = cast(asyncio.Transport, self.transport)
+        self.sent_at = time.perf_counter()
+        transport.write(data)
+        if self.lane.sent():
+            _poll_briefly(transport, self.sent_at + SPIN_S)
         return waiter
 
     def _expire(self, timeout_s: float) -> None:
@@ -104,6 +131,20 @@ class Lane:
         self.connected = False
         """Whether a connection was ever opened (then a missing socket is a member gone, not one without)."""
         self._idle: list[_Connection] = []
+        self.typical_s = SPIN_S
+        """The member's typical answer time (exponentially weighted; starts at the polling limit)."""
+
+    def sent(self) -> bool:
+        """Count a call in flight; whether to poll for its answer (the only call in flight in this process,
+        and this member typically answers within :data:`SPIN_S`)."""
+        _flight.calls += 1
+        return _flight.calls == 1 and self.typical_s < SPIN_S
+
+    def answered(self, elapsed_s: float | None) -> None:
+        """A call ended: answered after ``elapsed_s``, or failed (None; the typical time is kept)."""
+        _flight.calls -= 1
+        if elapsed_s is not None:
+            self.typical_s += TYPICAL_WEIGHT * (elapsed_s - self.typical_s)
 
     def call(self, request: LaneRequest) -> Awaitable[LaneAnswer]:
         """The member's answer: a future settled by the connection when one is pooled (the usual case, one
@@ -142,3 +183,24 @@ class Lane:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+
+
+class _Flight:
+    """Lane calls in flight in this process (one event loop), over all lanes."""
+
+    calls = 0
+
+
+_flight = _Flight()
+
+
+def _poll_briefly(transport: asyncio.Transport, until: float) -> None:
+    """Poll ``transport``'s socket for something to read until ``until`` (perf_counter), yielding the CPU
+    between polls; the event loop reads it next."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    while not poller.poll(0) and time.perf_counter() < until:
+        os.sched_yield()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from greenfleet.workers import lane_client
 from greenfleet.workers.lane import AnswerReader, LaneAnswer, LaneRequest, encode_request
 from greenfleet.workers.lane_client import Lane, LaneUnavailable
 from greenfleet.workers.lane_server import LaneServer
@@ -26,6 +28,8 @@ class DeepRuntime(FakeRuntime):
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         if body == b"deep":
             raise RecursionError("maximum recursion depth exceeded")
+        if body == b"slow":
+            time.sleep(0.003)
         return super().invoke(body, content_type, accept)
 
 
@@ -99,3 +103,36 @@ def test_the_client_pools_one_connection_per_call_in_flight(served: tuple[Invoca
 
     answers = asyncio.run(go())
     assert [a.body for a in answers] == [b"A||text/csv"] * 3 + [b"B||text/csv"]
+
+
+def test_the_supervisor_polls_only_for_a_quick_member_and_a_lone_call(served: tuple[InvocationApp, Path],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _, path = served
+    polled: list[float] = []
+    monkeypatch.setattr(lane_client, "_poll_briefly", lambda transport, until: polled.append(until))
+
+    async def go() -> None:
+        quick, slow = Lane(path, timeout_s=5), Lane(path, timeout_s=5)
+        await quick.call(LaneRequest("", "", "", "", b"a"))
+        assert polled == []  # nothing known of the member yet
+        for _ in range(3):
+            await quick.call(LaneRequest("", "", "", "", b"a"))
+        assert len(polled) >= 2 and quick.typical_s < lane_client.SPIN_S
+        before = len(polled)
+        await asyncio.gather(*(quick.call(LaneRequest("", "", "", "", b"a")) for _ in range(3)))
+        assert len(polled) == before + 1  # only the first of three calls in flight at once
+        for _ in range(3):
+            await slow.call(LaneRequest("", "", "", "", b"slow"))
+        assert slow.typical_s > lane_client.SPIN_S
+        before = len(polled)
+        await slow.call(LaneRequest("", "", "", "", b"slow"))
+        assert len(polled) == before  # a member slower than the polling limit is not polled for
+        assert lane_client._flight.calls == 0
+        timing_out = Lane(path, timeout_s=0.001)
+        with pytest.raises(lane_client.LaneTimeout):
+            await timing_out.call(LaneRequest("", "", "", "", b"slow"))
+        assert lane_client._flight.calls == 0  # a call that failed is not counted in flight any more
+        for lane in (quick, slow, timing_out):
+            lane.close()
+
+    asyncio.run(go())
