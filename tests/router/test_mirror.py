@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from greenfleet.router import mirror as mirror_module
-from greenfleet.router.mirror import Answer
 from greenfleet.router.proxy import Router
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Shadow, Target
+from tests.router.mirror_doubles import Invocation, Pairs, Recorded
 
 BODY = b"1.0,2.0,3.0"
 pytestmark = pytest.mark.slow  # each test starts a mirror process
@@ -61,35 +61,11 @@ def ok(text: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s" % (len(text), text)
 
 
-class Recorded:
-    def __init__(self) -> None:
-        self.invocations: list[tuple[str, str, str]] = []
-
-    def record_invocation(self, endpoint: str, variant: str, config: str, instance_id: str, outcome: str,
-                          model_latency_us: float | None, overhead_latency_us: float, now: float) -> None:
-        self.invocations.append((variant, instance_id, outcome))
+class Undroppable(Recorded):
+    """A recorder for tests in which no copy is dropped."""
 
     def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
         raise AssertionError("no copy is dropped here")
-
-    def record_container_latency(self, *args: object) -> None:
-        return None
-
-    def set_instance_counts(self, counts: object) -> None:
-        return None
-
-
-class Pairs:
-    def __init__(self) -> None:
-        self.productions: dict[str, Answer] = {}
-        self.shadows: dict[str, Answer] = {}
-
-    def production(self, endpoint: str, inference_id: str, request: bytes, content_type: str | None,
-                   answer: Answer, now: float) -> None:
-        self.productions[inference_id] = answer
-
-    def shadow(self, endpoint: str, inference_id: str, answer: Answer, now: float) -> None:
-        self.shadows[inference_id] = answer
 
 
 def shadowed_router(ports: list[int], recorder: Any, timeout_s: float, *, paired: bool) -> tuple[
@@ -132,7 +108,7 @@ async def mirrored(requests: int, shadow_answer: Callable[[int], Any], timeout_s
     production = await loop.create_server(production_instance, "127.0.0.1", 0)
     shadow = await loop.create_server(shadow_instance, "127.0.0.1", 0)
     ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
-    recorder, pairs = Recorded(), Pairs()
+    recorder, pairs = Undroppable(), Pairs()
     router, statuses, receive, send = shadowed_router(ports, recorder, timeout_s, paired=True)
     router.mirror.sink = pairs
     for index in range(requests):
@@ -167,7 +143,7 @@ def test_copies_reuse_one_pooled_connection_and_their_answers_are_recorded_and_p
     # The copy is the production request's bytes, but for the Host line.
     for sent, copied in zip(production_log, shadow_log, strict=True):
         assert sent.split(b"\r\n")[2:] == copied.split(b"\r\n")[2:] and sent != copied
-    assert [i for i in recorder.invocations if i[0] == "shadow"] == [("shadow", "s-1", "ok")] * 20
+    assert [i[:3] for i in recorder.invocations if i[0] == "shadow"] == [("shadow", "s-1", "ok")] * 20
     assert {a.body for a in pairs.shadows.values()} == {b"shadow-%d" % n for n in range(1, 21)}
     assert {a.content_type for a in pairs.shadows.values()} == {"text/csv"}
     assert sorted(pairs.shadows) == sorted(pairs.productions) == sorted(f"id-{i}" for i in range(20))
@@ -200,7 +176,7 @@ def test_an_unanswered_copy_times_out_and_frees_its_place(monkeypatch: pytest.Mo
 
 
 def test_a_killed_mirror_process_is_restarted_its_copies_counted_dropped_and_the_caller_never_sees_it() -> None:
-    async def scenario() -> tuple[list[int], list[tuple[str, str, str]], list[str], int, int, int, int]:
+    async def scenario() -> tuple[list[int], list[Invocation], list[str], int, int, int, int]:
         loop = asyncio.get_running_loop()
         log: list[bytes] = []
         connections: list[Instance] = []
@@ -219,7 +195,7 @@ def test_a_killed_mirror_process_is_restarted_its_copies_counted_dropped_and_the
         production = await loop.create_server(lambda: instance(lambda n: ok(b"p")), "127.0.0.1", 0)
         shadow = await loop.create_server(lambda: instance(shadow_answer), "127.0.0.1", 0)
         ports = [server.sockets[0].getsockname()[1] for server in (production, shadow)]
-        recorder = Droppable()
+        recorder = Recorded()
         router, statuses, receive, send = shadowed_router(ports, recorder, 30.0, paired=False)
 
         async def invoke(count: int, left: int = 0) -> None:
@@ -266,12 +242,3 @@ def test_a_killed_mirror_process_is_restarted_its_copies_counted_dropped_and_the
     assert [i[2] for i in invocations if i[0] == "shadow"] == ["ok"] * 6
     assert dropped == ["shadow"] * 3 and dropped_count == 3  # the one in flight, and the 2 during back-off
     assert restarts == 1 and sent == 7 and outstanding == 0
-
-
-class Droppable(Recorded):
-    def __init__(self) -> None:
-        super().__init__()
-        self.dropped: list[str] = []
-
-    def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
-        self.dropped.append(variant)

@@ -13,7 +13,7 @@ import pytest
 
 from greenfleet.router import mirror as mirror_module
 from greenfleet.router.balancer import Outstanding
-from greenfleet.router.mirror import Answer, Mirror
+from greenfleet.router.mirror import Mirror
 from greenfleet.router.mirror_frames import (
     ANSWER,
     ANSWERED,
@@ -30,6 +30,7 @@ from greenfleet.router.mirror_frames import (
 from greenfleet.router.mirror_process import Sender
 from greenfleet.router.table import EndpointRoute, InstanceAddress, Shadow, Target
 from greenfleet.router.upstream import Upstream, request
+from tests.router.mirror_doubles import Pairs, Recorded
 
 
 def test_a_copy_frame_carries_the_address_the_body_wish_and_the_request_bytes() -> None:
@@ -117,36 +118,6 @@ class FakeLink:
 
     async def close(self) -> None:
         return None
-
-
-class Recorded:
-    def __init__(self) -> None:
-        self.invocations: list[tuple[str, str, str, float | None]] = []
-        self.dropped: list[str] = []
-
-    def record_invocation(self, endpoint: str, variant: str, config: str, instance_id: str, outcome: str,
-                          model_latency_us: float | None, overhead_latency_us: float, now: float) -> None:
-        self.invocations.append((variant, instance_id, outcome, model_latency_us))
-
-    def record_mirror_dropped(self, endpoint: str, variant: str, config: str, now: float) -> None:
-        self.dropped.append(variant)
-
-    def record_container_latency(self, *args: object) -> None:
-        return None
-
-    def set_instance_counts(self, counts: object) -> None:
-        return None
-
-
-class Pairs:
-    def __init__(self) -> None:
-        self.shadows: dict[str, Answer] = {}
-
-    def production(self, *args: object) -> None:
-        return None
-
-    def shadow(self, endpoint: str, inference_id: str, answer: Answer, now: float) -> None:
-        self.shadows[inference_id] = answer
 
 
 def _mirror(max_in_flight: int = 8) -> tuple[Mirror, FakeLink, Recorded, Pairs, EndpointRoute]:
