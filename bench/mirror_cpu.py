@@ -36,9 +36,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # bench.*; appended: a --baseline round's
+# PYTHONPATH (the baseline commit's greenfleet) stays first
+
+from bench.baseline_versions import alternate_versions
+from bench.proc_cpu import cpu_s, stat_fields
 from greenfleet.clock import SystemClock
 from greenfleet.metrics import MetricService
 from greenfleet.router.proxy import Router
@@ -112,7 +118,7 @@ async def _drive(router: Router, endpoint: str, requests: int, concurrency: int,
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal answered
         if message["type"] == "http.response.start" and message["status"] == 200:
             answered += 1
@@ -156,13 +162,8 @@ def _mirror_process_cpu_s(router: Router) -> float:
     """CPU seconds of the router's mirror process so far (0 for a router without one, or none running)."""
     link = getattr(router.mirror, "link", None)
     pid = getattr(link, "pid", None)
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = None if pid is None else stat_fields(pid)
+    return 0.0 if fields is None else cpu_s(fields)
 
 
 def _measure(production: int, shadow: int, names: list[str], rounds: int, requests: int,
@@ -186,26 +187,14 @@ def _measure(production: int, shadow: int, names: list[str], rounds: int, reques
 def _versions(commit: str, production: int, shadow: int, rounds: int, requests: int,
               concurrency: int) -> dict[str, list[dict[str, dict[str, float]]]]:
     """Rounds alternating COMMIT's router and this tree's, each round in a fresh process."""
-    here = Path(__file__).resolve().parent.parent
-    by_version: dict[str, list[dict[str, dict[str, float]]]] = {"baseline": [], "current": []}
-    with tempfile.TemporaryDirectory(prefix="gf-mirror-baseline-") as old:
-        archive = subprocess.run(["git", "-C", str(here), "archive", commit, "greenfleet"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
-        trees = {"baseline": old, "current": str(here)}
-        for index in range(rounds):
-            for version in ("baseline", "current") if index % 2 == 0 else ("current", "baseline"):
-                env = {**os.environ, "PYTHONPATH": trees[version]}
-                done = subprocess.run(
-                    [sys.executable, str(Path(__file__).resolve()), "--ports", f"{production},{shadow}",
-                     "--rounds", "1", "--requests", str(requests), "--concurrency", str(concurrency)],
-                    env=env, check=True, capture_output=True, text=True, cwd=tempfile.gettempdir())
-                by_version[version].extend(json.loads(done.stdout.splitlines()[-1]))
-                r = by_version[version][-1]
-                print(f"round {index + 1} {version:<9} base {r['base']['cpu_us_per_request']:6.1f} us/req, "
-                      f"same {r['same']['cpu_us_per_request']:6.1f} us/req, added "
-                      f"{r['same']['cpu_us_per_request'] - r['base']['cpu_us_per_request']:5.1f} us", flush=True)
-    return by_version
+    def report(index: int, version: str, r: dict[str, dict[str, float]]) -> None:
+        print(f"round {index + 1} {version:<9} base {r['base']['cpu_us_per_request']:6.1f} us/req, "
+              f"same {r['same']['cpu_us_per_request']:6.1f} us/req, added "
+              f"{r['same']['cpu_us_per_request'] - r['base']['cpu_us_per_request']:5.1f} us", flush=True)
+
+    return alternate_versions(Path(__file__), commit, rounds, [
+        "--ports", f"{production},{shadow}", "--rounds", "1", "--requests", str(requests),
+        "--concurrency", str(concurrency)], "gf-mirror-baseline-", report)
 
 
 def _summary(results: list[dict[str, dict[str, float]]]) -> dict[str, float]:

@@ -50,6 +50,11 @@ import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # bench.*; appended: a --baseline round's
+# PYTHONPATH (the baseline commit's greenfleet) stays first
+
+from bench.baseline_versions import alternate_versions
+from bench.proc_cpu import cpu_s, stat_fields
 from greenfleet.server import Server
 from greenfleet.settings import Settings
 
@@ -92,13 +97,8 @@ def _lowered_cpu_s(mirror_pid: int | None) -> tuple[float, float]:
     below normal priority (the shadows' workers): from /proc, Linux only."""
     table: dict[int, tuple[int, float, int]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
-                                      int(fields[16]))
+        if entry.name.isdigit() and (fields := stat_fields(entry.name)) is not None:
+            table[int(entry.name)] = (int(fields[1]), cpu_s(fields), int(fields[16]))
     me, mirror, shadows = os.getpid(), 0.0, 0.0
     for pid, (parent, cpu, nice) in table.items():
         if pid == mirror_pid:
@@ -242,22 +242,10 @@ def rounds(count: int, seconds: int, emit: bool = False) -> None:
 def baseline_rounds(commit: str, count: int, seconds: int) -> None:
     """Rounds alternating COMMIT's greenfleet and this tree's, each round a fresh process (server and
     endpoints started anew), the order swapped every round: the versions compared under the same load."""
-    here = Path(__file__).resolve().parent.parent
     load_before = os.getloadavg()
-    by_version: dict[str, list[dict[str, dict[str, float]]]] = {"baseline": [], "current": []}
-    with tempfile.TemporaryDirectory(prefix="gf-shadow-baseline-") as old:
-        archive = subprocess.run(["git", "-C", str(here), "archive", commit, "greenfleet"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
-        trees = {"baseline": old, "current": str(here)}
-        for index in range(count):
-            for version in ("baseline", "current") if index % 2 == 0 else ("current", "baseline"):
-                done = subprocess.run(
-                    [sys.executable, str(Path(__file__).resolve()), "--rounds", "1", "--seconds", str(seconds),
-                     "--emit"], env={**os.environ, "PYTHONPATH": trees[version]}, check=True, capture_output=True,
-                    text=True, cwd=tempfile.gettempdir())
-                by_version[version].extend(json.loads(done.stdout.splitlines()[-1]))
-                print(f"{version:<9}" + _round_line(index, by_version[version][-1]), flush=True)
+    by_version = alternate_versions(
+        Path(__file__), commit, count, ["--rounds", "1", "--seconds", str(seconds), "--emit"],
+        "gf-shadow-baseline-", lambda index, version, r: print(f"{version:<9}" + _round_line(index, r), flush=True))
     load_after = os.getloadavg()
     summary = {version: _summary(results) for version, results in by_version.items()}
     print(f"load average before {load_before[0]:.1f} {load_before[1]:.1f}, after {load_after[0]:.1f} "
