@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import tempfile
-import threading
 from concurrent.futures import Executor
 from typing import IO, Any
 
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from greenfleet.httpserver import uvicorn_config
+from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.workers.errors import Blocking, ModelInputError, PayloadTooLarge, RequestError
 from greenfleet.workers.invocation import Answer, Invocations, failure
 from greenfleet.workers.rows import CHUNK_ROWS, RowReader, RowStream
@@ -346,24 +343,8 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes) ->
 
 
 def serve(app: ASGIApp, port: int, host: str = "127.0.0.1") -> None:
-    """Serve ``app`` on ``host``:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish), then return,
-    so the caller's clean-up runs and the worker exits 0.
-
-    uvicorn re-raises the signal that stopped it once it has shut down, to the handler that was installed
-    before it; with the default handler that killed the worker there (status -15), before its caller could stop
-    its members or remove what it made. Here the handler it restores only notes the signal."""
+    """Serve ``app`` on ``host``:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish), then return:
+    the caller's clean-up runs and the worker exits 0."""
     config = uvicorn_config(app, host=host, port=port, lifespan="off", timeout_keep_alive=75,
                             date_header=False)
-    if threading.current_thread() is not threading.main_thread():  # no signals here (tests)
-        uvicorn.Server(config).run()
-        return
-    noted: list[int] = []
-    previous = {sig: signal.signal(sig, lambda number, _: noted.append(number)) for sig in (signal.SIGTERM,
-                                                                                           signal.SIGINT)}
-    try:
-        uvicorn.Server(config).run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if noted:
-        _log.info("stopped by %s", signal.Signals(noted[0]).name)
+    GracefulServer(config).run()
