@@ -1,4 +1,8 @@
-"""uvicorn, configured once for greenfleet's two HTTP servers (the base URL and every worker).
+"""uvicorn, configured once for greenfleet's HTTP servers (the base URL, the standalone router and every worker).
+
+:class:`GracefulServer` is uvicorn's server for all of them: uvicorn re-raises the SIGINT/SIGTERM that stopped
+it once it has shut down, and with the default handler that killed the process there, before the code after
+``run()`` (stopping the fleet, shipping the router's last metrics, stopping a pipeline's members) could run.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, so each small
 response costs two ``send`` system calls and arrives as two TCP segments, which the reader (wrk, a
@@ -14,12 +18,33 @@ what is held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["CorkedHttpToolsProtocol", "CorkedTransport", "uvicorn_config"]
+__all__ = ["CorkedHttpToolsProtocol", "CorkedTransport", "GracefulServer", "uvicorn_config"]
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server that, stopped by SIGINT/SIGTERM, shuts down gracefully and returns from ``run()``
+    (uvicorn would re-raise the signal; see the module's docstring)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 class CorkedTransport(asyncio.Transport):

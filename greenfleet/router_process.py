@@ -16,8 +16,6 @@ import logging
 import random
 import uuid
 
-import uvicorn
-
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy
@@ -26,7 +24,7 @@ from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
 from greenfleet.experiments.pair_store import PairFlush, PairStore
 from greenfleet.experiments.pairs import PairCollector
-from greenfleet.httpserver import uvicorn_config
+from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.metrics.inbox import MetricOutbox
 from greenfleet.metrics.recorder import Recorder
 from greenfleet.metrics.sketch import DEFAULT_ACCURACY
@@ -106,7 +104,7 @@ class RouterProcess:
         self.follower.start()
         self.reporter.start()
         try:
-            uvicorn.Server(uvicorn_config(self.app, host=self.host, port=self.port, lifespan="off",
+            GracefulServer(uvicorn_config(self.app, host=self.host, port=self.port, lifespan="off",
                                           timeout_keep_alive=30, date_header=True)).run()
         finally:
             self.follower.stop()

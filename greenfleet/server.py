@@ -7,11 +7,9 @@ import errno
 import logging
 import os
 import random
-import signal
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,7 +51,7 @@ from greenfleet.feedback.driver import FeedbackDriver
 from greenfleet.feedback.ground_truth import feedback_labels
 from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.feedback.service import FeedbackService
-from greenfleet.httpserver import uvicorn_config
+from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.instances.backend import InstanceBackend
 from greenfleet.instances.factory import BackendUnavailable, create_backend
 from greenfleet.instances.isolation import Isolation, WorkerUser, parse_list
@@ -128,9 +126,8 @@ def isolation(settings: Settings) -> Isolation:
                      allowed_images=parse_list(settings.allowed_images) or ("*",))
 
 
-class _Uvicorn(uvicorn.Server):
-    """uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill the process before the
-    fleet is stopped; greenfleet handles the signal and returns normally instead. ``announce``, when set,
+class _Uvicorn(GracefulServer):
+    """Returns from ``run()`` on SIGINT/SIGTERM, so the fleet is stopped after it. ``announce``, when set,
     is logged (INFO) once the server listens."""
 
     announce: str | None = None
@@ -139,18 +136,6 @@ class _Uvicorn(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started and self.announce:
             log.info("%s", self.announce)
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 class Server:

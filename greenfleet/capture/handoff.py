@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import fcntl
 import logging
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -43,13 +41,11 @@ from greenfleet.capture.frames import (
     stream_frame,
 )
 from greenfleet.capture.sink import CaptureCounts, Key
+from greenfleet.pipechild import RestartBackoff, spawn
 
 log = logging.getLogger("greenfleet.capture")
-PIPE_BYTES = 1 << 20
-"""The records pipe's capacity (Linux's default limit for an unprivileged process)."""
 MAX_STREAMS = 10_000
 """Stream declarations kept before the table starts over (each routing table has new settings)."""
-FIRST_BACKOFF_S, MAX_BACKOFF_S, YOUNG_S = 0.5, 30.0, 5.0
 FLUSH_TIMEOUT_S = 30.0
 
 _StreamKey = tuple[int, str, str, str, str]
@@ -99,8 +95,7 @@ class CaptureHandoff:
         self._thread: threading.Thread | None = None
         self.restarts = 0
         """Writer processes started after one exited."""
-        self._backoff_s = 0.0
-        self._restart_at = 0.0
+        self._restart = RestartBackoff()
 
     # --- the hot path (the serving thread) --------------------------------------------------------
     def capture(self, setting: CaptureSetting, endpoint: str, variant: str, at: float, request: bytes,
@@ -209,7 +204,7 @@ class CaptureHandoff:
         while True:
             child = self._child
             if child is None and (self._queue or self._flush_seq > self._confirmed_seq) \
-                    and time.monotonic() >= self._restart_at and not self._stopping.is_set():
+                    and self._restart.due() and not self._stopping.is_set():
                 child = self._spawn()
             if self._stopping.is_set():
                 break
@@ -283,27 +278,14 @@ class CaptureHandoff:
         return chunk
 
     def _spawn(self) -> _Child | None:
-        records_r, records_w = os.pipe()
-        status_r, status_w = os.pipe()
-        with contextlib.suppress(OSError, AttributeError):
-            fcntl.fcntl(records_w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "greenfleet.capture.writer_process", str(records_r), str(status_w),
-                 repr(self.flush_interval_s), self.s3_endpoint_url or ""],
-                pass_fds=(records_r, status_w), stdin=subprocess.DEVNULL)
-            # (in the server's session: a session of its own would be a scheduler autogroup of its own on
-            # Linux, sharing the CPU with the server as an equal whatever its nice value)
+            piped = spawn("greenfleet.capture.writer_process", [repr(self.flush_interval_s),
+                                                                 self.s3_endpoint_url or ""])
         except OSError as exc:
-            for fd in (records_r, records_w, status_r, status_w):
-                os.close(fd)
             log.error("cannot start the capture writer process: %s", exc)
-            self._backoff()
+            self._restart.failed()
             return None
-        os.close(records_r)
-        os.close(status_w)
-        os.set_blocking(records_w, False)
-        child = _Child(process, records_w, status_r, time.monotonic())
+        child = _Child(piped.process, piped.to_child, piped.from_child, piped.started)
         with self._lock:
             self._child = child
         # the new process knows no stream yet (a flush waited for is confirmed after what is queued now)
@@ -328,15 +310,7 @@ class CaptureHandoff:
         """The writer process is gone: count what it had not confirmed as lost; start another later."""
         self._retire(child)
         self.restarts += 1
-        if time.monotonic() - child.started < YOUNG_S:
-            self._backoff()
-        else:
-            self._backoff_s = 0.0
-            self._restart_at = time.monotonic()
-
-    def _backoff(self) -> None:
-        self._backoff_s = min(max(self._backoff_s * 2, FIRST_BACKOFF_S), MAX_BACKOFF_S)
-        self._restart_at = time.monotonic() + self._backoff_s
+        self._restart.exited(child.started)
 
     @staticmethod
     def _close(child: _Child) -> int | None:

@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from greenfleet.pipechild import RestartBackoff, spawn
 from greenfleet.router.mirror_frames import ANSWER, FrameReader
 
 log = logging.getLogger("greenfleet.router.mirror")
-PIPE_BYTES = 1 << 20
 READ_BYTES = 1 << 20
-FIRST_BACKOFF_S, MAX_BACKOFF_S, YOUNG_S = 0.5, 30.0, 5.0
 STOP_TIMEOUT_S = 2.0
 
 
@@ -58,8 +55,7 @@ class MirrorLink:
         self._unwritten = memoryview(b"")
         self._queued_bytes = 0
         self._write_soon: asyncio.Handle | None = None
-        self._backoff_s = 0.0
-        self._restart_at = 0.0
+        self._restart = RestartBackoff()
 
     @property
     def pid(self) -> int | None:
@@ -70,7 +66,7 @@ class MirrorLink:
         """Whether a mirror process runs (one is started if none does and its back-off has passed)."""
         if self._child is not None:
             return True
-        if time.monotonic() < self._restart_at:
+        if not self._restart.due():
             return False
         self._child = self._spawn()
         return self._child is not None
@@ -133,30 +129,15 @@ class MirrorLink:
 
     def _spawn(self) -> _Child | None:
         loop = self._loop = asyncio.get_running_loop()
-        copies_r, copies_w = os.pipe()
-        answers_r, answers_w = os.pipe()
-        for fd in (copies_w, answers_w):
-            with contextlib.suppress(OSError, AttributeError):
-                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "greenfleet.router.mirror_process", str(copies_r), str(answers_w),
-                 repr(self.timeout_s), repr(self.sweep_s), str(self.niceness), self.scheduling],
-                pass_fds=(copies_r, answers_w), stdin=subprocess.DEVNULL)
-            # (in the server's session: a session of its own would be a scheduler autogroup of its own on
-            # Linux, sharing the CPU with the server as an equal whatever its priority)
+            piped = spawn("greenfleet.router.mirror_process", [repr(self.timeout_s), repr(self.sweep_s),
+                                                                str(self.niceness), self.scheduling])
         except OSError as exc:
-            for fd in (copies_r, copies_w, answers_r, answers_w):
-                os.close(fd)
             log.error("cannot start the mirror process: %s", exc)
-            self._backoff()
+            self._restart.failed()
             return None
-        os.close(copies_r)
-        os.close(answers_w)
-        os.set_blocking(copies_w, False)
-        os.set_blocking(answers_r, False)
-        loop.add_reader(answers_r, self._readable)
-        return _Child(process, copies_w, answers_r, time.monotonic(), FrameReader())
+        loop.add_reader(piped.from_child, self._readable)
+        return _Child(piped.process, piped.to_child, piped.from_child, piped.started, FrameReader())
 
     def _exited(self, child: _Child) -> None:
         """The mirror process is gone: its copies are lost (``on_exit``); another starts later."""
@@ -164,11 +145,7 @@ class MirrorLink:
         code = _reap(child.process, STOP_TIMEOUT_S)
         log.warning("the mirror process exited (code %s); its copies in flight are counted dropped", code)
         self.restarts += 1
-        if time.monotonic() - child.started < YOUNG_S:
-            self._backoff()
-        else:
-            self._backoff_s = 0.0
-            self._restart_at = time.monotonic()
+        self._restart.exited(child.started)
         self.on_exit()
 
     def _detach(self, child: _Child) -> None:
@@ -186,10 +163,6 @@ class MirrorLink:
         if self._write_soon is not None:
             self._write_soon.cancel()
             self._write_soon = None
-
-    def _backoff(self) -> None:
-        self._backoff_s = min(max(self._backoff_s * 2, FIRST_BACKOFF_S), MAX_BACKOFF_S)
-        self._restart_at = time.monotonic() + self._backoff_s
 
     def kill(self) -> None:
         """End a mirror process that is stuck (its answers pipe then ends: ``on_exit``, and a restart)."""

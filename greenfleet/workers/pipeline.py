@@ -254,8 +254,8 @@ def run_pipeline(env: PipelineEnvironment) -> int:
             cwd=directory, stdin=subprocess.DEVNULL))
         members.append(Member(entry["hostname"], InstanceAddress(entry["hostname"], "127.0.0.1", entry["port"]),
                               directory, lane, _lane_max_bytes(entry["environment"])))
-    threading.Thread(target=_watch_members, args=(members, children, env.failure_file), name="members",
-                     daemon=True).start()
+    threading.Thread(target=_watch_members, args=(members, children, env.failure_file, spare_directory),
+                     name="members", daemon=True).start()
     app = PipelineApp(members, str(plan["Mode"]), heartbeat, env.invocation_timeout_s or 3600.0)
     serve(app, env.port)
     for directory in spare_directory:
@@ -328,8 +328,10 @@ def _run_in_process(members: list[tuple[str, WorkerEnvironment]], env: PipelineE
     return 0
 
 
-def _watch_members(members: list[Member], children: list[subprocess.Popen[bytes]], failure_file: Path | None) -> None:
-    """A member that exits takes the instance down, with the member's own reason."""
+def _watch_members(members: list[Member], children: list[subprocess.Popen[bytes]], failure_file: Path | None,
+                   spare_directory: list[Path]) -> None:
+    """A member that exits takes the instance down, with the member's own reason (and the lanes' temporary
+    directory with it)."""
     while True:
         for member, child in zip(members, children, strict=True):
             code = child.poll()
@@ -344,6 +346,8 @@ def _watch_members(members: list[Member], children: list[subprocess.Popen[bytes]
             for other in children:
                 with contextlib.suppress(ProcessLookupError):
                     other.kill()
+            for directory in spare_directory:
+                shutil.rmtree(directory, ignore_errors=True)
             logging.shutdown()
             os._exit(FAILURE_EXIT_CODE)
         time.sleep(0.2)

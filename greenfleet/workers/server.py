@@ -33,10 +33,9 @@ import tempfile
 from concurrent.futures import Executor
 from typing import IO, Any
 
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from greenfleet.httpserver import uvicorn_config
+from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.workers.errors import Blocking, ModelInputError, PayloadTooLarge, RequestError
 from greenfleet.workers.invocation import Answer, Invocations, failure
 from greenfleet.workers.rows import CHUNK_ROWS, RowReader, RowStream
@@ -344,7 +343,8 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes) ->
 
 
 def serve(app: ASGIApp, port: int, host: str = "127.0.0.1") -> None:
-    """Serve ``app`` on ``host``:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
+    """Serve ``app`` on ``host``:``port`` until SIGTERM/SIGINT (graceful: in-flight requests finish), then return:
+    the caller's clean-up runs and the worker exits 0."""
     config = uvicorn_config(app, host=host, port=port, lifespan="off", timeout_keep_alive=75,
                             date_header=False)
-    uvicorn.Server(config).run()
+    GracefulServer(config).run()

@@ -88,9 +88,23 @@ def test_the_router_process_serves_through_a_server_crash(server_process: Callab
             assert time.monotonic() < deadline, (recorded, served)
             time.sleep(0.5)
         assert time.monotonic() - down_at < 60
-    finally:
+        # stopped with SIGTERM right after one more invocation, the router ships its open second before it exits
+        assert through_router.invoke("steady", csv_row(features)).status_code == 200
         router.send_signal(signal.SIGTERM)
-        router.wait(15)
+        assert router.wait(15) == 0  # returned from serving (uvicorn's re-raised signal would have killed it)
+        deadline = time.monotonic() + 10
+        while recorded != served + 1:
+            assert time.monotonic() < deadline, (recorded, served + 1)
+            time.sleep(0.5)
+            stats = second_api.call("POST", "/api/metric-statistics", {
+                "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Statistics": ["Sum"], "Period": 60,
+                "Dimensions": [{"Name": "EndpointName", "Value": "steady"}, {"Name": "VariantName", "Value": "main"}],
+                "StartTime": time.time() - 600, "EndTime": time.time() + 60})
+            recorded = sum(p["Sum"] for p in stats["Datapoints"])
+    finally:
+        if router.poll() is None:
+            router.send_signal(signal.SIGTERM)
+            router.wait(15)
 
 
 SLEEPY_MODEL = '''

@@ -180,3 +180,27 @@ def test_a_member_without_a_lane_is_called_over_http_from_then_on(workers: Worke
     assert answers[0].text.split()[1].startswith("model")  # the HTTP app's model thread
     assert answers[0].headers["x-greenfleet-container-latency"].startswith("c0=")
     assert app.lanes == {}
+
+
+def test_lanes_too_long_for_the_members_directories_live_in_a_temporary_directory_removed_with_the_instance(
+        tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 40)  # <deep>/c0/lane.sock is over a Unix socket's 107 bytes
+    deep.mkdir(parents=True)
+    spare_root = tmp_path / "tmp"
+    spare_root.mkdir()
+    for ending in ("stop", "die c1"):
+        root = deep / ending.split()[0]
+        root.mkdir()
+        with start_pipeline(root, 2, TMPDIR=str(spare_root)) as pipeline:
+            (spare,) = spare_root.iterdir()
+            assert spare.name.startswith("greenfleet-lanes-") and sorted(p.name for p in spare.iterdir()) == [
+                "0.sock", "1.sock"]
+            who = pipeline.invoke("who")
+            assert who.status_code == 200 and who.text.split()[1].startswith("lane-"), who.text  # over the lane
+            if ending == "stop":
+                pipeline.process.terminate()
+                assert pipeline.process.wait(30) == 0
+            else:
+                assert pipeline.invoke(ending).status_code == 500
+                assert pipeline.process.wait(10) != 0  # the member's failure took the instance down
+        assert list(spare_root.iterdir()) == [], ending

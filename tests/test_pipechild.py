@@ -1,0 +1,71 @@
+"""A helper process on two pipes (greenfleet/pipechild.py): it starts with the fds it is given, and a child
+that dies young is restarted after a doubling back-off, one that ran a while at once."""
+
+from __future__ import annotations
+
+import os
+import select
+
+import pytest
+
+from greenfleet.pipechild import RestartBackoff, spawn
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_child_that_dies_young_waits_a_doubling_back_off_and_one_that_ran_a_while_restarts_at_once() -> None:
+    clock = Clock()
+    restart = RestartBackoff(first_s=0.5, max_s=2.0, young_s=5.0, clock=clock)
+    assert restart.due()
+    waits = []
+    for _ in range(4):
+        restart.exited(started=clock.now - 1)  # died a second after it started
+        assert not restart.due()
+        start = clock.now
+        while not restart.due():
+            clock.now += 0.25
+        waits.append(clock.now - start)
+    assert waits == [0.5, 1.0, 2.0, 2.0]  # doubling, capped at max_s
+    restart.exited(started=clock.now - 60)  # it had run a minute: at once, and the back-off starts over
+    assert restart.due()
+    restart.failed()  # could not start
+    assert not restart.due()
+    clock.now += 0.5
+    assert restart.due()
+
+
+def _read_all(fd: int) -> bytes:
+    poller, data = select.poll(), b""
+    poller.register(fd, select.POLLIN)
+    while poller.poll(10_000):
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data
+        data += chunk
+    raise AssertionError(f"the child wrote {data!r} and then nothing for 10 s")
+
+
+def test_a_child_reads_the_parents_pipe_and_answers_on_the_other() -> None:
+    child = spawn("tests.pipe_echo", ["x", "y"])
+    try:
+        assert not os.get_blocking(child.to_child) and not os.get_blocking(child.from_child)
+        os.write(child.to_child, b"hello")
+        os.close(child.to_child)  # the child reads to the end
+        assert _read_all(child.from_child) == b"HELLO x y"
+        assert child.process.wait(10) == 0
+    finally:
+        os.close(child.from_child)
+
+
+def test_a_child_that_cannot_start_leaves_no_pipe_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sorted(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    with pytest.raises(OSError):
+        spawn("tests.pipe_echo", [])
+    assert sorted(os.listdir("/proc/self/fd")) == before
