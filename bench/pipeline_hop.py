@@ -6,6 +6,7 @@ and the supervisor's per-container latency (its X-Greenfleet-Container-Latency) 
 
     .venv/bin/python bench/pipeline_hop.py                        # sizes 2 and 4, 2000 rounds
     .venv/bin/python bench/pipeline_hop.py --baseline /tmp/old    # an older checkout, alternating passes
+    .venv/bin/python bench/pipeline_hop.py --gap-ms 10 --rounds 500   # each request after an idle gap
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ async def _ready(port: int) -> None:
     raise SystemExit(f"the pipeline on port {port} never got ready")
 
 
-async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int, row: bytes) -> dict[str, Any]:
+async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int, row: bytes,
+                   gap_s: float) -> dict[str, Any]:
     upstream = Upstream(60.0)
     samples: dict[str, list[float]] = {key: [] for key in targets}
     containers: dict[str, list[list[int]]] = {key: [] for key in targets}
@@ -97,6 +99,8 @@ async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], roun
         if warm == 100:
             before = {key: [_cpu_s(pid) for pid in _tree(p.pid)] for key, (p, _) in targets.items()}
         for key, (_, port) in targets.items():
+            if gap_s:
+                await asyncio.sleep(gap_s)
             started = time.perf_counter()
             response = await upstream.invoke(InstanceAddress(key, "127.0.0.1", port), row,
                                              {"Content-Type": "text/csv"})
@@ -116,10 +120,11 @@ async def _measure(targets: dict[str, tuple[subprocess.Popen[bytes], int]], roun
     return out
 
 
-async def _run(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int, row: bytes) -> dict[str, Any]:
+async def _run(targets: dict[str, tuple[subprocess.Popen[bytes], int]], rounds: int, row: bytes,
+               gap_s: float) -> dict[str, Any]:
     for _, port in targets.values():
         await _ready(port)
-    return await _measure(targets, rounds, row)
+    return await _measure(targets, rounds, row, gap_s)
 
 
 def main() -> None:
@@ -127,6 +132,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--baseline", type=Path, default=None, help="an older checkout, measured alternately")
+    parser.add_argument("--gap-ms", type=float, default=0.0,
+                        help="an idle gap before each request (the processes sleep, as on a quiet endpoint)")
     args = parser.parse_args()
     checkouts: dict[str, Path | None] = {"new": None}
     if args.baseline is not None:
@@ -141,7 +148,7 @@ def main() -> None:
                                                          checkout) for size in (2, 4)}
                 try:
                     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                        measured = runner.run(_run(targets, args.rounds, row))
+                        measured = runner.run(_run(targets, args.rounds, row, args.gap_ms / 1000))
                 finally:
                     for process, _ in targets.values():
                         process.terminate()
