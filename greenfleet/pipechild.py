@@ -38,7 +38,12 @@ class PipedChild:
 def spawn(module: str, args: list[str]) -> PipedChild:
     """Start ``module`` on two new pipes; OSError (nothing left open) if it cannot start."""
     down_r, down_w = os.pipe()
-    up_r, up_w = os.pipe()
+    try:
+        up_r, up_w = os.pipe()
+    except OSError:
+        os.close(down_r)
+        os.close(down_w)
+        raise
     for fd in (down_w, up_w):
         with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ is Linux-only
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import select
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +52,8 @@ def _read_all(fd: int) -> bytes:
     raise AssertionError(f"the child wrote {data!r} and then nothing for 10 s")
 
 
-def test_a_child_reads_the_parents_pipe_and_answers_on_the_other() -> None:
+def test_a_child_reads_the_parents_pipe_and_answers_on_the_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # the child finds tests.pipe_echo from the checkout
     child = spawn("tests.pipe_echo", ["x", "y"])
     try:
         assert not os.get_blocking(child.to_child) and not os.get_blocking(child.from_child)
@@ -64,8 +66,38 @@ def test_a_child_reads_the_parents_pipe_and_answers_on_the_other() -> None:
 
 
 def test_a_child_that_cannot_start_leaves_no_pipe_open(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = sorted(os.listdir("/proc/self/fd"))
+    made: list[int] = []
+    pipe = os.pipe
+
+    def recorded_pipe() -> tuple[int, int]:
+        ends = pipe()
+        made.extend(ends)
+        return ends
+
+    monkeypatch.setattr(os, "pipe", recorded_pipe)
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     with pytest.raises(OSError):
         spawn("tests.pipe_echo", [])
-    assert sorted(os.listdir("/proc/self/fd")) == before
+    assert len(made) >= 4  # spawn's two pipes (and Popen's own)
+    for fd in made:
+        with pytest.raises(OSError):
+            os.fstat(fd)  # closed
+
+
+def test_a_second_pipe_that_cannot_be_made_leaves_the_first_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[int] = []
+    pipe = os.pipe
+
+    def second_fails() -> tuple[int, int]:
+        if made:
+            raise OSError(24, "Too many open files")
+        ends = pipe()
+        made.extend(ends)
+        return ends
+
+    monkeypatch.setattr(os, "pipe", second_fails)
+    with pytest.raises(OSError, match="Too many open files"):
+        spawn("tests.pipe_echo", [])
+    for fd in made:
+        with pytest.raises(OSError):
+            os.fstat(fd)

@@ -13,7 +13,9 @@ answer came), each a halted virtual CPU woken by the host. When a call is the on
 process and the member's recent answers came within :data:`SPIN_S`, the supervisor polls the connection (giving
 the CPU up between polls with ``sched_yield``, so a runnable process on the same CPU, the member included, goes
 first) for up to :data:`SPIN_S` after sending; the answer is then read without a wake-up. The event loop is held
-only while nothing else is in flight, and a member whose answers take longer is never polled for.
+only while no other lane call is in flight (anything else it serves, an HTTP member's answer, a ping, a new
+request, waits at most :data:`SPIN_S`) and only once the whole request has been written; a member whose answers
+take longer is never polled for.
 Measured quiet (bench/README.md, "Polling for a quick member"): each extra Serial script container 0.089 ms p50
 driven directly (0.124 ms without), 0.202-0.209 ms through server and router (0.213-0.255 ms without, same
 runs); the price is the supervisor's CPU, ~50 µs more per container call while it is the only call in flight.
@@ -104,12 +106,20 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(exc)
 
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop, timeout_s: float) -> asyncio.Future[LaneAnswer]:
+        """The call's future; LaneClosed at once if the connection was lost before the call could be sent."""
+        transport = self.transport
+        if not self.open or transport is None or transport.is_closing():
+            raise LaneClosed("the lane was closed before the call was sent")
         self.waiter = waiter = loop.create_future()
         self.timer = loop.call_later(timeout_s, self._expire, timeout_s)
-        transport = cast(asyncio.Transport, self.transport)
+        poll = self.lane.sent()  # counted in flight from here: answered() counts it out whatever ends it
         self.sent_at = time.perf_counter()
-        transport.write(data)
-        if self.lane.sent():
+        try:
+            transport.write(data)
+        except (OSError, RuntimeError) as exc:  # (uvloop raises RuntimeError on a transport closed meanwhile)
+            self.fail(LaneClosed(f"the lane was closed before the call was sent: {exc}"))
+            return waiter
+        if poll and not transport.get_write_buffer_size():  # (the rest of a large body waits for the loop)
             _poll_briefly(transport, self.sent_at + SPIN_S)
         return waiter
 

@@ -47,6 +47,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -246,28 +247,32 @@ def run_pipeline(env: PipelineEnvironment) -> int:
     members: list[Member] = []
     children: list[subprocess.Popen[bytes]] = []
     spare_directory: list[Path] = []  # for sockets whose path in a member's directory is too long
-    for position, entry in enumerate(plan["Members"]):
-        directory = Path(entry["directory"])
-        lane = _lane_path(directory, position, spare_directory)
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", "greenfleet.workers"], env={**entry["environment"], LANE_SOCKET: str(lane)},
-            cwd=directory, stdin=subprocess.DEVNULL))
-        members.append(Member(entry["hostname"], InstanceAddress(entry["hostname"], "127.0.0.1", entry["port"]),
-                              directory, lane, _lane_max_bytes(entry["environment"])))
-    threading.Thread(target=_watch_members, args=(members, children, env.failure_file, spare_directory),
-                     name="members", daemon=True).start()
-    app = PipelineApp(members, str(plan["Mode"]), heartbeat, env.invocation_timeout_s or 3600.0)
-    serve(app, env.port)
-    for directory in spare_directory:
-        shutil.rmtree(directory, ignore_errors=True)
-    for child in children:
-        with contextlib.suppress(ProcessLookupError):
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stopping = threading.Event()
+    try:
+        for position, entry in enumerate(plan["Members"]):
+            directory = Path(entry["directory"])
+            lane = _lane_path(directory, position, spare_directory)
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "greenfleet.workers"], env={**entry["environment"], LANE_SOCKET: str(lane)},
+                cwd=directory, stdin=subprocess.DEVNULL))
+            members.append(Member(entry["hostname"], InstanceAddress(entry["hostname"], "127.0.0.1", entry["port"]),
+                                  directory, lane, _lane_max_bytes(entry["environment"])))
+        threading.Thread(target=_watch_members, args=(members, children, env.failure_file, spare_directory, stopping),
+                         name="members", daemon=True).start()
+        app = PipelineApp(members, str(plan["Mode"]), heartbeat, env.invocation_timeout_s or 3600.0)
+        serve(app, env.port)
+    finally:  # served, or could not start a member or listen: the members go, and the lanes' directory
+        stopping.set()
+        for directory in spare_directory:
+            shutil.rmtree(directory, ignore_errors=True)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
     return 0
 
 
@@ -325,19 +330,24 @@ def _run_in_process(members: list[tuple[str, WorkerEnvironment]], env: PipelineE
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model")
     serve(ChainApp(links, heartbeat, executor, env.invocation_timeout_s), env.port)
     executor.shutdown(wait=False, cancel_futures=True)
-    return 0
+    # A chain run past its timeout runs on in its model thread, and the interpreter's exit would wait for it:
+    # nothing of the chain needs saving (built-in runtimes only), so the process ends here.
+    logging.shutdown()
+    os._exit(0)
 
 
 def _watch_members(members: list[Member], children: list[subprocess.Popen[bytes]], failure_file: Path | None,
-                   spare_directory: list[Path]) -> None:
+                   spare_directory: list[Path], stopping: threading.Event) -> None:
     """A member that exits takes the instance down, with the member's own reason (and the lanes' temporary
-    directory with it)."""
-    while True:
+    directory with it), unless the instance is being stopped: the supervisor stops its members itself once it
+    has stopped serving (``stopping``), and a member that exits 0 or by SIGTERM was stopped with the instance
+    (its process group got SIGTERM; a member still loading its model dies of it)."""
+    while not stopping.is_set():
         for member, child in zip(members, children, strict=True):
             code = child.poll()
             if code is None:
                 continue
-            if code == 0:  # a graceful stop (the instance's process group got SIGTERM): no failure to report
+            if code in (0, -signal.SIGTERM) or stopping.is_set():  # a stop, not a failure
                 return
             reason_file = member.directory / "failure"
             reason = reason_file.read_text(errors="replace").strip() if reason_file.exists() else ""

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import tempfile
+import threading
 from concurrent.futures import Executor
 from typing import IO, Any
 
@@ -348,3 +350,5 @@ def serve(app: ASGIApp, port: int, host: str = "127.0.0.1") -> None:
     config = uvicorn_config(app, host=host, port=port, lifespan="off", timeout_keep_alive=75,
                             date_header=False)
     GracefulServer(config).run()
+    if threading.current_thread() is threading.main_thread():  # stopping: a second SIGTERM (the process group's
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)          # and a supervisor's) does not cut the clean-up short

@@ -8,8 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -90,7 +93,8 @@ def start_pipeline(root: Path, size: int, **env: str) -> Iterator[Pipeline]:
     supervisor.pop("GREENFLEET_IMAGE")
     with (root / "log").open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "greenfleet.workers"], env=supervisor, cwd=root,
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # a process group of its own, as the backends start it
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
         deadline = time.monotonic() + 60
@@ -186,8 +190,7 @@ def test_lanes_too_long_for_the_members_directories_live_in_a_temporary_director
         tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 40)  # <deep>/c0/lane.sock is over a Unix socket's 107 bytes
     deep.mkdir(parents=True)
-    spare_root = tmp_path / "tmp"
-    spare_root.mkdir()
+    spare_root = Path(tempfile.mkdtemp(prefix="gf-", dir="/tmp"))  # short: the lanes' sockets go under it
     for ending in ("stop", "die c1"):
         root = deep / ending.split()[0]
         root.mkdir()
@@ -197,10 +200,13 @@ def test_lanes_too_long_for_the_members_directories_live_in_a_temporary_director
                 "0.sock", "1.sock"]
             who = pipeline.invoke("who")
             assert who.status_code == 200 and who.text.split()[1].startswith("lane-"), who.text  # over the lane
-            if ending == "stop":
-                pipeline.process.terminate()
-                assert pipeline.process.wait(30) == 0
+            if ending == "stop":  # as a backend stops an instance: SIGTERM to its process group
+                os.killpg(pipeline.process.pid, signal.SIGTERM)
+                assert pipeline.process.wait(30) == 0, (root / "log").read_text()[-3000:]
+                assert not (root / "failure").exists()  # a stop, not a member's failure
             else:
                 assert pipeline.invoke(ending).status_code == 500
                 assert pipeline.process.wait(10) != 0  # the member's failure took the instance down
+                assert "container c1 of the pipeline exited" in (root / "failure").read_text()
         assert list(spare_root.iterdir()) == [], ending
+    spare_root.rmdir()

@@ -110,6 +110,7 @@ def test_the_supervisor_polls_only_for_a_quick_member_and_a_lone_call(served: tu
     _, path = served
     polled: list[float] = []
     monkeypatch.setattr(lane_client, "_poll_briefly", lambda transport, until: polled.append(until))
+    monkeypatch.setattr(lane_client._flight, "calls", 0)
     monkeypatch.setattr(lane_client, "SPIN_S", 0.05)  # quick answers are well within it even on a loaded machine
 
     async def go() -> None:
@@ -141,3 +142,20 @@ def test_the_supervisor_polls_only_for_a_quick_member_and_a_lone_call(served: tu
             lane.close()
 
     asyncio.run(go())
+
+
+def test_polling_ends_as_soon_as_the_answer_is_there() -> None:
+    class Transport:
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+
+        def get_extra_info(self, name: str) -> socket.socket:
+            return self.sock
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.send(b"x")
+        started = time.monotonic()
+        lane_client._poll_briefly(Transport(ours), time.perf_counter() + 30)  # type: ignore[arg-type]
+        assert time.monotonic() - started < 10  # not polled to its 30 s limit: the byte was there
+        assert ours.recv(1) == b"x"  # left for the event loop to read
