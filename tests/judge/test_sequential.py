@@ -126,6 +126,7 @@ def test_aa_false_alarms_stay_below_alpha_under_continuous_peeking() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parallel  # (simulated A/A runs: CPU only, nothing timed)
 @pytest.mark.parametrize(("base", "batch"), [(0.1, 100), (0.01, 200), (0.001, 1000), (0.02, 10)])
 def test_aa_false_alarms_at_many_rates_and_sizes(base: float, batch: int) -> None:
     sequential, _ = peeking_false_alarms(base, runs=4000, looks=100, batch=batch, alpha=0.05, seed=5)

@@ -60,6 +60,7 @@ def test_register_approve_history_and_diff(server: Server, sklearn_model: Path, 
 
 
 @pytest.mark.slow
+@pytest.mark.parallel  # (a local MLflow run registered through the CLI: nothing timed)
 def test_register_from_an_mlflow_run_carries_params_and_metrics(server: Server, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     import mlflow

@@ -21,7 +21,7 @@ from greenfleet.workers.server import InvocationApp
 from greenfleet.workers.watchdog import Heartbeat
 from tests.workers.test_server import FakeRuntime, exchange
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # in-process sockets, nothing timed
 
 
 class DeepRuntime(FakeRuntime):
