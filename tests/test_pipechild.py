@@ -9,35 +9,28 @@ from pathlib import Path
 
 import pytest
 
+from greenfleet.clock import FakeClock
 from greenfleet.pipechild import RestartBackoff, spawn
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_child_that_dies_young_waits_a_doubling_back_off_and_one_that_ran_a_while_restarts_at_once() -> None:
-    clock = Clock()
-    restart = RestartBackoff(first_s=0.5, max_s=2.0, young_s=5.0, clock=clock)
+    clock = FakeClock(100.0)
+    restart = RestartBackoff(first_s=0.5, max_s=2.0, young_s=5.0, clock=clock.now)
     assert restart.due()
     waits = []
     for _ in range(4):
-        restart.exited(started=clock.now - 1)  # died a second after it started
+        restart.exited(started=clock.now() - 1)  # died a second after it started
         assert not restart.due()
-        start = clock.now
+        start = clock.now()
         while not restart.due():
-            clock.now += 0.25
-        waits.append(clock.now - start)
+            clock.advance(0.25)
+        waits.append(clock.now() - start)
     assert waits == [0.5, 1.0, 2.0, 2.0]  # doubling, capped at max_s
-    restart.exited(started=clock.now - 60)  # it had run a minute: at once, and the back-off starts over
+    restart.exited(started=clock.now() - 60)  # it had run a minute: at once, and the back-off starts over
     assert restart.due()
     restart.failed()  # could not start
     assert not restart.due()
-    clock.now += 0.5
+    clock.advance(0.5)
     assert restart.due()
 
 

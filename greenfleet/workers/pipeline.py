@@ -36,7 +36,8 @@ supervisor instead (chain.py): no member processes, no hop between containers.
 
 A member that fails (exits with a non-zero status) takes the instance down: the supervisor writes why to
 its failure file, stops the others and exits (the reconciler replaces the instance, as it replaces any
-failed one). A member that exits with status 0 was stopped with the instance (SIGTERM to its process group).
+failed one). A member that exits with status 0 or by SIGTERM was stopped with the instance (SIGTERM to its
+process group), as are all of them once the supervisor is stopping.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -31,13 +32,16 @@ class Load:
         client = Api(self.api.base_url)
         try:
             while not self.stop_flag.is_set():
-                response = client.invoke(self.endpoint, self.body)
-                if response.status_code == 200:
-                    self.served[response.headers["x-amzn-invoked-production-variant"]] += 1
-                else:
-                    self.failures.append((time.monotonic(), response.status_code, response.text[:200]))
+                self.record(client.invoke(self.endpoint, self.body))
         finally:
             client.http.close()
+
+    def record(self, response: httpx.Response) -> None:
+        """Count an answer by the variant that served it, or keep a failure."""
+        if response.status_code == 200:
+            self.served[response.headers["x-amzn-invoked-production-variant"]] += 1
+        else:
+            self.failures.append((time.monotonic(), response.status_code, response.text[:200]))
 
     def __enter__(self) -> Load:
         for thread in self.threads:

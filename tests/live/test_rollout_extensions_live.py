@@ -152,11 +152,7 @@ class UserLoad(Load):
             while not self.stop_flag.wait(rng.expovariate(1 / self.think_s)):
                 rows = rng.randint(1, 8)
                 body = "\n".join(",".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(3)) for _ in range(rows))
-                response = client.invoke(self.endpoint, body)
-                if response.status_code == 200:
-                    self.served[response.headers["x-amzn-invoked-production-variant"]] += 1
-                else:
-                    self.failures.append((time.monotonic(), response.status_code, response.text[:200]))
+                self.record(client.invoke(self.endpoint, body))
         finally:
             client.http.close()
 

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from greenfleet.clock import FakeClock
 from greenfleet.workers.lane import (
     MAX_TEXT_BYTES,
     AnswerReader,
@@ -60,21 +61,13 @@ def test_bytes_that_are_not_a_lane_frame_are_refused() -> None:
         RequestReader().feed(encode_request(huge)[:30])  # refused from its head, before the rest arrives
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_slots_admit_up_to_the_concurrency_and_count_an_abandoned_call_out() -> None:
-    clock = Clock()
-    slots = Slots(2, timeout_s=5.0, spare=1, clock=clock)
+    clock = FakeClock(0.0)
+    slots = Slots(2, timeout_s=5.0, spare=1, clock=clock.now)
     first, second = slots.try_enter(), slots.try_enter()
     assert first is not None and second is not None
     assert slots.try_enter() is None
-    clock.now = 5.5  # both abandoned: they stop counting, but only `spare` of them may run on beside new ones
+    clock.set(5.5)  # both abandoned: they stop counting, but only `spare` of them may run on beside new ones
     third = slots.try_enter()
     assert third is not None
     assert slots.try_enter() is None  # 2 live would be allowed, but 3 running is concurrency + spare
@@ -85,10 +78,10 @@ def test_slots_admit_up_to_the_concurrency_and_count_an_abandoned_call_out() -> 
 
 
 def test_a_slot_that_never_expires_is_held_until_left() -> None:
-    clock = Clock()
-    slots = Slots(1, timeout_s=1.0, clock=clock)
+    clock = FakeClock(0.0)
+    slots = Slots(1, timeout_s=1.0, clock=clock.now)
     held = slots.try_enter(expires=False)
-    clock.now = 100.0
+    clock.set(100.0)
     assert slots.try_enter() is None
     assert held is not None
     slots.leave(held)
