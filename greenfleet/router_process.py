@@ -2,7 +2,8 @@
 machine sharing its PostgreSQL store). It follows the routing table the server stores, by revision
 (``control/table_sync.py``), serves invocations from it, keeps serving its last table while the server
 is down (the instances are processes or actors of their own and live on), and ships its per-second
-invocation metrics and an inference experiment's paired answers to the shared store.
+invocation metrics, an inference experiment's paired answers and an A/B test's records of which variant
+answered which inference id (for the feedback API) to the shared store, once a second.
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
 routers may run beside one server. It reports to the leader through the store (control/router_presence.py):
@@ -24,6 +25,8 @@ from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
 from greenfleet.experiments.pair_store import PairFlush, PairStore
 from greenfleet.experiments.pairs import PairCollector
+from greenfleet.feedback.assignment_flush import AssignmentFlush
+from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.metrics.inbox import MetricOutbox
 from greenfleet.metrics.recorder import Recorder
@@ -80,6 +83,7 @@ class RouterProcess:
         self.pairs = PairCollector()
         self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
         self.pair_flush = PairFlush(self.pairs, PairStore(self.engine))
+        self.assignment_flush = AssignmentFlush(self.router.assignments, FeedbackRepository(self.engine))
         self.reporter = RouterReporter(RouterRegistry(self.engine), self.router, self.id, "process",
                                        ship=self._ship, clock=clock.now)
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
@@ -94,6 +98,10 @@ class RouterProcess:
             self.pair_flush.flush()
         except Exception:
             log.warning("could not store the router's paired answers; retrying", exc_info=True)
+        try:  # an A/B test's records of who answered which inference id, for the feedback API
+            self.assignment_flush.flush()
+        except Exception:
+            log.warning("could not store the router's inference id assignments; retrying", exc_info=True)
         return shipped
 
     def serve_forever(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from greenfleet.clock import Clock
 from greenfleet.errors import ConflictError, ResourceInUse, ResourceNotFound, ValidationError
+from greenfleet.feedback.assignment_flush import AssignmentFlush
 from greenfleet.feedback.machine import AbSpec, AbState
 from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.feedback.status import live_status
@@ -55,10 +56,11 @@ class FeedbackService:
         self.repo, self.endpoints, self.assignments = repo, endpoints, assignments
         self.clock, self.retention_s, self.strict_minimums = clock, retention_s, strict_minimums
         self.changed: Callable[[], None] = lambda: None
+        self.assignment_flush = AssignmentFlush(assignments, repo)
 
     def drain(self) -> None:
         """Store the router's records of who answered which inference id (also done every control pass)."""
-        self.repo.add_assignments(self.assignments.drain())
+        self.assignment_flush.flush()
 
     # --- feedback ----------------------------------------------------------------------------------
     def put_feedback(self, endpoint_name: str, params: Doc) -> Doc:

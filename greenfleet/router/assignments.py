@@ -1,7 +1,7 @@
 """Which variant answered which inference id, for endpoints under an A/B test: the router appends one
 record per answered request (a list append, no I/O); the control plane drains the records into the store
-every pass (and the feedback API drains them before it looks an id up). Bounded: beyond ``limit`` records
-waiting, new ones are dropped and counted."""
+every pass (and the feedback API drains them before it looks an id up); records a drain could not store
+are given back. Bounded: beyond ``limit`` records waiting, new ones are dropped and counted."""
 
 from __future__ import annotations
 
@@ -38,3 +38,10 @@ class AssignmentLog:
         with self._lock:
             records, self._records = self._records, []
         return records
+
+    def restore(self, records: list[Assignment]) -> None:
+        """Put back records a drain could not store, ahead of newer ones (the limit still holds)."""
+        with self._lock:
+            room = max(0, self.limit - len(self._records))
+            self.dropped += max(0, len(records) - room)
+            self._records = records[:room] + self._records

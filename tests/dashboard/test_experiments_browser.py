@@ -69,7 +69,8 @@ def test_ab_test_list_and_status(browser: Browser, server: Server, api: Api, skl
         variant = response.headers["x-amzn-invoked-production-variant"]
         outcomes.append({"InferenceId": response.headers["x-amzn-sagemaker-inference-id"],
                          "Reward": rng.normal(1.2 if variant == "b" else 1.0, 0.5)})
-    api.call("POST", "/api/endpoints/checkout/feedback", {"Outcomes": outcomes})
+    recorded = api.call("POST", "/api/endpoints/checkout/feedback", {"Outcomes": outcomes})
+    assert recorded["Recorded"] == 60 and not recorded["Failed"], recorded  # each answer known at once
     sign_in(browser, server.settings.base_url, TOKEN)
     browser.css("nav a[href='/ui/experiments']").click()
     row = browser.wait(lambda: browser.text("#ab-tests-heading + table tbody tr"), what="the A/B tests table")
