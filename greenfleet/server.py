@@ -41,7 +41,7 @@ from greenfleet.control.leadership import LeaderElection, migration_lock
 from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
-from greenfleet.control.router_presence import RouterRegistry, RouterReporter, remote_peaks
+from greenfleet.control.router_presence import RouterRegistry, RouterReport, RouterReporter, remote_demand, remote_peaks
 from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
@@ -280,9 +280,11 @@ class Server:
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
-            ServerlessDriver(self.router, endpoints, settings.serverless_idle_s),  # every pass: cold starts wait
+            # every pass: cold starts wait; every router's requests count (a held one starts the variant)
+            ServerlessDriver(self.router, endpoints, settings.serverless_idle_s,
+                             lambda now: remote_demand(self._other_routers(), now)),
             EverySecond(MetricsFlush(self.metrics, self.backend, self.router.outstanding,
-                                     lambda now: remote_peaks(self.routers.reports(), now))),
+                                     lambda now: remote_peaks(self._other_routers(), now))),
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
@@ -311,6 +313,11 @@ class Server:
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    def _other_routers(self) -> list[RouterReport]:
+        """The reports of every router but this server's own (counted in-process while it leads: its reporter
+        stops and removes its row when it takes the lead, and this leaves out a row that outlived that)."""
+        return [r for r in self.routers.reports() if r.id != self.router_id]
 
     def _notify(self, conn: Connection, topic: str, message: dict[str, Any], dedup_id: str, now: float,
                 variant: str | None) -> None:

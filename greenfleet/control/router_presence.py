@@ -2,7 +2,10 @@
 process's) reports to the control plane through the store: a row in ``routers`` with the routing-table
 revision it serves, its requests still in flight on instances that table no longer lists and, once a second,
 its peak of requests in flight per instance over that second (:func:`remote_peaks`: the leader adds them to its
-own router's for ConcurrentRequestsPerModel), and its invocation metrics (greenfleet.metrics.inbox).
+own router's for ConcurrentRequestsPerModel), its serverless demand (per serverless variant it has seen, when
+it was last asked and its requests in flight or held for a cold start: :func:`remote_demand`, which the
+leader's serverless driver adds to its own router's, so a variant served only by other routers stays warm
+and a request another router holds starts it), and its invocation metrics (greenfleet.metrics.inbox).
 
 Drains wait on these reports (:func:`remote_busy`): an instance dropped from the table at revision R is
 stopped only when every live router reports serving a revision ≥ R with no request left on it. A router
@@ -20,11 +23,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
 from greenfleet.router.proxy import Router
 from greenfleet.router.table import RoutingTable
+from greenfleet.scaling.serverless import Demand
 from greenfleet.store.schema import routers
 
 log = logging.getLogger("greenfleet.router_presence")
@@ -47,6 +52,8 @@ class RouterReport:
     seen_at: float
     peaks: Mapping[str, int] = field(default_factory=dict)
     """Its peak of requests in flight per instance over its last whole second."""
+    demand: Mapping[tuple[str, str], Demand] = field(default_factory=dict)
+    """(endpoint, serverless variant) → its requests: when last asked, how many in flight or held."""
 
 
 def remote_busy(reports: Sequence[RouterReport], instance_id: str, drain_revision: int, now: float) -> bool:
@@ -67,6 +74,37 @@ def remote_peaks(reports: Sequence[RouterReport], now: float) -> dict[str, int]:
     return total
 
 
+def remote_demand(reports: Sequence[RouterReport], now: float) -> dict[tuple[str, str], Demand]:
+    """Per (endpoint, serverless variant), what the other routers add to the leader's own router's demand:
+    the latest request any of them reports, and the sum of their requests in flight or held, from the live
+    reports only (a router silent for ``STALE_AFTER_S`` is taken for dead: nothing in flight; its last
+    request is a time, and still counts)."""
+    total: dict[tuple[str, str], Demand] = {}
+    for report in reports:
+        live = report.seen_at >= now - STALE_AFTER_S
+        for key, demand in report.demand.items():
+            seen = demand if live else Demand(demand.last_request, 0)
+            total[key] = total[key].merge(seen) if key in total else seen
+    return total
+
+
+def router_demand(router: Router) -> dict[tuple[str, str], Demand]:
+    """A router's serverless demand, from its in-memory figures (read from another thread than the router's
+    event loop: each dict is copied at once)."""
+    last = dict(router.last_request)
+    in_flight = dict(router.serverless_in_flight)
+    return {key: Demand(last.get(key), max(in_flight.get(key, 0), 0)) for key in sorted({*last, *in_flight})}
+
+
+def _dump_demand(demand: Mapping[tuple[str, str], Demand]) -> list[list[object]]:
+    return [[endpoint, variant, d.last_request, d.in_flight] for (endpoint, variant), d in demand.items()]
+
+
+def _load_demand(rows: Sequence[Sequence[Any]] | None) -> dict[tuple[str, str], Demand]:
+    """The stored list (None before 0015's column was written)."""
+    return {(str(e), str(v)): Demand(None if t is None else float(t), int(n)) for e, v, t, n in rows or []}
+
+
 def leaving_in_flight(table: RoutingTable, counts: Mapping[str, int]) -> dict[str, int]:
     """Requests in flight on instances ``table`` does not list."""
     listed = {i.instance_id for route in table.endpoints.values() for t in route.targets for i in t.instances}
@@ -81,7 +119,8 @@ class RouterRegistry:
 
     def save(self, report: RouterReport, started_at: float) -> None:
         values = {"kind": report.kind, "revision": report.revision, "leaving": dict(report.leaving),
-                  "seen_at": report.seen_at, "peaks": dict(report.peaks)}
+                  "seen_at": report.seen_at, "peaks": dict(report.peaks),
+                  "demand": _dump_demand(report.demand)}
         with self.engine.begin() as conn:
             if conn.execute(update(routers).where(routers.c.id == report.id).values(**values)).rowcount == 0:
                 conn.execute(insert(routers).values(id=report.id, started_at=started_at, **values))
@@ -94,7 +133,8 @@ class RouterRegistry:
         with self.engine.connect() as conn:
             rows = conn.execute(select(routers)).mappings().all()
         return [RouterReport(r["id"], r["kind"], int(r["revision"]), {str(k): int(v) for k, v in r["leaving"].items()},
-                             float(r["seen_at"]), {str(k): int(v) for k, v in (r["peaks"] or {}).items()})
+                             float(r["seen_at"]), {str(k): int(v) for k, v in (r["peaks"] or {}).items()},
+                             _load_demand(r["demand"]))
                 for r in rows]
 
     def prune(self, before: float) -> None:
@@ -106,8 +146,13 @@ class RouterRegistry:
 class RouterReporter:
     """A router's thread: its presence every ``interval_s`` when it changed (at least every ``HEARTBEAT_S``),
     with its peaks of requests in flight taken once a second (it is the only reader of its router's peaks: a
-    router that reports is not the leader's), and ``ship(now)`` (its metrics) once a second. The store being
-    unreachable is logged and retried."""
+    router that reports is not the leader's), its serverless demand, and ``ship(now)`` (its metrics) once a
+    second. The store being unreachable is logged and retried.
+
+    A serverless variant newly seen, or whose requests in flight start or end, is a change (a request held
+    for a cold start reaches the leader within ``interval_s``); a later request time alone is not (it rides
+    the next heartbeat, at most ``HEARTBEAT_S`` late against an idle period of minutes), so steady traffic
+    does not write a report every ``interval_s`` for its times alone."""
 
     def __init__(self, registry: RouterRegistry, router: Router, router_id: str, kind: str,
                  ship: Callable[[float], int] | None = None, clock: Callable[[], float] = time.time,
@@ -116,7 +161,7 @@ class RouterReporter:
         self.ship, self.clock, self.interval_s = ship, clock, interval_s
         self.started_at = clock()
         self._served = -1  # the revision seen at the previous tick
-        self._last: tuple[int, dict[str, int], dict[str, int]] | None = None
+        self._last: tuple[int, dict[str, int], dict[str, int], dict[tuple[str, str], bool]] | None = None
         self._peaks: dict[str, int] = {}
         self._peaks_second: int | None = None
         self._last_at = 0.0
@@ -134,10 +179,12 @@ class RouterReporter:
         if int(now) != self._peaks_second:  # a new second: the last one's peaks (reported even if unchanged)
             self._peaks_second, self._peaks = int(now), self.router.outstanding.take_peaks()
             self._last = None
-        state = (revision, leaving, self._peaks)
+        demand = router_demand(self.router)
+        state = (revision, leaving, self._peaks, {key: d.in_flight > 0 for key, d in demand.items()})
         if state == self._last and now - self._last_at < HEARTBEAT_S:
             return False
-        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now, self._peaks), self.started_at)
+        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now, self._peaks, demand),
+                           self.started_at)
         self._last, self._last_at = state, now
         return True
 

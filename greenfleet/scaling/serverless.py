@@ -3,6 +3,11 @@ each serverless variant keeps warm. A variant asked within the idle period (or w
 keeps one instance, else none; ProvisionedConcurrency N keeps N warm whatever the traffic. The router holds the
 first request of a cold variant and wakes the pass, so a cold start is one pass away.
 
+A variant's demand counts every router: the leader's own (in memory) and every other router's (a follower
+server's, a ``greenfleet router`` process's), which reports its :class:`Demand` through the store
+(control/router_presence.py); :meth:`Demand.merge` adds them up (the latest request, the sum in flight), so
+a variant another router serves steadily stays warm, and a request another router holds starts it.
+
 ``state`` remembers when a variant was first seen, so that after a restart (the router's memory of requests is
 gone) a warm variant is kept for one idle period before it may stop. First sight never warms a cold variant: a
 new serverless endpoint has no instance until its first request, as on SageMaker."""
@@ -10,6 +15,21 @@ new serverless endpoint has no instance until its first request, as on SageMaker
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What one router (or several, merged) knows of a serverless variant's requests."""
+
+    last_request: float | None = None
+    """When it was last asked (clock time), None if never."""
+    in_flight: int = 0
+    """Requests in flight or held for a cold start."""
+
+    def merge(self, other: Demand) -> Demand:
+        """Both routers' demand: the later request, and the requests of both in flight."""
+        times = [t for t in (self.last_request, other.last_request) if t is not None]
+        return Demand(max(times) if times else None, self.in_flight + other.in_flight)
 
 
 @dataclass(frozen=True)

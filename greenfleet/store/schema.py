@@ -107,4 +107,5 @@ routers = Table(
     Column("started_at", Float, nullable=False),
     Column("seen_at", Float, nullable=False),  # its last report (its clock)
     Column("peaks", JSON, nullable=True),  # {instance id: peak in flight} over its last whole second (0014)
+    Column("demand", JSON, nullable=True),  # [[endpoint, serverless variant, last request or null, in flight]] (0015)
 )
