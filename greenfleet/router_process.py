@@ -3,7 +3,10 @@ machine sharing its PostgreSQL store). It follows the routing table the server s
 (``control/table_sync.py``), serves invocations from it, keeps serving its last table while the server
 is down (the instances are processes or actors of their own and live on), and ships its per-second
 invocation metrics, an inference experiment's paired answers and an A/B test's records of which variant
-answered which inference id (for the feedback API) to the shared store, once a second.
+answered which inference id (for the feedback API) to the shared store, once a second. It serves every
+feature of the table it follows (control/table_sync.py carries all of it): it mirrors to shadow variants,
+captures data (with a capture-writer process of its own, as every server has), records A/B assignments,
+holds requests for serverless variants and refuses real-time calls to asynchronous ones.
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
 routers may run beside one server. It reports to the leader through the store (control/router_presence.py):
@@ -20,6 +23,7 @@ import uuid
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy
+from greenfleet.capture.handoff import CaptureHandoff
 from greenfleet.clock import SystemClock
 from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
@@ -79,6 +83,10 @@ class RouterProcess:
                              recorder=self.recorder, rng=random.Random(settings.router_seed),
                              clock=clock.now, policy=policy, shadow_max_in_flight=settings.shadow_max_in_flight,
                              shadow_niceness=settings.shadow_niceness, shadow_scheduling=settings.shadow_scheduling)
+        self.capture = CaptureHandoff(max_queued_bytes=settings.capture_max_queued_bytes,
+                                      flush_interval_s=settings.capture_flush_interval_s,
+                                      s3_endpoint_url=settings.s3_endpoint_url)
+        self.router.capture = self.router.mirror.capture = self.capture  # its invocations are captured too
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
         self.pairs = PairCollector()
         self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
@@ -109,6 +117,7 @@ class RouterProcess:
             self.follower.follow_once()
         except Exception:
             log.warning("the store is unreachable; serving no table until it answers")
+        self.capture.start()
         self.follower.start()
         self.reporter.start()
         try:
@@ -117,4 +126,5 @@ class RouterProcess:
         finally:
             self.follower.stop()
             self.reporter.stop()  # ships the open second too, and leaves the routers table
+            self.capture.stop()  # writes every captured record taken
             self.engine.dispose()

@@ -14,33 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.router.proxy import Router
-from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
+from greenfleet.router.table_codec import dump_table, load_table
 from greenfleet.store.repository import Repository
 
 log = logging.getLogger("greenfleet.table_sync")
-
-
-def dump_table(table: RoutingTable) -> dict[str, Any]:
-    return {"revision": table.revision, "endpoints": [
-        {"name": route.name, "targets": [
-            {"variant": t.variant_name, "config": t.config_name, "weight": t.weight, "strategy": t.strategy,
-             "instances": [[i.instance_id, i.host, i.port] for i in t.instances]}
-            for t in route.targets]}
-        for route in table.endpoints.values()]}
-
-
-def load_table(body: dict[str, Any]) -> RoutingTable:
-    endpoints = {}
-    for route in body["endpoints"]:
-        targets = tuple(Target(t["variant"], t["config"], float(t["weight"]), t["strategy"],
-                               tuple(InstanceAddress(str(i), str(h), int(p)) for i, h, p in t["instances"]))
-                        for t in route["targets"])
-        endpoints[route["name"]] = EndpointRoute(route["name"], targets)
-    return RoutingTable(int(body["revision"]), endpoints)
 
 
 class TablePublish:

@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.auth.sigv4 import AuthFailure, verify_scope
-from greenfleet.capture.config import CaptureSetting
 from greenfleet.resources.pipeline import HOSTNAME_HEADER
 from greenfleet.router.assignments import AssignmentLog
 from greenfleet.router.balancer import Outstanding, pick_instance
 from greenfleet.router.body import read_body
 from greenfleet.router.mirror import Answer, Mirror
 from greenfleet.router.recorder import InvocationRecorder, NullRecorder
-from greenfleet.router.table import EMPTY_TABLE, RoutingTable, Shadow, Target
+from greenfleet.router.table import EMPTY_TABLE, EndpointRoute, RoutingTable, Shadow, Target
 from greenfleet.router.upstream import InstanceTimeout, InstanceUnreachable, Upstream, request
 from greenfleet.types import Receive, Scope, Send
 
@@ -155,15 +154,15 @@ class Router:
         try:
             if target.max_concurrency is not None:
                 answer = await self._serverless(send, name, target, body, headers, serialised, started,
-                                                inference_id, route.capture)
+                                                inference_id, route)
             else:
                 answer = await self._forward(send, name, target, body, headers, serialised, started, inference_id,
-                                             route.capture)
+                                             route)
         except Exception:  # a bug must not take the data plane down; answer as SageMaker would
             log.exception("invocation of %s failed", name)
             await _error(send, 500, "InternalFailure", "An internal error occurred; the request can be retried.")
             return
-        if not route.shadows and (answer is None or not route.record_assignments):
+        if not route.shadows:
             return
         try:  # after the answer was sent: a failure here is logged, never answered twice
             # Copies to shadow variants go out after the production answer was sent: their writes, and the
@@ -172,8 +171,6 @@ class Router:
                                                                  inference_id, serialised)
             if answer is None:
                 return
-            if route.record_assignments and answer.outcome == "ok":
-                self.assignments.record(name, inference_id, answer.variant_name, answer.body, self.clock())
             if mirrored:
                 self.mirror.sink.production(name, inference_id, body, headers.get("Content-Type"), answer,
                                             self.clock())
@@ -182,9 +179,9 @@ class Router:
             log.exception("recording the answer of %s to %s failed", name, inference_id)
 
     async def _forward(self, send: Send, name: str, target: Any, body: bytes, headers: dict[str, str],
-                       serialised: bytes, started: float, inference_id: str,
-                       capture: CaptureSetting | None) -> Answer | None:
+                       serialised: bytes, started: float, inference_id: str, route: EndpointRoute) -> Answer | None:
         """Forward to the target's instances (retrying one that was unreachable); what the model answered."""
+        capture = route.capture
         id_header = (b"x-amzn-sagemaker-inference-id", inference_id.encode("latin-1"))
         tried: frozenset[str] = frozenset()
         for _ in range(MAX_ATTEMPTS):
@@ -209,6 +206,8 @@ class Router:
                 self.outstanding.release(instance.instance_id)
             model_us = (time.perf_counter() - sent) * 1e6
             if 200 <= response.status < 300:
+                if route.record_assignments:  # before the answer: feedback sent on receiving it finds the id
+                    self.assignments.record(name, inference_id, target.variant_name, response.body, self.clock())
                 extra = [(b"x-amzn-invoked-production-variant", target.variant_name.encode()), id_header]
                 if response.custom_attributes is not None:
                     extra.append((b"x-amzn-sagemaker-custom-attributes", response.custom_attributes.encode()))
@@ -246,7 +245,7 @@ class Router:
 
     async def _serverless(self, send: Send, name: str, target: Target, body: bytes, headers: dict[str, str],
                           serialised: bytes, started: float, inference_id: str,
-                          capture: CaptureSetting | None) -> Answer | None:
+                          route: EndpointRoute) -> Answer | None:
         key = (name, target.variant_name)
         self.last_request[key] = self.clock()
         busy = self.serverless_in_flight.get(key, 0)
@@ -267,7 +266,7 @@ class Router:
                              f"Variant {target.variant_name} of endpoint {name} is still starting (cold start over "
                              f"{self.cold_start_timeout_s:g} s); retry.")
                 return None
-            return await self._forward(send, name, ready, body, headers, serialised, started, inference_id, capture)
+            return await self._forward(send, name, ready, body, headers, serialised, started, inference_id, route)
         finally:
             self.serverless_in_flight[key] = self.serverless_in_flight.get(key, 1) - 1
             self.last_request[key] = self.clock()

@@ -1,9 +1,11 @@
 """``greenfleet router`` as its own process beside the server: kill -9 of the server under load through
 the router → zero refused or failed requests while the server is down and after it is back; the
-router's per-second invocation metrics reach the shared metric store."""
+router's per-second invocation metrics reach the shared metric store; shadows, data capture and A/B
+assignments work through it as through the server's own router."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +23,7 @@ from tests.conftest import free_port
 from tests.live.conftest import Api, ServerProcess
 from tests.live.test_deployments_live import Load
 from tests.live.test_endpoints_live import csv_row
+from tests.live.test_experiment_report_live import shadow_test
 
 pytestmark = pytest.mark.slow
 
@@ -171,3 +174,56 @@ def test_a_drain_waits_for_a_request_in_flight_through_the_router_process(
     finally:
         router.send_signal(signal.SIGTERM)
         router.wait(15)
+
+
+@pytest.mark.parallel  # times nothing
+def test_the_router_process_mirrors_captures_and_records_ab_assignments(
+        server_process: Callable[..., ServerProcess], sklearn_model: Path, features: np.ndarray,
+        tmp_path: Path) -> None:
+    """Every feature of the routing table works through the router process, not only routing: a shadow
+    test's copies are mirrored and paired in the server's report, its DataStorageConfig captures both sides,
+    and the feedback API knows the inference ids the router process answered under an A/B test."""
+    server = server_process()
+    server.start()
+    api = Api(f"http://127.0.0.1:{server.port}")
+    shadow_test(api, "shadowed", sklearn_model, sklearn_model, storage=tmp_path / "capture")
+    api.deploy("ab", sklearn_model, {"a": (0.5, 1), "b": (0.5, 1)})
+    api.call("POST", "/api/ab-tests", {"Name": "ab-test", "EndpointName": "ab", "VariantA": "a", "VariantB": "b",
+                                       "MinimumSamples": 1000}, expect=201)
+    revision = httpx.get(f"http://127.0.0.1:{server.port}/health").json()["routing_revision"]
+    router, url = start_router(server.home, tmp_path / "router.log")
+    try:
+        deadline = time.monotonic() + 10
+        while httpx.get(url + "/health").json()["routing_revision"] < revision:
+            assert time.monotonic() < deadline, "the router process never caught up with the server's table"
+            time.sleep(0.1)
+        through_router = Api(url)
+        outcomes = []
+        for index in range(20):
+            answer = through_router.invoke("ab", csv_row(features, index))
+            assert answer.status_code == 200, answer.text
+            outcomes.append({"InferenceId": answer.headers["x-amzn-sagemaker-inference-id"], "Reward": 1.0})
+        for index in range(30):
+            assert through_router.invoke("shadowed", csv_row(features, index)).status_code == 200
+            time.sleep(0.005)  # the shadow keeps up: every copy is paired
+        recorded, deadline = 0, time.monotonic() + 10  # the router process ships its records once a second
+        while recorded < 20:
+            assert time.monotonic() < deadline, f"the feedback API knows only {recorded} of the 20 answers"
+            recorded += api.call("POST", "/api/endpoints/ab/feedback", {"Outcomes": outcomes})["Recorded"]
+            time.sleep(0.3)
+        report = api.call("GET", "/api/inference-experiments/shadowed-test/report")
+        deadline = time.monotonic() + 10
+        while report["Pairs"] < 28:
+            assert time.monotonic() < deadline, report["Pairs"]
+            time.sleep(0.3)
+            report = api.call("GET", "/api/inference-experiments/shadowed-test/report")
+        assert report["Predictions"]["Agreement"] == 1.0
+    finally:
+        router.send_signal(signal.SIGTERM)
+        assert router.wait(15) == 0
+    # the router's capture writer wrote every record it took before the router exited
+    for variant in ("main", "cand"):
+        ids = {json.loads(line)["eventMetadata"]["inferenceId"]
+               for path in (tmp_path / "capture" / "shadowed" / variant).rglob("*.jsonl")
+               for line in path.read_text().splitlines()}
+        assert len(ids) >= 28, (variant, len(ids))
