@@ -10,8 +10,10 @@ holds requests for serverless variants and refuses real-time calls to asynchrono
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
 routers may run beside one server. It reports to the leader through the store (control/router_presence.py):
-the revision it serves and its requests on instances being drained (drains wait for them), and once a second
-its closed seconds of metrics, which the leader merges additively into the metric store."""
+the revision it serves, its requests on instances being drained (drains wait for them) and its serverless
+demand (the leader keeps warm, and starts, the serverless variants it serves: a request it holds for a cold
+start starts the variant), and once a second its closed seconds of metrics, which the leader merges
+additively into the metric store."""
 
 from __future__ import annotations
 
@@ -83,6 +85,7 @@ class RouterProcess:
                              recorder=self.recorder, rng=random.Random(settings.router_seed),
                              clock=clock.now, policy=policy, shadow_max_in_flight=settings.shadow_max_in_flight,
                              shadow_niceness=settings.shadow_niceness, shadow_scheduling=settings.shadow_scheduling)
+        self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s  # as the server's router
         self.capture = CaptureHandoff(max_queued_bytes=settings.capture_max_queued_bytes,
                                       flush_interval_s=settings.capture_flush_interval_s,
                                       s3_endpoint_url=settings.s3_endpoint_url)
