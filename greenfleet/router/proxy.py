@@ -4,8 +4,11 @@ hot path) that picks a variant and an instance from the current RoutingTable and
 A serverless variant (a target with ``max_concurrency``) takes at most MaxConcurrency requests at once (more
 are answered ``ThrottlingException``, HTTP 400, as SageMaker does); with no instance running, the first
 request wakes the control plane (``on_demand``) and is held until an instance is ready in a published table,
-up to ``cold_start_timeout_s`` (then ``ModelNotReadyException``, 429). ``last_request`` tells the control
-plane when each serverless variant was last asked (it stops idle ones)."""
+up to ``cold_start_timeout_s`` (then ``ModelNotReadyException``, 429). ``last_request`` and
+``serverless_in_flight`` tell the control plane when each serverless variant was last asked and how many of
+its requests are in flight or held (it starts and stops variants on them): the leader's own router's directly,
+any other router's through its report in the store (control/router_presence.py), as ``on_demand`` wakes only
+the local pass."""
 
 from __future__ import annotations
 
