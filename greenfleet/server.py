@@ -306,6 +306,8 @@ class Server:
         self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
         self.follower.every_second.append(experiments.pair_flush.flush)  # a follower's pairs reach the report
+        # and its A/B assignments the feedback API, whichever server that call lands on
+        self.follower.every_second.append(self.feedback.feedback.drain)
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
                                        clock=self.clock.now)
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
