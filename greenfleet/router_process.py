@@ -26,6 +26,7 @@ from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.capture.handoff import CaptureHandoff
+from greenfleet.capture.observer import CaptureObserver
 from greenfleet.clock import SystemClock
 from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
@@ -35,6 +36,7 @@ from greenfleet.feedback.assignment_flush import AssignmentFlush
 from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.metrics.inbox import MetricOutbox
+from greenfleet.metrics.points import SinkMetrics
 from greenfleet.metrics.recorder import Recorder
 from greenfleet.metrics.sketch import DEFAULT_ACCURACY
 from greenfleet.router.proxy import Router
@@ -90,6 +92,7 @@ class RouterProcess:
                                       flush_interval_s=settings.capture_flush_interval_s,
                                       s3_endpoint_url=settings.s3_endpoint_url)
         self.router.capture = self.router.mirror.capture = self.capture  # its invocations are captured too
+        self.capture_observer = CaptureObserver(self.capture, SinkMetrics(self.outbox, clock.now))
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
         self.pairs = PairCollector()
         self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
@@ -104,6 +107,7 @@ class RouterProcess:
 
     def _ship(self, now: float) -> int:
         self.recorder.flush(now)
+        self.capture_observer.tick(now)  # its data capture's counters go with its invocation metrics
         shipped = self.outbox.ship(now)
         try:  # the paired report's pairs go with the metrics (kept, bounded, while the store is down)
             self.pair_flush.flush()
@@ -128,6 +132,6 @@ class RouterProcess:
                                           timeout_keep_alive=30, date_header=True)).run()
         finally:
             self.follower.stop()
+            self.capture.stop()  # writes every captured record taken (counted in the last shipment)
             self.reporter.stop()  # ships the open second too, and leaves the routers table
-            self.capture.stop()  # writes every captured record taken
             self.engine.dispose()

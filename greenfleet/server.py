@@ -277,6 +277,7 @@ class Server:
         # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
         # deployer and monitors go in this list. Model Monitor's executions run on their own thread; the
         # step only starts them and records their progress.
+        capture_observer = CaptureObserver(self.capture, self.metrics)
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
@@ -288,7 +289,7 @@ class Server:
             EverySecond(AlarmEvaluation(self.alarms)),
             self.deployments,
             self.registry.driver,  # model registry approvals → guarded UpdateEndpoint (issue 11)
-            EverySecond(CaptureObserver(self.capture, self.metrics)),  # data capture's counters (issue 13)
+            EverySecond(capture_observer),  # data capture's counters (issue 13)
             EverySecond(self.monitor),  # Model Monitor's scheduler: due executions (issue 13)
             EverySecond(experiments.pair_flush),  # the paired report's pairs into the store (issue 12)
             self.experiments,  # inference experiments: shadow fleets, schedules, Promote/Retain/Remove (issue 12)
@@ -308,6 +309,10 @@ class Server:
         self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
         self.follower.every_second.append(experiments.pair_flush.flush)  # a follower's pairs reach the report
+        # and its A/B assignments the feedback API, whichever server that call lands on
+        self.follower.every_second.append(self.feedback.feedback.drain)
+        # and its data capture's counters (through its outbox, merged by the leader)
+        self.follower.every_second.append(lambda: capture_observer.tick(self.clock.now()))
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
                                        clock=self.clock.now)
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)

@@ -19,7 +19,7 @@ from greenfleet.clock import Clock
 from greenfleet.errors import ValidationError
 from greenfleet.metrics.errors import combination, validation
 from greenfleet.metrics.inbox import MetricInbox, MetricOutbox
-from greenfleet.metrics.putdata import parse_put
+from greenfleet.metrics.points import put_points
 from greenfleet.metrics.query import (
     DataQuery,
     check_period,
@@ -131,11 +131,7 @@ class MetricService:
 
     # -- PutMetricData ----------------------------------------------------------------------------------
     def put_metric_data(self, body: Mapping[str, Any], now: float | None = None) -> None:
-        now = self.clock.now() if now is None else now
-        datums = parse_put(body, now, self.store.relative_accuracy)
-        sink = self.sink
-        items = [(sink.resolve(d.key, d.unit, d.resolution, now), d.ts, d.aggregate) for d in datums]
-        sink.add(items, now)
+        put_points(self.sink, body, self.clock.now() if now is None else now)
 
     # -- GetMetricStatistics ----------------------------------------------------------------------------
     def get_metric_statistics(self, body: Mapping[str, Any]) -> dict[str, Any]:

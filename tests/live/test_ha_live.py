@@ -225,3 +225,32 @@ def test_a_leader_whose_database_session_is_killed_exits_and_the_other_takes_ove
         time.sleep(0.1)
     assert second.api.call("GET", "/api/endpoints/ha")["EndpointStatus"] == "InService"
     assert len(leader_lock_pids(shared_database)) == 1
+
+
+@pytest.mark.parallel  # times nothing
+def test_the_feedback_api_knows_answers_the_follower_gave_under_an_ab_test(
+        pair: tuple[HaServer, HaServer], sklearn_model: Path, features: np.ndarray) -> None:
+    """The follower serves from the stored table with the A/B test's recording on, and stores its
+    assignments every second: feedback sent to the leader finds every answer the follower gave."""
+    first, second = pair
+    leader, follower = first.api, second.api
+    leader.deploy("ab", sklearn_model, {"a": (0.5, 1), "b": (0.5, 1)})
+    leader.call("POST", "/api/ab-tests", {"Name": "ha-ab", "EndpointName": "ab", "VariantA": "a", "VariantB": "b",
+                                          "MinimumSamples": 1000}, expect=201)
+    revision = httpx.get(f"{leader.base_url}/health").json()["routing_revision"]
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{follower.base_url}/health").json()["routing_revision"] < revision:
+        assert time.monotonic() < deadline, "the follower never caught up with the leader's table"
+        time.sleep(0.1)
+    outcomes = []
+    for index in range(20):
+        answer = follower.invoke("ab", csv_row(features, index))
+        assert answer.status_code == 200, answer.text
+        outcomes.append({"InferenceId": answer.headers["x-amzn-sagemaker-inference-id"], "Reward": 1.0})
+    recorded, deadline = 0, time.monotonic() + 10
+    while recorded < 20:
+        assert time.monotonic() < deadline, f"the leader's feedback API knows only {recorded} of 20 answers"
+        recorded += leader.call("POST", "/api/endpoints/ab/feedback", {"Outcomes": outcomes})["Recorded"]
+        time.sleep(0.3)
+    status = leader.call("GET", "/api/ab-tests/ha-ab")
+    assert sum(v["N"] for v in status["Variants"]) == 20, status["Variants"]

@@ -24,6 +24,7 @@ from tests.live.conftest import Api, ServerProcess
 from tests.live.test_deployments_live import Load
 from tests.live.test_endpoints_live import csv_row
 from tests.live.test_experiment_report_live import shadow_test
+from tests.live.test_shadow_live import metric_sum
 
 pytestmark = pytest.mark.slow
 
@@ -227,3 +228,9 @@ def test_the_router_process_mirrors_captures_and_records_ab_assignments(
                for path in (tmp_path / "capture" / "shadowed" / variant).rglob("*.jsonl")
                for line in path.read_text().splitlines()}
         assert len(ids) >= 28, (variant, len(ids))
+        # and counted in the server's metrics (the router's capture counters go with its invocation metrics)
+        deadline = time.monotonic() + 10
+        while (counted := metric_sum(api, "shadowed", variant, "CapturedRecords", "greenfleet/DataCapture")) < len(ids):
+            assert time.monotonic() < deadline, (variant, counted, len(ids))
+            time.sleep(0.3)
+        assert counted == len(ids)
