@@ -18,7 +18,7 @@ from tests.dashboard.browser import Browser, assert_clean, sign_in
 from tests.dashboard.conftest import TOKEN
 from tests.live.conftest import Api, features, sklearn_model  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
 
 
 def captured(directory: Path) -> int:

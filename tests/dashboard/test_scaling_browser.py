@@ -14,7 +14,7 @@ from tests.dashboard.browser import Browser, assert_clean, sign_in
 from tests.dashboard.conftest import TOKEN
 from tests.live.conftest import Api, sklearn_model  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
 KEY = {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/elastic/variant/AllTraffic",
        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
 

@@ -14,7 +14,7 @@ from tests.dashboard.browser import Browser, assert_clean, sign_in
 from tests.dashboard.conftest import TOKEN
 from tests.live.conftest import Api
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
 
 
 def test_the_timeline_follows_the_group(browser: Browser, server: Server, api: Api, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from tests.conftest import free_port
 from tests.live.conftest import FAST, Api
 from tests.live.test_endpoints_live import csv_row
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
 
 
 @pytest.fixture

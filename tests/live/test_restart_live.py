@@ -12,7 +12,7 @@ import pytest
 from tests.live.conftest import Api, ServerProcess
 from tests.live.test_endpoints_live import csv_row
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "sigkill"])
