@@ -24,6 +24,7 @@ import uuid
 
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
+from greenfleet.asyncinference.front import is_async_invocation
 from greenfleet.auth.policy import AccessPolicy
 from greenfleet.capture.handoff import CaptureHandoff
 from greenfleet.capture.observer import CaptureObserver
@@ -54,7 +55,8 @@ class StoreNotReady(RuntimeError):
 
 
 class _Health:
-    """Everything that is not an invocation: ``GET /health`` (with the table's revision), else 404."""
+    """Everything that is not an invocation: ``GET /health`` (with the table's revision); InvokeEndpointAsync
+    refused with the reason (its durable queue is the server's); else 404."""
 
     def __init__(self, router: Router) -> None:
         self.router = router
@@ -62,11 +64,20 @@ class _Health:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        found = scope.get("path") == "/health"
-        body = json.dumps({"status": "ok", "role": "router", "routing_revision": self.router.table.revision}
-                          if found else {"message": "Not Found"}).encode()
-        await send({"type": "http.response.start", "status": 200 if found else 404,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        path = scope.get("path", "")
+        headers = [(b"content-type", b"application/json")]
+        if path == "/health":
+            status, doc = 200, {"status": "ok", "role": "router", "routing_revision": self.router.table.revision}
+        elif is_async_invocation(path):
+            message = ("InvokeEndpointAsync is not served by a greenfleet router process, only InvokeEndpoint: "
+                       "send asynchronous invocations to greenfleet server (it holds their durable queue).")
+            status, doc = 404, {"message": message, "Message": message}
+            headers.append((b"x-amzn-errortype", b"UnknownOperationException"))
+        else:
+            status, doc = 404, {"message": "Not Found"}
+        body = json.dumps(doc).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import httpx
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import free_port
 from tests.live.conftest import Api, ServerProcess
@@ -219,6 +221,13 @@ def test_the_router_process_mirrors_captures_and_records_ab_assignments(
             time.sleep(0.3)
             report = api.call("GET", "/api/inference-experiments/shadowed-test/report")
         assert report["Predictions"]["Agreement"] == 1.0
+        # InvokeEndpointAsync is the server's (its durable queue): the router process says so
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        with pytest.raises(ClientError) as refused:
+            runtime.invoke_endpoint_async(EndpointName="ab", InputLocation="s3://bucket/in.csv")
+        assert refused.value.response["Error"]["Code"] == "UnknownOperationException"
+        assert "greenfleet server" in refused.value.response["Error"]["Message"]
     finally:
         router.send_signal(signal.SIGTERM)
         assert router.wait(15) == 0
