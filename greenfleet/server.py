@@ -10,6 +10,7 @@ import random
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -277,7 +278,7 @@ class Server:
         # deployment driver reads them in the same pass. Autoscaling, shadow experiments, the registry
         # deployer and monitors go in this list. Model Monitor's executions run on their own thread; the
         # step only starts them and records their progress.
-        capture_observer = CaptureObserver(self.capture, self.metrics)
+        self.capture_observer = capture_observer = CaptureObserver(self.capture, self.metrics)
         self.reconciler.control.steps[:] = [
             self.reconciler.routing_step,
             TablePublish(self.repo, self.router),  # followers and `greenfleet router` processes read it
@@ -308,11 +309,12 @@ class Server:
         # drains wait for every other router (follower servers, `greenfleet router` processes) to let go
         self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
-        self.follower.every_second.append(experiments.pair_flush.flush)  # a follower's pairs reach the report
-        # and its A/B assignments the feedback API, whichever server that call lands on
-        self.follower.every_second.append(self.feedback.feedback.drain)
-        # and its data capture's counters (through its outbox, merged by the leader)
-        self.follower.every_second.append(lambda: capture_observer.tick(self.clock.now()))
+        # What a follower's router holds goes to the store every second (and once more when it stops): its
+        # pairs to the paired report, its A/B assignments to the feedback API (whichever server that call lands
+        # on), its data capture's counters to its outbox (merged by the leader).
+        self.last_writes: list[Callable[[], None]] = [experiments.pair_flush.flush, self.feedback.feedback.drain,
+                            lambda: capture_observer.tick(self.clock.now())]
+        self.follower.every_second.extend(self.last_writes)
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
                                        clock=self.clock.now)
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
@@ -377,15 +379,20 @@ class Server:
         return not self.settings.ha or self.election.leader.is_set()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
-        self.follower.stop()
-        self.reporter.stop()
+        self.capture.stop()  # serving has ended: every record taken is written (and counted just below)
+        self.follower.stop()  # a follower runs its every-second writes once more
+        self.reporter.stop()  # and ships them
         self.async_dispatcher.stop()
         self.reconciler.stop()
+        for write in self.last_writes:  # the leader's last pass may be up to a pass old
+            try:
+                write()
+            except Exception:
+                log.warning("a last write to the store failed while stopping", exc_info=True)
         self.election.stop()  # after the reconciler: never two leaders at once
         self.monitor.close()
         self.deployments.checks.close()
         self.backend.close(stop_instances=stop_instances)
-        self.capture.stop()
         self.alarms.stop()
         self.events.stop()
         self.metrics.close()

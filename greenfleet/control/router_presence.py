@@ -90,7 +90,8 @@ def remote_demand(reports: Sequence[RouterReport], now: float) -> dict[tuple[str
 
 def router_demand(router: Router) -> dict[tuple[str, str], Demand]:
     """A router's serverless demand, from its in-memory figures (read from another thread than the router's
-    event loop: each dict is copied at once)."""
+    event loop: each dict is copied at once, which CPython's GIL makes atomic for these str-tuple keys; a
+    free-threaded build would need a lock or a snapshot taken on the loop)."""
     last = dict(router.last_request)
     in_flight = dict(router.serverless_in_flight)
     return {key: Demand(last.get(key), max(in_flight.get(key, 0), 0)) for key in sorted({*last, *in_flight})}
@@ -150,9 +151,9 @@ class RouterReporter:
     second. The store being unreachable is logged and retried.
 
     A serverless variant newly seen, or whose requests in flight start or end, is a change (a request held
-    for a cold start reaches the leader within ``interval_s``); a later request time alone is not (it rides
-    the next heartbeat, at most ``HEARTBEAT_S`` late against an idle period of minutes), so steady traffic
-    does not write a report every ``interval_s`` for its times alone."""
+    for a cold start reaches the leader within ``interval_s``); a later request time alone is not: it goes
+    with the next report, which comes at least once a second anyway (each new second's peaks are reported),
+    so steady traffic does not write a report every ``interval_s`` for its times alone."""
 
     def __init__(self, registry: RouterRegistry, router: Router, router_id: str, kind: str,
                  ship: Callable[[float], int] | None = None, clock: Callable[[], float] = time.time,

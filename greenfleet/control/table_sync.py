@@ -128,7 +128,11 @@ class TableFollower:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop following; a follower that ran runs its every-second tasks once more (what its router holds
+        since the last second is written, not lost with the process)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+            self._second = -1
+            self._every_second()

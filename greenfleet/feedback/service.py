@@ -15,6 +15,7 @@ the winner all the traffic). Its controller is ``machine.py``, driven by ``drive
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ from greenfleet.rollout import parse_deployment_config
 from greenfleet.router.assignments import AssignmentLog
 from greenfleet.services.endpoints import EndpointService
 
+log = logging.getLogger("greenfleet.feedback")
 Doc = dict[str, Any]
 MAX_BATCH = 10_000
 MAX_LABEL = 256
@@ -70,7 +72,10 @@ class FeedbackService:
             raise ValidationError(f"Outcomes: a list of 1 to {MAX_BATCH} outcomes")
         for index, outcome in enumerate(outcomes, start=1):
             _check_outcome(outcome, f"Outcomes.{index}")
-        self.drain()
+        try:
+            self.drain()
+        except Exception:  # kept for the next flush; the ids stored before are still looked up
+            log.warning("could not store the router's assignments before a feedback lookup", exc_info=True)
         ids = [o["InferenceId"] for o in outcomes]
         now = self.clock.now()
         assigned = self.repo.assignments(endpoint_name, ids)

@@ -30,7 +30,8 @@ class AssignmentLog:
         if len(self._records) >= self.limit:
             self.dropped += 1
             return
-        prediction = body[:PREDICTION_CHARS].decode("utf-8", "replace").strip()
+        # NUL is no character a text column holds (PostgreSQL refuses it); a prediction is compared as text
+        prediction = body[:PREDICTION_CHARS].decode("utf-8", "replace").replace("\x00", "").strip()
         with self._lock:
             self._records.append(Assignment(endpoint, inference_id, variant, prediction, at))
 

@@ -42,6 +42,9 @@ class ServerlessObservation:
     in_flight: int
     blocked: bool
     """The endpoint cannot be changed now (not InService, or a deployment runs)."""
+    partial: bool = False
+    """Only this router's demand is known (the other routers' reports could not be read this pass): the
+    variant may be started, never stopped (other routers may be serving it)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def step(state: State, observations: list[ServerlessObservation], now: float, id
         grace = o.desired > 0 and now - first < idle_s  # just (re)started: keep what is warm for one period
         active = o.in_flight > 0 or recent or grace
         want = max(o.provisioned, 1 if active else 0)
-        if want == o.desired or o.blocked:
+        if want == o.desired or o.blocked or (o.partial and want < o.desired):
             continue
         if want > o.desired:
             reason = "a request arrived" if o.provisioned < want else f"ProvisionedConcurrency {o.provisioned}"

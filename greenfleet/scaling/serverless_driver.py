@@ -54,7 +54,12 @@ class ServerlessDriver:
                     self.router.last_request.get(key), self.router.serverless_in_flight.get(key, 0), blocked))
         if not found:
             return found  # no serverless variant: the other routers' reports are not read
-        remote = self.remote(snapshot.now)
+        try:
+            remote = self.remote(snapshot.now)
+        except Exception as exc:  # the store: this pass starts what its own router asks for and stops nothing
+            log.warning("cannot read the other routers' serverless demand (%s); stopping nothing this pass",
+                        type(exc).__name__)
+            return [replace(o, partial=True) for o in found]
         return [_with(o, remote[(o.endpoint, o.variant)]) if (o.endpoint, o.variant) in remote else o for o in found]
 
     def run(self, snapshot: Snapshot) -> None:

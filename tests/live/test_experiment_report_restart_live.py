@@ -16,7 +16,7 @@ from tests.live.conftest import Api, ServerProcess
 from tests.live.test_endpoints_live import csv_row
 from tests.live.test_experiment_report_live import other_model, shadow_test
 
-pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
+pytestmark = pytest.mark.slow
 
 
 def report(api: Api) -> dict[str, Any]:

@@ -31,11 +31,11 @@ from tests.live.test_shadow_live import metric_sum
 pytestmark = pytest.mark.slow
 
 
-def start_router(home: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_router(home: Path, log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     with open(log, "ab") as out:
         process = subprocess.Popen([sys.executable, "-m", "greenfleet", "router", "--port", str(port)],
-                                   env={**os.environ, "GREENFLEET_HOME": str(home)}, stdout=out,
+                                   env={**os.environ, "GREENFLEET_HOME": str(home), **(env or {})}, stdout=out,
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -194,7 +194,10 @@ def test_the_router_process_mirrors_captures_and_records_ab_assignments(
     api.call("POST", "/api/ab-tests", {"Name": "ab-test", "EndpointName": "ab", "VariantA": "a", "VariantB": "b",
                                        "MinimumSamples": 1000}, expect=201)
     revision = httpx.get(f"http://127.0.0.1:{server.port}/health").json()["routing_revision"]
-    router, url = start_router(server.home, tmp_path / "router.log")
+    # The mirror process at normal priority: this test is about what the router process does, not when an
+    # idle-priority process gets the CPU (beside other tests it may get none for seconds and drop copies).
+    router, url = start_router(server.home, tmp_path / "router.log",
+                               {"GREENFLEET_SHADOW_SCHEDULING": "nice", "GREENFLEET_SHADOW_NICENESS": "0"})
     try:
         deadline = time.monotonic() + 10
         while httpx.get(url + "/health").json()["routing_revision"] < revision:

@@ -17,7 +17,7 @@ from sklearn.datasets import make_classification
 from greenfleet.server import Server
 from tests.aws.test_sagemaker_boto3 import FAST_WAITER, ROLE, client
 
-pytestmark = [pytest.mark.slow, pytest.mark.parallel]  # times nothing
+pytestmark = pytest.mark.slow
 
 
 def job(endpoint: str, base: Path, output: Path) -> dict[str, Any]:

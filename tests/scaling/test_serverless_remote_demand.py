@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from greenfleet.control.router_presence import (
     HEARTBEAT_S,
@@ -118,3 +119,32 @@ def test_another_routers_held_request_starts_the_variant_and_its_traffic_keeps_i
         world.tick(1.0)
     assert world.backend.running("e") == []  # back to zero an idle period after its last request
     reporter.stop(final_ship=False)
+
+
+def test_without_the_other_routers_reports_a_pass_starts_but_never_stops(world: ControlWorld) -> None:
+    """The store fails the read of the other routers' reports: this pass starts what the leader's own router
+    asks for, and stops nothing (another router may be serving the variant)."""
+    failing = True
+
+    def remote(now: float) -> dict[tuple[str, str], Demand]:
+        if failing:
+            raise OperationalError("SELECT", {}, ConnectionRefusedError("the store is down"))
+        return {KEY: Demand(world.clock.now(), 0)}
+
+    driver = ServerlessDriver(world.router, world.endpoints, IDLE, remote)
+    world.reconciler.control.steps.insert(1, driver)
+    world.endpoints.create_endpoint({"EndpointName": "e", "EndpointConfigName": "c1"})
+    world.tick(passes=3)
+    world.router.last_request[KEY], world.router.serverless_in_flight[KEY] = world.clock.now(), 1
+    world.tick(passes=3)
+    assert len(world.backend.running("e")) == 1  # its own held request starts the variant, reports or not
+    world.router.serverless_in_flight[KEY] = 0
+    for _ in range(int(IDLE) + 3):  # the leader's router idle past the idle period; the reports unreadable
+        world.tick(1.0)
+    assert len(world.backend.running("e")) == 1  # nothing stopped while the other routers' demand is unknown
+    failing = False  # readable again: another router served it a moment ago
+    world.tick(1.0)
+    assert len(world.backend.running("e")) == 1
+    driver.remote = lambda now: {}  # and no router asked for it within the idle period: stopped
+    world.tick(1.0, passes=3)
+    assert world.backend.running("e") == []
