@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import uuid
 
 from greenfleet.api.gateway import Gateway
 from greenfleet.api.guard import Guard
 from greenfleet.asyncinference.front import is_async_invocation
 from greenfleet.auth.policy import AccessPolicy
-from greenfleet.capture.handoff import CaptureHandoff
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.clock import SystemClock
 from greenfleet.control.router_presence import RouterRegistry, RouterReporter
 from greenfleet.control.table_sync import TableFollower
+from greenfleet.dataplane import build_router
 from greenfleet.experiments.pair_store import PairFlush, PairStore
 from greenfleet.experiments.pairs import PairCollector
 from greenfleet.feedback.assignment_flush import AssignmentFlush
@@ -94,15 +93,7 @@ class RouterProcess:
         self.outbox = MetricOutbox(self.engine, self.id, DEFAULT_ACCURACY)
         self.recorder = Recorder(self.outbox)
         policy = AccessPolicy(settings.aws_credentials, settings.api_token, settings.region, settings.sigv4_max_skew_s)
-        self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
-                             recorder=self.recorder, rng=random.Random(settings.router_seed),
-                             clock=clock.now, policy=policy, shadow_max_in_flight=settings.shadow_max_in_flight,
-                             shadow_niceness=settings.shadow_niceness, shadow_scheduling=settings.shadow_scheduling)
-        self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s  # as the server's router
-        self.capture = CaptureHandoff(max_queued_bytes=settings.capture_max_queued_bytes,
-                                      flush_interval_s=settings.capture_flush_interval_s,
-                                      s3_endpoint_url=settings.s3_endpoint_url)
-        self.router.capture = self.router.mirror.capture = self.capture  # its invocations are captured too
+        self.router, self.capture = build_router(settings, self.recorder, clock.now, policy)  # as the server's
         self.capture_observer = CaptureObserver(self.capture, SinkMetrics(self.outbox, clock.now))
         self.follower = TableFollower(Repository(self.engine), self.router, FOLLOW_INTERVAL_S)
         self.pairs = PairCollector()

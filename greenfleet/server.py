@@ -6,7 +6,6 @@ import contextlib
 import errno
 import logging
 import os
-import random
 import socket
 import threading
 import uuid
@@ -33,7 +32,6 @@ from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.service import AsyncInvocations
 from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.auth.policy import AccessPolicy, is_loopback
-from greenfleet.capture.handoff import CaptureHandoff
 from greenfleet.capture.observer import CaptureObserver
 from greenfleet.clock import Clock, SystemClock
 from greenfleet.control.control_pass import EverySecond
@@ -44,6 +42,7 @@ from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
 from greenfleet.control.router_presence import RouterRegistry, RouterReport, RouterReporter, remote_demand, remote_peaks
 from greenfleet.control.table_sync import TableFollower, TablePublish
+from greenfleet.dataplane import build_router
 from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
 from greenfleet.experiments.repository import ExperimentRepository
@@ -65,7 +64,6 @@ from greenfleet.ownership import DatabaseLease, HomeLock
 from greenfleet.registry.assembly import Registry
 from greenfleet.resources.names import ArnFactory
 from greenfleet.rollout import Limits
-from greenfleet.router.proxy import Router
 from greenfleet.scaling.assembly import Scaling
 from greenfleet.scaling.serverless_driver import ServerlessDriver
 from greenfleet.services import Services
@@ -186,15 +184,7 @@ class Server:
                                    account_id=settings.account_id,
                                    action_webhooks=settings.alarm_action_webhooks)
         self.alarms.strict_periods = settings.strict_deployment_minimums
-        self.router = Router(settings.account_id, settings.max_payload_bytes, settings.invocation_timeout_s,
-                             recorder=self.metrics.recorder, rng=random.Random(settings.router_seed),
-                             clock=self.clock.now, policy=self.policy,
-                             shadow_max_in_flight=settings.shadow_max_in_flight,
-                             shadow_niceness=settings.shadow_niceness, shadow_scheduling=settings.shadow_scheduling)
-        self.capture = CaptureHandoff(max_queued_bytes=settings.capture_max_queued_bytes,
-                                      flush_interval_s=settings.capture_flush_interval_s,
-                                      s3_endpoint_url=settings.s3_endpoint_url)
-        self.router.capture = self.router.mirror.capture = self.capture
+        self.router, self.capture = build_router(settings, self.metrics.recorder, self.clock.now, self.policy)
         endpoints.capture_failure = self.capture.failure
         try:
             self.backend = backend or create_backend(settings, isolation(settings), self.home_lock.path)
@@ -270,7 +260,6 @@ class Server:
         endpoints.changed = self.reconciler.wake
         experiments.changed = self.reconciler.wake
         self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
-        self.router.cold_start_timeout_s = settings.serverless_cold_start_timeout_s
         self.router.on_demand = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
