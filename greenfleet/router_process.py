@@ -111,14 +111,14 @@ class RouterProcess:
         self.recorder.flush(now)
         self.capture_observer.tick(now)  # its data capture's counters go with its invocation metrics
         shipped = self.outbox.ship(now)
-        try:  # the paired report's pairs go with the metrics (kept, bounded, while the store is down)
-            self.pair_flush.flush()
-        except Exception:
-            log.warning("could not store the router's paired answers; retrying", exc_info=True)
-        try:  # an A/B test's records of who answered which inference id, for the feedback API
-            self.assignment_flush.flush()
-        except Exception:
-            log.warning("could not store the router's inference id assignments; retrying", exc_info=True)
+        # with the metrics: the paired report's pairs and an A/B test's records of who answered which inference
+        # id (for the feedback API); each kept, bounded, while the store is down
+        for what, flush in (("paired answers", self.pair_flush.flush),
+                            ("inference id assignments", self.assignment_flush.flush)):
+            try:
+                flush()
+            except Exception:
+                log.warning("could not store the router's %s; retrying", what, exc_info=True)
         return shipped
 
     def serve_forever(self) -> None:

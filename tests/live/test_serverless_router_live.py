@@ -27,6 +27,17 @@ pytestmark = pytest.mark.slow
 IDLE_S = 2.0
 
 
+def deploy_cold(api: Api, model: Path) -> None:
+    """Endpoint "cold": one serverless variant, InService with no instance."""
+    api.call("POST", "/api/models", {"ModelName": "lean", "PrimaryContainer": {
+        "Image": "greenfleet/sklearn", "ModelDataUrl": str(model)}})
+    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cold", "ProductionVariants": [
+        {"VariantName": "AllTraffic", "ModelName": "lean",
+         "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 4}}]})
+    api.call("POST", "/api/endpoints", {"EndpointName": "cold", "EndpointConfigName": "cold"})
+    api.wait_status("cold", "InService", 30)
+
+
 def _instances(api: Api, name: str) -> list[str]:
     return [i["InstanceId"] for i in api.call("GET", f"/api/endpoints/{name}/instances")["Instances"]]
 
@@ -38,13 +49,7 @@ def test_requests_through_a_router_process_start_and_keep_a_serverless_variant_w
     server = server_process({"GREENFLEET_SERVERLESS_IDLE_S": str(IDLE_S)})
     server.start()
     api = Api(f"http://127.0.0.1:{server.port}")
-    api.call("POST", "/api/models", {"ModelName": "lean", "PrimaryContainer": {
-        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
-    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cold", "ProductionVariants": [
-        {"VariantName": "AllTraffic", "ModelName": "lean",
-         "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 4}}]})
-    api.call("POST", "/api/endpoints", {"EndpointName": "cold", "EndpointConfigName": "cold"})
-    api.wait_status("cold", "InService", 30)
+    deploy_cold(api, sklearn_model)
     assert _instances(api, "cold") == []
     router, url = start_router(server.home, tmp_path / "router.log")
     try:
@@ -77,18 +82,10 @@ def test_requests_through_a_router_process_start_and_keep_a_serverless_variant_w
         router.wait(15)
 
 
-
-
 def test_the_leaders_own_router_row_is_not_counted_again(server: Server, api: Api, sklearn_model: Path) -> None:
     """A row of the leader's own router (one that outlived its taking the lead) is its router's memory, already
     counted in-process: a request it says is held starts nothing; another router's does."""
-    api.call("POST", "/api/models", {"ModelName": "lean", "PrimaryContainer": {
-        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
-    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cold", "ProductionVariants": [
-        {"VariantName": "AllTraffic", "ModelName": "lean",
-         "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 4}}]})
-    api.call("POST", "/api/endpoints", {"EndpointName": "cold", "EndpointConfigName": "cold"})
-    api.wait_status("cold", "InService", 30)
+    deploy_cold(api, sklearn_model)
     held = {("cold", "AllTraffic"): Demand(time.time(), 1)}
     server.routers.save(RouterReport(server.router_id, "server", 1, {}, time.time(), {}, held), time.time())
     passes = server.reconciler.control.records["serverless"].runs
