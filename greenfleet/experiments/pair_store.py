@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.experiments.pairs import Pair, PairCollector
 from greenfleet.experiments.tables import experiment_pairs
 from greenfleet.router.mirror import Answer
+from greenfleet.store.database import UNREACHABLE
 from greenfleet.store.schema import endpoints
 
 log = logging.getLogger("greenfleet.experiments.pairs")
@@ -83,7 +85,10 @@ class PairStore:
 
 class PairFlush:
     """Moves the collector's complete pairs into the store (a step of the control pass; run every second).
-    A store that fails keeps the pairs in memory for the next try, within the collector's bounds."""
+    A store that cannot be reached (a connection error) leaves the pairs in memory for the next try, within
+    the collector's bounds. A batch the store refuses for its content (e.g. a request's Content-Type longer
+    than the column holds, on PostgreSQL) is written one pair at a time: the refused pairs are logged, counted
+    in the collector's ``unstored`` and not retried (given back, they would fail every later flush)."""
 
     name = "experiment-pairs"
 
@@ -101,6 +106,25 @@ class PairFlush:
         pairs = self.collector.drain()
         try:
             self.store.add(pairs)
+        except DBAPIError as exc:
+            if isinstance(exc, UNREACHABLE):
+                self.collector.put_back(pairs)
+                raise
+            self._one_by_one(pairs)
         except Exception:
             self.collector.put_back(pairs)
             raise
+
+    def _one_by_one(self, pairs: list[Pair]) -> None:
+        refused = 0
+        for index, pair in enumerate(pairs):
+            try:
+                self.store.add([pair])
+            except UNREACHABLE:
+                self.collector.put_back(pairs[index:])
+                raise
+            except DBAPIError as exc:
+                refused += 1
+                log.warning("the store refused the pair of %s on %s (%s); dropped", pair.inference_id, pair.endpoint,
+                            type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+        self.collector.count_unstored(refused)

@@ -16,14 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.router.assignments import Assignment, AssignmentLog
+from greenfleet.store.database import UNREACHABLE
 
 log = logging.getLogger("greenfleet.feedback")
-UNREACHABLE = (OperationalError, InterfaceError)
-"""Errors of the connection, not of the records: retried with the next flush."""
 
 
 class AssignmentFlush:
