@@ -14,13 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
-from sqlalchemy.exc import DBAPIError
 
 from greenfleet.control.snapshot import Snapshot
 from greenfleet.experiments.pairs import Pair, PairCollector
 from greenfleet.experiments.tables import experiment_pairs
 from greenfleet.router.mirror import Answer
-from greenfleet.store.database import UNREACHABLE
+from greenfleet.store.batches import write_batch
 from greenfleet.store.schema import endpoints
 
 log = logging.getLogger("greenfleet.experiments.pairs")
@@ -103,28 +102,5 @@ class PairFlush:
             self.store.prune()
 
     def flush(self) -> None:
-        pairs = self.collector.drain()
-        try:
-            self.store.add(pairs)
-        except DBAPIError as exc:
-            if isinstance(exc, UNREACHABLE):
-                self.collector.put_back(pairs)
-                raise
-            self._one_by_one(pairs)
-        except Exception:
-            self.collector.put_back(pairs)
-            raise
-
-    def _one_by_one(self, pairs: list[Pair]) -> None:
-        refused = 0
-        for index, pair in enumerate(pairs):
-            try:
-                self.store.add([pair])
-            except UNREACHABLE:
-                self.collector.put_back(pairs[index:])
-                raise
-            except DBAPIError as exc:
-                refused += 1
-                log.warning("the store refused the pair of %s on %s (%s); dropped", pair.inference_id, pair.endpoint,
-                            type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
-        self.collector.count_unstored(refused)
+        self.collector.count_unstored(write_batch(self.collector.drain(), self.store.add, self.collector.put_back,
+                                                  lambda p: f"the pair of {p.inference_id} on {p.endpoint}"))

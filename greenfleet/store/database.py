@@ -10,12 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-UNREACHABLE = (OperationalError, InterfaceError)
-"""Errors of the connection to the store, not of what was written: a write that raised one is retried later
-(any other ``DBAPIError`` is the store refusing the rows themselves)."""
 HEAD_REVISION = "0015"  # the newest file in migrations/versions (a test checks it against Alembic's head)
 
 
