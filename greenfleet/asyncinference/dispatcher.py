@@ -27,7 +27,7 @@ from typing import IO, Any
 import httpx
 from sqlalchemy import Connection
 
-from greenfleet.asyncinference.locations import CHUNK, Locations
+from greenfleet.asyncinference.locations import CHUNK, Input, Locations
 from greenfleet.asyncinference.notifications import message
 from greenfleet.asyncinference.queue import Queue, Request
 from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
@@ -182,22 +182,23 @@ class AsyncDispatcher:
             return
         with contextlib.ExitStack() as opened:
             try:  # a reader opens its object when entered (a file, an S3 GetObject)
-                stream = opened.enter_context(self._open_input(request))
+                payload = opened.enter_context(self._open_input(request))
             except Exception as exc:
                 self._fail(request, f"RequestDownloadFailure: cannot read {request.input_location}: {exc}",
                            variant)
                 return
-            self._send(request, variant, instance, stream)
+            self._send(request, variant, instance, payload)
 
-    def _send(self, request: Request, variant: str, instance: InstanceAddress, stream: IO[bytes]) -> None:
+    def _send(self, request: Request, variant: str, instance: InstanceAddress, payload: Input) -> None:
         headers = {k: v for k, v in (("Content-Type", request.content_type), ("Accept", request.accept),
                                      ("X-Amzn-SageMaker-Custom-Attributes", request.custom_attributes),
                                      ("X-Amzn-SageMaker-Inference-Id", request.inference_id)) if v is not None}
+        headers["Content-Length"] = str(payload.size)  # streamed all the same, not chunked
         url = f"http://{instance.host}:{instance.port}/invocations"
         started = time.monotonic()
         reading, waiting = _Stopwatch(), _Stopwatch()
         try:
-            with self._http.stream("POST", url, content=reading.through(_chunks(stream)), headers=headers,
+            with self._http.stream("POST", url, content=reading.through(_chunks(payload.stream)), headers=headers,
                                    timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0)) as response:
                 self._latency(request, variant, "RequestDownloadLatency", reading.seconds)  # the body is all sent
                 if not 200 <= response.status_code < 300:
@@ -299,9 +300,9 @@ class AsyncDispatcher:
         if self.variant_metrics is not None:
             self.variant_metrics.time(request.endpoint_name, variant, metric, seconds, self.clock.now())
 
-    def _open_input(self, request: Request) -> contextlib.AbstractContextManager[IO[bytes]]:
+    def _open_input(self, request: Request) -> contextlib.AbstractContextManager[Input]:
         if request.body is not None:
-            return contextlib.nullcontext(io.BytesIO(request.body))
+            return contextlib.nullcontext(Input(io.BytesIO(request.body), len(request.body)))
         return self.locations.reader(request.input_location)
 
 

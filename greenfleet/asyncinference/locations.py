@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
@@ -20,6 +21,15 @@ CHUNK = 1024 * 1024
 
 class LocationError(Exception):
     """A location that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """An input object opened for reading, and its size in bytes (sent as the request's Content-Length: a
+    container that implements the SageMaker contract need not read chunked bodies)."""
+
+    stream: IO[bytes]
+    size: int
 
 
 class Locations:
@@ -80,15 +90,16 @@ class Locations:
 
     # -- streams -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def reader(self, url: str) -> Iterator[IO[bytes]]:
+    def reader(self, url: str) -> Iterator[Input]:
         if urlsplit(url).scheme.lower() == "file":
             with open(self.path(url, "InputLocation"), "rb") as handle:
-                yield handle
+                yield Input(handle, os.fstat(handle.fileno()).st_size)
             return
         bucket, key = _bucket_key(url)
-        body = self.s3().get_object(Bucket=bucket, Key=key)["Body"]
+        answer = self.s3().get_object(Bucket=bucket, Key=key)
+        body = answer["Body"]
         try:
-            yield body
+            yield Input(body, int(answer["ContentLength"]))
         finally:
             body.close()
 

@@ -3,6 +3,8 @@ recovery after a crash, and the backlog figures. No instance is needed for these
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,3 +163,52 @@ def test_per_variant_counts_and_times_are_published_under_endpoint_and_variant(d
         assert stat("TotalProcessingTime", "Maximum") == pytest.approx(63_000.0, rel=0.02)  # the expired one
     finally:
         world.dispatcher._http.close()
+
+
+class _LengthOnly(http.server.BaseHTTPRequestHandler):
+    """An instance that reads a request body by its Content-Length only (as a plain ``http.server`` does): a
+    chunked body reaches it empty."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str | None, str | None, bytes]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = self.headers.get("Content-Length")
+        body = self.rfile.read(int(length)) if length is not None else b""
+        type(self).seen.append((length, self.headers.get("Transfer-Encoding"), body))
+        answer = b"got " + body
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+
+def test_the_input_reaches_the_instance_with_its_content_length(world: World) -> None:
+    """A container that does not read chunked bodies (the SageMaker contract gives the body's length) gets the
+    whole input, inline or from a file, still streamed."""
+    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LengthOnly)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    _LengthOnly.seen = []
+    try:
+        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
+            async_concurrency=2),))}))
+        world.add("from-file")  # its input file holds "1,2"
+        now = world.clock.now()
+        world.queue.add({
+            "endpoint_name": "ep", "inference_id": "inline", "input_location": "", "body": b"3,4,5",
+            "content_type": "text/csv", "accept": None, "custom_attributes": None,
+            "output_location": (world.root / "out" / "inline.out").as_uri(),
+            "failure_location": (world.root / "fail" / "inline-error.out").as_uri(),
+            "notification": None, "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + 60})
+        world.settle()
+        assert sorted(_LengthOnly.seen) == [("3", None, b"1,2"), ("5", None, b"3,4,5")]
+        assert (world.root / "out" / "from-file.out").read_bytes() == b"got 1,2"
+        assert (world.root / "out" / "inline.out").read_bytes() == b"got 3,4,5"
+    finally:
+        instance.shutdown()
+        instance.server_close()
