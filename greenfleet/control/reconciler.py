@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from greenfleet.asyncinference.service import TIMEOUT_RANGE
 from greenfleet.clock import Clock
 from greenfleet.control.control_pass import ControlPass, FunctionStep, StepRecord
 from greenfleet.control.health import ping
@@ -357,7 +358,8 @@ class Reconciler:
                             group.fleet.id, group.config_name, variant.name, variant.instance_document(),
                             variant.instance_type, variant.serverless.memory_mb if variant.serverless else None,
                             niceness=self.shadow_niceness if group.shadow else 0,
-                            scheduling=self.shadow_scheduling if group.shadow else "normal")
+                            scheduling=self.shadow_scheduling if group.shadow else "normal",
+                            invocation_timeout_s=float(TIMEOUT_RANGE[1]) if group.fleet.asynchronous else None)
         handle = self.backend.start(spec, now)
         timeout = float(variant.startup_timeout_s or self.startup_timeout_s)
         self.instances[spec.instance_id] = Managed(spec, handle, timeout, startup_deadline=handle.started_at + timeout)

@@ -37,6 +37,10 @@ class InstanceSpec:
     scheduling: str = "normal"
     """The scheduling policy of the instance's processes: ``normal``, or ``idle`` (Linux SCHED_IDLE: only
     CPU time nothing else wants; a shadow variant's with ``Settings.shadow_scheduling`` "idle")."""
+    invocation_timeout_s: float | None = None
+    """The instance's own invocation timeout (GREENFLEET_INVOCATION_TIMEOUT_S) when not the server's: an
+    asynchronous variant's is the largest InvocationTimeoutSeconds (3600 s), the dispatcher enforcing each
+    request's own (the server's, 60 s by default, is InvokeEndpoint's)."""
 
 
 @dataclass(frozen=True)

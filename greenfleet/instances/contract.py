@@ -31,6 +31,11 @@ def priority_environment(niceness: int, scheduling: str) -> dict[str, str]:
     return env
 
 
+def timeout_environment(timeout_s: float | None) -> dict[str, str]:
+    """An instance's own invocation timeout (``InstanceSpec.invocation_timeout_s``), over the contract's."""
+    return {"GREENFLEET_INVOCATION_TIMEOUT_S": str(timeout_s)} if timeout_s is not None else {}
+
+
 @dataclass(frozen=True)
 class WorkerContract:
     isolation: Isolation = field(default_factory=Isolation)

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
-from greenfleet.instances.contract import TOKEN_VARIABLE, WorkerContract, placed_environment, priority_environment
+from greenfleet.instances.contract import (
+    TOKEN_VARIABLE,
+    WorkerContract,
+    placed_environment,
+    priority_environment,
+    timeout_environment,
+)
 from greenfleet.instances.isolation import Isolation
 from greenfleet.metrics.procfs import ProcessSampler, Usage
 from greenfleet.resources.pipeline import is_pipeline, mode_of
@@ -72,9 +78,10 @@ class LocalProcessBackend:
         (directory / "model").mkdir(parents=True)
         port, token = free_port(), secrets.token_hex(8)
         if is_pipeline(spec.container):
-            env = self._pipeline_environment(spec.container, directory, port, token)
+            env = self._pipeline_environment(spec.container, directory, port, token, spec.invocation_timeout_s)
         else:
             env = placed_environment(self.contract.environment(spec.container, token), directory, port, FAILURE_FILE)
+            env.update(timeout_environment(spec.invocation_timeout_s))
         if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
             env["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
         # A shadow's: the worker lowers its own priority before anything else.
@@ -97,7 +104,7 @@ class LocalProcessBackend:
         return handle
 
     def _pipeline_environment(self, document: dict[str, Any], directory: Path, port: int,
-                              token: str) -> dict[str, str]:
+                              token: str, timeout_s: float | None) -> dict[str, str]:
         """An inference pipeline's instance: a supervisor worker on the instance's port that starts one worker
         per container (each on its own SAGEMAKER_BIND_TO_PORT, in its own directory) and chains them. Each
         member's environment is made here, as a single container's is, and handed over in a file."""
@@ -109,10 +116,11 @@ class LocalProcessBackend:
                 for path in (member_dir, member_dir / "model"):
                     os.chown(path, self.isolation.user.uid, self.isolation.user.gid)
             member_port = free_port()
+            environment = placed_environment(self.contract.environment(container, token), member_dir, member_port,
+                                             FAILURE_FILE)
+            environment.update(timeout_environment(timeout_s))
             members.append({"hostname": str(container.get("ContainerHostname") or f"container-{position}"),
-                            "port": member_port, "directory": str(member_dir),
-                            "environment": placed_environment(self.contract.environment(container, token),
-                                                              member_dir, member_port, FAILURE_FILE)})
+                            "port": member_port, "directory": str(member_dir), "environment": environment})
         plan = directory / PIPELINE_FILE
         plan.write_text(json.dumps({"Mode": mode_of(document), "Members": members}))
         plan.chmod(0o600)
@@ -122,6 +130,7 @@ class LocalProcessBackend:
         supervisor.pop("GREENFLEET_IMAGE", None)
         env = placed_environment(supervisor, directory, port, FAILURE_FILE)
         env["GREENFLEET_PIPELINE_FILE"] = str(plan)
+        env.update(timeout_environment(timeout_s))
         return env
 
     def exited(self, handle: InstanceHandle) -> Exit | None:

@@ -23,7 +23,7 @@ from ray.actor import ActorHandle
 from ray.exceptions import RayError
 
 from greenfleet.instances.backend import Address, Exit, InstanceHandle, InstanceSpec
-from greenfleet.instances.contract import WorkerContract, priority_environment
+from greenfleet.instances.contract import WorkerContract, priority_environment, timeout_environment
 from greenfleet.instances.instance_types import capacity
 from greenfleet.instances.ray_actor import InstanceSupervisor
 from greenfleet.metrics.procfs import Usage
@@ -75,6 +75,7 @@ class RayBackend:
         if need.gpus:
             options["num_gpus"] = need.gpus
         environment = self.contract.environment(spec.container, token)
+        environment.update(timeout_environment(spec.invocation_timeout_s))
         if spec.memory_mb:  # a serverless variant's MemorySizeInMB: the worker sets it as its RLIMIT_AS
             environment["GREENFLEET_MEMORY_LIMIT_MB"] = str(spec.memory_mb)
         # A shadow's: the worker lowers its own priority before anything else (after the actor's child set

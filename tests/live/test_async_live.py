@@ -279,3 +279,69 @@ def test_latencies_and_notification_failures_are_published(async_server: Server,
         assert point["SampleCount"] == 1 and point["Unit"] == "Microseconds", (metric, point)
         (longest,) = points(metric, "Maximum")
         assert 0 < longest["Maximum"] < 5e6, (metric, longest)  # microseconds: a file of 50 rows, well under 5 s
+
+
+SLEEPER = '''
+import time
+
+
+def model_fn(model_dir):
+    return None
+
+
+def input_fn(body, content_type):
+    return float(body)
+
+
+def predict_fn(seconds, model):
+    time.sleep(seconds)
+    return seconds
+
+
+def output_fn(seconds, accept):
+    return f"slept {seconds:g}", "text/plain"
+'''
+
+
+@pytest.mark.parallel  # the model's sleep is 3 s against timeouts of 1 s and 30 s: load does not decide it
+def test_an_async_request_may_run_longer_than_the_servers_invocation_timeout(tmp_path: Path) -> None:
+    """InvocationTimeoutSeconds (1-3600, default 900) bounds an asynchronous request, not the server's
+    synchronous invocation timeout: an async variant's instances are not cut at the latter."""
+    files = tmp_path / "files"
+    files.mkdir()
+    model = tmp_path / "sleeper"
+    (model / "code").mkdir(parents=True)
+    (model / "code" / "inference.py").write_text(SLEEPER)
+    settings = Settings(home=tmp_path / "home", port=free_port(), async_file_roots=str(files),
+                        **{**FAST, "invocation_timeout_s": 1.0})
+    server = Server(settings)
+    server.start_in_thread()
+    try:
+        api = Api(settings.base_url)
+        api.call("POST", "/api/models", {"ModelName": "sleeper", "PrimaryContainer": {
+            "Image": "greenfleet/script", "ModelDataUrl": str(model)}})
+        api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "sleeper", "ProductionVariants": [
+            {"VariantName": "main", "ModelName": "sleeper", "InitialInstanceCount": 1,
+             "InstanceType": "ml.m5.large"}],
+            "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": (files / "out").as_uri()}}})
+        api.call("POST", "/api/endpoints", {"EndpointName": "sleeper", "EndpointConfigName": "sleeper"})
+        api.wait_status("sleeper", "InService")
+        client = runtime(server)
+        patient = client.invoke_endpoint_async(EndpointName="sleeper", Body=b"3", ContentType="text/plain",
+                                               InvocationTimeoutSeconds=30)
+        hasty = client.invoke_endpoint_async(EndpointName="sleeper", Body=b"3", ContentType="text/plain",
+                                             InvocationTimeoutSeconds=1)
+        ends = {answer["InferenceId"]: (Path(answer["OutputLocation"].removeprefix("file://")),
+                                        Path(answer["FailureLocation"].removeprefix("file://")))
+                for answer in (patient, hasty)}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(o.exists() or f.exists() for o, f in ends.values()):
+            time.sleep(0.1)
+        output, failure = ends[patient["InferenceId"]]
+        assert not failure.exists(), failure.read_text()
+        assert output.read_text() == "slept 3"
+        output, failure = ends[hasty["InferenceId"]]
+        assert not output.exists()
+        assert failure.read_text() == "InvocationTimeout: the model did not answer within 1 seconds"
+    finally:
+        server.stop_thread()
