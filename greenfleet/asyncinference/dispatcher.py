@@ -125,17 +125,15 @@ class AsyncDispatcher:
                 self._pool.submit(self._expire, request, variant)
         for name, route in table.endpoints.items():
             targets = [t for t in route.targets if t.async_concurrency and t.instances]
+            targets = [t for t in targets if t.weight > 0] or targets
             if not targets:
                 continue
-            capacity = sum(len(t.instances) * t.async_concurrency for t in targets if t.weight > 0) or \
-                sum(len(t.instances) * t.async_concurrency for t in targets)
             with self._lock:
-                free = min(capacity - self._in_flight.get(name, 0), self.max_in_flight - sum(self._in_flight.values()))
+                free = min(sum(self._room(t, i) for t in targets for i in t.instances),
+                           self.max_in_flight - sum(self._in_flight.values()))
             for request in self.queue.claim(name, free, now):
-                target = route.choose(self.rng) or targets[0]
                 with self._lock:
-                    instance = pick_instance(target, self.router.outstanding, self.rng)
-                    assert instance is not None
+                    target, instance = self._place(targets)
                     self.router.outstanding.acquire(instance.instance_id)
                     self._in_flight[name] = self._in_flight.get(name, 0) + 1
                 if self.variant_metrics is not None:
@@ -153,6 +151,22 @@ class AsyncDispatcher:
             self.backlogs([(name, backlog[name].size if name in backlog else 0,
                             backlog[name].oldest_at if name in backlog else None, ready.get(name, 0))
                            for name in sorted(set(ready) | set(backlog))], now)
+
+    def _room(self, target: Target, instance: InstanceAddress) -> int:
+        """How many more requests ``instance`` may run (MaxConcurrentInvocationsPerInstance less its running
+        ones: async instances take no synchronous traffic, so its outstanding count is its async requests)."""
+        return max(target.async_concurrency - self.router.outstanding.of(instance.instance_id), 0)
+
+    def _place(self, targets: list[Target]) -> tuple[Target, InstanceAddress]:
+        """An instance with room (one exists: as many requests were claimed as there was room for), of a
+        target chosen by weight among those with room, the least busy of its instances with room."""
+        open_targets = [t for t in targets if any(self._room(t, i) for i in t.instances)]
+        target = self.rng.choices(open_targets, weights=[max(t.weight, 1e-9) for t in open_targets])[0]
+        free = Target(target.variant_name, target.config_name, target.weight, "LEAST_OUTSTANDING_REQUESTS",
+                      tuple(i for i in target.instances if self._room(target, i)), target.async_concurrency)
+        instance = pick_instance(free, self.router.outstanding, self.rng)
+        assert instance is not None
+        return target, instance
 
     # -- one request ------------------------------------------------------------------------------------------
     def _process(self, request: Request, target: Target, instance: InstanceAddress) -> None:

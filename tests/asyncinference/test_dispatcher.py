@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,54 @@ def test_the_input_reaches_the_instance_with_its_content_length(world: World) ->
     finally:
         instance.shutdown()
         instance.server_close()
+
+
+class _Busy(http.server.BaseHTTPRequestHandler):
+    """An instance that takes 0.3 s per call and records the most calls it had at once."""
+
+    protocol_version = "HTTP/1.1"
+    lock = threading.Lock()
+    running: dict[int, int] = {}
+    most: dict[int, int] = {}
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        port = self.server.server_address[1]
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.lock:
+            self.running[port] = self.running.get(port, 0) + 1
+            self.most[port] = max(self.most.get(port, 0), self.running[port])
+        time.sleep(0.3)
+        with self.lock:
+            self.running[port] -= 1
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def test_no_instance_gets_more_than_its_max_concurrent_invocations(world: World) -> None:
+    """MaxConcurrentInvocationsPerInstance holds per instance, whatever the variants' weights or routing
+    strategy: the endpoint's spare capacity is placed on the instances that have room."""
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Busy) for _ in range(3)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    ports = [s.server_address[1] for s in servers]
+    try:
+        heavy = Target("heavy", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", ports[0]),
+                                                      InstanceAddress("i-2", "127.0.0.1", ports[1])),
+                       async_concurrency=1)
+        light = Target("light", "cfg", 0.001, "RANDOM", (InstanceAddress("i-3", "127.0.0.1", ports[2]),),
+                       async_concurrency=1)
+        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (heavy, light))}))
+        for index in range(3):
+            world.add(f"r{index}")
+        world.settle()
+        assert {port: _Busy.most.get(port) for port in ports} == {port: 1 for port in ports}
+        assert world.queue.status_of("ep", ["r0", "r1", "r2"]) == {f"r{i}": (SUCCEEDED, None) for i in range(3)}
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
