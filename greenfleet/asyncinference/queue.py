@@ -161,10 +161,12 @@ class Queue:
 
     def finish(self, seq: int, succeeded: bool, now: float, reason: str | None = None,
                also: Callable[[Connection], None] | None = None) -> None:
-        """Mark a request finished; ``also`` runs in the same transaction (its notification's outbox row)."""
+        """Mark a request finished and drop its inline body (its output or failure is written: nothing reads it
+        again, and a store kept every payload for good); ``also`` runs in the same transaction (its
+        notification's outbox row)."""
         with self.engine.begin() as conn:
             conn.execute(update(async_requests).where(async_requests.c.seq == seq).values(
-                status=SUCCEEDED if succeeded else FAILED, finished_at=now, failure_reason=reason))
+                status=SUCCEEDED if succeeded else FAILED, finished_at=now, failure_reason=reason, body=None))
             if also is not None:
                 also(conn)
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.locations import Locations
 from greenfleet.asyncinference.queue import Queue
-from greenfleet.asyncinference.tables import FAILED, QUEUED, SUCCEEDED
+from greenfleet.asyncinference.tables import FAILED, QUEUED, SUCCEEDED, async_requests
 from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.clock import FakeClock
 from greenfleet.metrics import MetricService
@@ -264,3 +264,33 @@ def test_no_instance_gets_more_than_its_max_concurrent_invocations(world: World)
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+def test_a_finished_requests_inline_body_leaves_the_store(world: World) -> None:
+    """An inline Body (up to 128,000 bytes) is kept only until its request ends (its output or failure is
+    written): the row stays (its InferenceId stays taken, its status readable), the payload goes."""
+    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LengthOnly)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    try:
+        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
+            async_concurrency=2),))}))
+        now = world.clock.now()
+        for inference_id, ttl in (("served", 600.0), ("expired", 60.0)):
+            world.queue.add({
+                "endpoint_name": "ep", "inference_id": inference_id, "input_location": "", "body": b"9" * 100_000,
+                "content_type": "text/csv", "accept": None, "custom_attributes": None,
+                "output_location": (world.root / "out" / f"{inference_id}.out").as_uri(),
+                "failure_location": (world.root / "fail" / f"{inference_id}-error.out").as_uri(),
+                "notification": None, "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + ttl})
+        world.clock.advance(61)
+        world.settle()
+        assert (world.root / "out" / "served.out").read_bytes() == b"got " + b"9" * 100_000
+        assert (world.root / "fail" / "expired-error.out").exists()
+        with world.queue.engine.connect() as conn:
+            rows = conn.execute(select(async_requests.c.inference_id, async_requests.c.status,
+                                       async_requests.c.body)).all()
+        assert sorted(rows) == [("expired", FAILED, None), ("served", SUCCEEDED, None)]
+    finally:
+        instance.shutdown()
+        instance.server_close()
