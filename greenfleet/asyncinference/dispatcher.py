@@ -45,6 +45,9 @@ Notify = Callable[[Connection, str, dict[str, Any], str, float, str | None], Non
 (the variant, when known, is the one its NotificationFailures count under if its delivery fails)."""
 Backlogs = Callable[[list[tuple[str, int, float | None, int]], float], None]
 """(endpoint, backlog, oldest request time, ready instances) per endpoint, each second."""
+REFUSED_BACKOFF_S = 1.0
+"""An instance that refused a connection gets no request for this long (its health checks take it out of the
+routing table meanwhile; without the pause its request was claimed and requeued in a busy loop)."""
 FAILURE_METRICS = {"ExpiredRequest": "ExpiredRequests", "RequestDownloadFailure": "RequestDownloadFailures",
                    "ResponseUploadFailure": "ResponseUploadFailures"}
 """A failure reason's leading code → its per-variant count (any other failure is an InvocationFailure)."""
@@ -68,6 +71,7 @@ class AsyncDispatcher:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="async")
         self._http = httpx.Client(timeout=None, limits=httpx.Limits(max_connections=max_in_flight))
+        self._refused_until: dict[str, float] = {}  # instance id → when it may be tried again
         self._metrics_at = 0.0
         self._expired_at = 0.0
 
@@ -123,6 +127,9 @@ class AsyncDispatcher:
                 variant = next((t.variant_name for t in route.targets if t.async_concurrency), None) if route \
                     else None
                 self._pool.submit(self._expire, request, variant)
+        if self._refused_until:
+            with self._lock:
+                self._refused_until = {k: until for k, until in self._refused_until.items() if until > now}
         for name, route in table.endpoints.items():
             targets = [t for t in route.targets if t.async_concurrency and t.instances]
             targets = [t for t in targets if t.weight > 0] or targets
@@ -155,6 +162,8 @@ class AsyncDispatcher:
     def _room(self, target: Target, instance: InstanceAddress) -> int:
         """How many more requests ``instance`` may run (MaxConcurrentInvocationsPerInstance less its running
         ones: async instances take no synchronous traffic, so its outstanding count is its async requests)."""
+        if self._refused_until.get(instance.instance_id, 0.0) > self.clock.now():
+            return 0
         return max(target.async_concurrency - self.router.outstanding.of(instance.instance_id), 0)
 
     def _place(self, targets: list[Target]) -> tuple[Target, InstanceAddress]:
@@ -237,6 +246,8 @@ class AsyncDispatcher:
                                         f"{exc}", variant)
                     return
         except httpx.ConnectError:  # the instance is gone (replaced, drained): the request never reached it
+            with self._lock:
+                self._refused_until[instance.instance_id] = self.clock.now() + REFUSED_BACKOFF_S
             self.queue.requeue(request.seq)
             return
         except httpx.TimeoutException:

@@ -294,3 +294,28 @@ def test_a_finished_requests_inline_body_leaves_the_store(world: World) -> None:
     finally:
         instance.shutdown()
         instance.server_close()
+
+
+def test_an_instance_that_refuses_connections_is_not_retried_at_once(world: World) -> None:
+    """A request whose instance refuses the connection (it died; the routing table still lists it until its
+    health checks fail) goes back to the queue, and that instance is left alone for a second: the request is
+    not claimed and requeued again and again in a busy loop on the store."""
+    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+        "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=1),))}))
+    world.add("patient")
+
+    def attempts() -> tuple[str, int]:
+        with world.queue.engine.connect() as conn:
+            row = conn.execute(select(async_requests.c.status, async_requests.c.attempts)).one()
+        return str(row[0]), int(row[1])
+
+    world.dispatcher.poll_interval_s = 0.05
+    world.dispatcher.start()
+    try:
+        time.sleep(0.5)
+        assert attempts() == (QUEUED, 1)
+        world.clock.advance(1.5)  # the instance's second is over: tried once more
+        time.sleep(0.5)
+        assert attempts() == (QUEUED, 2)
+    finally:
+        world.dispatcher.stop(1)
