@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from greenfleet.asyncinference.ids import new_id
 from greenfleet.asyncinference.locations import LocationError, Locations, join
@@ -97,6 +98,11 @@ class AsyncInvocations:
             if value is not None and (len(value) > 1024 or not value.isascii()):
                 raise ValidationError(f"{name}: at most 1024 ASCII characters")
         config = config_of(endpoint_name)
+        if any(_is_file(path) for path in (config.output_path, config.failure_path) if path):
+            for field, value in (("S3OutputPathExtension", extension), ("InferenceId", inference_id)):
+                if value and ".." in value.split("/"):  # an S3 key keeps "..", a file path climbs out with it
+                    raise ValidationError(f"{field}: '{value}' has a '..' path segment, which would leave the "
+                                          "endpoint's file:// output path")
         output = join(config.output_path, extension or "", filename or f"{inference_id}.out")
         failure = join(config.failure_path or config.output_path, f"{inference_id}-error.out")
         now = self.clock.now()
@@ -129,6 +135,10 @@ class AsyncInvocations:
                                       "configuration has no AsyncInferenceConfig): invoke it with InvokeEndpoint.")
             config = self._configs[endpoint_name] = state.current.asynchronous
         return config
+
+
+def _is_file(url: str) -> bool:
+    return urlsplit(url).scheme.lower() == "file"
 
 
 def _bounded(text: str | None, name: str, bounds: tuple[int, int], default: int) -> int:

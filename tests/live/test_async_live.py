@@ -221,6 +221,9 @@ def test_files_and_bad_input_get_specific_errors(async_server: Server, tmp_path:
                                                                      RequestTTLSeconds=30000)
     assert "between 1 and 3600" in refusal(InputLocation=(files / "in.csv").as_uri(), InvocationTimeoutSeconds=7200)
     assert "mutually exclusive" in refusal(InputLocation=(files / "in.csv").as_uri(), Body=b"1,2")
+    # Out of out/ (here onto the input file): refused for a file:// output path (an S3 key keeps "..").
+    for escape in ({"S3OutputPathExtension": ".."}, {"InferenceId": "../../x"}):
+        assert "'..' path segment" in refusal(Body=b"1", Filename="in.csv", **escape)
     assert "already in use" in refusal(InputLocation=(files / "in.csv").as_uri(), InferenceId=answer["InferenceId"])
     too_big = api.http.post("/endpoints/local/async-invocations", content=b"1" * 128_001,
                             headers={"X-Amzn-SageMaker-Content-Type": "text/csv"})
