@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,13 +109,19 @@ class Locations:
         if urlsplit(url).scheme.lower() == "file":
             path = self.path(url, "output")
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.partial")
-            with open(partial, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, path)
+            # Its own partial file: two requests may name one output (a Filename given twice) at once.
+            partial = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
+            try:
+                with open(partial, "xb") as handle:
+                    for chunk in chunks:
+                        handle.write(chunk)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(partial, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise
             return
         bucket, key = _bucket_key(url)
         extra = {"ContentType": content_type} if content_type else {}
