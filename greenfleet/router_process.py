@@ -104,6 +104,7 @@ class RouterProcess:
                                                                     FeedbackRepository(self.engine)))
         self.reporter = RouterReporter(RouterRegistry(self.engine), self.router, self.id, "process",
                                        ship=self._ship, clock=clock.now)
+        self.router.on_demand = self.reporter.wake  # a request held for a cold start is reported at once
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
                          allowed_hosts=settings.allowed_hosts.split(","),
                          max_aws_body_bytes=settings.max_aws_body_bytes,

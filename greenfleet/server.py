@@ -262,7 +262,6 @@ class Server:
         endpoints.changed = self.reconciler.wake
         experiments.changed = self.reconciler.wake
         self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
-        self.router.on_demand = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
@@ -309,6 +308,7 @@ class Server:
         self.follower.every_second.extend(self.last_writes)
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
                                        clock=self.clock.now)
+        self.router.on_demand = self._on_demand
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -366,6 +366,12 @@ class Server:
         log.critical("greenfleet lost its leadership (database session) and exits")
         logging.shutdown()
         os._exit(70)
+
+    def _on_demand(self) -> None:
+        """A request is held for a serverless cold start: wake the pass (the leader's) or the report that
+        tells the leader (a follower's)."""
+        self.reconciler.wake()
+        self.reporter.wake()
 
     @property
     def leader(self) -> bool:
