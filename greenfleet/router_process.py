@@ -34,6 +34,7 @@ from greenfleet.dataplane import build_router
 from greenfleet.experiments.pair_store import PairFlush, PairStore
 from greenfleet.experiments.pairs import PairCollector
 from greenfleet.feedback.assignment_flush import AssignmentFlush
+from greenfleet.feedback.assignment_shipper import AssignmentShipper
 from greenfleet.feedback.repository import FeedbackRepository
 from greenfleet.httpserver import GracefulServer, uvicorn_config
 from greenfleet.metrics.inbox import MetricOutbox
@@ -100,9 +101,11 @@ class RouterProcess:
         self.pairs = PairCollector()
         self.router.mirror.sink = self.pairs  # an experiment's paired report counts this router's pairs too
         self.pair_flush = PairFlush(self.pairs, PairStore(self.engine))
-        self.assignment_flush = AssignmentFlush(self.router.assignments, FeedbackRepository(self.engine))
+        self.assignment_shipper = AssignmentShipper(AssignmentFlush(self.router.assignments,
+                                                                    FeedbackRepository(self.engine)))
         self.reporter = RouterReporter(RouterRegistry(self.engine), self.router, self.id, "process",
                                        ship=self._ship, clock=clock.now, capture_failures=self.capture.failures)
+        self.router.on_demand = self.reporter.wake  # a request held for a cold start is reported at once
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
                          allowed_hosts=settings.allowed_hosts.split(","),
                          max_aws_body_bytes=settings.max_aws_body_bytes,
@@ -112,14 +115,10 @@ class RouterProcess:
         self.recorder.flush(now)
         self.capture_observer.tick(now)  # its data capture's counters go with its invocation metrics
         shipped = self.outbox.ship(now)
-        # with the metrics: the paired report's pairs and an A/B test's records of who answered which inference
-        # id (for the feedback API); each kept, bounded, while the store is down
-        for what, flush in (("paired answers", self.pair_flush.flush),
-                            ("inference id assignments", self.assignment_flush.flush)):
-            try:
-                flush()
-            except Exception:
-                log.warning("could not store the router's %s; retrying", what, exc_info=True)
+        try:  # with the metrics: the paired report's pairs (kept, bounded, while the store is down)
+            self.pair_flush.flush()
+        except Exception:
+            log.warning("could not store the router's paired answers; retrying", exc_info=True)
         return shipped
 
     def serve_forever(self) -> None:
@@ -128,6 +127,7 @@ class RouterProcess:
         except Exception:
             log.warning("the store is unreachable; serving no table until it answers")
         self.capture.start()
+        self.assignment_shipper.start()  # an A/B test's records of who answered which id, for the feedback API
         self.follower.start()
         self.reporter.start()
         try:
@@ -136,5 +136,6 @@ class RouterProcess:
         finally:
             self.follower.stop()
             self.capture.stop()  # writes every captured record taken (counted in the last shipment)
+            self.assignment_shipper.stop()  # stores its last assignments
             self.reporter.stop()  # ships the open second too, and leaves the routers table
             self.engine.dispose()

@@ -54,6 +54,7 @@ from greenfleet.events import EventService
 from greenfleet.experiments.driver import ExperimentDriver
 from greenfleet.experiments.repository import ExperimentRepository
 from greenfleet.experiments.service import ExperimentService
+from greenfleet.feedback.assignment_shipper import AssignmentShipper
 from greenfleet.feedback.driver import FeedbackDriver
 from greenfleet.feedback.ground_truth import feedback_labels
 from greenfleet.feedback.repository import FeedbackRepository
@@ -250,6 +251,7 @@ class Server:
                                    settings.feedback_retention_s, strict_minimums=settings.strict_deployment_minimums)
         self.feedback = FeedbackDriver(feedback, models, deployments, self.events,
                                        promote_bake_s=settings.experiment_promote_bake_s)
+        self.assignment_shipper = AssignmentShipper(feedback.assignment_flush)
         experiment_repo = ExperimentRepository(self.engine)
         experiments = ExperimentService(experiment_repo, endpoints, self.clock, settings.region, settings.account_id,
                                         strict_minimums=settings.strict_deployment_minimums)
@@ -267,7 +269,6 @@ class Server:
         endpoints.changed = self.reconciler.wake
         experiments.changed = self.reconciler.wake
         self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
-        self.router.on_demand = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
@@ -309,13 +310,15 @@ class Server:
         self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
         # What a follower's router holds goes to the store every second (and once more when it stops): its
-        # pairs to the paired report, its A/B assignments to the feedback API (whichever server that call lands
-        # on), its data capture's counters to its outbox (merged by the leader).
-        self.last_writes: list[Callable[[], None]] = [experiments.pair_flush.flush, self.feedback.feedback.drain,
-                            lambda: capture_observer.tick(self.clock.now())]
+        # pairs to the paired report, its data capture's counters to its outbox (merged by the leader). Its A/B
+        # assignments go within COALESCE_S of being recorded (the assignment shipper), for the feedback API of
+        # whichever server an outcome lands on.
+        self.last_writes: list[Callable[[], None]] = [experiments.pair_flush.flush,
+                                                      lambda: capture_observer.tick(self.clock.now())]
         self.follower.every_second.extend(self.last_writes)
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
                                        clock=self.clock.now, capture_failures=self.capture.failures)
+        self.router.on_demand = self._on_demand
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -338,6 +341,7 @@ class Server:
 
     def start_controllers(self) -> None:
         self.capture.start()  # data capture belongs to the data plane: every server's router captures
+        self.assignment_shipper.start()  # and stores its A/B assignments (the feedback API may be another's)
         if not self.settings.ha:
             self._lead()
             return
@@ -373,12 +377,19 @@ class Server:
         logging.shutdown()
         os._exit(70)
 
+    def _on_demand(self) -> None:
+        """A request is held for a serverless cold start: wake the pass (the leader's) or the report that
+        tells the leader (a follower's)."""
+        self.reconciler.wake()
+        self.reporter.wake()
+
     @property
     def leader(self) -> bool:
         return not self.settings.ha or self.election.leader.is_set()
 
     def stop_controllers(self, stop_instances: bool = True) -> None:
         self.capture.stop()  # serving has ended: every record taken is written (and counted just below)
+        self.assignment_shipper.stop()  # stores its last assignments
         self.follower.stop()  # a follower runs its every-second writes once more
         self.reporter.stop()  # and ships them
         self.async_dispatcher.stop()

@@ -170,7 +170,8 @@ class RouterReporter:
     metrics) once a second. The store being unreachable is logged and retried.
 
     A serverless variant newly seen, or whose requests in flight start or end, is a change (a request held
-    for a cold start reaches the leader within ``interval_s``); a later request time alone is not: it goes
+    for a cold start wakes the reporter: it reaches the store at once, the leader on its next pass); a later
+    request time alone is not: it goes
     with the next report, which comes at least once a second anyway (each new second's peaks are reported),
     so steady traffic does not write a report every ``interval_s`` for its times alone."""
 
@@ -189,7 +190,13 @@ class RouterReporter:
         self._last_at = 0.0
         self._shipped_second: int | None = None
         self._stop = threading.Event()
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Report now rather than at the next interval (a request is held for a serverless cold start: the
+        leader starts the variant on this report). Safe from any thread."""
+        self._woken.set()
 
     def report_once(self, now: float) -> bool:
         """Write the presence row if it changed or is due; True if written."""
@@ -225,7 +232,11 @@ class RouterReporter:
                 log.warning("cannot ship this router's metrics (%s); retrying", type(exc).__name__)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        while True:
+            self._woken.wait(self.interval_s)
+            self._woken.clear()
+            if self._stop.is_set():
+                return
             self._tick()
 
     def start(self) -> None:
@@ -236,6 +247,7 @@ class RouterReporter:
     def stop(self, final_ship: bool = True) -> None:
         """Stop reporting, ship what is left, and remove this router's row."""
         self._stop.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

@@ -19,6 +19,7 @@ from greenfleet.control.snapshot import Snapshot
 from greenfleet.experiments.pairs import Pair, PairCollector
 from greenfleet.experiments.tables import experiment_pairs
 from greenfleet.router.mirror import Answer
+from greenfleet.store.batches import write_batch
 from greenfleet.store.schema import endpoints
 
 log = logging.getLogger("greenfleet.experiments.pairs")
@@ -83,7 +84,10 @@ class PairStore:
 
 class PairFlush:
     """Moves the collector's complete pairs into the store (a step of the control pass; run every second).
-    A store that fails keeps the pairs in memory for the next try, within the collector's bounds."""
+    A store that cannot be reached (a connection error) leaves the pairs in memory for the next try, within
+    the collector's bounds. A batch the store refuses for its content (e.g. a request's Content-Type longer
+    than the column holds, on PostgreSQL) is written one pair at a time: the refused pairs are logged, counted
+    in the collector's ``unstored`` and not retried (given back, they would fail every later flush)."""
 
     name = "experiment-pairs"
 
@@ -98,9 +102,5 @@ class PairFlush:
             self.store.prune()
 
     def flush(self) -> None:
-        pairs = self.collector.drain()
-        try:
-            self.store.add(pairs)
-        except Exception:
-            self.collector.put_back(pairs)
-            raise
+        self.collector.count_unstored(write_batch(self.collector.drain(), self.store.add, self.collector.put_back,
+                                                  lambda p: f"the pair of {p.inference_id} on {p.endpoint}"))

@@ -56,7 +56,8 @@ class PairCollector:
         self.unpaired = 0
         """Halves dropped while waiting for their partner."""
         self.unstored = 0
-        """Complete pairs dropped because the outbox was full (the store did not take them in time)."""
+        """Complete pairs dropped because the outbox was full (the store did not take them in time) or the
+        store refused them."""
 
     def production(self, endpoint: str, inference_id: str, request: bytes, content_type: str | None,
                    answer: Answer, now: float) -> None:
@@ -84,6 +85,11 @@ class PairCollector:
             merged = pairs + self._outbox
             self.unstored += max(len(merged) - self.max_outbox, 0)
             self._outbox = merged[-self.max_outbox:]
+
+    def count_unstored(self, pairs: int) -> None:
+        """Pairs the store refused (dropped)."""
+        with self._lock:
+            self.unstored += pairs
 
     def _half(self, endpoint: str, inference_id: str, now: float) -> _Half:
         key = (endpoint, inference_id)

@@ -23,6 +23,9 @@ class AssignmentLog:
     def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
         self.dropped = 0
+        self.waiting = threading.Event()
+        """Set when a record arrives in an empty log (or records are given back), cleared by a drain: what
+        the assignment shipper waits on."""
         self._records: list[Assignment] = []
         self._lock = threading.Lock()
 
@@ -34,10 +37,13 @@ class AssignmentLog:
         prediction = body[:PREDICTION_CHARS].decode("utf-8", "replace").replace("\x00", "").strip()
         with self._lock:
             self._records.append(Assignment(endpoint, inference_id, variant, prediction, at))
+            if len(self._records) == 1:
+                self.waiting.set()
 
     def drain(self) -> list[Assignment]:
         with self._lock:
             records, self._records = self._records, []
+            self.waiting.clear()
         return records
 
     def restore(self, records: list[Assignment]) -> None:
@@ -46,3 +52,5 @@ class AssignmentLog:
             room = max(0, self.limit - len(self._records))
             self.dropped += max(0, len(records) - room)
             self._records = records[:room] + self._records
+            if self._records:
+                self.waiting.set()

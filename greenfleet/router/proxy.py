@@ -91,6 +91,19 @@ class Router:
         if table.revision > self.table.revision:
             self.table = table
             self.recorder.set_instance_counts(table.healthy_counts())
+            self._forget_serverless(table)
+
+    def _forget_serverless(self, table: RoutingTable) -> None:
+        """Drop the demand of variants that are no longer serverless in ``table`` (deleted endpoints, variants
+        gone or now instance-based) and have nothing in flight: it would be reported to the control plane for
+        good. Runs on the publishing thread: keys are copied first and popped one by one (each atomic), and a
+        request still finishing on the old table writes its key back, to be dropped by the next table."""
+        serverless = {(route.name, target.variant_name) for route in table.endpoints.values()
+                      for target in route.targets if target.max_concurrency is not None}
+        for key in list(self.last_request):
+            if key not in serverless and not self.serverless_in_flight.get(key):
+                self.last_request.pop(key, None)
+                self.serverless_in_flight.pop(key, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()

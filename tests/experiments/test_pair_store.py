@@ -74,3 +74,27 @@ def test_a_failing_store_keeps_the_pairs_for_the_next_flush(database_url: str) -
     working.flush()
     assert [p.inference_id for p in working.store.pairs("shop", "cand", 0.0, 2.0)] == ["a"]
     engine.dispose()
+
+
+def test_a_pair_the_store_refuses_is_dropped_and_the_others_are_kept(database_url: str) -> None:
+    """A request's Content-Type longer than the column holds: PostgreSQL refuses the row (SQLite does not
+    enforce the length). The batch's other pairs are stored, and so are later ones: before, the whole batch
+    was put back and failed every flush after it."""
+    engine = create_store_engine(database_url)
+    migrate(engine)
+    collector = PairCollector()
+    paired(collector, "shop", "a", 1.0)
+    collector.production("shop", "b", b"1,2", "text/csv; " + "x" * 300, answer("main", b"0"), 1.0)
+    collector.shadow("shop", "b", answer("cand", b"1"), 1.0)
+    paired(collector, "shop", "c", 1.0)
+    flush = PairFlush(collector, PairStore(engine))
+    flush.flush()
+    paired(collector, "shop", "d", 2.0)
+    flush.flush()
+    stored = [p.inference_id for p in flush.store.pairs("shop", "cand", 0.0, 3.0)]
+    if engine.dialect.name == "postgresql":
+        assert stored == ["a", "c", "d"] and collector.unstored == 1
+    else:
+        assert stored == ["a", "b", "c", "d"] and collector.unstored == 0
+    assert collector.drain() == []
+    engine.dispose()
