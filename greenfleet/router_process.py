@@ -10,10 +10,11 @@ holds requests for serverless variants and refuses real-time calls to asynchrono
 
 It never asks the store per request, never starts or stops an instance, and needs no home lock: several
 routers may run beside one server. It reports to the leader through the store (control/router_presence.py):
-the revision it serves, its requests on instances being drained (drains wait for them) and its serverless
+the revision it serves, its requests on instances being drained (drains wait for them), its serverless
 demand (the leader keeps warm, and starts, the serverless variants it serves: a request it holds for a cold
-start starts the variant), and once a second its closed seconds of metrics, which the leader merges
-additively into the metric store."""
+start starts the variant) and why its capture writer's writes to a destination fail, if they do
+(DescribeEndpoint's FailureReason names this router), and once a second its closed seconds of metrics,
+which the leader merges additively into the metric store."""
 
 from __future__ import annotations
 
@@ -103,7 +104,8 @@ class RouterProcess:
         self.assignment_shipper = AssignmentShipper(AssignmentFlush(self.router.assignments,
                                                                     FeedbackRepository(self.engine)))
         self.reporter = RouterReporter(RouterRegistry(self.engine), self.router, self.id, "process",
-                                       ship=self._ship, clock=clock.now)
+                                       ship=self._ship, clock=clock.now, capture_failures=self.capture.failures)
+        self.router.on_demand = self.reporter.wake  # a request held for a cold start is reported at once
         self.app = Guard(Gateway(self.router, _Health(self.router)), policy, listen_host=host, port=port,
                          allowed_hosts=settings.allowed_hosts.split(","),
                          max_aws_body_bytes=settings.max_aws_body_bytes,

@@ -40,7 +40,14 @@ from greenfleet.control.leadership import LeaderElection, migration_lock
 from greenfleet.control.observability import AlarmEvaluation, InstanceEvents, MetricsFlush
 from greenfleet.control.reconciler import Reconciler
 from greenfleet.control.rollout_driver import DeploymentDriver
-from greenfleet.control.router_presence import RouterRegistry, RouterReport, RouterReporter, remote_demand, remote_peaks
+from greenfleet.control.router_presence import (
+    RouterRegistry,
+    RouterReport,
+    RouterReporter,
+    remote_capture_failures,
+    remote_demand,
+    remote_peaks,
+)
 from greenfleet.control.table_sync import TableFollower, TablePublish
 from greenfleet.dataplane import build_router
 from greenfleet.events import EventService
@@ -262,7 +269,6 @@ class Server:
         endpoints.changed = self.reconciler.wake
         experiments.changed = self.reconciler.wake
         self.router.mirror.sink = experiments.pairs  # the report pairs production and shadow answers
-        self.router.on_demand = self.reconciler.wake
         self.deployments = DeploymentDriver(self.repo, self.reconciler.wake, alarms=self.alarms, events=self.events,
                                             metrics=self.metrics)
         # The pass after the instance step, in order (control_pass.py): alarms are evaluated before the
@@ -297,6 +303,9 @@ class Server:
                          body_read_timeout_s=settings.body_read_timeout_s)
         self.router_id = f"server-{uuid.uuid4().hex[:16]}"
         self.routers = RouterRegistry(self.engine)
+        # DescribeEndpoint names other routers whose capture fails (their reports; read per describe, not per request)
+        endpoints.remote_capture_failures = lambda destination: remote_capture_failures(
+            self._other_routers(), destination, self.clock.now())
         # drains wait for every other router (follower servers, `greenfleet router` processes) to let go
         self.reconciler.remote_routers = self.routers.reports
         self.follower = TableFollower(self.repo, self.router, FOLLOW_INTERVAL_S)
@@ -308,7 +317,8 @@ class Server:
                                                       lambda: capture_observer.tick(self.clock.now())]
         self.follower.every_second.extend(self.last_writes)
         self.reporter = RouterReporter(self.routers, self.router, self.router_id, "server", ship=self.metrics.ship,
-                                       clock=self.clock.now)
+                                       clock=self.clock.now, capture_failures=self.capture.failures)
+        self.router.on_demand = self._on_demand
         self.election = LeaderElection(self.engine, self._lead, self._leadership_lost)
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -366,6 +376,12 @@ class Server:
         log.critical("greenfleet lost its leadership (database session) and exits")
         logging.shutdown()
         os._exit(70)
+
+    def _on_demand(self) -> None:
+        """A request is held for a serverless cold start: wake the pass (the leader's) or the report that
+        tells the leader (a follower's)."""
+        self.reconciler.wake()
+        self.reporter.wake()
 
     @property
     def leader(self) -> bool:

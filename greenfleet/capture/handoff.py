@@ -154,6 +154,11 @@ class CaptureHandoff:
             child = self._child
             return child.status.failures.get(destination.rstrip("/")) if child is not None else None
 
+    def failures(self) -> dict[str, str]:
+        with self._lock:
+            child = self._child
+            return dict(child.status.failures) if child is not None else {}
+
     @property
     def queued_bytes(self) -> int:
         """Bytes taken and not yet written (or counted failed or lost)."""

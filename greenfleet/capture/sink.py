@@ -33,6 +33,9 @@ class CaptureSink(Protocol):
     def failure(self, destination: str) -> str | None:
         """Why the last write to ``destination`` failed, if it did."""
 
+    def failures(self) -> dict[str, str]:
+        """Every destination whose last write failed, and why (another router reports them to the store)."""
+
     def flush(self) -> None:
         """Return once everything taken so far is written (or counted as failed or lost)."""
 

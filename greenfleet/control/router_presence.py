@@ -5,7 +5,9 @@ its peak of requests in flight per instance over that second (:func:`remote_peak
 own router's for ConcurrentRequestsPerModel), its serverless demand (per serverless variant it has seen, when
 it was last asked and its requests in flight or held for a cold start: :func:`remote_demand`, which the
 leader's serverless driver adds to its own router's, so a variant served only by other routers stays warm
-and a request another router holds starts it), and its invocation metrics (greenfleet.metrics.inbox).
+and a request another router holds starts it), why its capture writer's last write to a destination failed,
+if it did (:func:`remote_capture_failures`: DescribeEndpoint's FailureReason names the router), and its
+invocation metrics (greenfleet.metrics.inbox).
 
 Drains wait on these reports (:func:`remote_busy`): an instance dropped from the table at revision R is
 stopped only when every live router reports serving a revision ≥ R with no request left on it. A router
@@ -54,6 +56,8 @@ class RouterReport:
     """Its peak of requests in flight per instance over its last whole second."""
     demand: Mapping[tuple[str, str], Demand] = field(default_factory=dict)
     """(endpoint, serverless variant) → its requests: when last asked, how many in flight or held."""
+    capture_failures: Mapping[str, str] = field(default_factory=dict)
+    """Capture destination → why its capture writer's last write there failed (cleared by a good write)."""
 
 
 def remote_busy(reports: Sequence[RouterReport], instance_id: str, drain_revision: int, now: float) -> bool:
@@ -86,6 +90,15 @@ def remote_demand(reports: Sequence[RouterReport], now: float) -> dict[tuple[str
             seen = demand if live else Demand(demand.last_request, 0)
             total[key] = total[key].merge(seen) if key in total else seen
     return total
+
+
+def remote_capture_failures(reports: Sequence[RouterReport], destination: str,
+                            now: float) -> list[tuple[str, str]]:
+    """(router id, reason) for each live router whose capture writer's last write to ``destination`` failed,
+    by router id. A router silent for ``STALE_AFTER_S`` is taken for dead: its failure is dropped with it."""
+    wanted = destination.rstrip("/")
+    return sorted((r.id, r.capture_failures[wanted]) for r in reports
+                  if r.seen_at >= now - STALE_AFTER_S and wanted in r.capture_failures)
 
 
 def router_demand(router: Router) -> dict[tuple[str, str], Demand]:
@@ -121,7 +134,7 @@ class RouterRegistry:
     def save(self, report: RouterReport, started_at: float) -> None:
         values = {"kind": report.kind, "revision": report.revision, "leaving": dict(report.leaving),
                   "seen_at": report.seen_at, "peaks": dict(report.peaks),
-                  "demand": _dump_demand(report.demand)}
+                  "demand": _dump_demand(report.demand), "capture_failures": dict(report.capture_failures)}
         with self.engine.begin() as conn:
             if conn.execute(update(routers).where(routers.c.id == report.id).values(**values)).rowcount == 0:
                 conn.execute(insert(routers).values(id=report.id, started_at=started_at, **values))
@@ -135,7 +148,8 @@ class RouterRegistry:
             rows = conn.execute(select(routers)).mappings().all()
         return [RouterReport(r["id"], r["kind"], int(r["revision"]), {str(k): int(v) for k, v in r["leaving"].items()},
                              float(r["seen_at"]), {str(k): int(v) for k, v in (r["peaks"] or {}).items()},
-                             _load_demand(r["demand"]))
+                             _load_demand(r["demand"]),
+                             {str(k): str(v) for k, v in (r["capture_failures"] or {}).items()})  # None before 0016
                 for r in rows]
 
     def prune(self, before: float) -> None:
@@ -144,31 +158,45 @@ class RouterRegistry:
             conn.execute(delete(routers).where(routers.c.seen_at < before))
 
 
+_ReportedState = tuple[int, dict[str, int], dict[str, int], dict[tuple[str, str], bool], dict[str, str]]
+"""What a report changes with: revision, leaving, peaks, serverless variants busy or not, capture failures."""
+
+
 class RouterReporter:
     """A router's thread: its presence every ``interval_s`` when it changed (at least every ``HEARTBEAT_S``),
     with its peaks of requests in flight taken once a second (it is the only reader of its router's peaks: a
-    router that reports is not the leader's), its serverless demand, and ``ship(now)`` (its metrics) once a
-    second. The store being unreachable is logged and retried.
+    router that reports is not the leader's), its serverless demand, its capture writer's failures
+    (``capture_failures``: a failure appearing, changing or clearing is a change) and ``ship(now)`` (its
+    metrics) once a second. The store being unreachable is logged and retried.
 
     A serverless variant newly seen, or whose requests in flight start or end, is a change (a request held
-    for a cold start reaches the leader within ``interval_s``); a later request time alone is not: it goes
+    for a cold start wakes the reporter: it reaches the store at once, the leader on its next pass); a later
+    request time alone is not: it goes
     with the next report, which comes at least once a second anyway (each new second's peaks are reported),
     so steady traffic does not write a report every ``interval_s`` for its times alone."""
 
     def __init__(self, registry: RouterRegistry, router: Router, router_id: str, kind: str,
                  ship: Callable[[float], int] | None = None, clock: Callable[[], float] = time.time,
-                 interval_s: float = REPORT_INTERVAL_S) -> None:
+                 interval_s: float = REPORT_INTERVAL_S,
+                 capture_failures: Callable[[], Mapping[str, str]] | None = None) -> None:
         self.registry, self.router, self.id, self.kind = registry, router, router_id, kind
         self.ship, self.clock, self.interval_s = ship, clock, interval_s
+        self.capture_failures: Callable[[], Mapping[str, str]] = capture_failures or (lambda: {})
         self.started_at = clock()
         self._served = -1  # the revision seen at the previous tick
-        self._last: tuple[int, dict[str, int], dict[str, int], dict[tuple[str, str], bool]] | None = None
+        self._last: _ReportedState | None = None
         self._peaks: dict[str, int] = {}
         self._peaks_second: int | None = None
         self._last_at = 0.0
         self._shipped_second: int | None = None
         self._stop = threading.Event()
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Report now rather than at the next interval (a request is held for a serverless cold start: the
+        leader starts the variant on this report). Safe from any thread."""
+        self._woken.set()
 
     def report_once(self, now: float) -> bool:
         """Write the presence row if it changed or is due; True if written."""
@@ -181,10 +209,11 @@ class RouterReporter:
             self._peaks_second, self._peaks = int(now), self.router.outstanding.take_peaks()
             self._last = None
         demand = router_demand(self.router)
-        state = (revision, leaving, self._peaks, {key: d.in_flight > 0 for key, d in demand.items()})
+        failures = dict(self.capture_failures())
+        state = (revision, leaving, self._peaks, {key: d.in_flight > 0 for key, d in demand.items()}, failures)
         if state == self._last and now - self._last_at < HEARTBEAT_S:
             return False
-        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now, self._peaks, demand),
+        self.registry.save(RouterReport(self.id, self.kind, revision, leaving, now, self._peaks, demand, failures),
                            self.started_at)
         self._last, self._last_at = state, now
         return True
@@ -203,7 +232,11 @@ class RouterReporter:
                 log.warning("cannot ship this router's metrics (%s); retrying", type(exc).__name__)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        while True:
+            self._woken.wait(self.interval_s)
+            self._woken.clear()
+            if self._stop.is_set():
+                return
             self._tick()
 
     def start(self) -> None:
@@ -214,6 +247,7 @@ class RouterReporter:
     def stop(self, final_ship: bool = True) -> None:
         """Stop reporting, ship what is left, and remove this router's row."""
         self._stop.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

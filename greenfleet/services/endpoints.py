@@ -8,7 +8,7 @@ observation row, which only the pass writes, so an API write never races the rec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from greenfleet.asyncinference.config import stored_async_config
@@ -65,6 +65,16 @@ def variant_desired(variant: Doc, container: Doc) -> VariantDesired:
         instance_type=variant.get("InstanceType"), serverless=serverless)
 
 
+def capture_failure_reason(own: str | None, remote: Sequence[tuple[str, str]]) -> str | None:
+    """DescribeEndpoint's FailureReason for an endpoint whose capture destination refuses writes: this server's
+    capture writer's reason (``own``) and each other router's, named ((router id, reason), from their reports);
+    None when no router's last write there failed."""
+    parts = ([own] if own else []) + [f"capture on router {router_id}: {reason}" for router_id, reason in remote]
+    if not parts:
+        return None
+    return f"Data capture is failing: {'; '.join(parts)}. Invocations are served; their captured records are dropped."
+
+
 class EndpointService:
     def __init__(
         self, repo: Repository, arns: ArnFactory, clock: Clock, models: ModelService, tags: TagService
@@ -76,7 +86,10 @@ class EndpointService:
         self.changed: Callable[[], None] = lambda: None
         """Called after desired state was recorded (the server wakes the reconciler with it)."""
         self.capture_failure: Callable[[str], str | None] = lambda destination: None
-        """Why writing captured data to a destination fails right now, if it does (the capture writer)."""
+        """Why writing captured data to a destination fails right now, if it does (this server's capture writer)."""
+        self.remote_capture_failures: Callable[[str], Sequence[tuple[str, str]]] = lambda destination: ()
+        """(router id, reason) for each other router (a ``greenfleet router`` process, another server's) whose
+        capture writer reports its last write to a destination failed (their reports in the store)."""
 
     def build_fleets(self, fleet_id: int, config_name: str) -> list[Fleet]:
         """The production fleet serving ``config_name`` (id ``fleet_id``) and, if the config declares one, its
@@ -126,10 +139,12 @@ class EndpointService:
         row = self.endpoint(params["EndpointName"])
         result = describe(row, self.repo.get_observation(row["name"]))
         capture = result.get("DataCaptureConfig")
-        failure = self.capture_failure(capture["DestinationS3Uri"]) if capture and capture["EnableCapture"] else None
-        if failure and "FailureReason" not in result:
-            result["FailureReason"] = (f"Data capture is failing: {failure}. Invocations are served; their "
-                                       "captured records are dropped.")
+        if capture and capture["EnableCapture"] and "FailureReason" not in result:
+            destination = capture["DestinationS3Uri"]
+            failure = capture_failure_reason(self.capture_failure(destination),
+                                             self.remote_capture_failures(destination))
+            if failure:
+                result["FailureReason"] = failure
         return result
 
     def list_endpoints(self, params: Doc) -> Doc:

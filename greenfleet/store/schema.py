@@ -108,4 +108,5 @@ routers = Table(
     Column("seen_at", Float, nullable=False),  # its last report (its clock)
     Column("peaks", JSON, nullable=True),  # {instance id: peak in flight} over its last whole second (0014)
     Column("demand", JSON, nullable=True),  # [[endpoint, serverless variant, last request or null, in flight]] (0015)
+    Column("capture_failures", JSON, nullable=True),  # {capture destination: why its last write failed} (0016)
 )

@@ -14,15 +14,18 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
+from tests.capture.test_capture_live import records
 from tests.conftest import PG_ADMIN_URL, _pg_reachable, free_port
 from tests.live.conftest import FAST, Api, _kill_leftover_workers
 from tests.live.test_deployments_live import Load, new_config, wait_done
 from tests.live.test_endpoints_live import csv_row
+from tests.live.test_shadow_live import metric_sum
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 LEADS = "leads the control plane"
@@ -254,3 +257,71 @@ def test_the_feedback_api_knows_answers_the_follower_gave_under_an_ab_test(
         time.sleep(0.3)
     status = leader.call("GET", "/api/ab-tests/ha-ab")
     assert sum(v["N"] for v in status["Variants"]) == 20, status["Variants"]
+
+
+def capture_metric(api: Api, metric: str) -> float:
+    return metric_sum(api, "cap", "main", metric, "greenfleet/DataCapture")
+
+
+@pytest.mark.parallel  # times nothing
+def test_the_followers_capture_counts_at_the_leader_and_its_failure_shows_in_describe_endpoint(
+        pair: tuple[HaServer, HaServer], sklearn_model: Path, features: np.ndarray, tmp_path: Path) -> None:
+    """Invocations answered by the follower only, with data capture on: while its destination refuses writes
+    (a path under a file) the leader's DescribeEndpoint names the follower's router; once it takes writes the
+    reason goes, the follower's writer writes the records, and the leader's metrics count every record the
+    follower captured or failed (greenfleet/DataCapture), as the follower reads them too."""
+    first, second = pair
+    leader, follower = first.api, second.api
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    leader.call("POST", "/api/models", {"ModelName": "cap", "PrimaryContainer": {
+        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
+    leader.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cap", "ProductionVariants": [
+        {"VariantName": "main", "ModelName": "cap", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        "DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": str(blocker / "sub"),
+                              "CaptureOptions": [{"CaptureMode": "InputAndOutput"}]}})
+    leader.call("POST", "/api/endpoints", {"EndpointName": "cap", "EndpointConfigName": "cap"})
+    leader.wait_status("cap", "InService")
+    revision = httpx.get(f"{leader.base_url}/health").json()["routing_revision"]
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{follower.base_url}/health").json()["routing_revision"] < revision:
+        assert time.monotonic() < deadline, "the follower never caught up with the leader's table"
+        time.sleep(0.1)
+    answered, described = 0, dict[str, Any]()
+    deadline = time.monotonic() + 15
+    while "FailureReason" not in described:
+        assert time.monotonic() < deadline, described
+        answer = follower.invoke("cap", csv_row(features, answered))
+        assert answer.status_code == 200, answer.text
+        answered += 1
+        time.sleep(0.2)
+        described = leader.call("GET", "/api/endpoints/cap")
+    reason = described["FailureReason"]
+    assert reason.startswith("Data capture is failing: capture on router server-") and str(blocker) in reason, reason
+    assert described["EndpointStatus"] == "InService"
+    blocker.unlink()  # the destination takes writes again
+    deadline = time.monotonic() + 15
+    while "FailureReason" in described:
+        assert time.monotonic() < deadline, described
+        assert follower.invoke("cap", csv_row(features, answered)).status_code == 200
+        answered += 1
+        time.sleep(0.2)
+        described = leader.call("GET", "/api/endpoints/cap")
+    for index in range(10):
+        assert follower.invoke("cap", csv_row(features, index)).status_code == 200
+    answered += 10
+    deadline = time.monotonic() + 10  # the follower's writer flushes within a second
+    while (written := len(records(blocker / "sub"))) + capture_metric(leader, "FailedRecords") < answered:
+        assert time.monotonic() < deadline, (written, answered)
+        time.sleep(0.3)
+    failed = capture_metric(leader, "FailedRecords")
+    assert failed >= 1 and written >= 10 and written + failed == answered, (written, failed, answered)
+    deadline = time.monotonic() + 10  # the follower ships each closed second, the leader merges it
+    while (captured := capture_metric(leader, "CapturedRecords")) < written:
+        assert time.monotonic() < deadline, (captured, written)
+        time.sleep(0.3)
+    assert captured == written
+    deadline = time.monotonic() + 5  # the follower reads what the leader committed
+    while capture_metric(follower, "CapturedRecords") != written:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)

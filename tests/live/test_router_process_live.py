@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -246,3 +247,54 @@ def test_the_router_process_mirrors_captures_and_records_ab_assignments(
             assert time.monotonic() < deadline, (variant, counted, len(ids))
             time.sleep(0.3)
         assert counted == len(ids)
+
+
+@pytest.mark.parallel  # times nothing
+def test_describe_endpoint_names_the_router_process_whose_capture_destination_refuses_writes(
+        server_process: Callable[..., ServerProcess], sklearn_model: Path, features: np.ndarray,
+        tmp_path: Path) -> None:
+    """Invocations answered only by the router process, to a capture destination its writer cannot write (a
+    path under a file, which even root cannot create): the server's DescribeEndpoint (boto3) shows the router's
+    reason, naming the router, while the endpoint serves; once the destination takes writes, it is gone."""
+    server = server_process()
+    server.start()
+    api = Api(f"http://127.0.0.1:{server.port}")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    api.call("POST", "/api/models", {"ModelName": "cap", "PrimaryContainer": {
+        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
+    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cap", "ProductionVariants": [
+        {"VariantName": "main", "ModelName": "cap", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        "DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": f"file://{blocker}/sub",
+                              "CaptureOptions": [{"CaptureMode": "InputAndOutput"}]}})
+    api.call("POST", "/api/endpoints", {"EndpointName": "cap", "EndpointConfigName": "cap"})
+    api.wait_status("cap", "InService")
+    sm = boto3.client("sagemaker", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    router, url = start_router(server.home, tmp_path / "router.log")
+    try:
+        through_router = Api(url)
+        described: dict[str, Any] = {}
+        deadline = time.monotonic() + 15
+        while "FailureReason" not in described:
+            assert time.monotonic() < deadline, described
+            answer = through_router.invoke("cap", csv_row(features))  # still served (once its table arrived)
+            assert answer.status_code in (200, 404), answer.text
+            time.sleep(0.3)
+            described = sm.describe_endpoint(EndpointName="cap")
+        reason = described["FailureReason"]
+        assert described["EndpointStatus"] == "InService"
+        assert reason.startswith("Data capture is failing: capture on router router-"), reason
+        assert str(blocker) in reason and "dropped" in reason
+        assert through_router.invoke("cap", csv_row(features)).status_code == 200
+        blocker.unlink()  # the destination takes writes again: the router's next write clears its failure
+        deadline = time.monotonic() + 15
+        while "FailureReason" in described:
+            assert time.monotonic() < deadline, described
+            assert through_router.invoke("cap", csv_row(features)).status_code == 200
+            time.sleep(0.3)
+            described = sm.describe_endpoint(EndpointName="cap")
+        assert any((tmp_path / "blocker" / "sub" / "cap" / "main").rglob("*.jsonl"))
+    finally:
+        router.send_signal(signal.SIGTERM)
+        assert router.wait(15) == 0

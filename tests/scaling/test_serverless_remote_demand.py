@@ -6,7 +6,11 @@ second router reporting."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -20,8 +24,10 @@ from greenfleet.control.router_presence import (
     remote_demand,
 )
 from greenfleet.router.proxy import Router
+from greenfleet.router.table import EndpointRoute, RoutingTable, Target
 from greenfleet.scaling.serverless import Demand
 from greenfleet.scaling.serverless_driver import ServerlessDriver
+from greenfleet.store.database import create_store_engine, migrate
 from tests.control.world import ControlWorld
 
 KEY = ("e", "v")
@@ -148,3 +154,41 @@ def test_without_the_other_routers_reports_a_pass_starts_but_never_stops(world: 
     driver.remote = lambda now: {}  # and no router asked for it within the idle period: stopped
     world.tick(1.0, passes=3)
     assert world.backend.running("e") == []
+
+
+def test_a_request_held_for_a_cold_start_is_reported_at_once(tmp_path: Path) -> None:
+    """The held request wakes the router's reporter: its report reaches the store long before the reporter's
+    interval (30 s here) would have written it. A real router holding a real request, a real SQLite store."""
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    registry = RouterRegistry(engine)
+    router = Router("123456789012", 1024, 5.0)
+    router.cold_start_timeout_s = 2.0
+    router.publish(RoutingTable(1, {"e": EndpointRoute("e", (Target("v", "cfg", 1.0, "RANDOM", (),
+                                                                    max_concurrency=2),))}))
+    reporter = RouterReporter(registry, router, "router-x", "process", interval_s=30.0)
+    router.on_demand = reporter.wake
+    reporter.start()
+
+    async def held() -> float:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"1", "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            pass
+
+        scope = {"type": "http", "method": "POST", "path": "/endpoints/e/invocations", "headers": []}
+        request = asyncio.create_task(router(scope, receive, send))
+        started = time.monotonic()
+        while not any(r.demand.get(KEY, Demand()).in_flight for r in registry.reports()):
+            assert time.monotonic() - started < 1.5, "the held request was not reported"
+            await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+        await request  # times out (429): nothing starts the variant here
+        return took
+
+    try:
+        assert asyncio.run(held()) < 1.5
+    finally:
+        reporter.stop(final_ship=False)
+        engine.dispose()
