@@ -213,7 +213,7 @@ class Server:
         self.async_dispatcher = AsyncDispatcher(
             self.async_queue, locations, self.router, self.clock, region=settings.region,
             notify=self._notify, backlogs=BacklogMetrics(self.metrics), max_in_flight=settings.async_max_in_flight,
-            variant_metrics=async_metrics)
+            variant_metrics=async_metrics, retention_s=settings.async_retention_s)
         self.events.dispatcher.add_listener(NotificationFailures(async_metrics, self.clock))
         self.async_invocations.accepted = self.async_dispatcher.wake
         self.reconciler = Reconciler(

@@ -213,6 +213,10 @@ class Settings(BaseSettings):
     async_max_in_flight: int = Field(default=64, ge=1, le=1024)
     """Asynchronous requests the dispatcher streams at once (each on its own thread), over all endpoints."""
 
+    async_retention_s: float = Field(default=7 * 86400.0, gt=0)
+    """How long a finished asynchronous request's record is kept (its InferenceId taken on its endpoint, its
+    status readable); the records of an endpoint that no longer exists go within a minute."""
+
     reject_on_rollback: bool = False
     """When a deployment binding's guardrail rolls a model package version back, also set that version's
     ModelApprovalStatus to Rejected (its outcome is recorded and announced either way)."""

@@ -45,6 +45,8 @@ Notify = Callable[[Connection, str, dict[str, Any], str, float, str | None], Non
 (the variant, when known, is the one its NotificationFailures count under if its delivery fails)."""
 Backlogs = Callable[[list[tuple[str, int, float | None, int]], float], None]
 """(endpoint, backlog, oldest request time, ready instances) per endpoint, each second."""
+PRUNE_EVERY_S = 60.0
+"""How often finished requests past the retention (or of deleted endpoints) are deleted."""
 REFUSED_BACKOFF_S = 1.0
 """An instance that refused a connection gets no request for this long (its health checks take it out of the
 routing table meanwhile; without the pause its request was claimed and requeued in a busy loop)."""
@@ -56,7 +58,8 @@ FAILURE_METRICS = {"ExpiredRequest": "ExpiredRequests", "RequestDownloadFailure"
 class AsyncDispatcher:
     def __init__(self, queue: Queue, locations: Locations, router: Router, clock: Clock, *, region: str,
                  notify: Notify, backlogs: Backlogs, max_in_flight: int = 64, poll_interval_s: float = 1.0,
-                 rng: Random | None = None, variant_metrics: AsyncVariantMetrics | None = None) -> None:
+                 rng: Random | None = None, variant_metrics: AsyncVariantMetrics | None = None,
+                 retention_s: float = 7 * 86400.0) -> None:
         self.queue, self.locations, self.router, self.clock = queue, locations, router, clock
         self.region = region
         self.notify, self.backlogs = notify, backlogs
@@ -72,8 +75,11 @@ class AsyncDispatcher:
         self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="async")
         self._http = httpx.Client(timeout=None, limits=httpx.Limits(max_connections=max_in_flight))
         self._refused_until: dict[str, float] = {}  # instance id → when it may be tried again
+        self.retention_s = retention_s
+        """How long finished requests' records are kept (pruned once a minute; see ``Queue.prune``)."""
         self._metrics_at = 0.0
         self._expired_at = 0.0
+        self._pruned_at = float("-inf")
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,6 +126,11 @@ class AsyncDispatcher:
         publish the backlog. Woken by every committed batch of accepted requests and every finished request;
         otherwise once a second (expiry, new instances), so an idle server costs two small reads a second."""
         table = self.router.table
+        if now - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = now
+            pruned = self.queue.prune(now - self.retention_s)
+            if pruned:
+                log.info("%d finished asynchronous requests' records pruned", pruned)
         if now - self._expired_at >= 1.0:  # not on every wake: TTLs are whole seconds (60 and up)
             self._expired_at = now
             for request in self.queue.expired(now):

@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from greenfleet.asyncinference.tables import FAILED, QUEUED, RUNNING, SUCCEEDED, async_requests
 from greenfleet.errors import ValidationError
+from greenfleet.store.schema import endpoints
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,16 @@ class Queue:
                 status=SUCCEEDED if succeeded else FAILED, finished_at=now, failure_reason=reason, body=None))
             if also is not None:
                 also(conn)
+
+    def prune(self, finished_before: float) -> int:
+        """Delete the records of finished requests that finished before ``finished_before`` or whose endpoint
+        no longer exists (their InferenceIds may be used again); how many. Unfinished requests are kept."""
+        c = async_requests.c
+        with self.engine.begin() as conn:
+            old = conn.execute(delete(async_requests).where(c.finished_at < finished_before)).rowcount or 0
+            gone = conn.execute(delete(async_requests).where(and_(
+                c.status.in_((SUCCEEDED, FAILED)), c.endpoint_name.not_in(select(endpoints.c.name))))).rowcount or 0
+        return int(old) + int(gone)
 
     def backlog(self) -> list[Backlog]:
         """Per endpoint with unfinished requests: how many (queued and running) and the oldest's time."""

@@ -36,4 +36,5 @@ async_requests = Table(
     UniqueConstraint("endpoint_name", "inference_id", name="uq_async_requests_endpoint_inference"),
     Index("ix_async_requests_status_endpoint_seq", "status", "endpoint_name", "seq"),
     Index("ix_async_requests_status_expires", "status", "expires_at"),  # migration 0011
+    Index("ix_async_requests_finished_at", "finished_at"),  # migration 0017
 )

@@ -7,11 +7,12 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, insert, select
 
 from greenfleet.asyncinference.dispatcher import AsyncDispatcher
 from greenfleet.asyncinference.locations import Locations
@@ -19,10 +20,12 @@ from greenfleet.asyncinference.queue import Queue
 from greenfleet.asyncinference.tables import FAILED, QUEUED, SUCCEEDED, async_requests
 from greenfleet.asyncinference.variant_metrics import AsyncVariantMetrics
 from greenfleet.clock import FakeClock
+from greenfleet.errors import ValidationError
 from greenfleet.metrics import MetricService
 from greenfleet.router.proxy import Router
 from greenfleet.router.table import EndpointRoute, InstanceAddress, RoutingTable, Target
 from greenfleet.store.database import create_store_engine, migrate
+from greenfleet.store.schema import endpoints
 
 
 class World:
@@ -57,9 +60,10 @@ class World:
             "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + ttl})
 
     def settle(self) -> None:
-        """Run one pass and wait for the requests it handed to the pool."""
+        """Run one pass and wait for the requests it handed to the pool (a fresh pool for the next pass)."""
         self.dispatcher.dispatch(self.clock.now())
         self.dispatcher._pool.shutdown(wait=True)
+        self.dispatcher._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="async")
 
 
 @pytest.fixture
@@ -319,3 +323,38 @@ def test_an_instance_that_refuses_connections_is_not_retried_at_once(world: Worl
         assert attempts() == (QUEUED, 2)
     finally:
         world.dispatcher.stop(1)
+
+
+def test_finished_records_go_after_the_retention_or_with_their_endpoint(world: World) -> None:
+    """A finished request's record (its InferenceId taken) is deleted once it is ``retention_s`` past its end,
+    or once its endpoint no longer exists; unfinished requests stay either way."""
+    def ids() -> set[str]:
+        return set(world.queue.status_of("ep", ["old", "queued", "later"]))
+
+    with world.queue.engine.begin() as tx:
+        tx.execute(insert(endpoints).values(name="ep", arn="arn", config_name="c", status="InService",
+                                            created_at=0.0, modified_at=0.0,
+                                            state={"fleets": [], "current_fleet_id": 0}, revision=1))
+    world.dispatcher.retention_s = 3600.0
+    world.add("old", ttl=60)
+    world.add("queued", ttl=20000)
+    world.clock.advance(61)
+    world.settle()  # "old" expires (finished, failed) at 61; "queued" has no instance to run on
+    with pytest.raises(ValidationError, match="already in use"):
+        world.add("old")
+    world.clock.advance(3599)
+    world.settle()
+    assert ids() == {"old", "queued"}  # within the retention (an hour less a second past its end)
+    world.clock.advance(61)  # the next prune, a minute later
+    world.settle()
+    assert ids() == {"queued"}
+    world.add("old", ttl=60)  # its InferenceId may be used again
+    world.add("later", ttl=60)
+    world.clock.advance(61)
+    world.settle()  # both expire: finished, within the retention
+    assert ids() == {"old", "queued", "later"}
+    with world.queue.engine.begin() as tx:
+        tx.execute(delete(endpoints).where(endpoints.c.name == "ep"))
+    world.clock.advance(60)
+    world.settle()
+    assert ids() == {"queued"}  # the deleted endpoint's finished records went; the unfinished one stays
