@@ -230,6 +230,7 @@ class AsyncDispatcher:
         headers["Content-Length"] = str(payload.size)  # streamed all the same, not chunked
         url = f"http://{instance.host}:{instance.port}/invocations"
         started = time.monotonic()
+        deadline = started + request.invocation_timeout_s  # the whole call's (a read's own timeout is per read)
         reading, waiting = _Stopwatch(), _Stopwatch()
         try:
             with self._http.stream("POST", url, content=reading.through(_chunks(payload.stream)), headers=headers,
@@ -247,7 +248,8 @@ class AsyncDispatcher:
                 writing = time.perf_counter()
                 try:
                     self.locations.write(request.output_location,
-                                         kept.tee(waiting.through(response.iter_bytes(CHUNK))), content_type)
+                                         kept.tee(waiting.through(_before(deadline, response.iter_bytes()))),
+                                         content_type)
                     self._latency(request, variant, "ResponseUploadLatency",
                                   time.perf_counter() - writing - waiting.seconds)
                 except httpx.HTTPError:
@@ -364,6 +366,17 @@ class _Stopwatch:
             if item is None:
                 return
             yield item
+
+
+def _before(deadline: float, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` (as they arrive: a chunk size would wait for its fill) while the call is within its
+    InvocationTimeoutSeconds (``deadline``, monotonic): a model that keeps sending a little at a time is cut off
+    there (the HTTP client's read timeout restarts with each piece received); nothing of its answer is
+    written."""
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer was still coming at the invocation timeout")
+        yield chunk
 
 
 def _head(chunks: Iterator[bytes], limit: int) -> bytes:

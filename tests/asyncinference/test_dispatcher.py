@@ -358,3 +358,52 @@ def test_finished_records_go_after_the_retention_or_with_their_endpoint(world: W
     world.clock.advance(60)
     world.settle()
     assert ids() == {"queued"}  # the deleted endpoint's finished records went; the unfinished one stays
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """An instance whose answer comes a few bytes at a time, 0.1 s apart, for 3 s."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "30")
+        self.end_headers()
+        try:
+            for _ in range(30):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:  # the dispatcher gave up
+            pass
+
+
+def test_an_answer_still_coming_at_the_invocation_timeout_is_cut_off(world: World) -> None:
+    """InvocationTimeoutSeconds bounds the whole call: an answer that keeps coming a byte at a time (each read
+    within the client's read timeout) fails as InvocationTimeout near the limit, and no output is written."""
+    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    try:
+        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
+            async_concurrency=1),))}))
+        now = world.clock.now()
+        world.queue.add({
+            "endpoint_name": "ep", "inference_id": "slow", "input_location": "", "body": b"1",
+            "content_type": "text/csv", "accept": None, "custom_attributes": None,
+            "output_location": (world.root / "out" / "slow.out").as_uri(),
+            "failure_location": (world.root / "fail" / "slow-error.out").as_uri(),
+            "notification": None, "invocation_timeout_s": 1.0, "created_at": now, "expires_at": now + 60})
+        started = time.monotonic()
+        world.settle()
+        assert time.monotonic() - started < 2.5  # the answer would have taken 3 s
+        assert (world.root / "fail" / "slow-error.out").read_text().startswith(
+            "InvocationTimeout: the model did not answer within 1 seconds")
+        assert not (world.root / "out" / "slow.out").exists()
+    finally:
+        instance.shutdown()
+        instance.server_close()
