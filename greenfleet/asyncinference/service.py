@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from greenfleet.asyncinference.ids import new_id
 from greenfleet.asyncinference.locations import LocationError, Locations, join
@@ -100,7 +100,8 @@ class AsyncInvocations:
         config = config_of(endpoint_name)
         if any(_is_file(path) for path in (config.output_path, config.failure_path) if path):
             for field, value in (("S3OutputPathExtension", extension), ("InferenceId", inference_id)):
-                if value and ".." in value.split("/"):  # an S3 key keeps "..", a file path climbs out with it
+                # an S3 key keeps "..", a file path climbs out with it (unquoted first, as Locations.path does)
+                if value and ".." in unquote(value).split("/"):
                     raise ValidationError(f"{field}: '{value}' has a '..' path segment, which would leave the "
                                           "endpoint's file:// output path")
         output = join(config.output_path, extension or "", filename or f"{inference_id}.out")
