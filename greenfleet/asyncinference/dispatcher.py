@@ -151,9 +151,14 @@ class AsyncDispatcher:
                            self.max_in_flight - sum(self._in_flight.values()))
             for request in self.queue.claim(name, free, now):
                 with self._lock:
-                    target, instance = self._place(targets)
-                    self.router.outstanding.acquire(instance.instance_id)
-                    self._in_flight[name] = self._in_flight.get(name, 0) + 1
+                    placed = self._place(targets)
+                    if placed is not None:
+                        target, instance = placed
+                        self.router.outstanding.acquire(instance.instance_id)
+                        self._in_flight[name] = self._in_flight.get(name, 0) + 1
+                if placed is None:  # an instance refused a request since the room was counted: not now
+                    self.queue.requeue(request.seq)
+                    continue
                 if self.variant_metrics is not None:
                     self.variant_metrics.time(name, target.variant_name, "TimeInBacklog", now - request.created_at,
                                               now)
@@ -177,10 +182,13 @@ class AsyncDispatcher:
             return 0
         return max(target.async_concurrency - self.router.outstanding.of(instance.instance_id), 0)
 
-    def _place(self, targets: list[Target]) -> tuple[Target, InstanceAddress]:
-        """An instance with room (one exists: as many requests were claimed as there was room for), of a
-        target chosen by weight among those with room, the least busy of its instances with room."""
+    def _place(self, targets: list[Target]) -> tuple[Target, InstanceAddress] | None:
+        """An instance with room, of a target chosen by weight among those with room, the least busy of its
+        instances with room. As many requests were claimed as there was room for, but an instance that refused
+        a request since then (a pool thread) has none: None when no instance is left with room."""
         open_targets = [t for t in targets if any(self._room(t, i) for i in t.instances)]
+        if not open_targets:
+            return None
         target = self.rng.choices(open_targets, weights=[max(t.weight, 1e-9) for t in open_targets])[0]
         free = Target(target.variant_name, target.config_name, target.weight, "LEAST_OUTSTANDING_REQUESTS",
                       tuple(i for i in target.instances if self._room(target, i)), target.async_concurrency)

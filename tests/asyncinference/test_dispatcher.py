@@ -407,3 +407,39 @@ def test_an_answer_still_coming_at_the_invocation_timeout_is_cut_off(world: Worl
     finally:
         instance.shutdown()
         instance.server_close()
+
+
+def test_a_request_claimed_as_its_instance_refuses_another_goes_back_to_the_queue(world: World) -> None:
+    """The pass counts an instance's room, claims that many requests, then places them: a request on that
+    instance refused meanwhile (a pool thread) leaves the instance no room. The claimed request goes back to
+    the queue; it is not left running with no thread on it (until the next restart) by a failed pass."""
+    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+        "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=2),))}))
+    go = threading.Event()
+    reader = world.locations.reader
+
+    def held_reader(url: str) -> Any:  # "first" reaches its instance only when the next pass has claimed
+        if url.endswith("/first"):
+            go.wait(5)
+        return reader(url)
+
+    world.locations.reader = held_reader  # type: ignore[method-assign]
+    world.add("first")
+    world.dispatcher.dispatch(world.clock.now())  # "first" is placed on i-1 (room for one more)
+    world.add("second")
+    claim = world.queue.claim
+
+    def claim_then_refused(name: str, limit: int, now: float) -> list[Any]:
+        claimed = claim(name, limit, now)
+        go.set()  # the pool thread sends "first": refused, i-1 is left alone for a second
+        deadline = time.monotonic() + 5
+        while "i-1" not in world.dispatcher._refused_until and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return claimed
+
+    world.queue.claim = claim_then_refused  # type: ignore[method-assign]
+    world.dispatcher.dispatch(world.clock.now())
+    world.dispatcher._pool.shutdown(wait=True)
+    with world.queue.engine.connect() as conn:
+        rows = conn.execute(select(async_requests.c.inference_id, async_requests.c.status)).all()
+    assert sorted(rows) == [("first", QUEUED), ("second", QUEUED)]
