@@ -173,12 +173,15 @@ class Queue:
 
     def prune(self, finished_before: float) -> int:
         """Delete the records of finished requests that finished before ``finished_before`` or whose endpoint
-        no longer exists (their InferenceIds may be used again); how many. Unfinished requests are kept."""
+        no longer exists, or was created again after them (deleted and created again between two prunes):
+        their InferenceIds may be used again; how many. Unfinished requests are kept."""
         c = async_requests.c
         with self.engine.begin() as conn:
             old = conn.execute(delete(async_requests).where(c.finished_at < finished_before)).rowcount or 0
+            same_endpoint = select(endpoints.c.name).where(and_(endpoints.c.name == c.endpoint_name,
+                                                                endpoints.c.created_at <= c.created_at))
             gone = conn.execute(delete(async_requests).where(and_(
-                c.status.in_((SUCCEEDED, FAILED)), c.endpoint_name.not_in(select(endpoints.c.name))))).rowcount or 0
+                c.status.in_((SUCCEEDED, FAILED)), ~same_endpoint.exists()))).rowcount or 0
         return int(old) + int(gone)
 
     def backlog(self) -> list[Backlog]:

@@ -443,3 +443,28 @@ def test_a_request_claimed_as_its_instance_refuses_another_goes_back_to_the_queu
     with world.queue.engine.connect() as conn:
         rows = conn.execute(select(async_requests.c.inference_id, async_requests.c.status)).all()
     assert sorted(rows) == [("first", QUEUED), ("second", QUEUED)]
+
+
+def test_finished_records_of_an_endpoint_deleted_and_created_again_go_at_the_next_prune(world: World) -> None:
+    """An endpoint deleted and created again before the once-a-minute prune (a script recreating it at once):
+    the finished records of its earlier life go at the next prune, their InferenceIds free again, as when the
+    prune saw it gone; the new endpoint's records and unfinished ones stay."""
+    def create(at: float) -> None:
+        with world.queue.engine.begin() as tx:
+            tx.execute(delete(endpoints).where(endpoints.c.name == "ep"))
+            tx.execute(insert(endpoints).values(name="ep", arn="arn", config_name="c", status="InService",
+                                                created_at=at, modified_at=at,
+                                                state={"fleets": [], "current_fleet_id": 0}, revision=1))
+
+    create(world.clock.now())
+    world.add("before", ttl=60)
+    world.add("queued", ttl=20000)
+    world.clock.advance(61)
+    world.settle()  # "before" expires (finished); "queued" has no instance to run on
+    create(world.clock.now() + 1)  # deleted and created again within the minute
+    world.clock.advance(2)
+    world.add("after", ttl=60)
+    world.clock.advance(61)
+    world.settle()  # "after" expires; the prune, a minute after the last
+    assert set(world.queue.status_of("ep", ["before", "queued", "after"])) == {"queued", "after"}
+    world.add("before", ttl=60)  # its InferenceId may be used again
