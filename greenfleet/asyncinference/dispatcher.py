@@ -245,7 +245,7 @@ class AsyncDispatcher:
                                    timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0)) as response:
                 self._latency(request, variant, "RequestDownloadLatency", reading.seconds)  # the body is all sent
                 if not 200 <= response.status_code < 300:
-                    original = _head(response.iter_bytes(), 4096).decode("utf-8", "replace")
+                    original = _head(_before(deadline, response.iter_bytes()), 4096).decode("utf-8", "replace")
                     container = response.headers.get("x-greenfleet-container", "primary")
                     kind = "client" if response.status_code < 500 else "server"
                     self._fail(request, f"ModelError: Received {kind} error ({response.status_code}) from "

@@ -468,3 +468,36 @@ def test_finished_records_of_an_endpoint_deleted_and_created_again_go_at_the_nex
     world.settle()  # "after" expires; the prune, a minute after the last
     assert set(world.queue.status_of("ep", ["before", "queued", "after"])) == {"queued", "after"}
     world.add("before", ttl=60)  # its InferenceId may be used again
+
+
+class _TrickledError(_Trickle):
+    """An instance whose error answer (a 500) comes a byte at a time, 0.1 s apart, for 3 s."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(500, message)
+
+
+def test_an_error_answer_still_coming_at_the_invocation_timeout_is_cut_off(world: World) -> None:
+    """The whole call's limit holds for an error answer too (quoted in the failure): one still coming at the
+    limit fails as InvocationTimeout near it, not as a ModelError once the last byte came."""
+    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickledError)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    try:
+        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
+            async_concurrency=1),))}))
+        now = world.clock.now()
+        world.queue.add({
+            "endpoint_name": "ep", "inference_id": "slow", "input_location": "", "body": b"1",
+            "content_type": "text/csv", "accept": None, "custom_attributes": None,
+            "output_location": (world.root / "out" / "slow.out").as_uri(),
+            "failure_location": (world.root / "fail" / "slow-error.out").as_uri(),
+            "notification": None, "invocation_timeout_s": 1.0, "created_at": now, "expires_at": now + 60})
+        started = time.monotonic()
+        world.settle()
+        assert time.monotonic() - started < 2.5  # the error answer would have taken 3 s
+        assert (world.root / "fail" / "slow-error.out").read_text().startswith(
+            "InvocationTimeout: the model did not answer within 1 seconds")
+    finally:
+        instance.shutdown()
+        instance.server_close()
