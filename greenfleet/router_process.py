@@ -2,8 +2,8 @@
 machine sharing its PostgreSQL store). It follows the routing table the server stores, by revision
 (``control/table_sync.py``), serves invocations from it, keeps serving its last table while the server
 is down (the instances are processes or actors of their own and live on), and ships its per-second
-invocation metrics, an inference experiment's paired answers and an A/B test's records of which variant
-answered which inference id (for the feedback API) to the shared store, once a second. It serves every
+invocation metrics and an inference experiment's paired answers to the shared store once a second, and an
+A/B test's records of which variant answered which inference id (for the feedback API) within 0.05 s. It serves every
 feature of the table it follows (control/table_sync.py carries all of it): it mirrors to shadow variants,
 captures data (with a capture-writer process of its own, as every server has), records A/B assignments,
 holds requests for serverless variants and refuses real-time calls to asynchronous ones.

@@ -171,9 +171,9 @@ class RouterReporter:
 
     A serverless variant newly seen, or whose requests in flight start or end, is a change (a request held
     for a cold start wakes the reporter: it reaches the store at once, the leader on its next pass); a later
-    request time alone is not: it goes
-    with the next report, which comes at least once a second anyway (each new second's peaks are reported),
-    so steady traffic does not write a report every ``interval_s`` for its times alone."""
+    request time alone is not: it goes with the next report, which comes at least once a second anyway (each
+    new second's peaks are reported), so steady traffic does not write a report every ``interval_s`` for its
+    times alone."""
 
     def __init__(self, registry: RouterRegistry, router: Router, router_id: str, kind: str,
                  ship: Callable[[float], int] | None = None, clock: Callable[[], float] = time.time,

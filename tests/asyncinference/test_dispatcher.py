@@ -3,6 +3,7 @@ recovery after a crash, and the backlog figures. No instance is needed for these
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import threading
 import time
@@ -59,11 +60,39 @@ class World:
             "notification": {"ErrorTopic": "arn:aws:sns:us-east-1:123456789012:errors"},
             "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + ttl})
 
+    def add_inline(self, inference_id: str, body: bytes, *, timeout_s: float = 900.0, ttl: float = 60.0) -> None:
+        """A request with an inline Body (no input file), its output and failure under the world's root."""
+        now = self.clock.now()
+        self.queue.add({
+            "endpoint_name": "ep", "inference_id": inference_id, "input_location": "", "body": body,
+            "content_type": "text/csv", "accept": None, "custom_attributes": None,
+            "output_location": (self.root / "out" / f"{inference_id}.out").as_uri(),
+            "failure_location": (self.root / "fail" / f"{inference_id}-error.out").as_uri(),
+            "notification": None, "invocation_timeout_s": timeout_s, "created_at": now, "expires_at": now + ttl})
+
+    def route(self, port: int, concurrency: int = 1, strategy: str = "RANDOM") -> None:
+        """"ep" served by one instance ("i-1") on ``port``."""
+        self.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
+            "main", "cfg", 1.0, strategy, (InstanceAddress("i-1", "127.0.0.1", port),),
+            async_concurrency=concurrency),))}))
+
     def settle(self) -> None:
         """Run one pass and wait for the requests it handed to the pool (a fresh pool for the next pass)."""
         self.dispatcher.dispatch(self.clock.now())
         self.dispatcher._pool.shutdown(wait=True)
         self.dispatcher._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="async")
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A real HTTP instance on loopback answering with ``handler``; its port."""
+    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    try:
+        yield instance.server_address[1]
+    finally:
+        instance.shutdown()
+        instance.server_close()
 
 
 @pytest.fixture
@@ -93,9 +122,7 @@ def test_a_request_past_its_ttl_goes_to_the_failure_path_with_the_reason(world: 
 def test_claimed_requests_of_a_crashed_server_are_queued_again_and_finished_once(world: World) -> None:
     world.add("done-before-crash")
     world.add("never-ran")
-    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-        "main", "cfg", 1.0, "LEAST_OUTSTANDING_REQUESTS", (InstanceAddress("i-1", "127.0.0.1", 9),),
-        async_concurrency=1),))}))
+    world.route(9, strategy="LEAST_OUTSTANDING_REQUESTS")
     # The crashed server had claimed both and written the first one's output before it died.
     assert len(world.queue.claim("ep", 2, world.clock.now())) == 2
     (world.root / "out").mkdir()
@@ -195,28 +222,15 @@ class _LengthOnly(http.server.BaseHTTPRequestHandler):
 def test_the_input_reaches_the_instance_with_its_content_length(world: World) -> None:
     """A container that does not read chunked bodies (the SageMaker contract gives the body's length) gets the
     whole input, inline or from a file, still streamed."""
-    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LengthOnly)
-    threading.Thread(target=instance.serve_forever, daemon=True).start()
     _LengthOnly.seen = []
-    try:
-        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
-            async_concurrency=2),))}))
+    with serving(_LengthOnly) as port:
+        world.route(port, concurrency=2)
         world.add("from-file")  # its input file holds "1,2"
-        now = world.clock.now()
-        world.queue.add({
-            "endpoint_name": "ep", "inference_id": "inline", "input_location": "", "body": b"3,4,5",
-            "content_type": "text/csv", "accept": None, "custom_attributes": None,
-            "output_location": (world.root / "out" / "inline.out").as_uri(),
-            "failure_location": (world.root / "fail" / "inline-error.out").as_uri(),
-            "notification": None, "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + 60})
+        world.add_inline("inline", b"3,4,5")
         world.settle()
         assert sorted(_LengthOnly.seen) == [("3", None, b"1,2"), ("5", None, b"3,4,5")]
         assert (world.root / "out" / "from-file.out").read_bytes() == b"got 1,2"
         assert (world.root / "out" / "inline.out").read_bytes() == b"got 3,4,5"
-    finally:
-        instance.shutdown()
-        instance.server_close()
 
 
 class _Busy(http.server.BaseHTTPRequestHandler):
@@ -231,7 +245,7 @@ class _Busy(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
-        port = self.server.server_address[1]
+        port = int(self.server.server_address[1])  # type: ignore[index]
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with self.lock:
             self.running[port] = self.running.get(port, 0) + 1
@@ -273,20 +287,10 @@ def test_no_instance_gets_more_than_its_max_concurrent_invocations(world: World)
 def test_a_finished_requests_inline_body_leaves_the_store(world: World) -> None:
     """An inline Body (up to 128,000 bytes) is kept only until its request ends (its output or failure is
     written): the row stays (its InferenceId stays taken, its status readable), the payload goes."""
-    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LengthOnly)
-    threading.Thread(target=instance.serve_forever, daemon=True).start()
-    try:
-        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
-            async_concurrency=2),))}))
-        now = world.clock.now()
+    with serving(_LengthOnly) as port:
+        world.route(port, concurrency=2)
         for inference_id, ttl in (("served", 600.0), ("expired", 60.0)):
-            world.queue.add({
-                "endpoint_name": "ep", "inference_id": inference_id, "input_location": "", "body": b"9" * 100_000,
-                "content_type": "text/csv", "accept": None, "custom_attributes": None,
-                "output_location": (world.root / "out" / f"{inference_id}.out").as_uri(),
-                "failure_location": (world.root / "fail" / f"{inference_id}-error.out").as_uri(),
-                "notification": None, "invocation_timeout_s": 900.0, "created_at": now, "expires_at": now + ttl})
+            world.add_inline(inference_id, b"9" * 100_000, ttl=ttl)
         world.clock.advance(61)
         world.settle()
         assert (world.root / "out" / "served.out").read_bytes() == b"got " + b"9" * 100_000
@@ -295,17 +299,13 @@ def test_a_finished_requests_inline_body_leaves_the_store(world: World) -> None:
             rows = conn.execute(select(async_requests.c.inference_id, async_requests.c.status,
                                        async_requests.c.body)).all()
         assert sorted(rows) == [("expired", FAILED, None), ("served", SUCCEEDED, None)]
-    finally:
-        instance.shutdown()
-        instance.server_close()
 
 
 def test_an_instance_that_refuses_connections_is_not_retried_at_once(world: World) -> None:
     """A request whose instance refuses the connection (it died; the routing table still lists it until its
     health checks fail) goes back to the queue, and that instance is left alone for a second: the request is
     not claimed and requeued again and again in a busy loop on the store."""
-    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-        "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=1),))}))
+    world.route(9)  # nothing listens there: refused
     world.add("patient")
 
     def attempts() -> tuple[str, int]:
@@ -382,39 +382,31 @@ class _Trickle(http.server.BaseHTTPRequestHandler):
             pass
 
 
-def test_an_answer_still_coming_at_the_invocation_timeout_is_cut_off(world: World) -> None:
-    """InvocationTimeoutSeconds bounds the whole call: an answer that keeps coming a byte at a time (each read
-    within the client's read timeout) fails as InvocationTimeout near the limit, and no output is written."""
-    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
-    threading.Thread(target=instance.serve_forever, daemon=True).start()
-    try:
-        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
-            async_concurrency=1),))}))
-        now = world.clock.now()
-        world.queue.add({
-            "endpoint_name": "ep", "inference_id": "slow", "input_location": "", "body": b"1",
-            "content_type": "text/csv", "accept": None, "custom_attributes": None,
-            "output_location": (world.root / "out" / "slow.out").as_uri(),
-            "failure_location": (world.root / "fail" / "slow-error.out").as_uri(),
-            "notification": None, "invocation_timeout_s": 1.0, "created_at": now, "expires_at": now + 60})
+def _cut_off(world: World, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+    """A request with a 1 s InvocationTimeoutSeconds to an instance whose answer would take 3 s: it fails as
+    InvocationTimeout near the limit."""
+    with serving(handler) as port:
+        world.route(port)
+        world.add_inline("slow", b"1", timeout_s=1.0)
         started = time.monotonic()
         world.settle()
         assert time.monotonic() - started < 2.5  # the answer would have taken 3 s
         assert (world.root / "fail" / "slow-error.out").read_text().startswith(
             "InvocationTimeout: the model did not answer within 1 seconds")
-        assert not (world.root / "out" / "slow.out").exists()
-    finally:
-        instance.shutdown()
-        instance.server_close()
+
+
+def test_an_answer_still_coming_at_the_invocation_timeout_is_cut_off(world: World) -> None:
+    """InvocationTimeoutSeconds bounds the whole call: an answer that keeps coming a byte at a time (each read
+    within the client's read timeout) fails as InvocationTimeout near the limit, and no output is written."""
+    _cut_off(world, _Trickle)
+    assert not (world.root / "out" / "slow.out").exists()
 
 
 def test_a_request_claimed_as_its_instance_refuses_another_goes_back_to_the_queue(world: World) -> None:
     """The pass counts an instance's room, claims that many requests, then places them: a request on that
     instance refused meanwhile (a pool thread) leaves the instance no room. The claimed request goes back to
     the queue; it is not left running with no thread on it (until the next restart) by a failed pass."""
-    world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-        "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", 9),), async_concurrency=2),))}))
+    world.route(9, concurrency=2)  # nothing listens there: refused
     go = threading.Event()
     reader = world.locations.reader
 
@@ -437,7 +429,7 @@ def test_a_request_claimed_as_its_instance_refuses_another_goes_back_to_the_queu
             time.sleep(0.01)
         return claimed
 
-    world.queue.claim = claim_then_refused  # type: ignore[method-assign]
+    world.queue.claim = claim_then_refused  # type: ignore[method-assign, assignment]
     world.dispatcher.dispatch(world.clock.now())
     world.dispatcher._pool.shutdown(wait=True)
     with world.queue.engine.connect() as conn:
@@ -480,24 +472,4 @@ class _TrickledError(_Trickle):
 def test_an_error_answer_still_coming_at_the_invocation_timeout_is_cut_off(world: World) -> None:
     """The whole call's limit holds for an error answer too (quoted in the failure): one still coming at the
     limit fails as InvocationTimeout near it, not as a ModelError once the last byte came."""
-    instance = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickledError)
-    threading.Thread(target=instance.serve_forever, daemon=True).start()
-    try:
-        world.router.publish(RoutingTable(1, {"ep": EndpointRoute("ep", (Target(
-            "main", "cfg", 1.0, "RANDOM", (InstanceAddress("i-1", "127.0.0.1", instance.server_address[1]),),
-            async_concurrency=1),))}))
-        now = world.clock.now()
-        world.queue.add({
-            "endpoint_name": "ep", "inference_id": "slow", "input_location": "", "body": b"1",
-            "content_type": "text/csv", "accept": None, "custom_attributes": None,
-            "output_location": (world.root / "out" / "slow.out").as_uri(),
-            "failure_location": (world.root / "fail" / "slow-error.out").as_uri(),
-            "notification": None, "invocation_timeout_s": 1.0, "created_at": now, "expires_at": now + 60})
-        started = time.monotonic()
-        world.settle()
-        assert time.monotonic() - started < 2.5  # the error answer would have taken 3 s
-        assert (world.root / "fail" / "slow-error.out").read_text().startswith(
-            "InvocationTimeout: the model did not answer within 1 seconds")
-    finally:
-        instance.shutdown()
-        instance.server_close()
+    _cut_off(world, _TrickledError)

@@ -95,6 +95,17 @@ class Api:
         self.call("POST", "/api/endpoints", {"EndpointName": endpoint, "EndpointConfigName": config})
         return self.wait_status(endpoint, "InService")
 
+    def deploy_capturing(self, endpoint: str, model_url: Path, destination: str) -> dict[str, Any]:
+        """One instance of one scikit-learn model, every request and answer captured to ``destination``."""
+        self.call("POST", "/api/models", {"ModelName": endpoint, "PrimaryContainer": {
+            "Image": "greenfleet/sklearn", "ModelDataUrl": str(model_url)}})
+        self.call("POST", "/api/endpoint-configs", {"EndpointConfigName": endpoint, "ProductionVariants": [
+            {"VariantName": "main", "ModelName": endpoint, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+            "DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": destination,
+                                  "CaptureOptions": [{"CaptureMode": "InputAndOutput"}]}})
+        self.call("POST", "/api/endpoints", {"EndpointName": endpoint, "EndpointConfigName": endpoint})
+        return self.wait_status(endpoint, "InService")
+
     def deploy_async(self, endpoint: str, model_url: Path, image: str, output_uri: str) -> dict[str, Any]:
         """One instance of one model behind an asynchronous endpoint whose outputs go to ``output_uri``."""
         self.call("POST", "/api/models", {"ModelName": endpoint, "PrimaryContainer": {

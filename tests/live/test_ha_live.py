@@ -274,14 +274,7 @@ def test_the_followers_capture_counts_at_the_leader_and_its_failure_shows_in_des
     leader, follower = first.api, second.api
     blocker = tmp_path / "blocker"
     blocker.write_text("not a directory")
-    leader.call("POST", "/api/models", {"ModelName": "cap", "PrimaryContainer": {
-        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
-    leader.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cap", "ProductionVariants": [
-        {"VariantName": "main", "ModelName": "cap", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
-        "DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": str(blocker / "sub"),
-                              "CaptureOptions": [{"CaptureMode": "InputAndOutput"}]}})
-    leader.call("POST", "/api/endpoints", {"EndpointName": "cap", "EndpointConfigName": "cap"})
-    leader.wait_status("cap", "InService")
+    leader.deploy_capturing("cap", sklearn_model, str(blocker / "sub"))
     revision = httpx.get(f"{leader.base_url}/health").json()["routing_revision"]
     deadline = time.monotonic() + 10
     while httpx.get(f"{follower.base_url}/health").json()["routing_revision"] < revision:

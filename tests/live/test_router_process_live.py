@@ -261,14 +261,7 @@ def test_describe_endpoint_names_the_router_process_whose_capture_destination_re
     api = Api(f"http://127.0.0.1:{server.port}")
     blocker = tmp_path / "blocker"
     blocker.write_text("not a directory")
-    api.call("POST", "/api/models", {"ModelName": "cap", "PrimaryContainer": {
-        "Image": "greenfleet/sklearn", "ModelDataUrl": str(sklearn_model)}})
-    api.call("POST", "/api/endpoint-configs", {"EndpointConfigName": "cap", "ProductionVariants": [
-        {"VariantName": "main", "ModelName": "cap", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
-        "DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": f"file://{blocker}/sub",
-                              "CaptureOptions": [{"CaptureMode": "InputAndOutput"}]}})
-    api.call("POST", "/api/endpoints", {"EndpointName": "cap", "EndpointConfigName": "cap"})
-    api.wait_status("cap", "InService")
+    api.deploy_capturing("cap", sklearn_model, f"file://{blocker}/sub")
     sm = boto3.client("sagemaker", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     router, url = start_router(server.home, tmp_path / "router.log")

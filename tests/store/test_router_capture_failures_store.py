@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from greenfleet.control.router_presence import RouterRegistry, RouterReport
 from greenfleet.scaling.serverless import Demand
-from greenfleet.store.database import HEAD_REVISION, MIGRATIONS, create_store_engine, current_revision, migrate
+from greenfleet.store.database import HEAD_REVISION, create_store_engine, current_revision, migrate
+from tests.store.alembic_steps import alembic_step
 
 REASON = "cannot write to /data/capture: Permission denied — «refused»"  # not ASCII: stored as given
 
@@ -33,14 +33,8 @@ def test_a_routers_capture_failures_round_trip(database_url: str) -> None:
 
 
 def test_0016_adds_the_capture_failures_column_and_takes_it_away(tmp_path: Path) -> None:
-    from alembic import command
-
     engine = create_store_engine(f"sqlite:///{tmp_path}/old.db")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0015")
+    with alembic_step(engine, "upgrade", "0015") as connection:
         connection.execute(text("INSERT INTO routers (id, kind, revision, leaving, started_at, seen_at, peaks, demand) "
                                 "VALUES ('router-old', 'process', 3, '{}', 1.0, 2.0, '{}', '[]')"))
     assert "capture_failures" not in {c["name"] for c in inspect(engine).get_columns("routers")}
@@ -50,9 +44,7 @@ def test_0016_adds_the_capture_failures_column_and_takes_it_away(tmp_path: Path)
     assert (old.id, old.revision, old.capture_failures) == ("router-old", 3, {})  # written before 0016: none
     RouterRegistry(engine).save(RouterReport("router-old", "process", 4, {}, 3.0, capture_failures={"/d": "no"}), 1.0)
     assert RouterRegistry(engine).reports()[0].capture_failures == {"/d": "no"}
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0015")
+    with alembic_step(engine, "downgrade", "0015") as connection:
         kept = connection.execute(text("SELECT id, revision FROM routers")).one()
     assert tuple(kept) == ("router-old", 4)
     assert "capture_failures" not in {c["name"] for c in inspect(engine).get_columns("routers")}

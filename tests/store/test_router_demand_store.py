@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from greenfleet.control.router_presence import RouterRegistry, RouterReport
 from greenfleet.scaling.serverless import Demand
-from greenfleet.store.database import HEAD_REVISION, MIGRATIONS, create_store_engine, current_revision, migrate
+from greenfleet.store.database import HEAD_REVISION, create_store_engine, current_revision, migrate
+from tests.store.alembic_steps import alembic_step
 
 
 def test_a_routers_demand_round_trips(database_url: str) -> None:
@@ -29,14 +29,8 @@ def test_a_routers_demand_round_trips(database_url: str) -> None:
 
 
 def test_0015_adds_the_demand_column_and_takes_it_away(tmp_path: Path) -> None:
-    from alembic import command
-
     engine = create_store_engine(f"sqlite:///{tmp_path}/old.db")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0014")
+    with alembic_step(engine, "upgrade", "0014") as connection:
         connection.execute(text("INSERT INTO routers (id, kind, revision, leaving, started_at, seen_at, peaks) "
                                 "VALUES ('router-old', 'process', 3, '{}', 1.0, 2.0, '{}')"))
     assert "demand" not in {c["name"] for c in inspect(engine).get_columns("routers")}
@@ -46,9 +40,7 @@ def test_0015_adds_the_demand_column_and_takes_it_away(tmp_path: Path) -> None:
     assert (old.id, old.revision, old.demand) == ("router-old", 3, {})  # written before 0015: no demand
     RouterRegistry(engine).save(RouterReport("router-old", "process", 4, {}, 3.0, {}, {("e", "v"): Demand(2.5, 1)}),
                                 1.0)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0014")
+    with alembic_step(engine, "downgrade", "0014") as connection:
         kept = connection.execute(text("SELECT id, revision FROM routers")).one()
     assert tuple(kept) == ("router-old", 4)
     assert "demand" not in {c["name"] for c in inspect(engine).get_columns("routers")}
